@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: Apache-2.0
+# cgpilot top-level build. Output goes to $(OUT) (default ./build).
+
+OUT ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# BTF the BPF code is compiled against; `make VMLINUX_BTF=... bpf-check`
+# compiles against another kernel's BTF (see vmtest/).
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+LIBS_PKG := libbpf json-c inih
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -I$(OUT) $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS) -lelf -lz
+
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Iinclude -Ibpf
+
+LIB_SRCS := $(wildcard lib/*.c)
+DAEMON_SRCS := $(wildcard daemon/*.c)
+CLI_SRCS := $(wildcard tools/*.c)
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+
+LIB_OBJS := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
+DAEMON_OBJS := $(patsubst %.c,$(OUT)/%.o,$(DAEMON_SRCS))
+CLI_OBJS := $(patsubst %.c,$(OUT)/%.o,$(CLI_SRCS))
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+
+.PHONY: all clean install deps run check test test-unit test-asan test-integration \
+	fuzz fuzz-short bench vmtest bpf-check format
+
+all: $(OUT)/cgpilotd $(OUT)/cgpilot
+
+$(OUT)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/*.h include/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -I$(OUT) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(OUT)/%.o: %.c $(SKELS) $(wildcard include/*.h lib/*.h daemon/*.h tools/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/libcgpilot.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(OUT)/cgpilotd: $(DAEMON_OBJS) $(OUT)/libcgpilot.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/cgpilot: $(CLI_OBJS) $(OUT)/libcgpilot.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The BPF code also compiles against another kernel's BTF (6.1 on Debian 12).
+bpf-check:
+	@test -n "$(CHECK_BTF)" || { echo "usage: make bpf-check CHECK_BTF=/path/to/btf"; exit 2; }
+	$(MAKE) OUT=$(OUT)/btf-check VMLINUX_BTF=$(CHECK_BTF) $(OUT)/btf-check/bpf/telemetry.bpf.o
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(OUT)/cgpilotd $(DESTDIR)$(SBINDIR)/cgpilotd
+	install -m 0755 $(OUT)/cgpilot $(DESTDIR)$(BINDIR)/cgpilot
+
+deps:
+	./tests/deps.sh $(DEPS)
+
+run:
+	$(MAKE) deps DEPS=build
+	$(MAKE) all
+	./tests/ensure-bpffs.sh
+	$(OUT)/cgpilotd --foreground
+
+include tests/tests.mk
+-include tests/bench/bench.mk
+-include vmtest/vmtest.mk
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(OUT)

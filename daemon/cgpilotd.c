@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cgpilotd: loads the BPF telemetry, keeps the cgroup model, serves the
+ * control socket. One thread, one epoll loop over the ring buffer, a sample
+ * timer, signals and the control socket.
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroupfs.h"
+#include "daemon.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#define DEAD_GRACE_NS 2000000000ULL /* exiting tasks may switch out once more */
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && log_get_level() < LOG_LVL_DEBUG)
+		return 0;
+	if (level != LIBBPF_DEBUG && log_get_level() < LOG_LVL_WARN)
+		return 0;
+	fprintf(stderr, "cgpilotd: libbpf: ");
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cgpilotd [OPTIONS]\n"
+		"  -c, --config FILE          configuration (default %s)\n"
+		"  -n, --dry-run              decide and log, change nothing\n"
+		"  -f, --foreground           stay in the foreground (log to stderr)\n"
+		"      --runtime-dir DIR      runtime directory (default /run/cgpilot)\n"
+		"      --pin-dir DIR          BPF pin directory (default /sys/fs/bpf/cgpilot)\n"
+		"      --socket PATH          control socket (default RUNTIME-DIR/cgpilot.sock)\n"
+		"      --metrics-address A:P  /metrics listen address\n"
+		"      --cgroup-root DIR      cgroup v2 mount (default: from mountinfo)\n"
+		"  -v, --verbose              debug logging\n"
+		"  -h, --help                 this help\n"
+		"      --version              print the version\n",
+		CGP_CONF_PATH_DEFAULT);
+}
+
+enum { OPT_RUNTIME = 256, OPT_PIN, OPT_SOCKET, OPT_METRICS, OPT_ROOT, OPT_VERSION };
+
+struct cli_overrides {
+	const char *runtime_dir, *pin_dir, *socket, *metrics, *root;
+	bool dry_run, verbose;
+};
+
+static int set_str(char *dst, const char *src, const char *what)
+{
+	if (strlen(src) >= CGP_CONF_STR_MAX)
+		return log_error_errno(EINVAL, "%s is too long: %s", what, src);
+	snprintf(dst, CGP_CONF_STR_MAX, "%s", src);
+	return 0;
+}
+
+static int apply_overrides(struct cgp_conf *c, const struct cli_overrides *o)
+{
+	if (o->runtime_dir && set_str(c->runtime_dir, o->runtime_dir, "--runtime-dir"))
+		return -EINVAL;
+	if (o->pin_dir && set_str(c->pin_dir, o->pin_dir, "--pin-dir"))
+		return -EINVAL;
+	if (o->socket && set_str(c->socket_path, o->socket, "--socket"))
+		return -EINVAL;
+	if (o->metrics && set_str(c->metrics_address, o->metrics, "--metrics-address"))
+		return -EINVAL;
+	if (o->root && set_str(c->cgroup_root, o->root, "--cgroup-root"))
+		return -EINVAL;
+	if (o->dry_run)
+		c->dry_run = true;
+	if (o->verbose)
+		c->log_level = LOG_LVL_DEBUG;
+	return 0;
+}
+
+/* Defaults, then the file (if any), then the command line. */
+static int load_config(struct daemon *d, const struct cli_overrides *o, struct cgp_conf *ret)
+{
+	struct cgp_conf c;
+	char err[600];
+	int r;
+
+	cgp_conf_defaults(&c);
+	r = cgp_conf_parse_file(&c, d->config_path, err, sizeof(err));
+	if (r == -ENOENT && !d->config_explicit) {
+		log_debug("no %s, using built-in defaults", d->config_path);
+	} else if (r) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	r = apply_overrides(&c, o);
+	if (r)
+		return r;
+	if (cgp_conf_validate(&c, err, sizeof(err))) {
+		log_error("%s: %s", d->config_path, err);
+		return -EINVAL;
+	}
+	*ret = c;
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[CGP_CONF_STR_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int take_lock(struct daemon *d)
+{
+	char path[CGP_CONF_STR_MAX + 32], pid[32];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/cgpilotd.lock", d->conf.runtime_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to open lock file %s: %m", path);
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		r = errno;
+		if (r == EWOULDBLOCK) {
+			ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+
+			pid[n > 0 ? n : 0] = 0;
+			pid[strcspn(pid, "\n")] = 0;
+			log_error("another cgpilotd (pid %s) holds %s; stop it or use another "
+				  "--runtime-dir",
+				  pid[0] ? pid : "?", path);
+			close(fd);
+			return -EBUSY;
+		}
+		close(fd);
+		return log_error_errno(r, "Failed to lock %s: %m", path);
+	}
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, strlen(pid), 0) < 0)
+		log_warn_errno(errno, "Failed to write pid to %s: %m", path);
+	d->lock_fd = fd;
+	return 0;
+}
+
+/* The pin directory must be on bpffs; mount it at /sys/fs/bpf if missing. */
+static int ensure_bpffs(const char *pin_dir)
+{
+	struct statfs st;
+
+	if (strncmp(pin_dir, "/sys/fs/bpf/", 12))
+		return 0; /* an explicit other location: the operator mounted it */
+	if (statfs("/sys/fs/bpf", &st))
+		return log_error_errno(errno, "Failed to stat /sys/fs/bpf: %m");
+	if (st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return log_error_errno(errno, "Failed to mount bpffs on /sys/fs/bpf: %m");
+	log_info("mounted bpffs on /sys/fs/bpf");
+	return 0;
+}
+
+static void protect_self(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "-1000", 5) != 5)
+		log_warn_errno(errno, "Failed to set oom_score_adj: %m");
+	if (fd >= 0)
+		close(fd);
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		log_warn_errno(errno, "mlockall failed, the daemon may be swapped out: %m");
+}
+
+static int setup_cgroup_root(struct daemon *d)
+{
+	char buf[512], have[128], miss[128];
+	const unsigned needed = CGFS_CPU | CGFS_CPUSET | CGFS_MEMORY | CGFS_IO;
+	int r;
+
+	if (d->conf.cgroup_root[0]) {
+		d->cgroup_root = strdup(d->conf.cgroup_root);
+		if (!d->cgroup_root)
+			return -ENOMEM;
+	} else {
+		r = cgfs_find_v2_mount(&d->cgroup_root);
+		if (r == -ENOENT)
+			return log_error_errno(r, "no cgroup2 filesystem is mounted "
+						  "(see /proc/self/mountinfo); mount one with "
+						  "'mount -t cgroup2 none /sys/fs/cgroup'");
+		if (r)
+			return log_error_errno(r, "Failed to read /proc/self/mountinfo: %m");
+	}
+	d->root_fd = open(d->cgroup_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d->root_fd < 0)
+		return log_error_errno(errno, "Failed to open cgroup root %s: %m", d->cgroup_root);
+	r = cgfs_read_at(d->root_fd, "cgroup.controllers", buf, sizeof(buf));
+	if (r < 0)
+		return log_error_errno(r, "%s is not a cgroup v2 directory: %m", d->cgroup_root);
+	d->controllers = cgfs_parse_controllers(buf);
+	d->missing_controllers = needed & ~d->controllers;
+	d->telemetry_only = d->missing_controllers != 0;
+	cgfs_controllers_str(d->controllers, have, sizeof(have));
+	cgfs_controllers_str(d->missing_controllers, miss, sizeof(miss));
+	if (d->telemetry_only)
+		log_warn("telemetry-only mode: controllers '%s' are not available on the cgroup "
+			 "v2 hierarchy at %s (available: '%s'; they are probably bound to cgroup "
+			 "v1); cgpilot measures but will not change allocations",
+			 miss, d->cgroup_root, have[0] ? have : "none");
+	else
+		log_info("cgroup v2 at %s with controllers '%s'", d->cgroup_root, have);
+	return 0;
+}
+
+static struct daemon *walk_daemon;
+
+static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	const char *rel = path + strlen(walk_daemon->cgroup_root);
+
+	if (type != FTW_D)
+		return 0;
+	while (*rel == '/')
+		rel++;
+	if (model__add(walk_daemon->model, st->st_ino, rel, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* Every cgroup that exists now; later ones arrive as mkdir events. */
+static int discover_cgroups(struct daemon *d)
+{
+	int r;
+
+	walk_daemon = d;
+	r = nftw(d->cgroup_root, walk_cb, 32, FTW_PHYS | FTW_MOUNT);
+	walk_daemon = NULL;
+	if (r)
+		return log_error_errno(errno ? errno : ENOMEM, "Failed to walk %s: %m",
+				       d->cgroup_root);
+	log_info("observing %u cgroups", model__count(d->model));
+	return 0;
+}
+
+struct cg *daemon_resolve_cgroup(struct daemon *d, const char *arg, const char **ret_msg)
+{
+	_cleanup_free_ char *norm = NULL;
+	struct cg *c;
+	char *end;
+
+	if (arg[0] >= '1' && arg[0] <= '9') {
+		unsigned long long id;
+
+		errno = 0;
+		id = strtoull(arg, &end, 10);
+		if (!errno && !*end) {
+			c = model__find(d->model, id);
+			if (!c || c->dead_ns)
+				*ret_msg = "no cgroup with that id";
+			return c && !c->dead_ns ? c : NULL;
+		}
+	}
+	if (cgfs_normalize_path(arg, &norm, ret_msg))
+		return NULL;
+	c = model__find_path(d->model, norm);
+	if (!c)
+		*ret_msg = "no such cgroup under the cgroup v2 root";
+	return c;
+}
+
+int daemon_read_kernel_stats(struct daemon *d, struct cg *c)
+{
+	static const char *const files[PSI_RES_MAX] = { "cpu.pressure", "memory.pressure",
+							"io.pressure" };
+	_cleanup_close_ int fd = -1;
+	char buf[512];
+	bool ok = true;
+
+	fd = openat(d->root_fd, c->path[0] ? c->path : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i < PSI_RES_MAX; i++)
+		ok &= cgfs_read_at(fd, files[i], buf, sizeof(buf)) >= 0 &&
+		      !cgfs_parse_psi(buf, &c->fig.psi[i]);
+	c->fig.psi_valid = ok;
+	c->fig.usage_valid = cgfs_read_at(fd, "cpu.stat", buf, sizeof(buf)) >= 0 &&
+			     !cgfs_parse_cpu_usage(buf, &c->fig.usage_usec);
+	c->fig.kernel_ns = now_ns();
+	return 0;
+}
+
+int daemon_read_bpf_stats(struct daemon *d, struct cg *c)
+{
+	struct cgp_cg_stats st;
+	uint32_t slot;
+	int r;
+
+	if (c->slot < 0) {
+		if (telemetry__slot_of(d->tel, c->id, &slot))
+			return -ENOENT;
+		c->slot = slot;
+	}
+	r = telemetry__read_slot(d->tel, (uint32_t)c->slot, &st);
+	if (r)
+		return r;
+	model_update_bpf(&c->fig, &st, now_ns());
+	return 0;
+}
+
+/* 6.1's mark_victim gives only a pid: find its cgroup while it is dying. */
+static uint64_t cgroup_of_pid(struct daemon *d, uint32_t pid, struct cg **ret)
+{
+	char path[64], buf[4096];
+	_cleanup_close_ int fd = -1;
+	const char *p;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strstr(buf, "0::/");
+	if (!p || (p != buf && p[-1] != '\n'))
+		return 0;
+	p += 4;
+	buf[n - (buf[n - 1] == '\n')] = 0;
+	p = strtok((char *)p, "\n");
+	*ret = model__find_path(d->model, p ? p : "");
+	return *ret ? (*ret)->id : 0;
+}
+
+static int on_event(void *ctx, const struct cgp_event *ev)
+{
+	struct daemon *d = ctx;
+	struct cgp_event e = *ev;
+	struct cg *c;
+	json_object *o;
+
+	if (e.type == CGP_EV_OOM_KILL && !e.cgid) {
+		c = NULL;
+		e.cgid = cgroup_of_pid(d, e.pid, &c);
+		if (c)
+			c->fig.oom_kills_user++;
+	}
+	c = model__apply_event(d->model, &e, now_ns());
+	if (e.type == CGP_EV_ONSET || e.type == CGP_EV_CLEARED)
+		log_debug("%s %s in %s: %" PRIu64 " ns (threshold %" PRIu64 ")",
+			  proto_event_name(e.type), proto_signal_name(e.signal),
+			  c ? cg_display_path(c) : "?", (uint64_t)e.value, (uint64_t)e.threshold);
+	if (!ctl__nclients(d->ctl))
+		return 0;
+	o = proto_event_json(&e, c ? cg_display_path(c) : NULL);
+	if (o) {
+		ctl__broadcast(d->ctl, e.type, o);
+		json_object_put(o);
+	}
+	return 0;
+}
+
+/* Sample tick: learn slots, read BPF counters, sweep part of the kernel's
+ * files, retire dead cgroups. */
+static void sample(struct daemon *d)
+{
+	uint64_t now = now_ns();
+	unsigned n, per_tick;
+	struct cg **all;
+	int cnt;
+
+	cnt = telemetry__slots(d->tel, d->slot_ids, d->slot_vals, d->conf.max_cgroups);
+	for (int i = 0; i < cnt; i++) {
+		struct cg *c = model__find(d->model, d->slot_ids[i]);
+
+		if (c)
+			c->slot = d->slot_vals[i];
+	}
+	all = model__sorted(d->model, &n);
+	if (!all)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		struct cgp_cg_stats st;
+
+		if (all[i]->slot >= 0 &&
+		    !telemetry__read_slot(d->tel, (uint32_t)all[i]->slot, &st))
+			model_update_bpf(&all[i]->fig, &st, now);
+	}
+	/* each cgroup's PSI and cpu.stat once per sweep, spread over the ticks */
+	per_tick = (unsigned)(((uint64_t)n * d->conf.sample_interval_ms +
+			       d->conf.psi_sweep_s * 1000ULL - 1) /
+			      (d->conf.psi_sweep_s * 1000ULL));
+	for (unsigned k = 0; k < per_tick && n; k++) {
+		struct cg *c = all[d->sweep_cursor++ % n];
+
+		if (!c->dead_ns && daemon_read_kernel_stats(d, c) == -ENOENT)
+			c->dead_ns = now; /* removed while its rmdir event was lost */
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct cg *c = all[i];
+
+		if (!c->dead_ns || now - c->dead_ns < DEAD_GRACE_NS)
+			continue;
+		if (c->slot >= 0 && telemetry__release(d->tel, c->id, (uint32_t)c->slot))
+			log_warn("Failed to release BPF slot %" PRId64 " of %s", c->slot,
+				 cg_display_path(c));
+		model__remove(d->model, c->id);
+		all = model__sorted(d->model, &n);
+		if (!all)
+			return;
+		i = (unsigned)-1; /* the array was rebuilt: rescan */
+	}
+}
+
+static void reload(struct daemon *d, const struct cli_overrides *o)
+{
+	struct cgp_conf c;
+	uint64_t thr[CGP_SIG_MAX];
+
+	if (load_config(d, o, &c)) {
+		log_error("reload failed; keeping the running configuration");
+		return;
+	}
+	if (strcmp(c.runtime_dir, d->conf.runtime_dir) || strcmp(c.pin_dir, d->conf.pin_dir) ||
+	    strcmp(c.socket_path, d->conf.socket_path) || c.max_cgroups != d->conf.max_cgroups ||
+	    strcmp(c.cgroup_root, d->conf.cgroup_root))
+		log_warn("directories, socket, cgroup_root and max_cgroups change only on restart");
+	memcpy(c.runtime_dir, d->conf.runtime_dir, sizeof(c.runtime_dir));
+	memcpy(c.pin_dir, d->conf.pin_dir, sizeof(c.pin_dir));
+	memcpy(c.socket_path, d->conf.socket_path, sizeof(c.socket_path));
+	memcpy(c.cgroup_root, d->conf.cgroup_root, sizeof(c.cgroup_root));
+	c.max_cgroups = d->conf.max_cgroups;
+	d->conf = c;
+	log_set_level((enum log_level)c.log_level);
+	thr[CGP_SIG_CPU] = (uint64_t)c.cpu_threshold_ms * 1000000ULL;
+	thr[CGP_SIG_MEM] = (uint64_t)c.memory_threshold_ms * 1000000ULL;
+	telemetry__set_window(d->tel, (uint64_t)c.window_ms * 1000000ULL, thr);
+	{
+		struct itimerspec its = { 0 };
+
+		its.it_interval.tv_sec = c.sample_interval_ms / 1000;
+		its.it_interval.tv_nsec = (long)(c.sample_interval_ms % 1000) * 1000000L;
+		its.it_value = its.it_interval;
+		timerfd_settime(d->timer_fd, 0, &its, NULL);
+	}
+	log_info("configuration reloaded from %s", d->config_path);
+}
+
+static int add_ep(struct daemon *d, int fd, struct ep_source *src, enum ep_kind kind)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
+
+	src->kind = kind;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return -errno;
+	return 0;
+}
+
+static int setup_loop(struct daemon *d)
+{
+	struct itimerspec its = { 0 };
+	sigset_t mask;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return -errno;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->signal_fd < 0)
+		return -errno;
+	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->timer_fd < 0)
+		return -errno;
+	its.it_interval.tv_sec = d->conf.sample_interval_ms / 1000;
+	its.it_interval.tv_nsec = (long)(d->conf.sample_interval_ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(d->timer_fd, 0, &its, NULL))
+		return -errno;
+	if (add_ep(d, d->signal_fd, &d->signal_src, EP_SIGNAL) ||
+	    add_ep(d, d->timer_fd, &d->timer_src, EP_TIMER) ||
+	    add_ep(d, telemetry__ringbuf_fd(d->tel), &d->ringbuf_src, EP_RINGBUF))
+		return -errno;
+	return 0;
+}
+
+static int run_loop(struct daemon *d, const struct cli_overrides *o)
+{
+	struct epoll_event evs[32];
+
+	while (!d->stop) {
+		int n = epoll_wait(d->epfd, evs, ARRAY_SIZE(evs), -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_error_errno(errno, "epoll_wait: %m");
+		}
+		for (int i = 0; i < n; i++) {
+			struct ep_source *src = evs[i].data.ptr;
+
+			switch (src->kind) {
+			case EP_RINGBUF:
+				telemetry__consume(d->tel);
+				break;
+			case EP_TIMER: {
+				uint64_t ticks;
+
+				if (read(d->timer_fd, &ticks, sizeof(ticks)) > 0)
+					sample(d);
+				break;
+			}
+			case EP_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						reload(d, o);
+					} else {
+						log_info("received %s, stopping",
+							 strsignal((int)si.ssi_signo));
+						d->stop = true;
+					}
+				}
+				break;
+			}
+			case EP_LISTEN:
+			case EP_CLIENT:
+				ctl__dispatch(d->ctl, src, evs[i].events);
+				break;
+			case EP_DEFERRED:
+				requests_deferred_ready(d, src);
+				break;
+			}
+		}
+		ctl__reap(d->ctl);
+	}
+	return 0;
+}
+
+static void cleanup(struct daemon *d)
+{
+	requests_free_all(d);
+	ctl__free(d->ctl);
+	telemetry__free(d->tel);
+	model__free(d->model);
+	free(d->slot_ids);
+	free(d->slot_vals);
+	free(d->cgroup_root);
+	if (d->root_fd >= 0)
+		close(d->root_fd);
+	if (d->timer_fd >= 0)
+		close(d->timer_fd);
+	if (d->signal_fd >= 0)
+		close(d->signal_fd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "runtime-dir", required_argument, NULL, OPT_RUNTIME },
+		{ "pin-dir", required_argument, NULL, OPT_PIN },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "metrics-address", required_argument, NULL, OPT_METRICS },
+		{ "cgroup-root", required_argument, NULL, OPT_ROOT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{},
+	};
+	struct daemon d = { .config_path = CGP_CONF_PATH_DEFAULT,
+			    .root_fd = -1,
+			    .epfd = -1,
+			    .lock_fd = -1,
+			    .timer_fd = -1,
+			    .signal_fd = -1 };
+	struct cli_overrides o = { 0 };
+	struct telemetry_opts topts = { 0 };
+	bool foreground = false;
+	int c, r;
+
+	log_set_ident("cgpilotd");
+	while ((c = getopt_long(argc, argv, "c:nfvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			d.config_explicit = true;
+			break;
+		case 'n':
+			o.dry_run = true;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case OPT_RUNTIME:
+			o.runtime_dir = optarg;
+			break;
+		case OPT_PIN:
+			o.pin_dir = optarg;
+			break;
+		case OPT_SOCKET:
+			o.socket = optarg;
+			break;
+		case OPT_METRICS:
+			o.metrics = optarg;
+			break;
+		case OPT_ROOT:
+			o.root = optarg;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("cgpilotd %s\n", CGPILOT_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (o.verbose)
+		log_set_level(LOG_LVL_DEBUG);
+	if (load_config(&d, &o, &d.conf))
+		return 1;
+	log_set_level((enum log_level)d.conf.log_level);
+	libbpf_set_print(libbpf_print);
+	if (geteuid() != 0) {
+		log_error("cgpilotd must run as root (it loads BPF programs)");
+		return 1;
+	}
+	if (!foreground && daemon(0, 1)) {
+		log_error_errno(errno, "Failed to daemonize: %m");
+		return 1;
+	}
+	d.start_ns = now_ns();
+	if (d.conf.socket_path[0])
+		snprintf(d.socket_path, sizeof(d.socket_path), "%s", d.conf.socket_path);
+	else
+		snprintf(d.socket_path, sizeof(d.socket_path), "%s/cgpilot.sock",
+			 d.conf.runtime_dir);
+	r = mkdir_p(d.conf.runtime_dir, 0755);
+	if (r) {
+		log_error_errno(r, "Failed to create runtime directory %s: %m", d.conf.runtime_dir);
+		goto out;
+	}
+	r = take_lock(&d);
+	if (r)
+		goto out;
+	r = setup_cgroup_root(&d);
+	if (r)
+		goto out;
+	r = ensure_bpffs(d.conf.pin_dir);
+	if (r)
+		goto out;
+	protect_self();
+
+	d.model = model__new();
+	d.slot_ids = calloc(d.conf.max_cgroups, sizeof(*d.slot_ids));
+	d.slot_vals = calloc(d.conf.max_cgroups, sizeof(*d.slot_vals));
+	if (!d.model || !d.slot_ids || !d.slot_vals) {
+		r = log_error_errno(ENOMEM, "out of memory");
+		goto out;
+	}
+	topts.pin_dir = d.conf.pin_dir;
+	topts.max_cgroups = d.conf.max_cgroups;
+	topts.io_blkcg_v2 = (d.controllers & CGFS_IO) != 0;
+	topts.window_ns = (uint64_t)d.conf.window_ms * 1000000ULL;
+	topts.default_threshold_ns[CGP_SIG_CPU] = (uint64_t)d.conf.cpu_threshold_ms * 1000000ULL;
+	topts.default_threshold_ns[CGP_SIG_MEM] =
+		(uint64_t)d.conf.memory_threshold_ms * 1000000ULL;
+	r = telemetry__new(&topts, on_event, &d, &d.tel);
+	if (r) {
+		log_error_errno(r, "Failed to load the BPF telemetry: %m (run with -v for the "
+				   "verifier log)");
+		goto out;
+	}
+	if (telemetry__missing(d.tel)[0])
+		log_warn("this kernel lacks tracepoints %s; their figures stay at zero",
+			 telemetry__missing(d.tel));
+	if (!telemetry__features(d.tel)->oom_task && !telemetry__features(d.tel)->oom_pid)
+		log_warn("no usable mark_victim tracepoint: OOM kills are not reported");
+	log_info("BPF telemetry attached%s; I/O attributed %s",
+		 telemetry__features(d.tel)->maps_reused ? " (pinned counters continued)" : "",
+		 topts.io_blkcg_v2 ? "through the blkcg" : "to the submitting task's cgroup");
+	r = discover_cgroups(&d);
+	if (r)
+		goto out;
+	r = setup_loop(&d);
+	if (r) {
+		log_error_errno(r, "Failed to set up the event loop: %m");
+		goto out;
+	}
+	r = ctl__new(d.socket_path, d.epfd, d.conf.allow_read_others, requests_handle,
+		     requests_client_closed, &d, &d.ctl);
+	if (r) {
+		log_error_errno(r, "Failed to listen on %s: %m", d.socket_path);
+		goto out;
+	}
+	sample(&d);
+	log_info("ready: control socket %s%s", d.socket_path, d.conf.dry_run ? " (dry run)" : "");
+	r = run_loop(&d, &o);
+out:
+	cleanup(&d);
+	return r ? 1 : 0;
+}

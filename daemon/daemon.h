@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* State of one cgpilotd instance, shared by the loop and the request handlers. */
+#ifndef CGPILOT_DAEMON_H
+#define CGPILOT_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "model.h"
+#include "telemetry.h"
+#include "version.h"
+
+
+struct deferred;
+
+struct daemon {
+	struct cgp_conf conf;
+	const char *config_path;
+	bool config_explicit;
+	char socket_path[CGP_CONF_STR_MAX + 32];
+	char *cgroup_root; /* v2 mount (or configured root) */
+	int root_fd;       /* O_PATH|O_DIRECTORY on cgroup_root */
+	unsigned controllers;
+	unsigned missing_controllers; /* of cpu, cpuset, memory, io */
+	bool telemetry_only;
+	int epfd;
+	int lock_fd;
+	struct telemetry *tel;
+	struct model *model;
+	struct ctl *ctl;
+	struct ep_source timer_src, signal_src, ringbuf_src;
+	int timer_fd, signal_fd;
+	uint64_t start_ns;
+	unsigned sweep_cursor;
+	struct deferred *deferred; /* pending sampled replies */
+	bool stop;
+	/* scratch for telemetry__slots */
+	uint64_t *slot_ids;
+	uint32_t *slot_vals;
+};
+
+uint64_t now_ns(void);
+
+/* Read PSI and cpu.stat of one cgroup into its figures. */
+int daemon_read_kernel_stats(struct daemon *d, struct cg *c);
+/* Read one cgroup's BPF counters now (slot looked up if unknown). */
+int daemon_read_bpf_stats(struct daemon *d, struct cg *c);
+/* Resolve a user's cgroup argument (path or id). */
+struct cg *daemon_resolve_cgroup(struct daemon *d, const char *arg, const char **ret_msg);
+
+/* Control requests (daemon/requests.c). */
+int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const char *op);
+void requests_client_closed(void *ctx, struct ctl_client *cl);
+void requests_deferred_ready(struct daemon *d, struct ep_source *src);
+void requests_free_all(struct daemon *d);
+
+#endif

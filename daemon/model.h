@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's model of the observed cgroups: identity (id, path, slot),
+ * cumulative BPF figures, kernel PSI/cpu.stat, rates over the last sample
+ * interval and active pressure episodes. No syscalls: time is an argument.
+ */
+#ifndef CGPILOT_MODEL_H
+#define CGPILOT_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgroupfs.h"
+#include "telemetry.h"
+
+enum psi_res { PSI_CPU = 0, PSI_MEMORY = 1, PSI_IO = 2, PSI_RES_MAX = 3 };
+
+struct cg_figures {
+	struct cgp_cg_stats bpf; /* cumulative, as last read */
+	uint64_t bpf_ns;         /* when bpf was read (CLOCK_MONOTONIC), 0 never */
+	/* seconds per second over the last sample interval */
+	double cpu_rate, cpu_wait_rate, reclaim_rate, iowait_rate;
+	double io_bytes_rate;
+	struct psi_totals psi[PSI_RES_MAX];
+	bool psi_valid;
+	uint64_t usage_usec;
+	bool usage_valid;
+	uint64_t kernel_ns; /* when psi/usage were read, 0 never */
+	uint64_t oom_kills_user; /* kills attributed in user space (no BPF attribution) */
+};
+
+struct cg {
+	uint64_t id;
+	char *path; /* relative to the v2 mount, "" for the root */
+	int64_t slot; /* -1: BPF has not seen it */
+	uint32_t active; /* bit per enum cgp_signal in an onset episode */
+	uint64_t dead_ns; /* removed at (0: alive) */
+	struct cg_figures fig;
+	struct cg *hnext;
+};
+
+struct model;
+
+struct model *model__new(void);
+void model__free(struct model *m);
+
+/* Add or update (path) a cgroup. */
+int model__add(struct model *m, uint64_t id, const char *path, struct cg **ret);
+struct cg *model__find(const struct model *m, uint64_t id);
+struct cg *model__find_path(const struct model *m, const char *path);
+/* Drop a cgroup entirely. */
+void model__remove(struct model *m, uint64_t id);
+unsigned model__count(const struct model *m);
+/* All cgroups sorted by path; the array is owned by the model and valid
+ * until the next add/remove. */
+struct cg **model__sorted(struct model *m, unsigned *ret_n);
+
+/* Apply a BPF event. Returns the cgroup it concerns (NULL if unknown). */
+struct cg *model__apply_event(struct model *m, const struct cgp_event *e, uint64_t now_ns);
+
+/* Fold a new cumulative BPF reading into the figures, updating rates. */
+void model_update_bpf(struct cg_figures *f, const struct cgp_cg_stats *s, uint64_t now_ns);
+
+/* Render a path for users: "/" for the root. */
+static inline const char *cg_display_path(const struct cg *c)
+{
+	return c->path[0] ? c->path : "/";
+}
+
+#endif

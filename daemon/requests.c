@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Control requests: each op turns the model into a JSON reply. */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#define MAX_PROGS 32
+
+struct deferred {
+	struct ep_source src; /* EP_DEFERRED */
+	struct ctl_client *cl;
+	int timer_fd;
+	int stats_fd;
+	uint64_t sample_ms;
+	int nprogs;
+	struct telemetry_prog_info before[MAX_PROGS];
+	struct deferred *next;
+};
+
+static json_object *u64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+static void add(json_object *o, const char *k, json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+static json_object *pressure_list(uint32_t active)
+{
+	json_object *a = json_object_new_array();
+
+	for (uint32_t s = 0; s < CGP_SIG_MAX; s++)
+		if (active & (1u << s))
+			json_object_array_add(a, json_object_new_string(proto_signal_name(s)));
+	return a;
+}
+
+static json_object *cg_brief(const struct cg *c)
+{
+	const struct cgp_cg_stats *s = &c->fig.bpf;
+	json_object *o = json_object_new_object();
+
+	add(o, "id", u64(c->id));
+	add(o, "path", json_object_new_string(cg_display_path(c)));
+	add(o, "cpu_wait_ns", u64(s->rq_delay_ns));
+	add(o, "cpu_ns", u64(s->oncpu_ns));
+	add(o, "reclaim_ns", u64(s->reclaim_ns));
+	add(o, "iowait_ns", u64(s->iowait_ns));
+	add(o, "io_bytes", u64(s->io_bytes[0] + s->io_bytes[1]));
+	add(o, "cpu_rate", json_object_new_double(c->fig.cpu_rate));
+	add(o, "cpu_wait_rate", json_object_new_double(c->fig.cpu_wait_rate));
+	add(o, "reclaim_rate", json_object_new_double(c->fig.reclaim_rate));
+	add(o, "iowait_rate", json_object_new_double(c->fig.iowait_rate));
+	add(o, "pressure", pressure_list(c->active));
+	return o;
+}
+
+static json_object *psi_json(const struct psi_totals *p)
+{
+	json_object *o = json_object_new_object();
+
+	add(o, "some_us", u64(p->some_us));
+	if (p->has_full)
+		add(o, "full_us", u64(p->full_us));
+	return o;
+}
+
+static json_object *cg_detail(struct daemon *d, const struct cg *c)
+{
+	const struct cgp_cg_stats *s = &c->fig.bpf;
+	json_object *o = cg_brief(c), *cpu, *mem, *io, *psi, *thr;
+	struct cgp_threshold th;
+	int defaults = telemetry__get_threshold(d->tel, c->id, &th);
+
+	add(o, "slot", json_object_new_int64(c->slot));
+	cpu = json_object_new_object();
+	add(cpu, "wait_ns", u64(s->rq_delay_ns));
+	add(cpu, "wait_count", u64(s->rq_count));
+	add(cpu, "on_cpu_ns", u64(s->oncpu_ns));
+	add(cpu, "nvcsw", u64(s->nvcsw));
+	add(cpu, "nivcsw", u64(s->nivcsw));
+	if (c->fig.usage_valid)
+		add(cpu, "usage_usec", u64(c->fig.usage_usec));
+	add(cpu, "wait_hist_us", proto_hist_json(s->rq_hist, CGP_HIST_SLOTS));
+	add(o, "cpu", cpu);
+	mem = json_object_new_object();
+	add(mem, "reclaim_ns", u64(s->reclaim_ns));
+	add(mem, "reclaim_count", u64(s->reclaim_count));
+	add(mem, "oom_kills", u64(s->oom_kills + c->fig.oom_kills_user));
+	add(o, "memory", mem);
+	io = json_object_new_object();
+	add(io, "read_bytes", u64(s->io_bytes[CGP_IO_READ]));
+	add(io, "write_bytes", u64(s->io_bytes[CGP_IO_WRITE]));
+	add(io, "read_ops", u64(s->io_ops[CGP_IO_READ]));
+	add(io, "write_ops", u64(s->io_ops[CGP_IO_WRITE]));
+	add(io, "latency_ns", u64(s->io_lat_ns));
+	add(io, "iowait_ns", u64(s->iowait_ns));
+	add(io, "latency_hist_us", proto_hist_json(s->io_hist, CGP_HIST_SLOTS));
+	add(o, "io", io);
+	if (c->fig.psi_valid) {
+		psi = json_object_new_object();
+		add(psi, "cpu", psi_json(&c->fig.psi[PSI_CPU]));
+		add(psi, "memory", psi_json(&c->fig.psi[PSI_MEMORY]));
+		add(psi, "io", psi_json(&c->fig.psi[PSI_IO]));
+		add(o, "psi", psi);
+	}
+	thr = json_object_new_object();
+	add(thr, "cpu_ns", u64(th.ns[CGP_SIG_CPU]));
+	add(thr, "memory_ns", u64(th.ns[CGP_SIG_MEM]));
+	add(thr, "default", json_object_new_boolean(defaults == 1));
+	add(o, "thresholds", thr);
+	return o;
+}
+
+static json_object *ok_reply(void)
+{
+	json_object *o = json_object_new_object();
+
+	add(o, "ok", json_object_new_boolean(true));
+	return o;
+}
+
+static json_object *controllers_json(unsigned mask)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; i < cgfs_n_controllers; i++)
+		if (mask & cgfs_controller_bits[i])
+			json_object_array_add(a, json_object_new_string(cgfs_controller_names[i]));
+	return a;
+}
+
+static int do_status(struct daemon *d, struct ctl_client *cl)
+{
+	const struct telemetry_features *f = telemetry__features(d->tel);
+	json_object *o = ok_reply(), *feat, *rb, *ev, *dr, *missing;
+	struct cgp_self_stats ss;
+
+	telemetry__self_stats(d->tel, &ss);
+	add(o, "version", json_object_new_string(CGPILOT_VERSION));
+	add(o, "pid", json_object_new_int(getpid()));
+	add(o, "uptime_s", json_object_new_double((double)(now_ns() - d->start_ns) / 1e9));
+	add(o, "mode", json_object_new_string(d->telemetry_only ? "telemetry-only" : "full"));
+	add(o, "cgroup_root", json_object_new_string(d->cgroup_root));
+	add(o, "controllers", controllers_json(d->controllers));
+	add(o, "missing_controllers", controllers_json(d->missing_controllers));
+	feat = json_object_new_object();
+	add(feat, "oom_victim_task", json_object_new_boolean(f->oom_task));
+	add(feat, "oom_victim_pid", json_object_new_boolean(f->oom_pid));
+	add(feat, "memcg_reclaim", json_object_new_boolean(f->memcg_reclaim));
+	add(feat, "direct_reclaim", json_object_new_boolean(f->direct_reclaim));
+	add(feat, "block_io", json_object_new_boolean(f->block));
+	add(feat, "cgroup_events", json_object_new_boolean(f->cgroup_events));
+	add(feat, "pinned_maps_reused", json_object_new_boolean(f->maps_reused));
+	add(o, "features", feat);
+	missing = json_object_new_array();
+	if (telemetry__missing(d->tel)[0]) {
+		_cleanup_free_ char *m = strdup(telemetry__missing(d->tel));
+
+		for (char *s = m ? strtok(m, ",") : NULL; s; s = strtok(NULL, ","))
+			json_object_array_add(missing, json_object_new_string(s));
+	}
+	add(o, "missing_tracepoints", missing);
+	add(o, "dry_run", json_object_new_boolean(d->conf.dry_run));
+	add(o, "cgroups", json_object_new_int64(model__count(d->model)));
+	add(o, "window_ms", json_object_new_int64(d->conf.window_ms));
+	rb = json_object_new_object();
+	ev = json_object_new_object();
+	dr = json_object_new_object();
+	for (uint32_t t = 1; t < CGP_EV_MAX; t++) {
+		add(ev, proto_event_name(t), u64(ss.events[t]));
+		add(dr, proto_event_name(t), u64(ss.drops[t]));
+	}
+	add(rb, "events", ev);
+	add(rb, "drops", dr);
+	add(rb, "slot_alloc_failures", u64(ss.slot_alloc_fail));
+	add(o, "ringbuf", rb);
+	return ctl_client__reply(cl, o);
+}
+
+static int do_list(struct daemon *d, struct ctl_client *cl)
+{
+	json_object *o = ok_reply(), *a = json_object_new_array();
+	unsigned n;
+	struct cg **all = model__sorted(d->model, &n);
+
+	if (!all) {
+		json_object_put(o);
+		json_object_put(a);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (!all[i]->dead_ns)
+			json_object_array_add(a, cg_brief(all[i]));
+	add(o, "cgroups", a);
+	return ctl_client__reply(cl, o);
+}
+
+static int arg_cgroup(struct daemon *d, struct ctl_client *cl, json_object *req, struct cg **ret)
+{
+	const char *arg = NULL, *msg = NULL;
+
+	if (proto_get_string(req, "cgroup", true, &arg, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"cgroup\": %s", msg), 1;
+	*ret = daemon_resolve_cgroup(d, arg, &msg);
+	if (!*ret)
+		return ctl_client__reply_error(cl, "cgroup '%s': %s", arg, msg), 1;
+	return 0;
+}
+
+static int do_show(struct daemon *d, struct ctl_client *cl, json_object *req)
+{
+	struct cg *c;
+	json_object *o;
+
+	if (arg_cgroup(d, cl, req, &c))
+		return 0;
+	/* a user asking for one cgroup gets fresh figures */
+	daemon_read_bpf_stats(d, c);
+	if (daemon_read_kernel_stats(d, c) == -ENOENT)
+		return ctl_client__reply_error(cl, "cgroup '%s' was just removed",
+					       cg_display_path(c));
+	o = ok_reply();
+	add(o, "cgroup", cg_detail(d, c));
+	return ctl_client__reply(cl, o);
+}
+
+static int do_subscribe(struct daemon *d, struct ctl_client *cl, json_object *req)
+{
+	json_object *evs, *o, *names;
+	uint32_t mask = 0;
+
+	if (json_object_object_get_ex(req, "events", &evs) && !json_object_is_type(evs, json_type_null)) {
+		if (!json_object_is_type(evs, json_type_array))
+			return ctl_client__reply_error(cl, "\"events\" must be an array of names");
+		for (size_t i = 0; i < json_object_array_length(evs); i++) {
+			json_object *e = json_object_array_get_idx(evs, i);
+			int t = json_object_is_type(e, json_type_string) ?
+					proto_event_type(json_object_get_string(e)) :
+					-1;
+
+			if (t <= 0)
+				return ctl_client__reply_error(
+					cl,
+					"unknown event type %s (known: mkdir, rmdir, oom, onset, cleared)",
+					json_object_to_json_string(e));
+			mask |= 1u << t;
+		}
+	} else {
+		for (uint32_t t = 1; t < CGP_EV_MAX; t++)
+			mask |= 1u << t;
+	}
+	o = ok_reply();
+	names = json_object_new_array();
+	for (uint32_t t = 1; t < CGP_EV_MAX; t++)
+		if (mask & (1u << t))
+			json_object_array_add(names, json_object_new_string(proto_event_name(t)));
+	add(o, "subscribed", names);
+	ctl_client__subscribe(cl, mask);
+	(void)d;
+	return ctl_client__reply(cl, o);
+}
+
+static json_object *progs_json(const struct telemetry_prog_info *now,
+			       const struct telemetry_prog_info *before, int n)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; i < n; i++) {
+		json_object *p = json_object_new_object();
+		uint64_t cnt = now[i].run_cnt - (before ? before[i].run_cnt : 0);
+		uint64_t ns = now[i].run_time_ns - (before ? before[i].run_time_ns : 0);
+
+		add(p, "name", json_object_new_string(now[i].name));
+		add(p, "id", json_object_new_int64(now[i].id));
+		add(p, "run_cnt", u64(cnt));
+		add(p, "run_time_ns", u64(ns));
+		add(p, "avg_ns", json_object_new_double(cnt ? (double)ns / (double)cnt : 0));
+		json_object_array_add(a, p);
+	}
+	return a;
+}
+
+static void deferred_free(struct daemon *d, struct deferred *df)
+{
+	for (struct deferred **pp = &d->deferred; *pp; pp = &(*pp)->next) {
+		if (*pp == df) {
+			*pp = df->next;
+			break;
+		}
+	}
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, df->timer_fd, NULL);
+	close(df->timer_fd);
+	if (df->stats_fd >= 0)
+		close(df->stats_fd);
+	free(df);
+}
+
+static int do_prog_show(struct daemon *d, struct ctl_client *cl, json_object *req)
+{
+	struct telemetry_prog_info now[MAX_PROGS];
+	struct itimerspec its = { 0 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint64_t sample_ms = 0;
+	const char *msg = NULL;
+	struct deferred *df;
+	int n;
+
+	if (proto_get_u64(req, "sample_ms", false, &sample_ms, &msg) < 0 || sample_ms > 10000)
+		return ctl_client__reply_error(cl, "\"sample_ms\": %s",
+					       msg ? msg : "must be at most 10000");
+	if (!sample_ms) {
+		json_object *o;
+
+		n = telemetry__progs(d->tel, now, MAX_PROGS);
+		if (n < 0)
+			return n;
+		o = ok_reply();
+		add(o, "sample_ms", json_object_new_int(0));
+		add(o, "progs", progs_json(now, NULL, n));
+		return ctl_client__reply(cl, o);
+	}
+	df = calloc(1, sizeof(*df));
+	if (!df)
+		return -ENOMEM;
+	df->src.kind = EP_DEFERRED;
+	df->cl = cl;
+	df->sample_ms = sample_ms;
+	/* run-time stats cost a little on every program run: on only while asked */
+	df->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (df->stats_fd < 0) {
+		int r = -errno;
+
+		free(df);
+		return ctl_client__reply_error(cl, "cannot enable BPF run-time stats: %s",
+					       strerror(-r));
+	}
+	df->nprogs = telemetry__progs(d->tel, df->before, MAX_PROGS);
+	df->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	its.it_value.tv_sec = (time_t)(sample_ms / 1000);
+	its.it_value.tv_nsec = (long)(sample_ms % 1000) * 1000000L;
+	ev.data.ptr = &df->src;
+	if (df->nprogs < 0 || df->timer_fd < 0 || timerfd_settime(df->timer_fd, 0, &its, NULL) ||
+	    epoll_ctl(d->epfd, EPOLL_CTL_ADD, df->timer_fd, &ev)) {
+		int r = df->nprogs < 0 ? df->nprogs : -errno;
+
+		if (df->timer_fd >= 0)
+			close(df->timer_fd);
+		close(df->stats_fd);
+		free(df);
+		return r;
+	}
+	df->next = d->deferred;
+	d->deferred = df;
+	return 0;
+}
+
+void requests_deferred_ready(struct daemon *d, struct ep_source *src)
+{
+	struct deferred *df = (struct deferred *)src;
+	struct telemetry_prog_info now[MAX_PROGS];
+	int n = telemetry__progs(d->tel, now, MAX_PROGS);
+
+	if (n != df->nprogs) {
+		ctl_client__reply_error(df->cl, "prog.show: programs changed while sampling");
+	} else {
+		json_object *o = ok_reply();
+
+		add(o, "sample_ms", u64(df->sample_ms));
+		add(o, "progs", progs_json(now, df->before, n));
+		ctl_client__reply(df->cl, o);
+	}
+	deferred_free(d, df);
+}
+
+void requests_client_closed(void *ctx, struct ctl_client *cl)
+{
+	struct daemon *d = ctx;
+	struct deferred *df = d->deferred;
+
+	while (df) {
+		struct deferred *next = df->next;
+
+		if (df->cl == cl)
+			deferred_free(d, df);
+		df = next;
+	}
+}
+
+void requests_free_all(struct daemon *d)
+{
+	while (d->deferred)
+		deferred_free(d, d->deferred);
+}
+
+static int do_threshold_set(struct daemon *d, struct ctl_client *cl, json_object *req)
+{
+	const char *sig_name = NULL, *msg = NULL;
+	struct cgp_threshold th;
+	uint64_t ns = 0;
+	struct cg *c;
+	int sig, r;
+
+	if (arg_cgroup(d, cl, req, &c))
+		return 0;
+	if (proto_get_string(req, "signal", true, &sig_name, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"signal\": %s", msg);
+	sig = proto_signal(sig_name);
+	if (sig < 0)
+		return ctl_client__reply_error(cl, "unknown signal '%s' (cpu or memory)", sig_name);
+	if (proto_get_u64(req, "threshold_ns", true, &ns, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"threshold_ns\": %s", msg);
+	telemetry__get_threshold(d->tel, c->id, &th);
+	th.ns[sig] = ns;
+	if (d->conf.dry_run) {
+		log_info("dry run: would set %s threshold of %s to %" PRIu64 " ns", sig_name,
+			 cg_display_path(c), ns);
+	} else {
+		r = telemetry__set_threshold(d->tel, c->id, &th);
+		if (r)
+			return r;
+		log_info("%s threshold of %s set to %" PRIu64 " ns (by uid %u)", sig_name,
+			 cg_display_path(c), ns, (unsigned)ctl_client__uid(cl));
+	}
+	return ctl_client__reply(cl, ok_reply());
+}
+
+int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const char *op)
+{
+	struct daemon *d = ctx;
+	uid_t uid = ctl_client__uid(cl);
+
+	if (uid != 0 && !d->conf.allow_read_others)
+		return ctl_client__reply_error(cl, "permission denied: only root may use the "
+						   "control socket ([control] allow_read_others)");
+	if (!strcmp(op, "ping")) {
+		json_object *o = ok_reply();
+
+		add(o, "version", json_object_new_string(CGPILOT_VERSION));
+		add(o, "pid", json_object_new_int(getpid()));
+		return ctl_client__reply(cl, o);
+	}
+	if (!strcmp(op, "status"))
+		return do_status(d, cl);
+	if (!strcmp(op, "cgroup.list"))
+		return do_list(d, cl);
+	if (!strcmp(op, "cgroup.show"))
+		return do_show(d, cl, req);
+	if (!strcmp(op, "subscribe"))
+		return do_subscribe(d, cl, req);
+	if (!strcmp(op, "prog.show")) {
+		if (uid != 0)
+			return ctl_client__reply_error(cl, "permission denied: prog.show turns "
+							   "on BPF stats, root only");
+		return do_prog_show(d, cl, req);
+	}
+	if (!strcmp(op, "threshold.set")) {
+		if (uid != 0)
+			return ctl_client__reply_error(cl, "permission denied: only root may "
+							   "change thresholds");
+		return do_threshold_set(d, cl, req);
+	}
+	return ctl_client__reply_error(cl, "unknown op '%s'", op);
+}

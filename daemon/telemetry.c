@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "telemetry.h"
+#include "telemetry.skel.h"
+#include "util.h"
+
+struct telemetry {
+	struct telemetry_bpf *skel;
+	struct ring_buffer *rb;
+	telemetry_event_fn fn;
+	void *ctx;
+	struct telemetry_features feat;
+	char missing[512];
+	int ncpus;
+	struct cgp_cg_stats *percpu; /* ncpus entries, scratch for lookups */
+};
+
+/* Number of parameters of a tracepoint's BTF prototype (the leading void *
+ * included), or -ENOENT if the kernel has no such tracepoint. *ret_arg1_kind
+ * gets the BTF kind of the first real argument. */
+static int tp_proto(const struct btf *btf, const char *tp, int *ret_arg1_kind)
+{
+	char name[128];
+	const struct btf_type *t;
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!t || !btf_is_ptr(t))
+		return -EINVAL;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t))
+		return -EINVAL;
+	if (ret_arg1_kind && btf_vlen(t) >= 2) {
+		const struct btf_type *a = btf__type_by_id(btf, btf_params(t)[1].type);
+
+		a = btf__type_by_id(btf, btf__resolve_type(btf, btf_params(t)[1].type));
+		*ret_arg1_kind = a ? (int)btf_kind(a) : -1;
+	}
+	return btf_vlen(t);
+}
+
+static void note_missing(struct telemetry *t, const char *tp)
+{
+	size_t n = strlen(t->missing);
+
+	snprintf(t->missing + n, sizeof(t->missing) - n, "%s%s", n ? "," : "", tp);
+}
+
+/* Disable every tp_btf program whose tracepoint this kernel lacks, and pick
+ * the mark_victim flavor. */
+static int probe_kernel(struct telemetry *t)
+{
+	struct bpf_program *prog;
+	struct btf *btf = btf__load_vmlinux_btf();
+	int kind = -1, r;
+
+	if (!btf)
+		return -errno;
+	bpf_object__for_each_program(prog, t->skel->obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+
+		if (strncmp(sec, "tp_btf/", 7))
+			continue;
+		if (tp_proto(btf, sec + 7, NULL) < 0) {
+			bpf_program__set_autoload(prog, false);
+			note_missing(t, sec + 7);
+		}
+	}
+	r = tp_proto(btf, "mark_victim", &kind);
+	t->feat.oom_task = r >= 2 && kind == BTF_KIND_PTR;
+	t->feat.oom_pid = r >= 2 && kind == BTF_KIND_INT;
+	bpf_program__set_autoload(t->skel->progs.cgp_mark_victim_task, t->feat.oom_task);
+	bpf_program__set_autoload(t->skel->progs.cgp_mark_victim_pid, t->feat.oom_pid);
+	t->feat.memcg_reclaim = tp_proto(btf, "mm_vmscan_memcg_reclaim_begin", NULL) > 0;
+	t->feat.direct_reclaim = tp_proto(btf, "mm_vmscan_direct_reclaim_begin", NULL) > 0;
+	t->feat.block = tp_proto(btf, "block_rq_issue", NULL) > 0 &&
+			tp_proto(btf, "block_rq_complete", NULL) > 0;
+	t->feat.cgroup_events = tp_proto(btf, "cgroup_mkdir", NULL) > 0;
+	btf__free(btf);
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct telemetry *t = ctx;
+
+	if (len < sizeof(struct cgp_event))
+		return 0;
+	return t->fn ? t->fn(t->ctx, data) : 0;
+}
+
+static struct bpf_map *pinned_maps(struct telemetry_bpf *s, int i)
+{
+	struct bpf_map *maps[] = { s->maps.cg_slot, s->maps.slot_free, s->maps.cg_stats,
+				   s->maps.thresholds };
+
+	return i < (int)ARRAY_SIZE(maps) ? maps[i] : NULL;
+}
+
+/* Pin the maps that hold counters so a restarted daemon continues them. All
+ * or nothing: a partial set (an interrupted start) is removed. */
+static int setup_pins(struct telemetry *t, const char *pin_dir)
+{
+	char dir[512], path[600];
+	int present = 0, total = 0;
+	struct bpf_map *m;
+
+	if (mkdir(pin_dir, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(dir, sizeof(dir), "%s/v%d", pin_dir, CGP_LAYOUT_VERSION);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	for (int i = 0; (m = pinned_maps(t->skel, i)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(m));
+		total++;
+		present += access(path, F_OK) == 0;
+	}
+	for (int i = 0; (m = pinned_maps(t->skel, i)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(m));
+		if (present != total)
+			unlink(path);
+		if (bpf_map__set_pin_path(m, path))
+			return -errno;
+	}
+	t->feat.maps_reused = present == total;
+	return 0;
+}
+
+static int fill_free_slots(struct telemetry *t, uint32_t max)
+{
+	int fd = bpf_map__fd(t->skel->maps.slot_free);
+
+	for (uint32_t s = 0; s < max; s++)
+		if (bpf_map_update_elem(fd, NULL, &s, 0))
+			return -errno;
+	return 0;
+}
+
+/* Local storage for every task that existed before the programs attached. */
+static int run_task_iter(struct telemetry *t)
+{
+	_cleanup_close_ int fd = bpf_iter_create(bpf_link__fd(t->skel->links.cgp_iter_task));
+	char buf[256];
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	return n < 0 ? -errno : 0;
+}
+
+int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *ctx,
+		   struct telemetry **ret)
+{
+	struct telemetry *t = calloc(1, sizeof(*t));
+	struct bpf_map *sized[5];
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	t->fn = fn;
+	t->ctx = ctx;
+	t->ncpus = libbpf_num_possible_cpus();
+	if (t->ncpus <= 0) {
+		r = t->ncpus ? t->ncpus : -EINVAL;
+		goto err_free;
+	}
+	t->percpu = calloc((size_t)t->ncpus, sizeof(*t->percpu));
+	if (!t->percpu) {
+		r = -ENOMEM;
+		goto err_free;
+	}
+	t->skel = telemetry_bpf__open();
+	if (!t->skel) {
+		r = -errno;
+		goto err_free;
+	}
+	r = probe_kernel(t);
+	if (r)
+		goto err_destroy;
+	sized[0] = t->skel->maps.cg_slot;
+	sized[1] = t->skel->maps.slot_free;
+	sized[2] = t->skel->maps.cg_stats;
+	sized[3] = t->skel->maps.cg_win;
+	sized[4] = t->skel->maps.thresholds;
+	for (unsigned i = 0; i < ARRAY_SIZE(sized); i++)
+		bpf_map__set_max_entries(sized[i], o->max_cgroups);
+	t->skel->rodata->io_blkcg_v2 = o->io_blkcg_v2;
+	t->skel->data->cfg.window_ns = o->window_ns;
+	memcpy(t->skel->data->cfg.default_threshold_ns, o->default_threshold_ns,
+	       sizeof(t->skel->data->cfg.default_threshold_ns));
+	if (o->pin_dir) {
+		r = setup_pins(t, o->pin_dir);
+		if (r)
+			goto err_destroy;
+	}
+	r = telemetry_bpf__load(t->skel);
+	if (r)
+		goto err_destroy;
+	if (!t->feat.maps_reused) {
+		r = fill_free_slots(t, o->max_cgroups);
+		if (r)
+			goto err_destroy;
+	}
+	r = telemetry_bpf__attach(t->skel);
+	if (r)
+		goto err_destroy;
+	r = run_task_iter(t);
+	if (r)
+		goto err_destroy;
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
+	if (!t->rb) {
+		r = -errno;
+		goto err_destroy;
+	}
+	*ret = t;
+	return 0;
+
+err_destroy:
+	telemetry_bpf__destroy(t->skel);
+err_free:
+	free(t->percpu);
+	free(t);
+	return r < 0 ? r : -EINVAL;
+}
+
+void telemetry__free(struct telemetry *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	telemetry_bpf__destroy(t->skel);
+	free(t->percpu);
+	free(t);
+}
+
+const struct telemetry_features *telemetry__features(const struct telemetry *t)
+{
+	return &t->feat;
+}
+
+const char *telemetry__missing(const struct telemetry *t)
+{
+	return t->missing;
+}
+
+int telemetry__ringbuf_fd(const struct telemetry *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
+int telemetry__consume(struct telemetry *t)
+{
+	return ring_buffer__consume(t->rb);
+}
+
+void telemetry__set_window(struct telemetry *t, uint64_t window_ns,
+			   const uint64_t default_threshold_ns[CGP_SIG_MAX])
+{
+	t->skel->data->cfg.window_ns = window_ns;
+	for (int i = 0; i < CGP_SIG_MAX; i++)
+		t->skel->data->cfg.default_threshold_ns[i] = default_threshold_ns[i];
+}
+
+int telemetry__set_threshold(struct telemetry *t, uint64_t cgid, const struct cgp_threshold *th)
+{
+	int fd = bpf_map__fd(t->skel->maps.thresholds);
+
+	return bpf_map_update_elem(fd, &cgid, th, BPF_ANY) ? -errno : 0;
+}
+
+int telemetry__get_threshold(struct telemetry *t, uint64_t cgid, struct cgp_threshold *ret)
+{
+	int fd = bpf_map__fd(t->skel->maps.thresholds);
+
+	if (!bpf_map_lookup_elem(fd, &cgid, ret))
+		return 0;
+	for (int i = 0; i < CGP_SIG_MAX; i++)
+		ret->ns[i] = t->skel->data->cfg.default_threshold_ns[i];
+	return 1; /* defaults */
+}
+
+int telemetry__slot_of(struct telemetry *t, uint64_t cgid, uint32_t *ret_slot)
+{
+	uint32_t slot;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.cg_slot), &cgid, &slot))
+		return -errno;
+	*ret_slot = slot;
+	return 0;
+}
+
+int telemetry__slots(struct telemetry *t, uint64_t *ids, uint32_t *slots, uint32_t max)
+{
+	int fd = bpf_map__fd(t->skel->maps.cg_slot);
+	uint64_t batch = 0;
+	uint32_t total = 0, count;
+	bool first = true;
+	int r;
+
+	/* one syscall per max entries rather than two per cgroup */
+	for (;;) {
+		count = max - total;
+		if (!count)
+			break;
+		r = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, ids + total,
+					 slots + total, &count, NULL);
+		first = false;
+		if (r && errno != ENOENT)
+			return -errno;
+		total += count;
+		if (r)
+			break;
+	}
+	return (int)total;
+}
+
+int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats *ret)
+{
+	int fd = bpf_map__fd(t->skel->maps.cg_stats);
+	const size_t n = sizeof(struct cgp_cg_stats) / sizeof(__u64);
+
+	if (bpf_map_lookup_elem(fd, &slot, t->percpu))
+		return -errno;
+	memset(ret, 0, sizeof(*ret));
+	for (int c = 0; c < t->ncpus; c++) {
+		const __u64 *src = (const __u64 *)&t->percpu[c];
+		__u64 *dst = (__u64 *)ret;
+
+		for (size_t i = 0; i < n; i++)
+			dst[i] += src[i];
+	}
+	return 0;
+}
+
+int telemetry__release(struct telemetry *t, uint64_t cgid, uint32_t slot)
+{
+	_cleanup_free_ void *zero_win = calloc(1, bpf_map__value_size(t->skel->maps.cg_win));
+
+	if (!zero_win)
+		return -ENOMEM;
+	/* unmap first so BPF cannot count into a slot being recycled */
+	if (bpf_map_delete_elem(bpf_map__fd(t->skel->maps.cg_slot), &cgid) && errno != ENOENT)
+		return -errno;
+	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.thresholds), &cgid);
+	memset(t->percpu, 0, (size_t)t->ncpus * sizeof(*t->percpu));
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.cg_stats), &slot, t->percpu, BPF_ANY))
+		return -errno;
+	/* overwriting the value also cancels an armed window timer */
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.cg_win), &slot, zero_win, BPF_ANY))
+		return -errno;
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.slot_free), NULL, &slot, 0))
+		return -errno;
+	return 0;
+}
+
+void telemetry__self_stats(const struct telemetry *t, struct cgp_self_stats *ret)
+{
+	memcpy(ret, (const void *)&t->skel->bss->self_stats, sizeof(*ret));
+}
+
+int telemetry__progs(struct telemetry *t, struct telemetry_prog_info *ret, int max)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program(prog, t->skel->obj)
+	{
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || n >= max)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			return -errno;
+		snprintf(ret[n].name, sizeof(ret[n].name), "%s", bpf_program__name(prog));
+		ret[n].id = info.id;
+		ret[n].run_cnt = info.run_cnt;
+		ret[n].run_time_ns = info.run_time_ns;
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Loading, attaching and reading the BPF telemetry (bpf/telemetry.bpf.c). */
+#ifndef CGPILOT_DAEMON_TELEMETRY_H
+#define CGPILOT_DAEMON_TELEMETRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* the structs shared with the BPF side (same base name, other directory) */
+#include "../include/telemetry.h"
+
+struct telemetry;
+
+struct telemetry_opts {
+	const char *pin_dir; /* maps pinned under <pin_dir>/v<layout>/ ; NULL: no pinning */
+	uint32_t max_cgroups;
+	bool io_blkcg_v2;
+	uint64_t window_ns;
+	uint64_t default_threshold_ns[CGP_SIG_MAX];
+};
+
+typedef int (*telemetry_event_fn)(void *ctx, const struct cgp_event *e);
+
+/* Optional features, probed at load. */
+struct telemetry_features {
+	bool oom_task;       /* mark_victim passes the task (v6.8+) */
+	bool oom_pid;        /* mark_victim passes a pid (< v6.8) */
+	bool memcg_reclaim;  /* mm_vmscan_memcg_reclaim_* present */
+	bool direct_reclaim; /* mm_vmscan_direct_reclaim_* present */
+	bool block;          /* block_rq_* present */
+	bool cgroup_events;  /* cgroup_mkdir/rmdir present */
+	bool maps_reused;    /* pinned maps from a previous run were reused */
+};
+
+struct telemetry_prog_info {
+	char name[64];
+	uint32_t id;
+	uint64_t run_cnt;
+	uint64_t run_time_ns;
+};
+
+int telemetry__new(const struct telemetry_opts *opts, telemetry_event_fn fn, void *ctx,
+		   struct telemetry **ret);
+void telemetry__free(struct telemetry *t);
+
+const struct telemetry_features *telemetry__features(const struct telemetry *t);
+/* Name of every tracepoint program not loaded because the kernel lacks it,
+ * comma-separated ("" if none). */
+const char *telemetry__missing(const struct telemetry *t);
+
+int telemetry__ringbuf_fd(const struct telemetry *t);
+/* Consume available events, calling fn for each. Returns count or -errno. */
+int telemetry__consume(struct telemetry *t);
+
+/* Settings changeable at run time (SIGHUP). */
+void telemetry__set_window(struct telemetry *t, uint64_t window_ns,
+			   const uint64_t default_threshold_ns[CGP_SIG_MAX]);
+int telemetry__set_threshold(struct telemetry *t, uint64_t cgid, const struct cgp_threshold *th);
+int telemetry__get_threshold(struct telemetry *t, uint64_t cgid, struct cgp_threshold *ret);
+
+/* The slot of a cgroup, or -ENOENT if BPF has not seen it yet. */
+int telemetry__slot_of(struct telemetry *t, uint64_t cgid, uint32_t *ret_slot);
+/* cgroup ids and slots of every cgroup with a slot; returns the count. */
+int telemetry__slots(struct telemetry *t, uint64_t *ret_ids, uint32_t *ret_slots, uint32_t max);
+/* Per-CPU counters of a slot summed over CPUs. */
+int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats *ret);
+/* Forget a dead cgroup: unmap its id, zero its slot, return it to the pool. */
+int telemetry__release(struct telemetry *t, uint64_t cgid, uint32_t slot);
+
+void telemetry__self_stats(const struct telemetry *t, struct cgp_self_stats *ret);
+/* Our programs with their run counters; returns count. */
+int telemetry__progs(struct telemetry *t, struct telemetry_prog_info *ret, int max);
+
+#endif

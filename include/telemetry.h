@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Structures shared by bpf/telemetry.bpf.c and user space. Fixed-width types
+ * only, explicit padding, sizes asserted: both sides read the same bytes.
+ */
+#ifndef CGPILOT_TELEMETRY_H
+#define CGPILOT_TELEMETRY_H
+
+#ifdef __bpf__
+/* vmlinux.h provides the __u* types. */
+#else
+#include <linux/types.h>
+#endif
+
+/* Log2 histogram slots of microseconds: slot 0 holds 0..1 us, slot k
+ * (k >= 1) holds [2^k, 2^(k+1)) us. The last slot also takes everything
+ * larger. */
+#define CGP_HIST_SLOTS 32
+
+/* Version of the pinned layout under the pin directory; bump on any change
+ * of a map's key or value layout. */
+#define CGP_LAYOUT_VERSION 1
+
+enum cgp_signal {
+	CGP_SIG_CPU = 0, /* run-queue delay */
+	CGP_SIG_MEM = 1, /* reclaim stall */
+	CGP_SIG_MAX = 2,
+};
+
+enum cgp_io_dir {
+	CGP_IO_READ = 0,
+	CGP_IO_WRITE = 1,
+	CGP_IO_DIRS = 2,
+};
+
+/* Per cgroup, per CPU counters (value of the cg_stats per-CPU array, indexed
+ * by the cgroup's slot). Local figures: a task's time counts for its own
+ * cgroup only; user space sums subtrees. */
+struct cgp_cg_stats {
+	__u64 rq_delay_ns;   /* run-queue wait, summed over tasks */
+	__u64 rq_count;      /* number of waits ended by a switch-in */
+	__u64 oncpu_ns;      /* on-CPU time */
+	__u64 nvcsw;         /* voluntary context switches (prev went to sleep) */
+	__u64 nivcsw;        /* involuntary (prev still runnable) */
+	__u64 reclaim_ns;    /* direct + memcg reclaim stall */
+	__u64 reclaim_count; /* reclaim episodes */
+	__u64 iowait_ns;     /* sleeping in iowait until woken */
+	__u64 io_bytes[CGP_IO_DIRS];
+	__u64 io_ops[CGP_IO_DIRS];
+	__u64 io_lat_ns; /* sum of block request latency, issue to complete */
+	__u64 oom_kills; /* victims chosen in this cgroup */
+	__u64 rq_hist[CGP_HIST_SLOTS];
+	__u64 io_hist[CGP_HIST_SLOTS];
+};
+_Static_assert(sizeof(struct cgp_cg_stats) == (14 + 2 * CGP_HIST_SLOTS) * 8,
+	       "cgp_cg_stats layout");
+
+/* Onset detection state of one signal of one cgroup; see include/onset.h. */
+struct cgp_window {
+	__u64 start_ns;      /* start of the current window */
+	__u64 sum_ns;        /* sum in the current window */
+	__u64 last_sum_ns;   /* sum of the last closed window */
+	__u64 threshold_ns;  /* threshold in force for the current window, 0 = off */
+	__u64 event_start_ns; /* start of the window that last emitted an event */
+	__u32 active;        /* 1 from onset to cleared */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct cgp_window) == 48, "cgp_window layout");
+
+/* Value of the thresholds map (key: cgroup id). 0 disables a signal for the
+ * cgroup; a cgroup without an entry uses the defaults in cgp_config. */
+struct cgp_threshold {
+	__u64 ns[CGP_SIG_MAX];
+};
+_Static_assert(sizeof(struct cgp_threshold) == 16, "cgp_threshold layout");
+
+/* Run-time settings, held in the program's .data and written by the daemon
+ * through the skeleton (no reload needed). */
+struct cgp_config {
+	__u64 window_ns;                    /* onset window length */
+	__u64 default_threshold_ns[CGP_SIG_MAX];
+};
+_Static_assert(sizeof(struct cgp_config) == 24, "cgp_config layout");
+
+enum cgp_event_type {
+	CGP_EV_CGROUP_MKDIR = 1,
+	CGP_EV_CGROUP_RMDIR = 2,
+	CGP_EV_OOM_KILL = 3,
+	CGP_EV_ONSET = 4,
+	CGP_EV_CLEARED = 5,
+	CGP_EV_MAX = 6,
+};
+
+#define CGP_PATH_MAX 192
+#define CGP_COMM_LEN 16
+
+/* Ring buffer record. */
+struct cgp_event {
+	__u32 type;   /* enum cgp_event_type */
+	__u32 signal; /* enum cgp_signal, for onset/cleared */
+	__u64 ts_ns;  /* CLOCK_MONOTONIC */
+	__u64 cgid;   /* cgroup v2 id; 0 if BPF could not attribute (OOM on old kernels) */
+	__u64 value;  /* onset: window sum so far; cleared: last window's sum */
+	__u64 threshold;
+	__u32 pid;  /* OOM victim */
+	__u32 pad;
+	char comm[CGP_COMM_LEN];
+	char path[CGP_PATH_MAX]; /* mkdir/rmdir: path relative to the v2 root */
+};
+_Static_assert(sizeof(struct cgp_event) == 48 + CGP_COMM_LEN + CGP_PATH_MAX, "cgp_event layout");
+
+/* Counters of the telemetry programs themselves (in .bss). */
+struct cgp_self_stats {
+	__u64 events[CGP_EV_MAX]; /* submitted to the ring buffer, by type */
+	__u64 drops[CGP_EV_MAX];  /* ring buffer full, by type */
+	__u64 slot_alloc_fail;    /* a cgroup found no free slot */
+	__u64 no_task_ctx;        /* a task had no local storage */
+};
+
+#endif

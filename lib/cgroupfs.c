@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroupfs.h"
+#include "util.h"
+
+#define CGFS_PATH_MAX 4096
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = 0;
+}
+
+int cgfs_parse_mountinfo(const char *text, char **ret_path)
+{
+	const char *line = text;
+
+	while (line && *line) {
+		const char *eol = strchr(line, '\n');
+		size_t n = eol ? (size_t)(eol - line) : strlen(line);
+		_cleanup_free_ char *l = strndup(line, n);
+		char *sep, *fields[5], *save = NULL, *tok, *fstype;
+		int i = 0;
+
+		if (!l)
+			return -ENOMEM;
+		/* fields: id parent major:minor root mountpoint ... - fstype source opts */
+		sep = strstr(l, " - ");
+		if (sep) {
+			*sep = 0;
+			fstype = sep + 3;
+			for (tok = strtok_r(l, " ", &save); tok && i < 5; tok = strtok_r(NULL, " ", &save))
+				fields[i++] = tok;
+			if (i == 5 && strncmp(fstype, "cgroup2 ", 8) == 0) {
+				char *p = strdup(fields[4]);
+
+				if (!p)
+					return -ENOMEM;
+				unescape_octal(p);
+				*ret_path = p;
+				return 0;
+			}
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+int cgfs_find_v2_mount(char **ret_path)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+
+	if (!f)
+		return -errno;
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap + 65536);
+
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+			cap += 65536;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		if (!n)
+			break;
+		len += n;
+	}
+	buf[len] = 0;
+	return cgfs_parse_mountinfo(buf, ret_path);
+}
+
+int cgfs_normalize_path(const char *path, char **ret_norm, const char **ret_msg)
+{
+	_cleanup_free_ char *out = NULL;
+	const char *p = path, *msg = NULL;
+	size_t len, w = 0;
+
+	if (!path) {
+		msg = "missing cgroup path";
+		goto bad;
+	}
+	len = strlen(path);
+	if (len >= CGFS_PATH_MAX) {
+		msg = "cgroup path too long";
+		goto bad;
+	}
+	/* the kernel refuses newlines in cgroup names; other bytes are valid */
+	if (memchr(path, '\n', len)) {
+		msg = "cgroup path contains a newline (no cgroup can have one)";
+		goto bad;
+	}
+	out = malloc(len + 1);
+	if (!out)
+		return -ENOMEM;
+	while (*p) {
+		const char *e;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		e = strchrnul(p, '/');
+		n = (size_t)(e - p);
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			msg = "cgroup path may not contain '.' or '..' components";
+			goto bad;
+		}
+		if (w)
+			out[w++] = '/';
+		memcpy(out + w, p, n);
+		w += n;
+		p = e;
+	}
+	out[w] = 0;
+	*ret_norm = TAKE_PTR(out);
+	return 0;
+bad:
+	if (ret_msg)
+		*ret_msg = msg;
+	return -EINVAL;
+}
+
+static int parse_total(const char *line, uint64_t *ret)
+{
+	const char *t = strstr(line, "total=");
+	char *end;
+	unsigned long long v;
+
+	if (!t)
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(t + 6, &end, 10);
+	if (errno || end == t + 6)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int cgfs_parse_psi(const char *text, struct psi_totals *ret)
+{
+	struct psi_totals r = { 0 };
+	const char *some = strstr(text, "some ");
+	const char *full = strstr(text, "full ");
+
+	if (!some || some != text || parse_total(some, &r.some_us))
+		return -EINVAL;
+	if (full) {
+		if (parse_total(full, &r.full_us))
+			return -EINVAL;
+		r.has_full = true;
+	}
+	*ret = r;
+	return 0;
+}
+
+int cgfs_parse_cpu_usage(const char *text, uint64_t *ret_usec)
+{
+	const char *p = text;
+
+	while (p && *p) {
+		if (strncmp(p, "usage_usec ", 11) == 0) {
+			char *end;
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(p + 11, &end, 10);
+			if (errno || end == p + 11)
+				return -EINVAL;
+			*ret_usec = v;
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -ENOENT;
+}
+
+const char *const cgfs_controller_names[] = { "cpu", "cpuset", "memory", "io", "pids", "hugetlb" };
+const unsigned cgfs_controller_bits[] = { CGFS_CPU,  CGFS_CPUSET, CGFS_MEMORY,
+					  CGFS_IO,   CGFS_PIDS,   CGFS_HUGETLB };
+const unsigned cgfs_n_controllers = ARRAY_SIZE(cgfs_controller_names);
+
+unsigned cgfs_parse_controllers(const char *text)
+{
+	unsigned mask = 0;
+	const char *p = text;
+
+	while (*p) {
+		size_t n;
+
+		while (*p == ' ' || *p == '\n' || *p == '\t')
+			p++;
+		n = strcspn(p, " \n\t");
+		for (unsigned i = 0; i < cgfs_n_controllers; i++)
+			if (n && strlen(cgfs_controller_names[i]) == n &&
+			    !strncmp(p, cgfs_controller_names[i], n))
+				mask |= cgfs_controller_bits[i];
+		p += n;
+	}
+	return mask;
+}
+
+void cgfs_controllers_str(unsigned mask, char *buf, size_t len)
+{
+	size_t w = 0;
+
+	if (!len)
+		return;
+	buf[0] = 0;
+	for (unsigned i = 0; i < cgfs_n_controllers; i++) {
+		if (!(mask & cgfs_controller_bits[i]))
+			continue;
+		w += (size_t)snprintf(buf + w, w < len ? len - w : 0, "%s%s", w ? " " : "",
+				      cgfs_controller_names[i]);
+		if (w >= len) {
+			buf[len - 1] = 0;
+			return;
+		}
+	}
+}
+
+int cgfs_read_at(int dirfd, const char *name, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return (int)n;
+}

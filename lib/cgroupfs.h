@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cgroup v2 filesystem: finding the mount, checking paths, parsing files. */
+#ifndef CGPILOT_CGROUPFS_H
+#define CGPILOT_CGROUPFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct psi_totals {
+	uint64_t some_us;
+	uint64_t full_us;
+	bool has_full;
+};
+
+enum cgfs_controller {
+	CGFS_CPU = 1 << 0,
+	CGFS_CPUSET = 1 << 1,
+	CGFS_MEMORY = 1 << 2,
+	CGFS_IO = 1 << 3,
+	CGFS_PIDS = 1 << 4,
+	CGFS_HUGETLB = 1 << 5,
+};
+
+/* Mount point of the first cgroup2 filesystem in a mountinfo text. */
+int cgfs_parse_mountinfo(const char *text, char **ret_path);
+/* Same, read from /proc/self/mountinfo. */
+int cgfs_find_v2_mount(char **ret_path);
+
+/*
+ * Check a cgroup path given by a user (relative to the v2 mount; a leading
+ * '/' is accepted, "/" or "" is the root) and return it normalised: no
+ * leading or trailing '/', no empty components. Refuses "..", ".", a
+ * newline (the kernel allows no newline in a cgroup name) and over-long paths with -EINVAL; *ret_msg names
+ * the problem.
+ */
+int cgfs_normalize_path(const char *path, char **ret_norm, const char **ret_msg);
+
+/* Parse a *.pressure file ("some avg10=.. total=N" / "full ..."). */
+int cgfs_parse_psi(const char *text, struct psi_totals *ret);
+/* usage_usec from cpu.stat. */
+int cgfs_parse_cpu_usage(const char *text, uint64_t *ret_usec);
+/* A space-separated controller list into CGFS_* bits (unknown names ignored). */
+unsigned cgfs_parse_controllers(const char *text);
+/* Controller bit names, for messages: fills "cpu cpuset ..." into buf. */
+void cgfs_controllers_str(unsigned mask, char *buf, size_t len);
+extern const char *const cgfs_controller_names[];
+extern const unsigned cgfs_controller_bits[];
+extern const unsigned cgfs_n_controllers;
+
+/* Read a whole small file relative to dirfd into buf (NUL-terminated). */
+int cgfs_read_at(int dirfd, const char *name, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "util.h"
+
+void cgp_conf_defaults(struct cgp_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "/run/cgpilot");
+	snprintf(c->pin_dir, sizeof(c->pin_dir), "/sys/fs/bpf/cgpilot");
+	c->log_level = 2;
+	c->window_ms = 100;
+	c->cpu_threshold_ms = 20;
+	c->memory_threshold_ms = 10;
+	c->max_cgroups = 4096;
+	c->sample_interval_ms = 1000;
+	c->psi_sweep_s = 10;
+	snprintf(c->metrics_address, sizeof(c->metrics_address), "127.0.0.1:9477");
+	c->max_series_cgroups = 2000;
+	c->allow_read_others = false;
+}
+
+enum key_type { K_STR, K_U32, K_BOOL, K_LEVEL };
+
+struct key_desc {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t off;
+	uint32_t min, max; /* K_U32 */
+};
+
+#define STR(sec, key, field) { sec, key, K_STR, offsetof(struct cgp_conf, field), 0, 0 }
+#define U32(sec, key, field, lo, hi) { sec, key, K_U32, offsetof(struct cgp_conf, field), lo, hi }
+#define BOOL(sec, key, field) { sec, key, K_BOOL, offsetof(struct cgp_conf, field), 0, 0 }
+
+static const struct key_desc keys[] = {
+	STR("daemon", "runtime_dir", runtime_dir),
+	STR("daemon", "pin_dir", pin_dir),
+	STR("daemon", "socket", socket_path),
+	STR("daemon", "cgroup_root", cgroup_root),
+	{ "daemon", "log_level", K_LEVEL, offsetof(struct cgp_conf, log_level), 0, 0 },
+	BOOL("daemon", "dry_run", dry_run),
+	U32("telemetry", "window_ms", window_ms, 10, 60000),
+	U32("telemetry", "cpu_threshold_ms", cpu_threshold_ms, 0, 3600000),
+	U32("telemetry", "memory_threshold_ms", memory_threshold_ms, 0, 3600000),
+	U32("telemetry", "max_cgroups", max_cgroups, 64, 1048576),
+	U32("telemetry", "sample_interval_ms", sample_interval_ms, 50, 60000),
+	U32("telemetry", "psi_sweep_s", psi_sweep_s, 1, 3600),
+	STR("metrics", "address", metrics_address),
+	U32("metrics", "max_series_cgroups", max_series_cgroups, 0, 1000000),
+	BOOL("control", "allow_read_others", allow_read_others),
+};
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+struct parse_ctx {
+	struct cgp_conf *c;
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static int set_err(struct parse_ctx *p, const char *fmt, const char *a, const char *b,
+		   const char *v)
+{
+	if (!p->failed)
+		snprintf(p->err, p->errlen, fmt, a, b, v);
+	p->failed = true;
+	return 0; /* inih: stop and report this line */
+}
+
+static int parse_bool(const char *v, bool *ret)
+{
+	static const char *const yes[] = { "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*ret = true;
+			return 0;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *p = user;
+	const struct key_desc *k = NULL;
+	char *field;
+
+	if (p->failed)
+		return 0;
+	if (!name) /* a section header alone */
+		return 1;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name))
+			k = &keys[i];
+	if (!k) {
+		bool known_section = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+			known_section |= !strcmp(keys[i].section, section);
+		if (!known_section)
+			return set_err(p, "unknown section [%s] (key '%s'%s)", section, name, "");
+		return set_err(p, "unknown key '%s' in section [%s]%s", name, section, "");
+	}
+	field = (char *)p->c + k->off;
+	switch (k->type) {
+	case K_STR:
+		if (strlen(value) >= CGP_CONF_STR_MAX)
+			return set_err(p, "value of '%s' in [%s] is too long: '%.40s...'", name,
+				       section, value);
+		snprintf(field, CGP_CONF_STR_MAX, "%s", value);
+		return 1;
+	case K_BOOL:
+		if (parse_bool(value, (bool *)field))
+			return set_err(p, "'%s' in [%s] must be true or false, not '%s'", name,
+				       section, value);
+		return 1;
+	case K_LEVEL:
+		for (int i = 0; i < (int)ARRAY_SIZE(level_names); i++) {
+			if (!strcasecmp(value, level_names[i])) {
+				*(int *)field = i;
+				return 1;
+			}
+		}
+		return set_err(p, "'%s' in [%s] must be error, warning, info or debug, not '%s'",
+			       name, section, value);
+	case K_U32: {
+		char *end;
+		unsigned long long v;
+		char range[64];
+
+		errno = 0;
+		v = strtoull(value, &end, 10);
+		if (!*value || *end || errno || value[0] == '-' || v < k->min || v > k->max) {
+			snprintf(range, sizeof(range), "%" PRIu32 "..%" PRIu32, k->min, k->max);
+			if (!p->failed)
+				snprintf(p->err, p->errlen,
+					 "'%s' in [%s] must be an integer in %s, not '%s'", name,
+					 section, range, value);
+			p->failed = true;
+			return 0;
+		}
+		*(uint32_t *)field = (uint32_t)v;
+		return 1;
+	}
+	}
+	return 0;
+}
+
+static int finish(struct parse_ctx *p, int r, const char *name, char *errbuf, size_t errlen)
+{
+	char msg[512];
+
+	if (r == 0 && !p->failed)
+		return 0;
+	if (r < 0)
+		snprintf(msg, sizeof(msg), "%s", r == -1 ? "cannot open file" : "out of memory");
+	else if (p->failed)
+		snprintf(msg, sizeof(msg), "%s", p->err);
+	else
+		snprintf(msg, sizeof(msg), "syntax error (expected [section] or key = value)");
+	snprintf(errbuf, errlen, "%s:%d: %s", name, r > 0 ? r : 0, msg);
+	return -EINVAL;
+}
+
+int cgp_conf_parse_string(struct cgp_conf *c, const char *text, const char *name, char *errbuf,
+			  size_t errlen)
+{
+	char err[400] = "";
+	struct parse_ctx p = { .c = c, .err = err, .errlen = sizeof(err) };
+	int r = ini_parse_string(text, handler, &p);
+
+	return finish(&p, r, name, errbuf, errlen);
+}
+
+int cgp_conf_parse_file(struct cgp_conf *c, const char *path, char *errbuf, size_t errlen)
+{
+	char err[400] = "";
+	struct parse_ctx p = { .c = c, .err = err, .errlen = sizeof(err) };
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	int r;
+
+	if (!f) {
+		r = -errno;
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	r = ini_parse_file(f, handler, &p);
+	return finish(&p, r, path, errbuf, errlen);
+}
+
+int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
+{
+	if (c->runtime_dir[0] != '/') {
+		snprintf(errbuf, errlen, "runtime_dir must be an absolute path, not '%s'",
+			 c->runtime_dir);
+		return -EINVAL;
+	}
+	if (c->pin_dir[0] != '/') {
+		snprintf(errbuf, errlen, "pin_dir must be an absolute path, not '%s'", c->pin_dir);
+		return -EINVAL;
+	}
+	if (c->socket_path[0] && c->socket_path[0] != '/') {
+		snprintf(errbuf, errlen, "socket must be an absolute path, not '%s'",
+			 c->socket_path);
+		return -EINVAL;
+	}
+	if (c->cgroup_root[0] && c->cgroup_root[0] != '/') {
+		snprintf(errbuf, errlen, "cgroup_root must be an absolute path, not '%s'",
+			 c->cgroup_root);
+		return -EINVAL;
+	}
+	if (c->max_cgroups & (c->max_cgroups - 1)) {
+		snprintf(errbuf, errlen, "max_cgroups must be a power of two, not %" PRIu32,
+			 c->max_cgroups);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void cgp_conf_dump(const struct cgp_conf *c, FILE *f)
+{
+	const char *sec = "";
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const struct key_desc *k = &keys[i];
+		const char *field = (const char *)c + k->off;
+
+		if (strcmp(sec, k->section)) {
+			fprintf(f, "%s[%s]\n", i ? "\n" : "", k->section);
+			sec = k->section;
+		}
+		switch (k->type) {
+		case K_STR:
+			fprintf(f, "%s = %s\n", k->name, field);
+			break;
+		case K_BOOL:
+			fprintf(f, "%s = %s\n", k->name, *(const bool *)field ? "true" : "false");
+			break;
+		case K_LEVEL:
+			fprintf(f, "%s = %s\n", k->name, level_names[*(const int *)field & 3]);
+			break;
+		case K_U32:
+			fprintf(f, "%s = %" PRIu32 "\n", k->name, *(const uint32_t *)field);
+			break;
+		}
+	}
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cgpilotd configuration: INI file (inih) over built-in defaults. Pure: no
+ * globals, the caller owns the struct. Errors name the file, line, key and
+ * value.
+ */
+#ifndef CGPILOT_CONFIG_H
+#define CGPILOT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CGP_CONF_PATH_DEFAULT "/etc/cgpilot/cgpilotd.conf"
+#define CGP_CONF_STR_MAX 256
+
+struct cgp_conf {
+	/* [daemon] */
+	char runtime_dir[CGP_CONF_STR_MAX];
+	char pin_dir[CGP_CONF_STR_MAX];
+	char socket_path[CGP_CONF_STR_MAX]; /* empty: <runtime_dir>/cgpilot.sock */
+	char cgroup_root[CGP_CONF_STR_MAX]; /* empty: found in /proc/self/mountinfo */
+	int log_level;                      /* 0 error .. 3 debug */
+	bool dry_run;
+	/* [telemetry] */
+	uint32_t window_ms;
+	uint32_t cpu_threshold_ms;    /* per window; 0 disables */
+	uint32_t memory_threshold_ms; /* per window; 0 disables */
+	uint32_t max_cgroups;         /* BPF slots */
+	uint32_t sample_interval_ms;  /* BPF counters into the model */
+	uint32_t psi_sweep_s;         /* every cgroup's PSI/cpu.stat read once per sweep */
+	/* [metrics] */
+	char metrics_address[CGP_CONF_STR_MAX];
+	uint32_t max_series_cgroups;
+	/* [control] */
+	bool allow_read_others;
+};
+
+void cgp_conf_defaults(struct cgp_conf *c);
+
+/*
+ * Parse INI text over *c (which holds defaults or a previous config). On
+ * error returns -EINVAL and writes "NAME:LINE: message" to errbuf; *c may be
+ * partly updated, so parse into a copy and commit on success.
+ */
+int cgp_conf_parse_string(struct cgp_conf *c, const char *text, const char *name, char *errbuf,
+			  size_t errlen);
+/* Same from a file; -ENOENT if it does not exist (errbuf set). */
+int cgp_conf_parse_file(struct cgp_conf *c, const char *path, char *errbuf, size_t errlen);
+
+/* Check cross-key constraints after parsing. */
+int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen);
+
+/* Write the config back as INI (every key), for `status` and docs. */
+void cgp_conf_dump(const struct cgp_conf *c, FILE *f);
+
+#endif

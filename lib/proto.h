@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Control protocol: JSON lines (see docs/ARCHITECTURE.md). Pure encode/decode. */
+#ifndef CGPILOT_PROTO_H
+#define CGPILOT_PROTO_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "telemetry.h"
+
+#define CGP_PROTO_LINE_MAX 65536
+
+/*
+ * Decode one request line (without the newline). On success *ret_req holds
+ * the object (caller puts it) and *ret_op its "op" string (owned by the
+ * object). On failure returns -EINVAL and *ret_msg says why.
+ */
+int proto_decode_request(const char *line, size_t len, json_object **ret_req, const char **ret_op,
+			 const char **ret_msg);
+
+/* Optional typed arguments of a request; -EINVAL with *ret_msg if present but wrong. */
+int proto_get_string(json_object *req, const char *key, bool required, const char **ret,
+		     const char **ret_msg);
+int proto_get_u64(json_object *req, const char *key, bool required, uint64_t *ret,
+		  const char **ret_msg);
+
+/* {"error": msg} as one line with the newline, caller frees. */
+char *proto_error_line(const char *msg);
+/* Serialise a reply object as one line with the newline, caller frees. */
+char *proto_line(json_object *obj);
+
+/* Event type names used on the wire; NULL for an unknown type. */
+const char *proto_event_name(uint32_t type);
+int proto_event_type(const char *name); /* -1 if unknown */
+const char *proto_signal_name(uint32_t sig);
+int proto_signal(const char *name); /* -1 if unknown */
+
+/* Encode a BPF event; path is the cgroup's path (may be NULL). */
+json_object *proto_event_json(const struct cgp_event *e, const char *path);
+
+/* JSON array of histogram counts. */
+json_object *proto_hist_json(const __u64 *slots, unsigned n);
+
+#endif

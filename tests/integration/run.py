@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Host integration tests (root): BPF on the running kernel, a daemon of our
+own per test (own runtime dir, pin dir and socket), cgroups of our own under
+the v2 mount, all removed again even when a test fails.
+
+Usage: run.py [-k SUBSTRING] [-v]
+Ends with 'N passed, N failed[, N skipped]'; exit status 1 on any failure.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("OUT", os.path.join(ROOT, "build"))
+DAEMON = os.path.join(BUILD, "cgpilotd")
+CLI = os.path.join(BUILD, "cgpilot")
+VERBOSE = False
+
+
+class Skip(Exception):
+    pass
+
+
+def log(*a):
+    if VERBOSE:
+        print("   ", *a, flush=True)
+
+
+def v2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.startswith("cgroup2 "):
+                return left.split()[4].replace("\\040", " ")
+    raise Skip("no cgroup2 mount")
+
+
+def ensure_bpffs():
+    with open("/proc/self/mounts") as f:
+        if any(l.split()[1] == "/sys/fs/bpf" and l.split()[2] == "bpf" for l in f):
+            return
+    subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
+
+
+class Cgroups:
+    """Cgroups this test created, under one parent; removed on exit."""
+
+    def __init__(self, name):
+        self.mount = v2_mount()
+        self.rel_parent = "cgpilot-itest-%d-%s" % (os.getpid(), name)
+        self.parent = os.path.join(self.mount, self.rel_parent)
+        os.mkdir(self.parent)
+        self.made = [self.parent]
+        self.procs = []
+
+    def make(self, name):
+        p = os.path.join(self.parent, name)
+        os.mkdir(p)
+        self.made.append(p)
+        return p
+
+    def rel(self, name):
+        return self.rel_parent + "/" + name
+
+    def spawn(self, cg, argv, cpu=None):
+        """Start argv inside cgroup cg (a path we made), optionally pinned."""
+
+        def pre():
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                f.write("0")
+            if cpu is not None:
+                os.sched_setaffinity(0, {cpu})
+
+        p = subprocess.Popen(argv, preexec_fn=pre, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        return p
+
+    def busy(self, cg, n, cpu=None):
+        return [self.spawn(cg, ["sh", "-c", "while :; do :; done"], cpu) for _ in range(n)]
+
+    def stop(self, procs):
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        for p in procs:
+            p.wait()
+
+    def cleanup(self):
+        self.stop(self.procs)
+        for p in reversed(self.made):
+            if not os.path.isdir(p):
+                continue
+            try:
+                with open(os.path.join(p, "cgroup.kill"), "w") as f:
+                    f.write("1")
+            except OSError:
+                pass
+            for _ in range(100):
+                try:
+                    os.rmdir(p)
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+class Daemon:
+    """A cgpilotd of the test's own."""
+
+    def __init__(self, name, config=None, extra=()):
+        self.dir = tempfile.mkdtemp(prefix="cgpilot-itest-")
+        self.pin = "/sys/fs/bpf/cgpilot-itest-%d-%s" % (os.getpid(), name)
+        self.sock = os.path.join(self.dir, "cgpilot.sock")
+        self.logf = os.path.join(self.dir, "daemon.log")
+        self.conf = os.path.join(self.dir, "cgpilotd.conf")
+        with open(self.conf, "w") as f:
+            f.write(config or "")
+        self.argv = [DAEMON, "--foreground", "--config", self.conf, "--runtime-dir", self.dir,
+                     "--pin-dir", self.pin, "--socket", self.sock] + list(extra)
+        self.proc = None
+
+    def start(self, wait=True):
+        self.proc = subprocess.Popen(self.argv, stdout=open(self.logf, "w"),
+                                     stderr=subprocess.STDOUT)
+        if wait:
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise AssertionError("daemon exited with %d:\n%s" % (self.proc.returncode,
+                                                                         self.log()))
+                try:
+                    if self.request({"op": "ping"}).get("ok"):
+                        return self
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            raise AssertionError("daemon did not answer within 20 s:\n" + self.log())
+        return self
+
+    def log(self):
+        try:
+            with open(self.logf) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def request(self, obj, raw=None, timeout=10):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        s.connect(self.sock)
+        try:
+            s.sendall(raw if raw is not None else (json.dumps(obj) + "\n").encode())
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            return json.loads(buf.decode())
+        finally:
+            s.close()
+
+    def cli(self, *args, check=True):
+        r = subprocess.run([CLI, "--socket", self.sock] + list(args), capture_output=True,
+                           text=True, timeout=30)
+        if check and r.returncode != 0:
+            raise AssertionError("cgpilot %s failed (%d): %s" % (" ".join(args), r.returncode,
+                                                                r.stderr))
+        return r
+
+    def show(self, path):
+        r = self.request({"op": "cgroup.show", "cgroup": path})
+        assert r.get("ok"), r
+        return r["cgroup"]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("daemon did not stop within 10 s of SIGTERM")
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        try:
+            self.stop()
+        except AssertionError:
+            pass
+        shutil.rmtree(self.pin, ignore_errors=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Subscriber:
+    def __init__(self, d, events=None):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.connect(d.sock)
+        req = {"op": "subscribe"}
+        if events:
+            req["events"] = events
+        self.s.sendall((json.dumps(req) + "\n").encode())
+        self.f = self.s.makefile("r")
+        first = json.loads(self.f.readline())
+        assert first.get("ok"), first
+
+    def wait_for(self, pred, timeout):
+        self.s.settimeout(timeout)
+        deadline = time.time() + timeout
+        seen = []
+        while time.time() < deadline:
+            self.s.settimeout(max(0.01, deadline - time.time()))
+            try:
+                line = self.f.readline()
+            except (socket.timeout, TimeoutError, OSError):
+                break
+            if not line:
+                break
+            ev = json.loads(line)
+            seen.append(ev)
+            log("event", ev)
+            if pred(ev):
+                return ev
+        raise AssertionError("expected event not seen in %.1f s; saw %s" % (timeout, seen[-10:]))
+
+    def close(self):
+        self.s.close()
+
+
+def wait_until(fn, timeout, what):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+# ---- tests ----
+
+def t_daemon_lifecycle(ctx):
+    d = ctx.daemon("life").start()
+    st = d.request({"op": "status"})
+    assert st["ok"] and st["pid"] == d.proc.pid, st
+    assert st["mode"] in ("full", "telemetry-only")
+    if st["missing_controllers"]:
+        assert st["mode"] == "telemetry-only"
+        assert "telemetry-only" in d.log(), d.log()
+    r = d.cli("-j", "node", "show")
+    assert json.loads(r.stdout)["pid"] == d.proc.pid
+    r = d.cli("cgroup", "list")
+    assert "/" in r.stdout
+    # a second daemon on the same runtime dir is refused
+    second = subprocess.run(d.argv, capture_output=True, text=True, timeout=20)
+    assert second.returncode != 0 and "another cgpilotd" in second.stderr, second.stderr
+    assert d.request({"op": "ping"})["ok"]
+    assert d.stop() == 0, d.log()
+    assert not os.path.exists(d.sock), "socket left behind"
+    assert "stopping" in d.log()
+
+
+def t_cli_without_daemon(ctx):
+    r = subprocess.run([CLI, "--socket", "/nonexistent/cgpilot.sock", "cgroup", "list"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert r.stderr.startswith("Error:") and "daemon" in r.stderr, r.stderr
+    r = subprocess.run([CLI, "-j", "--socket", "/nonexistent/cgpilot.sock", "cgroup", "list"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "error" in json.loads(r.stdout), r.stdout
+
+
+def t_runqueue_delay_contention(ctx):
+    cgs = ctx.cgroups("rq")
+    a, b = cgs.make("a"), cgs.make("b")
+    d = ctx.daemon("rq").start()
+    pa = cgs.busy(a, 2, cpu=0)
+    pb = cgs.busy(b, 1, cpu=0)
+    time.sleep(2)
+    sa1, sb1 = d.show(cgs.rel("a")), d.show(cgs.rel("b"))
+    assert sa1["cpu"]["wait_ns"] > 0 and sb1["cpu"]["wait_ns"] > 0, (sa1["cpu"], sb1["cpu"])
+    # more tasks on the same CPU: A waits more per second
+    time.sleep(1)
+    s0 = d.show(cgs.rel("a"))["cpu"]["wait_ns"]
+    time.sleep(2)
+    rate2 = (d.show(cgs.rel("a"))["cpu"]["wait_ns"] - s0) / 2e9
+    pa += cgs.busy(a, 2, cpu=0)
+    time.sleep(1)
+    s0 = d.show(cgs.rel("a"))["cpu"]["wait_ns"]
+    time.sleep(2)
+    rate4 = (d.show(cgs.rel("a"))["cpu"]["wait_ns"] - s0) / 2e9
+    log("A wait rate with 2 tasks %.2f, with 4 tasks %.2f" % (rate2, rate4))
+    assert rate4 > rate2 * 1.3, (rate2, rate4)
+    cgs.stop(pa + pb)
+
+
+def t_oncpu_matches_cpu_stat(ctx):
+    cgs = ctx.cgroups("oncpu")
+    a = cgs.make("a")
+    d = ctx.daemon("oncpu").start()
+    ps = cgs.busy(a, 2)
+    time.sleep(3)
+    cgs.stop(ps)  # all time is accounted at the final switch-out
+    time.sleep(0.2)
+    s = d.show(cgs.rel("a"))
+    ours, kernel = s["cpu"]["on_cpu_ns"], s["cpu"]["usage_usec"] * 1000
+    log("on-CPU %.3f s, cpu.stat usage %.3f s" % (ours / 1e9, kernel / 1e9))
+    assert kernel > 1e9, s
+    assert abs(ours - kernel) <= 0.05 * kernel, (ours, kernel)
+
+
+def t_wait_consistent_with_psi(ctx):
+    cgs = ctx.cgroups("psi")
+    a = cgs.make("a")
+    d = ctx.daemon("psi").start()
+    before = d.show(cgs.rel("a"))
+    ntasks = 3
+    ps = cgs.busy(a, ntasks, cpu=0)
+    time.sleep(3)
+    cgs.stop(ps)
+    time.sleep(0.2)
+    after = d.show(cgs.rel("a"))
+    wait = (after["cpu"]["wait_ns"] - before["cpu"]["wait_ns"]) / 1e3
+    some = after["psi"]["cpu"]["some_us"] - before["psi"]["cpu"]["some_us"]
+    log("wait sum %.0f us, PSI some %.0f us" % (wait, some))
+    # PSI counts wall time with >= 1 waiter, the sum counts every waiter:
+    # some <= sum <= tasks * some, with 15% for PSI's and our clocks' granularity
+    assert some > 1e6, after["psi"]
+    assert 0.85 * some <= wait <= ntasks * some * 1.15, (wait, some)
+
+
+def t_onset_and_cleared(ctx):
+    cgs = ctx.cgroups("onset")
+    a = cgs.make("a")
+    d = ctx.daemon("onset", config="[telemetry]\nwindow_ms = 100\ncpu_threshold_ms = 20\n")
+    d.start()
+    sub = Subscriber(d, ["onset", "cleared"])
+    path = cgs.rel("a")
+    ps = cgs.busy(a, 3, cpu=0)
+    on = sub.wait_for(lambda e: e["event"] == "onset" and e["cgroup"] == path, 10)
+    assert on["signal"] == "cpu" and on["value_ns"] >= on["threshold_ns"] == 20000000, on
+    assert "cpu" in d.show(path)["pressure"]
+    cgs.stop(ps)
+    t0 = time.time()
+    cl = sub.wait_for(lambda e: e["event"] == "cleared" and e["cgroup"] == path, 5)
+    log("cleared %.0f ms after the load stopped" % ((time.time() - t0) * 1e3))
+    assert cl["signal"] == "cpu" and cl["value_ns"] < cl["threshold_ns"], cl
+    assert "cpu" not in d.show(path)["pressure"]
+    sub.close()
+
+
+def t_cgroup_events(ctx):
+    cgs = ctx.cgroups("ev")
+    d = ctx.daemon("ev").start()
+    sub = Subscriber(d, ["mkdir", "rmdir"])
+    p = cgs.make("x y'\"\u00e9")
+    rel = cgs.rel("x y'\"\u00e9")
+    mk = sub.wait_for(lambda e: e["event"] == "mkdir" and e["cgroup"] == rel, 5)
+    assert mk["id"] == os.stat(p).st_ino, (mk, os.stat(p).st_ino)
+    assert d.show(rel)["id"] == mk["id"]
+    assert d.show(str(mk["id"]))["path"] == rel
+    os.rmdir(p)
+    rm = sub.wait_for(lambda e: e["event"] == "rmdir" and e["id"] == mk["id"], 5)
+    assert rm["cgroup"] == rel, rm
+    sub.close()
+    # retired after the grace period
+    wait_until(lambda: not d.request({"op": "cgroup.show", "cgroup": str(mk["id"])}).get("ok"),
+               10, "the removed cgroup to leave the model")
+
+
+def t_bad_config(ctx):
+    cases = [
+        ("[telemetry]\nwindow_ms = 100\nwindow_ms = fast\n", ":3:", "window_ms"),
+        ("[telemetry]\nbogus_key = 1\n", ":2:", "bogus_key"),
+        ("[nosuch]\nx = 1\n", ":2:", "nosuch"),
+        ("[telemetry]\nthis line is not ini\n", ":2:", "syntax"),
+        ("[daemon]\ndry_run = maybe\n", ":2:", "maybe"),
+    ]
+    for text, line, word in cases:
+        d = ctx.daemon("badconf", config=text)
+        r = subprocess.run(d.argv, capture_output=True, text=True, timeout=20)
+        assert r.returncode == 1, (text, r.returncode, r.stderr)
+        assert d.conf + line in r.stderr and word in r.stderr, (text, r.stderr)
+        d.cleanup()
+    d = ctx.daemon("noconf")
+    r = subprocess.run(d.argv[:2] + ["--config", "/nonexistent.conf"] + d.argv[4:],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 1 and "/nonexistent.conf" in r.stderr, r.stderr
+
+
+def t_bad_requests(ctx):
+    d = ctx.daemon("badreq").start()
+    cases = [
+        (b"this is not json\n", "not valid JSON"),
+        (b"[1,2]\n", "JSON object"),
+        (b'{"op": 3}\n', "op"),
+        (b'{"op": "nosuch"}\n', "unknown op"),
+        (b'{"op": "cgroup.show", "cgroup": "../../etc"}\n', ".."),
+        (b'{"op": "cgroup.show", "cgroup": "a/../../b"}\n', ".."),
+        (b'{"op": "cgroup.show", "cgroup": "no/such/cgroup"}\n', "no such cgroup"),
+        (b'{"op": "cgroup.show", "cgroup": "/a\\nb"}\n', "newline"),
+        (b'{"op": "cgroup.show"}\n', "missing"),
+        (b'{"op": "prog.show", "sample_ms": -1}\n', "sample_ms"),
+        (b'{"op": "subscribe", "events": ["nope"]}\n', "unknown event"),
+        (b'{"op": "x"' + b" " * 70000 + b"}\n", "too long"),
+    ]
+    for raw, word in cases:
+        r = d.request(None, raw=raw)
+        assert "error" in r and word in r["error"], (raw[:60], r)
+    # the daemon is still fine, and one connection survives a bad line
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(d.sock)
+    s.sendall(b"garbage\n" + b'{"op":"ping"}\n')
+    f = s.makefile("r")
+    assert "error" in json.loads(f.readline())
+    assert json.loads(f.readline())["ok"]
+    s.close()
+    r = d.cli("cgroup", "show", "../x", check=False)
+    assert r.returncode != 0 and r.stderr.startswith("Error:") and ".." in r.stderr, r.stderr
+    assert d.request({"op": "ping"})["ok"]
+
+
+def t_prog_show(ctx):
+    d = ctx.daemon("prog").start()
+    r = json.loads(d.cli("-j", "prog", "show", "sample", "500").stdout)
+    progs = {p["name"]: p for p in r["progs"]}
+    assert "cgp_sched_switch" in progs and "cgp_sched_wakeup" in progs, progs.keys()
+    assert progs["cgp_sched_switch"]["run_cnt"] > 0, progs["cgp_sched_switch"]
+    assert progs["cgp_sched_switch"]["run_time_ns"] > 0
+    r = d.cli("prog", "show", "sample", "200")
+    assert "cgp_sched_switch" in r.stdout
+
+
+TESTS = [
+    ("daemon_lifecycle", t_daemon_lifecycle),
+    ("cli_without_daemon", t_cli_without_daemon),
+    ("runqueue_delay_contention", t_runqueue_delay_contention),
+    ("oncpu_matches_cpu_stat", t_oncpu_matches_cpu_stat),
+    ("wait_consistent_with_psi", t_wait_consistent_with_psi),
+    ("onset_and_cleared", t_onset_and_cleared),
+    ("cgroup_events", t_cgroup_events),
+    ("bad_config", t_bad_config),
+    ("bad_requests", t_bad_requests),
+    ("prog_show", t_prog_show),
+]
+
+
+class Ctx:
+    def __init__(self):
+        self.daemons = []
+        self.groups = []
+
+    def daemon(self, name, **kw):
+        d = Daemon(name, **kw)
+        self.daemons.append(d)
+        return d
+
+    def cgroups(self, name):
+        c = Cgroups(name)
+        self.groups.append(c)
+        return c
+
+    def cleanup(self):
+        for d in self.daemons:
+            d.cleanup()
+        for c in self.groups:
+            c.cleanup()
+
+
+def main():
+    global VERBOSE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", default="")
+    ap.add_argument("-v", action="store_true")
+    args = ap.parse_args()
+    VERBOSE = args.v
+    if os.geteuid() != 0:
+        print("integration tests need root")
+        print("0 passed, 0 failed, %d skipped" % len(TESTS))
+        return 0
+    ensure_bpffs()
+    passed = failed = skipped = 0
+    for name, fn in TESTS:
+        if args.k not in name:
+            continue
+        ctx = Ctx()
+        t0 = time.time()
+        try:
+            fn(ctx)
+            passed += 1
+            print("PASS %s (%.1f s)" % (name, time.time() - t0), flush=True)
+        except Skip as e:
+            skipped += 1
+            print("SKIP %s: %s" % (name, e), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s (%.1f s)" % (name, time.time() - t0), flush=True)
+            traceback.print_exc()
+            for d in ctx.daemons:
+                print("---- daemon log (%s) ----\n%s" % (d.dir, d.log()))
+        finally:
+            ctx.cleanup()
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

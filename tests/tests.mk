@@ -1,0 +1,57 @@
+# Test layers (see docs/ARCHITECTURE.md, "Tests"). Included by the Makefile.
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRCS))
+# Pure daemon modules the unit tests may link besides lib/.
+UNIT_DAEMON_OBJS := $(OUT)/daemon/model.o
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+$(OUT)/tests/unit/%: tests/unit/%.c $(OUT)/libcgpilot.a $(UNIT_DAEMON_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Idaemon -o $@ $< $(UNIT_DAEMON_OBJS) $(OUT)/libcgpilot.a $(LDLIBS) \
+		$(CMOCKA_LIBS)
+
+# Unit tests: no root, no kernel.
+check: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+# The same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+test-asan:
+	$(MAKE) OUT=$(OUT)/asan CC=clang CFLAGS="-O1 -g $(SAN_FLAGS)" \
+		LDLIBS="$(PKG_LIBS) -lelf -lz $(SAN_FLAGS)" check
+
+# libFuzzer harnesses (clang). `make fuzz` runs each for FUZZ_SECONDS.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard lib/*.h include/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS) -o $@ $< \
+		$(LIB_SRCS) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+		c=$(OUT)/fuzz/corpus-$$(basename $$f); mkdir -p $$c; \
+		echo "== $$f ($(FUZZ_SECONDS) s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$c tests/fuzz/seeds 2>&1 | \
+			tail -n 3; \
+	done
+
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=15
+
+# Host integration tests: root, BPF on the running kernel, own daemon per test.
+test-integration: all
+	python3 tests/integration/run.py
+
+# Every layer this machine supports. Packages first (a fresh Debian 12 has
+# none of them), then a fresh build so pkg-config sees the libraries.
+test:
+	$(MAKE) deps
+	$(MAKE) test-layers
+
+test-layers: all check test-asan fuzz-short test-integration $(if $(wildcard vmtest/vmtest.mk),vmtest)
+	@echo "all test layers passed"

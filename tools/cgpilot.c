@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cgpilot: the command-line client of cgpilotd, in bpftool's grammar
+ *   cgpilot [OPTIONS] OBJECT { COMMAND | help }
+ * Objects and commands are matched by unique prefix; one file per object.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgpilot.h"
+#include "client.h"
+#include "log.h"
+#include "output.h"
+#include "util.h"
+
+bool json_output;
+bool pretty_output;
+const char *bin_name = "cgpilot";
+const char *socket_path = CGPILOT_DEFAULT_SOCKET;
+
+bool is_prefix(const char *pfx, const char *str)
+{
+	if (!pfx || !*pfx)
+		return false;
+	return strncmp(pfx, str, strlen(pfx)) == 0;
+}
+
+int match_word(const char *word, const char *const *words)
+{
+	int i, found = -ENOENT;
+
+	for (i = 0; words[i]; i++) {
+		if (streq(word, words[i]))
+			return i;
+		if (is_prefix(word, words[i]))
+			found = found == -ENOENT ? i : -EEXIST;
+	}
+	return found;
+}
+
+static void print_candidates(char *buf, size_t size, const struct cmd *cmds, const char *word)
+{
+	size_t off = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; cmds[i].cmd && off < size; i++)
+		if (is_prefix(word, cmds[i].cmd))
+			off += (size_t)snprintf(buf + off, size - off, "%s%s", off ? ", " : "",
+						cmds[i].cmd);
+}
+
+int cmd_select(const struct cmd *cmds, int argc, char **argv, void (*usage)(FILE *f))
+{
+	const struct cmd *found = NULL;
+	char names[256];
+	int i, n = 0, r;
+
+	if (argc < 1)
+		return cmds[0].func(argc, argv);
+
+	for (i = 0; cmds[i].cmd; i++) {
+		if (streq(argv[0], cmds[i].cmd)) {
+			found = &cmds[i];
+			n = 1;
+			break;
+		}
+		if (is_prefix(argv[0], cmds[i].cmd)) {
+			found = &cmds[i];
+			n++;
+		}
+	}
+	if (n == 1)
+		return found->func(argc - 1, argv + 1);
+
+	if (n == 0) {
+		r = p_usage("unknown command '%s'", argv[0]);
+	} else {
+		print_candidates(names, sizeof(names), cmds, argv[0]);
+		r = p_usage("ambiguous command '%s': %s", argv[0], names);
+	}
+	if (!json_output) {
+		fputc('\n', stderr);
+		usage(stderr);
+	}
+	return r;
+}
+
+static const char *client_error_text(int r)
+{
+	switch (r) {
+	case -ETIMEDOUT:
+		return "no reply in time";
+	case -ECONNRESET:
+	case -EPIPE:
+		return "the daemon closed the connection";
+	case -EBADMSG:
+		return "the daemon sent a line that is not a JSON object";
+	case -EMSGSIZE:
+		return "the daemon's reply is too long";
+	default:
+		return strerror(-r);
+	}
+}
+
+int cli_report_client_error(int r)
+{
+	return p_err("talking to cgpilotd at %s: %s", socket_path, client_error_text(r));
+}
+
+int cli_connect(struct client **ret_client)
+{
+	int r;
+
+	r = client__new(socket_path, ret_client);
+	if (r == -ENAMETOOLONG)
+		return p_err("socket path '%s' is too long for a unix socket", socket_path);
+	if (r == -EACCES || r == -EPERM)
+		return p_err("cannot reach cgpilotd at %s: %s (run as root, or set "
+			     "allow_read_others = true in the daemon's [control] section)",
+			     socket_path, strerror(-r));
+	if (r < 0)
+		return p_err("cannot reach cgpilotd at %s: %s (is the daemon running?)",
+			     socket_path, strerror(-r));
+	log_debug("connected to %s", socket_path);
+	return CLI_OK;
+}
+
+int cli_call(struct json_object *req, int timeout_ms, struct json_object **ret_reply)
+{
+	struct client *c = NULL;
+	struct json_object *reply = NULL, *ok;
+	const char *err;
+	int r;
+
+	r = cli_connect(&c);
+	if (r != CLI_OK)
+		return r;
+	log_debug("request: %s", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+	r = client__call(c, req, timeout_ms, &reply);
+	client__free(c);
+	if (r < 0)
+		return cli_report_client_error(r);
+	log_debug("reply: %.4000s", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
+
+	err = jget_str(reply, "error");
+	if (err) {
+		r = p_err("%s", err);
+		json_object_put(reply);
+		return r;
+	}
+	if (!json_object_object_get_ex(reply, "ok", &ok) || !json_object_get_boolean(ok)) {
+		json_object_put(reply);
+		return p_err("cgpilotd at %s sent a reply with neither \"ok\" nor \"error\"",
+			     socket_path);
+	}
+	*ret_reply = reply;
+	return CLI_OK;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [OPTIONS] OBJECT { COMMAND | help }\n"
+		"       %s help\n"
+		"       %s --version\n"
+		"\n"
+		"       OBJECT := { cgroup | event | node | prog }\n"
+		"       OPTIONS := { -j|--json | -p|--pretty | -v|--verbose | --socket PATH |\n"
+		"                    -h|--help | -V|--version }\n"
+		"\n"
+		"Talks to cgpilotd on its control socket: --socket, else $%s, else\n"
+		"%s. Objects and commands may be shortened to a unique prefix;\n"
+		"'%s OBJECT help' describes each object. -j prints JSON (the daemon's reply\n"
+		"without \"ok\"), -p pretty-printed JSON.\n",
+		bin_name, bin_name, bin_name, CGPILOT_SOCKET_ENV, CGPILOT_DEFAULT_SOCKET, bin_name);
+}
+
+static int do_help(int argc, char **argv)
+{
+	usage(stdout);
+	return CLI_OK;
+}
+
+static int do_version(void)
+{
+	struct json_object *obj;
+
+	if (!json_output) {
+		printf("%s %s\n", bin_name, CGPILOT_VERSION);
+		return CLI_OK;
+	}
+	obj = json_object_new_object();
+	if (!obj)
+		return p_err("out of memory");
+	json_object_object_add(obj, "version", json_object_new_string(CGPILOT_VERSION));
+	json_print(obj);
+	json_object_put(obj);
+	return CLI_OK;
+}
+
+static const struct cmd objects[] = {
+	{ "help", do_help }, { "cgroup", do_cgroup }, { "event", do_event },
+	{ "node", do_node }, { "prog", do_prog },     { NULL, NULL },
+};
+
+enum {
+	OPT_SOCKET = 256,
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool want_help = false, want_version = false;
+	const char *env;
+	int opt, i, r;
+
+	bin_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	log_set_ident(bin_name);
+	log_set_level(LOG_LVL_WARN);
+
+	env = getenv(CGPILOT_SOCKET_ENV);
+	if (env && *env)
+		socket_path = env;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":jpvhV", options, NULL)) >= 0) {
+		switch (opt) {
+		case 'j':
+			json_output = true;
+			break;
+		case 'p':
+			json_output = true;
+			pretty_output = true;
+			break;
+		case 'v':
+			log_set_level(LOG_LVL_DEBUG);
+			break;
+		case OPT_SOCKET:
+			if (!*optarg)
+				return p_usage("--socket needs a path");
+			socket_path = optarg;
+			break;
+		case 'h':
+			want_help = true;
+			break;
+		case 'V':
+			want_version = true;
+			break;
+		case ':':
+			return p_usage("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt)
+				return p_usage("unknown option '-%c'", optopt);
+			return p_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (want_version)
+		return do_version();
+	if (want_help)
+		return do_help(argc, argv);
+	if (argc < 1) {
+		if (json_output)
+			return p_usage("expected an object");
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	for (i = 0; objects[i].cmd; i++)
+		if (is_prefix(argv[0], objects[i].cmd))
+			return cmd_select(objects, argc, argv, usage);
+	r = p_usage("unknown object '%s'", argv[0]);
+	if (!json_output) {
+		fputc('\n', stderr);
+		usage(stderr);
+	}
+	return r;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The cgpilot CLI's shared parts: options, bpftool-style dispatch, daemon calls. */
+#ifndef CGPILOT_CLI_H
+#define CGPILOT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "version.h"
+
+#define CGPILOT_DEFAULT_SOCKET "/run/cgpilot/cgpilot.sock"
+#define CGPILOT_SOCKET_ENV "CGPILOT_SOCKET"
+
+/* Exit statuses; command functions return one of these. */
+enum cli_exit {
+	CLI_OK = 0,
+	CLI_ERR = 1,
+	CLI_USAGE = 2,
+};
+
+/* Time allowed for a reply to an ordinary request. */
+#define CLI_TIMEOUT_MS 5000
+
+extern bool json_output;
+extern bool pretty_output;
+extern const char *bin_name;
+extern const char *socket_path;
+
+struct cmd {
+	const char *cmd;
+	int (*func)(int argc, char **argv);
+};
+
+/*
+ * Runs the command of @cmds that argv[0] names exactly or by a unique prefix;
+ * with no argument the first entry is the default. Unknown or ambiguous words
+ * are usage errors, followed by @usage's text on stderr.
+ */
+int cmd_select(const struct cmd *cmds, int argc, char **argv, void (*usage)(FILE *f));
+
+bool is_prefix(const char *pfx, const char *str);
+
+/*
+ * Index of the entry of @words (NULL-terminated) that @word names exactly or
+ * by a unique prefix; -ENOENT when none does, -EEXIST when several do.
+ */
+int match_word(const char *word, const char *const *words);
+
+/* Consumes the current argument; the caller checked that one is left. */
+#define NEXT_ARG()                                                                                 \
+	({                                                                                         \
+		argc--;                                                                            \
+		argv++;                                                                            \
+	})
+
+/* Refuses trailing arguments after a complete command. */
+#define NO_MORE_ARGS()                                                                             \
+	do {                                                                                       \
+		if (argc > 0)                                                                      \
+			return p_usage("unexpected argument '%s'", argv[0]);                       \
+	} while (0)
+
+/*
+ * One request to the daemon: connects, sends @req, waits up to @timeout_ms
+ * for the reply. On success *ret_reply holds a reply with "ok" and CLI_OK is
+ * returned; otherwise the error is printed and CLI_ERR returned.
+ */
+int cli_call(struct json_object *req, int timeout_ms, struct json_object **ret_reply);
+
+struct client;
+/* Connects to the daemon, printing the error on failure (CLI_ERR). */
+int cli_connect(struct client **ret_client);
+/* Prints the error of a failed client call (-errno) and returns CLI_ERR. */
+int cli_report_client_error(int r);
+
+int do_cgroup(int argc, char **argv);
+int do_event(int argc, char **argv);
+int do_node(int argc, char **argv);
+int do_prog(int argc, char **argv);
+
+#endif

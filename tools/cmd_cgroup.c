@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: Apache-2.0
+/* cgpilot cgroup { list | show CGROUP }: the daemon's model of observed cgroups. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgpilot.h"
+#include "output.h"
+#include "util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s cgroup { list | help }\n"
+		"       %s cgroup show { CGROUP | id ID | path PATH }\n"
+		"\n"
+		"       CGROUP := { PATH | ID }\n"
+		"       PATH := path relative to the cgroup v2 mount; the root is /\n"
+		"       ID := the kernel's cgroup id (the directory's inode number)\n"
+		"       OPTIONS := { -j | -p | -v | --socket PATH }\n"
+		"\n"
+		"list: every observed cgroup sorted by path; per second over the last interval\n"
+		"      the time its tasks waited for a CPU (WAIT/s), stalled in memory reclaim\n"
+		"      (RECLAIM/s) and slept in I/O wait (IOWAIT/s), then the totals.\n"
+		"show: one cgroup's CPU, memory and I/O figures, the kernel's PSI totals, its\n"
+		"      thresholds and the histograms of run-queue wait and I/O latency.\n"
+		"A bare number is an id; 'path 1234' names a cgroup called 1234.\n",
+		bin_name, bin_name);
+}
+
+static int do_help(int argc, char **argv)
+{
+	usage(stdout);
+	return CLI_OK;
+}
+
+/*
+ * Byte order, except that the root comes first and '/' sorts before any other
+ * byte, so that children follow their parent.
+ */
+static int path_cmp(const char *a, const char *b)
+{
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	int root_a = streq(a, "/"), root_b = streq(b, "/");
+
+	if (root_a || root_b)
+		return root_b - root_a;
+	while (*x && *x == *y) {
+		x++;
+		y++;
+	}
+	if (*x == *y)
+		return 0;
+	if (!*x || !*y)
+		return *x ? 1 : -1;
+	if (*x == '/' || *y == '/')
+		return *x == '/' ? -1 : 1;
+	return *x < *y ? -1 : 1;
+}
+
+static int brief_cmp(const void *pa, const void *pb)
+{
+	struct json_object *a = *(struct json_object *const *)pa;
+	struct json_object *b = *(struct json_object *const *)pb;
+	const char *path_a = jget_str(a, "path"), *path_b = jget_str(b, "path");
+	uint64_t id_a = 0, id_b = 0;
+	int r;
+
+	r = path_cmp(path_a ? path_a : "", path_b ? path_b : "");
+	if (r)
+		return r;
+	jget_u64(a, "id", &id_a);
+	jget_u64(b, "id", &id_b);
+	return id_a < id_b ? -1 : id_a > id_b;
+}
+
+static void fmt_pressure(char *buf, size_t size, struct json_object *brief)
+{
+	struct json_object *list = jget_array(brief, "pressure"), *v;
+	size_t i, n, off = 0;
+
+	snprintf(buf, size, "-");
+	n = list ? json_object_array_length(list) : 0;
+	for (i = 0; i < n && off < size; i++) {
+		v = json_object_array_get_idx(list, i);
+		if (!v || !json_object_is_type(v, json_type_string))
+			continue;
+		off += (size_t)snprintf(buf + off, size - off, "%s%s", off ? "," : "",
+					json_object_get_string(v));
+	}
+}
+
+static void print_list(struct json_object *cgroups)
+{
+	char id[24], rate[3][16], tot[4][16], io[16], pressure[64];
+	struct json_object *cg;
+	const char *path;
+	size_t i, n = json_object_array_length(cgroups);
+
+	printf("%-10s %9s %9s %9s %9s %9s %9s %9s %9s %-10s %s\n", "ID", "WAIT/s", "RECLAIM/s",
+	       "IOWAIT/s", "CPU", "WAIT", "RECLAIM", "IOWAIT", "IO", "PRESSURE", "PATH");
+	for (i = 0; i < n; i++) {
+		cg = json_object_array_get_idx(cgroups, i);
+		if (!cg || !json_object_is_type(cg, json_type_object))
+			continue;
+		fmt_u64_key(id, sizeof(id), cg, "id");
+		fmt_rate_key(rate[0], sizeof(rate[0]), cg, "cpu_wait_rate");
+		fmt_rate_key(rate[1], sizeof(rate[1]), cg, "reclaim_rate");
+		fmt_rate_key(rate[2], sizeof(rate[2]), cg, "iowait_rate");
+		fmt_duration_key(tot[0], sizeof(tot[0]), cg, "cpu_ns");
+		fmt_duration_key(tot[1], sizeof(tot[1]), cg, "cpu_wait_ns");
+		fmt_duration_key(tot[2], sizeof(tot[2]), cg, "reclaim_ns");
+		fmt_duration_key(tot[3], sizeof(tot[3]), cg, "iowait_ns");
+		fmt_bytes_key(io, sizeof(io), cg, "io_bytes");
+		fmt_pressure(pressure, sizeof(pressure), cg);
+		path = jget_str(cg, "path");
+
+		printf("%-10s %9s %9s %9s %9s %9s %9s %9s %9s %-10s ", id, rate[0], rate[1],
+		       rate[2], tot[0], tot[1], tot[2], tot[3], io, pressure);
+		print_escaped(stdout, path ? path : "?");
+		putchar('\n');
+	}
+}
+
+static int do_list(int argc, char **argv)
+{
+	struct json_object *req, *reply = NULL, *cgroups;
+	int r;
+
+	NO_MORE_ARGS();
+
+	req = json_object_new_object();
+	if (!req)
+		return p_err("out of memory");
+	json_object_object_add(req, "op", json_object_new_string("cgroup.list"));
+	r = cli_call(req, CLI_TIMEOUT_MS, &reply);
+	json_object_put(req);
+	if (r != CLI_OK)
+		return r;
+
+	cgroups = jget_array(reply, "cgroups");
+	if (!cgroups) {
+		json_object_put(reply);
+		return p_err("cgpilotd's cgroup.list reply has no \"cgroups\" array");
+	}
+	json_object_array_sort(cgroups, brief_cmp);
+
+	if (json_output) {
+		json_object_object_del(reply, "ok");
+		json_print(reply);
+	} else {
+		print_list(cgroups);
+	}
+	json_object_put(reply);
+	return CLI_OK;
+}
+
+/* The daemon reads a decimal string that does not start with 0 as an id. */
+static bool is_id(const char *s)
+{
+	if (*s < '1' || *s > '9')
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static int id_value(const char *s, struct json_object **ret_val)
+{
+	unsigned long long id;
+	char *end;
+
+	if (!is_id(s))
+		return p_usage("cgroup id '%s' is not a decimal number", s);
+	errno = 0;
+	id = strtoull(s, &end, 10);
+	if (errno || *end || id == 0)
+		return p_usage("cgroup id '%s' is out of range", s);
+	*ret_val = json_object_new_string(s);
+	return *ret_val ? CLI_OK : p_err("out of memory");
+}
+
+/*
+ * "/a/b/" and "a/b" name the same cgroup; the protocol writes it "a/b", except
+ * that a top-level name that reads as an id keeps a leading slash to stay a path.
+ */
+static int path_value(const char *s, struct json_object **ret_val)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+
+	if (!*s)
+		return p_usage("empty cgroup path (the root is /)");
+	while (*s == '/')
+		s++;
+	len = strlen(s);
+	while (len > 0 && s[len - 1] == '/')
+		len--;
+	if (len == 0) {
+		*ret_val = json_object_new_string("/");
+		return *ret_val ? CLI_OK : p_err("out of memory");
+	}
+	buf = malloc(len + 2);
+	if (!buf)
+		return p_err("out of memory");
+	buf[0] = '/';
+	memcpy(buf + 1, s, len);
+	buf[len + 1] = '\0';
+	*ret_val = json_object_new_string(is_id(buf + 1) ? buf : buf + 1);
+	return *ret_val ? CLI_OK : p_err("out of memory");
+}
+
+static void print_psi(struct json_object *psi)
+{
+	static const char *const res[] = { "cpu", "memory", "io" };
+	char some[16], full[16];
+	struct json_object *r;
+	uint64_t v;
+	size_t i;
+
+	printf("  %-12s", "psi");
+	if (!psi) {
+		printf("-\n");
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(res); i++) {
+		r = jget_obj(psi, res[i]);
+		snprintf(some, sizeof(some), "-");
+		snprintf(full, sizeof(full), "-");
+		if (jget_u64(r, "some_us", &v))
+			fmt_duration(some, sizeof(some), (double)v * 1e3);
+		if (jget_u64(r, "full_us", &v))
+			fmt_duration(full, sizeof(full), (double)v * 1e3);
+		printf("%s%s some %s full %s", i ? ", " : "", res[i], some, full);
+	}
+	printf("\n");
+}
+
+static void fmt_threshold(char *buf, size_t size, struct json_object *th, const char *key)
+{
+	uint64_t v;
+
+	if (!jget_u64(th, key, &v))
+		snprintf(buf, size, "-");
+	else if (v == 0)
+		snprintf(buf, size, "off");
+	else
+		fmt_duration(buf, size, (double)v);
+}
+
+/* "avg" of a sum over a count, as a duration, or "-". */
+static void fmt_avg(char *buf, size_t size, bool ok, uint64_t sum, uint64_t count)
+{
+	if (!ok || count == 0)
+		snprintf(buf, size, "-");
+	else
+		fmt_duration(buf, size, (double)sum / (double)count);
+}
+
+static void print_cpu(struct json_object *cg, struct json_object *cpu)
+{
+	char wait[16], count[24], avg[16], rate[16], oncpu[16], usage[16], vol[24], invol[24];
+	uint64_t sum, n, usec;
+	bool ok;
+
+	ok = jget_u64(cpu, "wait_ns", &sum) && jget_u64(cpu, "wait_count", &n);
+	fmt_duration_key(wait, sizeof(wait), cpu, "wait_ns");
+	fmt_u64_key(count, sizeof(count), cpu, "wait_count");
+	fmt_avg(avg, sizeof(avg), ok, sum, n);
+	fmt_rate_key(rate, sizeof(rate), cg, "cpu_wait_rate");
+	fmt_duration_key(oncpu, sizeof(oncpu), cpu, "on_cpu_ns");
+	snprintf(usage, sizeof(usage), "-");
+	if (jget_u64(cpu, "usage_usec", &usec))
+		fmt_duration(usage, sizeof(usage), (double)usec * 1e3);
+	fmt_u64_key(vol, sizeof(vol), cpu, "nvcsw");
+	fmt_u64_key(invol, sizeof(invol), cpu, "nivcsw");
+
+	printf("  %-12swait %s in %s waits (avg %s), %s/s now\n", "cpu", wait, count, avg, rate);
+	printf("  %-12son-cpu %s, cpu.stat usage %s\n", "", oncpu, usage);
+	printf("  %-12scontext switches %s voluntary, %s involuntary\n", "", vol, invol);
+}
+
+static void print_memory(struct json_object *cg, struct json_object *mem)
+{
+	char stall[16], count[24], avg[16], rate[16], kills[24];
+	uint64_t sum, n;
+	bool ok;
+
+	ok = jget_u64(mem, "reclaim_ns", &sum) && jget_u64(mem, "reclaim_count", &n);
+	fmt_duration_key(stall, sizeof(stall), mem, "reclaim_ns");
+	fmt_u64_key(count, sizeof(count), mem, "reclaim_count");
+	fmt_avg(avg, sizeof(avg), ok, sum, n);
+	fmt_rate_key(rate, sizeof(rate), cg, "reclaim_rate");
+	fmt_u64_key(kills, sizeof(kills), mem, "oom_kills");
+
+	printf("  %-12sreclaim stall %s in %s episodes (avg %s), %s/s now\n", "memory", stall,
+	       count, avg, rate);
+	printf("  %-12soom kills %s\n", "", kills);
+}
+
+static void print_io(struct json_object *cg, struct json_object *io)
+{
+	char rb[16], wb[16], rops[24], wops[24], lat[16], iowait[16], rate[16];
+	uint64_t sum, r_ops, w_ops;
+	bool ok;
+
+	ok = jget_u64(io, "latency_ns", &sum) && jget_u64(io, "read_ops", &r_ops) &&
+	     jget_u64(io, "write_ops", &w_ops);
+	fmt_bytes_key(rb, sizeof(rb), io, "read_bytes");
+	fmt_bytes_key(wb, sizeof(wb), io, "write_bytes");
+	fmt_u64_key(rops, sizeof(rops), io, "read_ops");
+	fmt_u64_key(wops, sizeof(wops), io, "write_ops");
+	fmt_avg(lat, sizeof(lat), ok, sum, ok ? r_ops + w_ops : 0);
+	fmt_duration_key(iowait, sizeof(iowait), io, "iowait_ns");
+	fmt_rate_key(rate, sizeof(rate), cg, "iowait_rate");
+
+	printf("  %-12sread %s in %s ops, write %s in %s ops, latency avg %s\n", "io", rb, rops, wb,
+	       wops, lat);
+	printf("  %-12siowait %s, %s/s now\n", "", iowait, rate);
+}
+
+static void print_detail(struct json_object *cg)
+{
+	struct json_object *cpu = jget_obj(cg, "cpu"), *io = jget_obj(cg, "io");
+	struct json_object *th = jget_obj(cg, "thresholds"), *v;
+	char id[24], pressure[64], th_cpu[16], th_mem[16];
+	const char *path = jget_str(cg, "path");
+	bool is_default;
+
+	fmt_u64_key(id, sizeof(id), cg, "id");
+	fmt_pressure(pressure, sizeof(pressure), cg);
+	fmt_threshold(th_cpu, sizeof(th_cpu), th, "cpu_ns");
+	fmt_threshold(th_mem, sizeof(th_mem), th, "memory_ns");
+
+	printf("cgroup ");
+	print_escaped(stdout, path ? path : "?");
+	printf(" (id %s)\n", id);
+	printf("  %-12s%s\n", "pressure", streq(pressure, "-") ? "none" : pressure);
+	print_cpu(cg, cpu);
+	print_memory(cg, jget_obj(cg, "memory"));
+	print_io(cg, io);
+	print_psi(jget_obj(cg, "psi"));
+	is_default = json_object_object_get_ex(th, "default", &v) && json_object_get_boolean(v);
+	printf("  %-12scpu %s, memory %s per window%s\n", "thresholds", th_cpu, th_mem,
+	       is_default ? " (defaults)" : "");
+	printf("\n");
+	print_log2_hist("CPU run-queue wait:", jget_array(cpu, "wait_hist_us"));
+	printf("\n");
+	print_log2_hist("I/O latency, block request issue to completion:",
+			jget_array(io, "latency_hist_us"));
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct json_object *req, *reply = NULL, *val = NULL, *cg;
+	int r;
+
+	if (argc < 1)
+		return p_usage("expected CGROUP: a path relative to the cgroup v2 mount, or an id");
+	if (argc >= 2 && streq(argv[0], "id")) {
+		NEXT_ARG();
+		r = id_value(argv[0], &val);
+	} else if (argc >= 2 && streq(argv[0], "path")) {
+		NEXT_ARG();
+		r = path_value(argv[0], &val);
+	} else if (is_id(argv[0])) {
+		r = id_value(argv[0], &val);
+	} else {
+		r = path_value(argv[0], &val);
+	}
+	if (r != CLI_OK)
+		return r;
+	NEXT_ARG();
+	if (argc > 0) {
+		json_object_put(val);
+		return p_usage("unexpected argument '%s'", argv[0]);
+	}
+
+	req = json_object_new_object();
+	if (!req) {
+		json_object_put(val);
+		return p_err("out of memory");
+	}
+	json_object_object_add(req, "op", json_object_new_string("cgroup.show"));
+	json_object_object_add(req, "cgroup", val);
+	r = cli_call(req, CLI_TIMEOUT_MS, &reply);
+	json_object_put(req);
+	if (r != CLI_OK)
+		return r;
+
+	cg = jget_obj(reply, "cgroup");
+	if (!cg) {
+		json_object_put(reply);
+		return p_err("cgpilotd's cgroup.show reply has no \"cgroup\" object");
+	}
+	if (json_output) {
+		json_object_object_del(reply, "ok");
+		json_print(reply);
+	} else {
+		print_detail(cg);
+	}
+	json_object_put(reply);
+	return CLI_OK;
+}
+
+int do_cgroup(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "list", do_list },
+		{ "show", do_show },
+		{ "help", do_help },
+		{ NULL, NULL },
+	};
+
+	return cmd_select(cmds, argc, argv, usage);
+}
