@@ -45,6 +45,9 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
 all: $(OUT)/cgpilotd $(OUT)/cgpilot
 
+# keep generated objects and skeletons between runs
+.SECONDARY:
+
 $(OUT)/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
@@ -78,6 +81,9 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(OUT)/cgpilotd $(DESTDIR)$(SBINDIR)/cgpilotd
 	install -m 0755 $(OUT)/cgpilot $(DESTDIR)$(BINDIR)/cgpilot
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 tools/cgpilot.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cgpilot
 
 deps:
 	./tests/deps.sh $(DEPS)

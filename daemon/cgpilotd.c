@@ -727,6 +727,13 @@ int main(int argc, char **argv)
 	topts.default_threshold_ns[CGP_SIG_MEM] =
 		(uint64_t)d.conf.memory_threshold_ms * 1000000ULL;
 	r = telemetry__new(&topts, on_event, &d, &d.tel);
+	if (r == -ESTALE) {
+		log_error("the BPF maps pinned under %s/v%d were made with another max_cgroups "
+			  "or build; remove that directory (counters restart from zero) or restore "
+			  "the previous max_cgroups",
+			  d.conf.pin_dir, CGP_LAYOUT_VERSION);
+		goto out;
+	}
 	if (r) {
 		log_error_errno(r, "Failed to load the BPF telemetry: %m (run with -v for the "
 				   "verifier log)");

@@ -212,6 +212,11 @@ int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *
 			goto err_destroy;
 	}
 	r = telemetry_bpf__load(t->skel);
+	if (r && t->feat.maps_reused) {
+		/* pinned by a build with another layout or max_cgroups */
+		r = -ESTALE;
+		goto err_destroy;
+	}
 	if (r)
 		goto err_destroy;
 	if (!t->feat.maps_reused) {

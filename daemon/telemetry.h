@@ -39,6 +39,7 @@ struct telemetry_prog_info {
 	uint64_t run_time_ns;
 };
 
+/* -ESTALE: maps pinned by an earlier run do not fit this build or config. */
 int telemetry__new(const struct telemetry_opts *opts, telemetry_event_fn fn, void *ctx,
 		   struct telemetry **ret);
 void telemetry__free(struct telemetry *t);

@@ -442,6 +442,45 @@ def t_prog_show(ctx):
     assert "cgp_sched_switch" in r.stdout
 
 
+def t_restart_continues_counters(ctx):
+    cgs = ctx.cgroups("restart")
+    a = cgs.make("a")
+    d = ctx.daemon("restart").start()
+    ps = cgs.busy(a, 1)
+    time.sleep(1.5)
+    cgs.stop(ps)
+    first = d.show(cgs.rel("a"))["cpu"]["on_cpu_ns"]
+    assert first > 5e8, first
+    assert d.stop() == 0
+    d.start()
+    st = d.request({"op": "status"})
+    assert st["features"]["pinned_maps_reused"], st["features"]
+    again = d.show(cgs.rel("a"))["cpu"]["on_cpu_ns"]
+    assert again >= first, (first, again)
+    assert d.stop() == 0
+    # pinned maps of another size: a clear refusal naming the pin directory
+    with open(d.conf, "w") as f:
+        f.write("[telemetry]\nmax_cgroups = 1024\n")
+    r = subprocess.run(d.argv, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 1 and d.pin in r.stderr and "max_cgroups" in r.stderr, r.stderr
+
+
+def t_sighup_reload(ctx):
+    d = ctx.daemon("hup", config="[telemetry]\nwindow_ms = 100\n").start()
+    assert d.request({"op": "status"})["window_ms"] == 100
+    with open(d.conf, "w") as f:
+        f.write("[telemetry]\nwindow_ms = 250\n")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: d.request({"op": "status"})["window_ms"] == 250, 5, "the reload")
+    # a broken file is refused and the running configuration kept
+    with open(d.conf, "w") as f:
+        f.write("[telemetry]\nwindow_ms = soon\n")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "keeping the running configuration" in d.log(), 5, "the refusal")
+    assert d.conf + ":2:" in d.log(), d.log()
+    assert d.request({"op": "status"})["window_ms"] == 250
+
+
 TESTS = [
     ("daemon_lifecycle", t_daemon_lifecycle),
     ("cli_without_daemon", t_cli_without_daemon),
@@ -453,6 +492,8 @@ TESTS = [
     ("bad_config", t_bad_config),
     ("bad_requests", t_bad_requests),
     ("prog_show", t_prog_show),
+    ("restart_continues_counters", t_restart_continues_counters),
+    ("sighup_reload", t_sighup_reload),
 ]
 
 
