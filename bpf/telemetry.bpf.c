@@ -123,6 +123,16 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/* Histogram index the verifier can bound on every kernel: 6.1 loses the
+ * range through cgp_hist_slot's 32-bit ORs, so mask it as an opaque value. */
+static __always_inline __u32 hist_idx(__u64 us)
+{
+	__u32 s = cgp_hist_slot(us);
+
+	asm volatile("" : "+r"(s));
+	return s & (CGP_HIST_SLOTS - 1);
+}
+
 static __always_inline void emit(__u32 type, __u32 signal, __u64 cgid, __u64 value,
 				 __u64 threshold)
 {
@@ -346,7 +356,7 @@ int BPF_PROG(cgp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 
 		st->rq_delay_ns += delta;
 		st->rq_count++;
-		st->rq_hist[cgp_hist_slot(delta / 1000)]++;
+		st->rq_hist[hist_idx(delta / 1000)]++;
 		window_sample(slot, tc->cgid, CGP_SIG_CPU, now, delta);
 	}
 	tc->enq_ns = 0;
@@ -479,8 +489,25 @@ int BPF_PROG(cgp_mark_victim_pid, int pid)
 SEC("tp_btf/block_bio_queue")
 int BPF_PROG(cgp_block_bio_queue, struct bio *bio)
 {
-	__u64 key = (__u64)bio, cgid = bpf_get_current_cgroup_id();
+	__u64 key = (__u64)bio, cgid;
 
+	if (io_blkcg_v2)
+		return 0;
+	cgid = bpf_get_current_cgroup_id();
+	bpf_map_update_elem(&bio_cg, &key, &cgid, BPF_ANY);
+	return 0;
+}
+
+/* A bio split to the queue's limits goes on as a new bio, in the submitting
+ * task: map the new piece too, or its request would go unattributed. */
+SEC("tp_btf/block_split")
+int BPF_PROG(cgp_block_split, struct bio *bio)
+{
+	__u64 key = (__u64)bio, cgid;
+
+	if (io_blkcg_v2)
+		return 0;
+	cgid = bpf_get_current_cgroup_id();
 	bpf_map_update_elem(&bio_cg, &key, &cgid, BPF_ANY);
 	return 0;
 }
@@ -527,7 +554,7 @@ int BPF_PROG(cgp_block_rq_complete, struct request *rq, int error, unsigned int 
 		st->io_bytes[dir & 1] += nr_bytes;
 		st->io_ops[dir & 1]++;
 		st->io_lat_ns += delta;
-		st->io_hist[cgp_hist_slot(delta / 1000)]++;
+		st->io_hist[hist_idx(delta / 1000)]++;
 	}
 	bpf_map_delete_elem(&rq_start, &key);
 	return 0;

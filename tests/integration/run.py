@@ -442,6 +442,32 @@ def t_prog_show(ctx):
     assert "cgp_sched_switch" in r.stdout
 
 
+def t_io_attribution(ctx):
+    cgs = ctx.cgroups("io")
+    a, b = cgs.make("a"), cgs.make("b")
+    d = ctx.daemon("io").start()
+    st = os.statvfs("/var/tmp")
+    if st.f_bavail * st.f_frsize < 64 << 20:
+        raise Skip("less than 64 MiB free in /var/tmp")
+    tmp = tempfile.mkdtemp(prefix="cgpilot-itest-io-", dir="/var/tmp")
+    try:
+        f = os.path.join(tmp, "data")
+        p = cgs.spawn(a, ["sh", "-c", "dd if=/dev/zero of=%s bs=1M count=16 oflag=direct "
+                          "&& dd if=%s of=/dev/null bs=1M iflag=direct" % (f, f)])
+        assert p.wait(60) == 0
+        if open("/proc/self/mountinfo").read().find(" - tmpfs ") >= 0 and \
+                os.stat(tmp).st_dev == os.stat("/dev/shm").st_dev:
+            raise Skip("/var/tmp is not on a block device")
+        sa, sb = d.show(cgs.rel("a"))["io"], d.show(cgs.rel("b"))["io"]
+        log("A io", sa)
+        assert sa["write_bytes"] >= 16 << 20 and sa["read_bytes"] >= 16 << 20, sa
+        assert sa["write_ops"] >= 1 and sa["read_ops"] >= 1 and sa["latency_ns"] > 0, sa
+        assert sum(sa["latency_hist_us"]) == sa["read_ops"] + sa["write_ops"], sa
+        assert sb["write_bytes"] == 0 and sb["read_bytes"] == 0, sb
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def t_restart_continues_counters(ctx):
     cgs = ctx.cgroups("restart")
     a = cgs.make("a")
@@ -492,6 +518,7 @@ TESTS = [
     ("bad_config", t_bad_config),
     ("bad_requests", t_bad_requests),
     ("prog_show", t_prog_show),
+    ("io_attribution", t_io_attribution),
     ("restart_continues_counters", t_restart_continues_counters),
     ("sighup_reload", t_sighup_reload),
 ]

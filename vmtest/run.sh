@@ -1,0 +1,430 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# vmtest: boot Debian's newest 6.1 and 6.12 cloud kernels in QEMU (TCG) as
+# pure cgroup v2 nodes and run the guest tests there. See vmtest/README.md.
+#
+# Prints one line per test per kernel, `PASS|FAIL|SKIP <kernel> <test> [reason]`,
+# then `N passed, N failed, N skipped`; exits non-zero on any failure.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(dirname "$here")
+OUT=${OUT:-build}
+[[ $OUT == /* ]] || OUT=$top/$OUT
+CACHE=${VMTEST_CACHE:-$here/cache}
+TIMEOUT=${VMTEST_TIMEOUT:-240}
+MEM_MB=${VMTEST_MEM:-1024}
+SMP=${VMTEST_SMP:-2}
+DISK_MB=256
+GUEST_BIN=$OUT/vmtest/guest_tests
+TOOLS=(/usr/bin/stress-ng /usr/bin/fio /usr/sbin/bpftool)
+
+kernels=()
+tests=()
+mode='test'
+btf_out=
+verbose=0
+
+usage()
+{
+	cat <<EOF
+Usage: vmtest/run.sh [--kernel 6.1|6.12]... [--test NAME]... [--shell] [-v]
+       vmtest/run.sh --kernel 6.1 --btf-dump FILE
+
+  -k, --kernel K     kernel series to boot (default: 6.1 and 6.12)
+  -t, --test NAME    run only this guest test (repeatable; see --list)
+  -l, --list         list the guest tests
+  -s, --shell        interactive shell in the guest (one kernel; Ctrl-a x quits QEMU)
+      --btf-dump F   write the kernel's raw BTF (/sys/kernel/btf/vmlinux) to F
+      --timeout S    per-kernel timeout in seconds (default $TIMEOUT)
+  -v, --verbose      print each guest's console after its run
+
+Environment: OUT (build dir, default build), VMTEST_CACHE, VMTEST_TIMEOUT,
+VMTEST_MEM (MiB, default 1024), VMTEST_SMP (default 2), VMTEST_NO_MAKE=1.
+EOF
+}
+
+die()
+{
+	echo "vmtest: error: $*" >&2
+	exit 2
+}
+
+note()
+{
+	echo "vmtest: $*" >&2
+}
+
+while (($#)); do
+	case $1 in
+	-k | --kernel) kernels+=("${2:?--kernel needs a value}"); shift ;;
+	-t | --test) tests+=("${2:?--test needs a value}"); shift ;;
+	-l | --list) mode=list ;;
+	-s | --shell) mode=shell ;;
+	--btf-dump) mode=btf; btf_out=${2:?--btf-dump needs a file}; shift ;;
+	--timeout) TIMEOUT=${2:?--timeout needs seconds}; shift ;;
+	-v | --verbose) verbose=1 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+for k in "${kernels[@]}"; do
+	[[ $k =~ ^[0-9]+\.[0-9]+$ ]] || die "--kernel takes a series such as 6.1 or 6.12, not '$k'"
+done
+if ((${#kernels[@]} == 0)); then
+	case $mode in
+	shell) kernels=(6.12) ;;
+	btf) die "--btf-dump needs --kernel" ;;
+	*) kernels=(6.1 6.12) ;;
+	esac
+fi
+if [[ $mode == shell || $mode == btf ]] && ((${#kernels[@]} != 1)); then
+	die "--shell and --btf-dump take exactly one --kernel"
+fi
+
+# ---- host tools ----
+
+ensure_host_tools()
+{
+	local missing=() cmd pkg
+
+	for cmd in qemu-system-x86_64:qemu-system-x86 cpio:cpio dpkg-deb:dpkg depmod:kmod \
+		xz:xz-utils stress-ng:stress-ng fio:fio bpftool:bpftool; do
+		command -v "${cmd%%:*}" > /dev/null || missing+=("${cmd#*:}")
+	done
+	# A static busybox: the guest has no libc for it.
+	if [[ ! -x /bin/busybox ]] || ldd /bin/busybox > /dev/null 2>&1; then
+		missing+=(busybox-static)
+	fi
+	((${#missing[@]} == 0)) && return 0
+	[[ $(id -u) == 0 ]] || die "missing packages: ${missing[*]} (apt-get install them)"
+	note "installing ${missing[*]}"
+	apt-get install -y --no-install-recommends "${missing[@]}" > /dev/null ||
+		die "apt-get install ${missing[*]} failed"
+	for pkg in "${TOOLS[@]}"; do
+		[[ -x $pkg ]] || die "$pkg still missing"
+	done
+}
+
+build_guest()
+{
+	if [[ ${VMTEST_NO_MAKE:-0} != 1 ]]; then
+		make -C "$top" -s OUT="$OUT" "$GUEST_BIN" > /dev/null ||
+			die "cannot build $GUEST_BIN"
+	fi
+	[[ -x $GUEST_BIN ]] || die "$GUEST_BIN is missing (make vmtest-guest)"
+}
+
+# ---- kernels ----
+
+# Newest linux-image-<series>.*-cloud-amd64 (the signed image, not -unsigned/-dbg).
+resolve_pkg()
+{
+	local series=$1 re list f
+
+	re="^linux-image-${series//./\\.}\\.[0-9][^ ]*-cloud-amd64\$"
+	list=$(apt-cache search --names-only "^linux-image-${series//./\\.}\\." 2> /dev/null |
+		awk '{ print $1 }' | grep -E "$re" || true)
+	if [[ -z $list ]] && [[ ! -e $CACHE/.apt-updated ]] && [[ $(id -u) == 0 ]]; then
+		note "apt-cache knows no $series cloud kernel; running apt-get update once"
+		apt-get update > /dev/null 2>&1 && touch "$CACHE/.apt-updated"
+		list=$(apt-cache search --names-only "^linux-image-${series//./\\.}\\." 2> /dev/null |
+			awk '{ print $1 }' | grep -E "$re" || true)
+	fi
+	if [[ -z $list ]]; then
+		# Offline: the newest one already unpacked in the cache.
+		list=$(for f in "$CACHE"/kernels/*; do echo "${f##*/}"; done | grep -E "$re" || true)
+	fi
+	[[ -n $list ]] || die "no linux-image-$series.*-cloud-amd64 in apt or in $CACHE"
+	sort -V <<< "$list" | tail -n 1
+}
+
+newest_deb()
+{
+	local f
+
+	for f in "$CACHE/debs/$1"_*.deb; do
+		[[ -e $f ]] && echo "$f"
+	done | sort -V | tail -n 1
+}
+
+# Sets kdir (unpacked package), kver (uname -r), vmlinuz.
+fetch_kernel()
+{
+	local series=$1 pkg deb
+
+	pkg=$(resolve_pkg "$series")
+	kdir=$CACHE/kernels/$pkg
+	if [[ ! -e $kdir/.unpacked ]]; then
+		mkdir -p "$CACHE/debs"
+		deb=$(newest_deb "$pkg")
+		if [[ -z $deb ]]; then
+			note "downloading $pkg"
+			(cd "$CACHE/debs" && apt-get download "$pkg" > /dev/null 2>&1) ||
+				die "apt-get download $pkg failed"
+			deb=$(newest_deb "$pkg")
+			[[ -n $deb ]] || die "apt-get download $pkg left no .deb in $CACHE/debs"
+		fi
+		rm -rf "$kdir"
+		mkdir -p "$kdir"
+		dpkg-deb -x "$deb" "$kdir"
+		kver=$(ls "$kdir/lib/modules")
+		# The package ships no modules.dep (depmod runs at install).
+		depmod -b "$kdir" "$kver"
+		touch "$kdir/.unpacked"
+	fi
+	kver=$(ls "$kdir/lib/modules")
+	vmlinuz=$kdir/boot/vmlinuz-$kver
+	[[ -f $vmlinuz ]] || die "no $vmlinuz"
+}
+
+# Module paths (relative to lib/modules/$kver) of $1 and its dependencies, deps first.
+mod_closure()
+{
+	local moddir=$1 name=$2 line path dep
+
+	line=$(grep -E "^([^:]*/)?${name}\\.ko(\\.xz|\\.zst|\\.gz)?:" "$moddir/modules.dep" || true)
+	[[ -n $line ]] || return 0
+	path=${line%%:*}
+	for dep in ${line#*:}; do
+		dep=${dep##*/}
+		mod_closure "$moddir" "${dep%%.ko*}"
+	done
+	echo "$path"
+}
+
+# ---- initramfs ----
+
+copy_with_libs()
+{
+	local root=$1 bin=$2 dest=${3:-$2} lib
+
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L "$bin" "$root$dest"
+	while read -r lib; do
+		[[ $lib == NOTFOUND:* ]] && die "$bin needs ${lib#NOTFOUND:}, which ldd cannot find"
+		[[ -e $root$lib ]] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done < <(ldd "$bin" 2> /dev/null | awk '
+		/=>/ { if ($3 ~ /^\//) print $3; else if ($3 == "not") print "NOTFOUND:" $1; next }
+		$1 ~ /^\// { print $1 }' || true)
+}
+
+# Userland shared by all kernels: busybox, /init, tests, cgpilot, tools.
+build_common_cpio()
+{
+	local root=$work/root a bin
+
+	rm -rf "$root"
+	mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib,usr/lib64,usr/libexec/vmtest,etc}
+	mkdir -p "$root"/{dev,proc,sys,run,tmp,root}
+	ln -s usr/bin "$root/bin"
+	ln -s usr/sbin "$root/sbin"
+	ln -s usr/lib "$root/lib"
+	ln -s usr/lib64 "$root/lib64"
+	cp /bin/busybox "$root/usr/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[[ -e $root/usr/bin/$a ]] || ln -s busybox "$root/usr/bin/$a"
+	done
+	install -m 0755 "$here/init.sh" "$root/init"
+	copy_with_libs "$root" "$GUEST_BIN" /usr/libexec/vmtest/guest_tests
+	for bin in "${TOOLS[@]}"; do
+		copy_with_libs "$root" "$bin"
+	done
+	if [[ -x $OUT/cgpilotd ]]; then
+		copy_with_libs "$root" "$OUT/cgpilotd" /usr/sbin/cgpilotd
+	else
+		note "no $OUT/cgpilotd: the daemon tests will be skipped"
+	fi
+	[[ -x $OUT/cgpilot ]] && copy_with_libs "$root" "$OUT/cgpilot" /usr/bin/cgpilot
+	echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+	echo 'root:x:0:' > "$root/etc/group"
+	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \
+		> "$work/common.cpio"
+}
+
+# Per kernel: the modules /init loads (virtio_pci where it is a module, virtio_blk).
+build_initrd()
+{
+	local series=$1 root=$work/$1/mods moddir=$kdir/lib/modules/$kver m dst
+
+	rm -rf "$root"
+	mkdir -p "$root/usr/lib/modules"
+	for m in $( (mod_closure "$moddir" virtio_pci; mod_closure "$moddir" virtio_blk) |
+		awk '!seen[$0]++'); do
+		dst=$(basename "$m")
+		case $m in
+		*.xz) xz -dc "$moddir/$m" > "$root/usr/lib/modules/${dst%.xz}"; dst=${dst%.xz} ;;
+		*.zst) zstd -qdc "$moddir/$m" > "$root/usr/lib/modules/${dst%.zst}"; dst=${dst%.zst} ;;
+		*) cp "$moddir/$m" "$root/usr/lib/modules/$dst" ;;
+		esac
+		echo "$dst" >> "$root/usr/lib/modules/vmtest.load"
+	done
+	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \
+		> "$work/$series/mods.cpio"
+	cat "$work/common.cpio" "$work/$series/mods.cpio" > "$work/$series/initrd.cpio"
+}
+
+# ---- running ----
+
+# Boots one kernel; sets vm_rc (QEMU's status, 124 on timeout) and vm_ms.
+boot()
+{
+	local series=$1 gmode=$2 dir=$work/$1 append t0
+	local -a qemu
+
+	rm -f "$dir/disk.img" "$dir/console.log" "$dir/results.log"
+	truncate -s "${DISK_MB}M" "$dir/disk.img"
+	: > "$dir/results.log"
+	append="console=ttyS0 panic=-1 psi=1 quiet vmtest.mode=$gmode"
+	if ((${#tests[@]})); then
+		append+=" vmtest.test=$(IFS=,; echo "${tests[*]}")"
+	fi
+	qemu=(qemu-system-x86_64 -accel tcg -smp "$SMP" -m "$MEM_MB" -no-reboot -nographic
+		-kernel "$vmlinuz" -initrd "$dir/initrd.cpio" -append "$append"
+		-drive "file=$dir/disk.img,format=raw,if=virtio" -nic none)
+	t0=$(date +%s%N)
+	if [[ $gmode == shell ]]; then
+		vm_rc=0
+		"${qemu[@]}" -serial mon:stdio -serial "file:$dir/results.log" || vm_rc=$?
+	else
+		vm_rc=0
+		timeout -k 5 "$TIMEOUT" "${qemu[@]}" -monitor none \
+			-serial "file:$dir/console.log" -serial "file:$dir/results.log" \
+			< /dev/null > "$dir/qemu.out" 2>&1 || vm_rc=$?
+	fi
+	vm_ms=$((($(date +%s%N) - t0) / 1000000))
+	tr -d '\r' < "$dir/results.log" > "$dir/results.txt"
+}
+
+# Kernel log problems: splats anywhere in the console or in the final dmesg dump.
+splats()
+{
+	local dir=$1
+
+	cat "$dir/console.log" "$dir/results.txt" 2> /dev/null | tr -d '\r' |
+		grep -E 'BUG:|WARNING:|Oops|Kernel panic' | grep -v '^@@VMTEST' | head -n 3 || true
+}
+
+npass=0
+nfail=0
+nskip=0
+
+result()
+{
+	local status=$1 series=$2 name=$3 reason=${4:-}
+
+	echo "$status $series $name${reason:+ $reason}"
+	case $status in
+	PASS) npass=$((npass + 1)) ;;
+	SKIP) nskip=$((nskip + 1)) ;;
+	*) nfail=$((nfail + 1)) ;;
+	esac
+}
+
+run_kernel()
+{
+	local series=$1 dir=$work/$1 name status reason booted done_at splat
+	local -A res=()
+	local -a order=() w
+
+	# Every test counts as failed until the guest says otherwise.
+	for name in "${test_names[@]}"; do
+		order+=("$name")
+		res[$name]="FAIL no result from the guest (crashed or hung)"
+	done
+	boot "$series" test
+	while read -ra w; do
+		[[ ${w[0]:-} == @@VMTEST && ${w[1]:-} == RESULT && -n ${res[${w[2]:-}]+x} ]] ||
+			continue
+		res[${w[2]}]="${w[*]:3}"
+	done < "$dir/results.txt"
+	for name in "${order[@]}"; do
+		status=${res[$name]%% *}
+		reason=${res[$name]#"$status"}
+		result "$status" "$series" "$name" "${reason# }"
+	done
+
+	booted=$(awk '$1 == "@@VMTEST" && $2 == "BOOTED" { print $3 }' "$dir/results.txt")
+	done_at=$(awk '$1 == "@@VMTEST" && $2 == "DONE" { print $3 }' "$dir/results.txt")
+	splat=$(splats "$dir")
+	if ((vm_rc == 124 || vm_rc == 137)); then
+		result FAIL "$series" guest "timed out after $TIMEOUT s (console: $dir/console.log)"
+	elif [[ -z $done_at ]]; then
+		result FAIL "$series" guest "guest did not finish (QEMU status $vm_rc," \
+			"console: $dir/console.log)"
+	elif [[ -n $splat ]]; then
+		result FAIL "$series" guest "kernel log: $(head -n 1 <<< "$splat")"
+	else
+		result PASS "$series" guest
+	fi
+	note "$series ($kver): /init reached at ${booted:-?} s guest uptime," \
+		"tests done at ${done_at:-?} s, VM wall time $((vm_ms / 1000)).$((vm_ms % 1000 / 100)) s"
+	if ((verbose)); then
+		tr -d '\r' < "$dir/console.log" >&2
+	fi
+}
+
+run_btf()
+{
+	local series=$1 dir=$work/$1 size
+
+	boot "$series" btf
+	size=$(awk '$1 == "@@VMTEST" && $2 == "BTF" { print $3 }' "$dir/results.txt")
+	[[ -n $size ]] || die "the $series guest did not dump its BTF (see $dir/console.log)"
+	mkdir -p "$(dirname "$btf_out")"
+	head -c "$size" "$dir/disk.img" > "$btf_out.tmp"
+	bpftool btf dump file "$btf_out.tmp" format c > /dev/null ||
+		die "the BTF read back from the $series guest does not parse"
+	mv "$btf_out.tmp" "$btf_out"
+	note "$series ($kver): raw BTF, $size bytes, in $btf_out"
+}
+
+# ---- main ----
+
+if [[ $mode == list ]]; then
+	build_guest
+	"$GUEST_BIN" --list
+	exit 0
+fi
+
+mkdir -p "$CACHE"
+exec 9> "$CACHE/.lock"
+flock 9 || die "cannot lock $CACHE/.lock"
+ensure_host_tools
+build_guest
+
+mapfile -t test_names < <("$GUEST_BIN" --list | cut -f1)
+if ((${#tests[@]})); then
+	for name in "${tests[@]}"; do
+		printf '%s\n' "${test_names[@]}" | grep -qx -- "$name" ||
+			die "no guest test '$name' (vmtest/run.sh --list)"
+	done
+	test_names=("${tests[@]}")
+fi
+
+work=$CACHE/run
+mkdir -p "$work"
+build_common_cpio
+t_start=$(date +%s)
+for series in "${kernels[@]}"; do
+	fetch_kernel "$series"
+	mkdir -p "$work/$series"
+	build_initrd "$series"
+	case $mode in
+	shell) boot "$series" shell; exit 0 ;;
+	btf) run_btf "$series"; exit 0 ;;
+	*) run_kernel "$series" ;;
+	esac
+done
+note "total $(($(date +%s) - t_start)) s for ${kernels[*]}"
+if ((nskip)); then
+	echo "$npass passed, $nfail failed, $nskip skipped"
+else
+	echo "$npass passed, $nfail failed"
+fi
+((nfail == 0))
