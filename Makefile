@@ -17,7 +17,7 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # compiles against another kernel's BTF (see vmtest/).
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
-LIBS_PKG := libbpf json-c inih
+LIBS_PKG := libbpf json-c inih libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
 

@@ -23,6 +23,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysinfo.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 #include "cgroupfs.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "util.h"
 
@@ -409,6 +411,7 @@ static void sample(struct daemon *d)
 	int cnt;
 
 	cnt = telemetry__slots(d->tel, d->slot_ids, d->slot_vals, d->conf.max_cgroups);
+	d->slots_used = cnt > 0 ? (unsigned)cnt : 0;
 	for (int i = 0; i < cnt; i++) {
 		struct cg *c = model__find(d->model, d->slot_ids[i]);
 
@@ -551,6 +554,8 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 
 				if (read(d->timer_fd, &ticks, sizeof(ticks)) > 0)
 					sample(d);
+				if (d->metrics)
+					metrics__run(d->metrics); /* its connection timeouts */
 				break;
 			}
 			case EP_SIGNAL: {
@@ -574,6 +579,9 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 			case EP_DEFERRED:
 				requests_deferred_ready(d, src);
 				break;
+			case EP_METRICS:
+				metrics__run(d->metrics);
+				break;
 			}
 		}
 		ctl__reap(d->ctl);
@@ -584,6 +592,7 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 static void cleanup(struct daemon *d)
 {
 	requests_free_all(d);
+	metrics__free(d->metrics);
 	ctl__free(d->ctl);
 	telemetry__free(d->tel);
 	model__free(d->model);
@@ -691,6 +700,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.start_ns = now_ns();
+	{
+		struct sysinfo si;
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		d.node_cpus = cpus > 0 ? (unsigned)cpus : 0;
+		if (!sysinfo(&si))
+			d.node_memory = (uint64_t)si.totalram * si.mem_unit;
+	}
 	if (d.conf.socket_path[0])
 		snprintf(d.socket_path, sizeof(d.socket_path), "%s", d.conf.socket_path);
 	else
@@ -761,8 +778,19 @@ int main(int argc, char **argv)
 		log_error_errno(r, "Failed to listen on %s: %m", d.socket_path);
 		goto out;
 	}
+	if (strcmp(d.conf.metrics_address, "none")) {
+		r = metrics__new(&d, d.conf.metrics_address, &d.metrics);
+		if (r)
+			goto out;
+		r = add_ep(&d, metrics__fd(d.metrics), &d.metrics_src, EP_METRICS);
+		if (r) {
+			log_error_errno(r, "Failed to watch the metrics server: %m");
+			goto out;
+		}
+	}
 	sample(&d);
-	log_info("ready: control socket %s%s", d.socket_path, d.conf.dry_run ? " (dry run)" : "");
+	log_info("ready: control socket %s, metrics %s%s", d.socket_path,
+		 d.metrics ? metrics__address(d.metrics) : "off", d.conf.dry_run ? " (dry run)" : "");
 	r = run_loop(&d, &o);
 out:
 	cleanup(&d);

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 /* First member of every epoll registration, so the loop can dispatch. */
-enum ep_kind { EP_RINGBUF = 1, EP_TIMER, EP_SIGNAL, EP_LISTEN, EP_CLIENT, EP_DEFERRED };
+enum ep_kind { EP_RINGBUF = 1, EP_TIMER, EP_SIGNAL, EP_LISTEN, EP_CLIENT, EP_DEFERRED, EP_METRICS };
 
 struct ep_source {
 	enum ep_kind kind;

@@ -30,12 +30,17 @@ struct daemon {
 	struct telemetry *tel;
 	struct model *model;
 	struct ctl *ctl;
-	struct ep_source timer_src, signal_src, ringbuf_src;
+	struct metrics *metrics;
+	struct ep_source timer_src, signal_src, ringbuf_src, metrics_src;
 	int timer_fd, signal_fd;
 	uint64_t start_ns;
 	unsigned sweep_cursor;
 	struct deferred *deferred; /* pending sampled replies */
 	bool stop;
+	unsigned node_cpus;
+	uint64_t node_memory;
+	unsigned slots_used;     /* cgroups with a BPF slot at the last sample */
+	uint64_t last_scrape_ns; /* time the previous /metrics render took */
 	/* scratch for telemetry__slots */
 	uint64_t *slot_ids;
 	uint32_t *slot_vals;

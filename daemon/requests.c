@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "util.h"
 
@@ -176,6 +177,10 @@ static int do_status(struct daemon *d, struct ctl_client *cl)
 	add(o, "dry_run", json_object_new_boolean(d->conf.dry_run));
 	add(o, "cgroups", json_object_new_int64(model__count(d->model)));
 	add(o, "window_ms", json_object_new_int64(d->conf.window_ms));
+	add(o, "metrics_address",
+	    d->metrics ? json_object_new_string(metrics__address(d->metrics)) : NULL);
+	add(o, "node_cpus", json_object_new_int64(d->node_cpus));
+	add(o, "node_memory_bytes", u64(d->node_memory));
 	rb = json_object_new_object();
 	ev = json_object_new_object();
 	dr = json_object_new_object();

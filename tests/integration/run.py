@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("OUT", os.path.join(ROOT, "build"))
@@ -125,7 +127,8 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write(config or "")
         self.argv = [DAEMON, "--foreground", "--config", self.conf, "--runtime-dir", self.dir,
-                     "--pin-dir", self.pin, "--socket", self.sock] + list(extra)
+                     "--pin-dir", self.pin, "--socket", self.sock,
+                     "--metrics-address", "127.0.0.1:0"] + list(extra)
         self.proc = None
 
     def start(self, wait=True):
@@ -176,6 +179,15 @@ class Daemon:
             raise AssertionError("cgpilot %s failed (%d): %s" % (" ".join(args), r.returncode,
                                                                 r.stderr))
         return r
+
+    def metrics_url(self):
+        return "http://%s/metrics" % self.request({"op": "status"})["metrics_address"]
+
+    def scrape(self):
+        with urllib.request.urlopen(self.metrics_url(), timeout=10) as r:
+            assert r.status == 200
+            assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers
+            return r.read().decode()
 
     def show(self, path):
         r = self.request({"op": "cgroup.show", "cgroup": path})
@@ -468,6 +480,106 @@ def t_io_attribution(ctx):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+ODD_NAMES = ['quote"d', "back\\slash", "sp ace", "utf8-\u00e9\u670d\u52a1", "tab\tname"]
+
+
+def sample_value(text, name, labels):
+    want = ",".join('%s="%s"' % (k, v) for k, v in labels)
+    for line in text.splitlines():
+        if line.startswith(name + "{") and want in line:
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def t_metrics_promtool(ctx):
+    if not shutil.which("promtool"):
+        raise Skip("promtool not installed (package prometheus)")
+    cgs = ctx.cgroups("prom")
+    for n in ODD_NAMES:
+        cgs.make(n)
+    d = ctx.daemon("prom").start()
+    busy = cgs.busy(os.path.join(cgs.parent, ODD_NAMES[0]), 1)
+    time.sleep(1.5)
+    cgs.stop(busy)
+    time.sleep(1.2)  # one sample interval
+    text = d.scrape()
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for n in ODD_NAMES:
+        esc = (cgs.rel(n)).replace("\\", "\\\\").replace('"', '\\"')
+        assert 'cgroup="%s"' % esc in text, (n, esc)
+    esc = cgs.rel(ODD_NAMES[0]).replace('"', '\\"')
+    v = sample_value(text, "cgpilot_cgroup_cpu_seconds_total", [("cgroup", esc)])
+    assert v and v > 0.5, v
+    # histogram: cumulative, +Inf equals _count
+    inf = sample_value(text, "cgpilot_cgroup_cpu_wait_seconds_bucket",
+                       [("cgroup", esc), ("le", "+Inf")])
+    cnt = sample_value(text, "cgpilot_cgroup_cpu_wait_seconds_count", [("cgroup", esc)])
+    assert inf == cnt and cnt > 0, (inf, cnt)
+    for fam in ["cgpilot_node_cpus", "cgpilot_ringbuf_drops_total", "cgpilot_build_info",
+                "cgpilot_daemon_resident_memory_bytes", "cgpilot_bpf_program_runs_total"]:
+        assert ("\n" + fam) in text, fam
+    # a removed cgroup's series disappear
+    os.rmdir(os.path.join(cgs.parent, ODD_NAMES[1]))
+    wait_until(lambda: 'back' not in d.scrape(), 10, "the removed cgroup's series to go")
+
+
+def t_metrics_cap(ctx):
+    cgs = ctx.cgroups("cap")
+    for i in range(8):
+        cgs.make("c%d" % i)
+    d = ctx.daemon("cap", config="[metrics]\nmax_series_cgroups = 3\n").start()
+    text = d.scrape()
+    exported = sample_value(text.replace("cgpilot_cgroups_exported ", "cgpilot_cgroups_exported{} "),
+                            "cgpilot_cgroups_exported", [])
+    observed = sample_value(text.replace("cgpilot_cgroups_observed ", "cgpilot_cgroups_observed{} "),
+                            "cgpilot_cgroups_observed", [])
+    assert exported == 3 and observed >= 9, (exported, observed)
+    names = {l.split('cgroup="')[1].split('"')[0] for l in text.splitlines()
+             if l.startswith("cgpilot_cgroup_cpu_seconds_total{")}
+    assert len(names) == 3, names
+
+
+def t_metrics_prometheus_server(ctx):
+    prom = shutil.which("prometheus")
+    if not prom:
+        raise Skip("prometheus not installed (package prometheus)")
+    cgs = ctx.cgroups("promsrv")
+    a = cgs.make("a")
+    d = ctx.daemon("promsrv").start()
+    busy = cgs.busy(a, 1)
+    target = d.request({"op": "status"})["metrics_address"]
+    pdir = tempfile.mkdtemp(prefix="cgpilot-itest-prom-")
+    ctx.dirs.append(pdir)
+    with open(os.path.join(pdir, "prometheus.yml"), "w") as f:
+        f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
+                "  - job_name: cgpilot\n    static_configs:\n"
+                "      - targets: ['%s']\n" % target)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    p = subprocess.Popen([prom, "--config.file", os.path.join(pdir, "prometheus.yml"),
+                          "--storage.tsdb.path", os.path.join(pdir, "data"),
+                          "--web.listen-address", "127.0.0.1:%d" % port],
+                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(pdir, "log"), "w"))
+    ctx.procs.append(p)
+    q = 'cgpilot_cgroup_cpu_seconds_total{cgroup="%s"}' % cgs.rel("a")
+    url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (port, urllib.parse.quote(q))
+
+    def value():
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                res = json.load(r)["data"]["result"]
+            return res and float(res[0]["value"][1]) > 0
+        except OSError:
+            return False
+
+    wait_until(value, 60, "Prometheus to scrape a non-zero cgpilot series")
+    cgs.stop(busy)
+
+
 def t_restart_continues_counters(ctx):
     cgs = ctx.cgroups("restart")
     a = cgs.make("a")
@@ -520,6 +632,9 @@ TESTS = [
     ("prog_show", t_prog_show),
     ("io_attribution", t_io_attribution),
     ("restart_continues_counters", t_restart_continues_counters),
+    ("metrics_promtool", t_metrics_promtool),
+    ("metrics_cap", t_metrics_cap),
+    ("metrics_prometheus_server", t_metrics_prometheus_server),
     ("sighup_reload", t_sighup_reload),
 ]
 
@@ -528,6 +643,8 @@ class Ctx:
     def __init__(self):
         self.daemons = []
         self.groups = []
+        self.procs = []
+        self.dirs = []
 
     def daemon(self, name, **kw):
         d = Daemon(name, **kw)
@@ -540,6 +657,16 @@ class Ctx:
         return c
 
     def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        for x in self.dirs:
+            shutil.rmtree(x, ignore_errors=True)
         for d in self.daemons:
             d.cleanup()
         for c in self.groups:
