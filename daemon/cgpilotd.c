@@ -67,13 +67,14 @@ static void usage(FILE *f)
 		"      --socket PATH          control socket (default RUNTIME-DIR/cgpilot.sock)\n"
 		"      --metrics-address A:P  /metrics listen address\n"
 		"      --cgroup-root DIR      cgroup v2 mount (default: from mountinfo)\n"
+		"      --check-config         parse the configuration, report, exit 0 or 1\n"
 		"  -v, --verbose              debug logging\n"
 		"  -h, --help                 this help\n"
 		"      --version              print the version\n",
 		CGP_CONF_PATH_DEFAULT);
 }
 
-enum { OPT_RUNTIME = 256, OPT_PIN, OPT_SOCKET, OPT_METRICS, OPT_ROOT, OPT_VERSION };
+enum { OPT_RUNTIME = 256, OPT_PIN, OPT_SOCKET, OPT_METRICS, OPT_ROOT, OPT_VERSION, OPT_CHECK };
 
 struct cli_overrides {
 	const char *runtime_dir, *pin_dir, *socket, *metrics, *root;
@@ -625,6 +626,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{},
 	};
 	struct daemon d = { .config_path = CGP_CONF_PATH_DEFAULT,
@@ -635,7 +637,7 @@ int main(int argc, char **argv)
 			    .signal_fd = -1 };
 	struct cli_overrides o = { 0 };
 	struct telemetry_opts topts = { 0 };
-	bool foreground = false;
+	bool foreground = false, check_only = false;
 	int c, r;
 
 	log_set_ident("cgpilotd");
@@ -675,6 +677,9 @@ int main(int argc, char **argv)
 		case OPT_VERSION:
 			printf("cgpilotd %s\n", CGPILOT_VERSION);
 			return 0;
+		case OPT_CHECK:
+			check_only = true;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -689,6 +694,10 @@ int main(int argc, char **argv)
 		log_set_level(LOG_LVL_DEBUG);
 	if (load_config(&d, &o, &d.conf))
 		return 1;
+	if (check_only) {
+		printf("%s: configuration OK\n", d.config_path);
+		return 0;
+	}
 	log_set_level((enum log_level)d.conf.log_level);
 	libbpf_set_print(libbpf_print);
 	if (geteuid() != 0) {

@@ -404,6 +404,9 @@ def t_bad_config(ctx):
         r = subprocess.run(d.argv, capture_output=True, text=True, timeout=20)
         assert r.returncode == 1, (text, r.returncode, r.stderr)
         assert d.conf + line in r.stderr and word in r.stderr, (text, r.stderr)
+        c = subprocess.run([DAEMON, "--check-config", "--config", d.conf], capture_output=True,
+                           text=True, timeout=20)
+        assert c.returncode == 1 and d.conf + line in c.stderr, c.stderr
         d.cleanup()
     d = ctx.daemon("noconf")
     r = subprocess.run(d.argv[:2] + ["--config", "/nonexistent.conf"] + d.argv[4:],
