@@ -22,9 +22,11 @@ PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+# CFLAGS/LDFLAGS are the user's (e.g. sanitizers); the project's flags are added
+# in ALL_CFLAGS so a CFLAGS on the command line does not drop them.
 CFLAGS ?= -O2 -g
-CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -I$(OUT) $(PKG_CFLAGS)
-LDLIBS += $(PKG_LIBS) -lelf -lz
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -I$(OUT) $(PKG_CFLAGS)
+LDLIBS = $(LDFLAGS) $(PKG_LIBS) -lelf -lz
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ibpf
@@ -61,16 +63,16 @@ $(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
 
 $(OUT)/%.o: %.c $(SKELS) $(wildcard include/*.h lib/*.h daemon/*.h tools/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(OUT)/libcgpilot.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(OUT)/cgpilotd: $(DAEMON_OBJS) $(OUT)/libcgpilot.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OUT)/cgpilot: $(CLI_OBJS) $(OUT)/libcgpilot.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The BPF code also compiles against another kernel's BTF (6.1 on Debian 12).
 bpf-check:

@@ -38,7 +38,9 @@ static __always_inline int cgp_window_roll(struct cgp_window *w, __u64 now, __u6
 	__u64 closed, new_start;
 	int res = CGP_ONSET_NONE;
 
-	if (now - start < win_ns)
+	/* signed: a sample stamped before another CPU rolled the window is late,
+	 * not due */
+	if ((__s64)(now - start) < (__s64)win_ns)
 		return CGP_ONSET_NONE;
 	/* align to the window grid so idle gaps do not shift it */
 	new_start = start ? now - (now - start) % win_ns : now;
@@ -62,7 +64,7 @@ static __always_inline int cgp_window_roll(struct cgp_window *w, __u64 now, __u6
 /* True if a sample at @now falls past the current window. */
 static __always_inline int cgp_window_due(const struct cgp_window *w, __u64 now, __u64 win_ns)
 {
-	return now - w->start_ns >= win_ns;
+	return (__s64)(now - w->start_ns) >= (__s64)win_ns;
 }
 
 /*

@@ -144,7 +144,8 @@ bad:
 
 static int parse_total(const char *line, uint64_t *ret)
 {
-	const char *t = strstr(line, "total=");
+	size_t n = strcspn(line, "\n");
+	const char *t = memmem(line, n, "total=", 6);
 	char *end;
 	unsigned long long v;
 

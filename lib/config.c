@@ -64,18 +64,72 @@ static const char *const level_names[] = { "error", "warning", "info", "debug" }
 
 struct parse_ctx {
 	struct cgp_conf *c;
-	char *err;
-	size_t errlen;
-	bool failed;
+	/* input, one of the two */
+	FILE *f;
+	const char *text;
+	int line;	   /* lines handed to inih so far */
+	int err_line;	   /* first handler error (0: none) */
+	int long_line;	   /* first over-long line (0: none) */
+	size_t long_limit; /* inih's line buffer, for the message */
+	char err[400];
+	char *buf; /* FILE input: getline() buffer */
+	size_t bufcap;
 };
 
 static int set_err(struct parse_ctx *p, const char *fmt, const char *a, const char *b,
 		   const char *v)
 {
-	if (!p->failed)
-		snprintf(p->err, p->errlen, fmt, a, b, v);
-	p->failed = true;
-	return 0; /* inih: stop and report this line */
+	if (!p->err_line) {
+		snprintf(p->err, sizeof(p->err), fmt, a, b, v);
+		p->err_line = p->line;
+	}
+	return 0; /* inih: report this line */
+}
+
+/* Lines go to inih whole or not at all: its fixed buffer would split a long
+ * line into several, and the pieces would parse as lines of their own. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse_ctx *p = stream;
+	const char *line;
+	size_t len;
+
+	if (p->long_line)
+		return NULL;
+	if (p->f) {
+		ssize_t n = getline(&p->buf, &p->bufcap, p->f);
+
+		if (n <= 0)
+			return NULL;
+		line = p->buf;
+		len = (size_t)n;
+	} else {
+		if (!*p->text)
+			return NULL;
+		line = p->text;
+		len = strcspn(line, "\n");
+		if (line[len] == '\n')
+			len++;
+		p->text += len;
+	}
+	p->line++;
+	/* a comment says nothing, whatever its length */
+	{
+		size_t sp = strspn(line, " \t");
+
+		if (sp < len && (line[sp] == '#' || line[sp] == ';')) {
+			line = "\n";
+			len = 1;
+		}
+	}
+	if (len + 1 > (size_t)num) {
+		p->long_line = p->line;
+		p->long_limit = (size_t)num - 2;
+		return NULL;
+	}
+	memcpy(str, line, len);
+	str[len] = 0;
+	return str;
 }
 
 static int parse_bool(const char *v, bool *ret)
@@ -102,7 +156,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	const struct key_desc *k = NULL;
 	char *field;
 
-	if (p->failed)
+	if (p->err_line)
 		return 0;
 	if (!name) /* a section header alone */
 		return 1;
@@ -115,8 +169,10 @@ static int handler(void *user, const char *section, const char *name, const char
 		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 			known_section |= !strcmp(keys[i].section, section);
 		if (!known_section)
-			return set_err(p, "unknown section [%s] (key '%s'%s)", section, name, "");
-		return set_err(p, "unknown key '%s' in section [%s]%s", name, section, "");
+			return set_err(p, "unknown section [%s] (key '%s' = '%s')", section, name,
+				       value);
+		return set_err(p, "unknown key '%s' in section [%s] (value '%s')", name, section,
+			       value);
 	}
 	field = (char *)p->c + k->off;
 	switch (k->type) {
@@ -149,11 +205,12 @@ static int handler(void *user, const char *section, const char *name, const char
 		v = strtoull(value, &end, 10);
 		if (!*value || *end || errno || value[0] == '-' || v < k->min || v > k->max) {
 			snprintf(range, sizeof(range), "%" PRIu32 "..%" PRIu32, k->min, k->max);
-			if (!p->failed)
-				snprintf(p->err, p->errlen,
+			if (!p->err_line) {
+				snprintf(p->err, sizeof(p->err),
 					 "'%s' in [%s] must be an integer in %s, not '%s'", name,
 					 section, range, value);
-			p->failed = true;
+				p->err_line = p->line;
+			}
 			return 0;
 		}
 		*(uint32_t *)field = (uint32_t)v;
@@ -163,45 +220,57 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 0;
 }
 
+/* The first problem in the file wins: a syntax error inih found, a value we
+ * refused, or an over-long line. */
 static int finish(struct parse_ctx *p, int r, const char *name, char *errbuf, size_t errlen)
 {
+	int line = 0;
 	char msg[512];
 
-	if (r == 0 && !p->failed)
-		return 0;
-	if (r < 0)
-		snprintf(msg, sizeof(msg), "%s", r == -1 ? "cannot open file" : "out of memory");
-	else if (p->failed)
-		snprintf(msg, sizeof(msg), "%s", p->err);
-	else
+	if (r < 0) {
+		snprintf(errbuf, errlen, "%s: %s", name, r == -1 ? "cannot open file" : "out of memory");
+		return -EINVAL;
+	}
+	if (r > 0 && (!p->err_line || r < p->err_line)) {
+		line = r;
 		snprintf(msg, sizeof(msg), "syntax error (expected [section] or key = value)");
-	snprintf(errbuf, errlen, "%s:%d: %s", name, r > 0 ? r : 0, msg);
+	} else if (p->err_line) {
+		line = p->err_line;
+		snprintf(msg, sizeof(msg), "%s", p->err);
+	}
+	if (p->long_line && (!line || p->long_line < line)) {
+		line = p->long_line;
+		snprintf(msg, sizeof(msg), "line is longer than %zu bytes", p->long_limit);
+	}
+	if (!line)
+		return 0;
+	snprintf(errbuf, errlen, "%s:%d: %s", name, line, msg);
 	return -EINVAL;
 }
 
 int cgp_conf_parse_string(struct cgp_conf *c, const char *text, const char *name, char *errbuf,
 			  size_t errlen)
 {
-	char err[400] = "";
-	struct parse_ctx p = { .c = c, .err = err, .errlen = sizeof(err) };
-	int r = ini_parse_string(text, handler, &p);
+	struct parse_ctx p = { .c = c, .text = text };
+	int r = ini_parse_stream(reader, &p, handler, &p);
 
 	return finish(&p, r, name, errbuf, errlen);
 }
 
 int cgp_conf_parse_file(struct cgp_conf *c, const char *path, char *errbuf, size_t errlen)
 {
-	char err[400] = "";
-	struct parse_ctx p = { .c = c, .err = err, .errlen = sizeof(err) };
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	struct parse_ctx p = { .c = c };
 	int r;
 
-	if (!f) {
+	p.f = fopen(path, "re");
+	if (!p.f) {
 		r = -errno;
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	r = ini_parse_file(f, handler, &p);
+	r = ini_parse_stream(reader, &p, handler, &p);
+	fclose(p.f);
+	free(p.buf);
 	return finish(&p, r, path, errbuf, errlen);
 }
 

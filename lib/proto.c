@@ -90,6 +90,11 @@ int proto_get_u64(json_object *req, const char *key, bool required, uint64_t *re
 		*ret_msg = "argument must be a non-negative integer";
 		return -EINVAL;
 	}
+	/* json-c clamps overflowing literals to UINT64_MAX: refuse the top half */
+	if (json_object_get_uint64(v) > (uint64_t)INT64_MAX) {
+		*ret_msg = "argument is too large";
+		return -EINVAL;
+	}
 	*ret = json_object_get_uint64(v);
 	return 1;
 }

@@ -8,7 +8,7 @@ CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 $(OUT)/tests/unit/%: tests/unit/%.c $(OUT)/libcgpilot.a $(UNIT_DAEMON_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Idaemon -o $@ $< $(UNIT_DAEMON_OBJS) $(OUT)/libcgpilot.a $(LDLIBS) \
+	$(CC) $(ALL_CFLAGS) -Idaemon -o $@ $< $(UNIT_DAEMON_OBJS) $(OUT)/libcgpilot.a $(LDLIBS) \
 		$(CMOCKA_LIBS)
 
 # Unit tests: no root, no kernel.
@@ -18,8 +18,7 @@ check: $(UNIT_BINS)
 # The same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-asan:
-	$(MAKE) OUT=$(OUT)/asan CC=clang CFLAGS="-O1 -g $(SAN_FLAGS)" \
-		LDLIBS="$(PKG_LIBS) -lelf -lz $(SAN_FLAGS)" check
+	$(MAKE) OUT=$(OUT)/asan CC=clang CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" check
 
 # libFuzzer harnesses (clang). `make fuzz` runs each for FUZZ_SECONDS.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -36,8 +35,9 @@ fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 		c=$(OUT)/fuzz/corpus-$$(basename $$f); mkdir -p $$c; \
 		echo "== $$f ($(FUZZ_SECONDS) s)"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$c tests/fuzz/seeds 2>&1 | \
-			tail -n 3; \
+		if ! $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(OUT)/fuzz/ $$c \
+			tests/fuzz/seeds/$${f##*/fuzz_} > $$c.log 2>&1; then \
+			cat $$c.log; echo "fuzzer $$f failed"; exit 1; fi; tail -n 1 $$c.log; \
 	done
 
 fuzz-short:
