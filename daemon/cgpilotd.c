@@ -209,7 +209,9 @@ static void protect_self(void)
 		log_warn_errno(errno, "Failed to set oom_score_adj: %m");
 	if (fd >= 0)
 		close(fd);
-	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+	/* MCL_ONFAULT: lock what the daemon touches, not every page of every
+	 * library mapped (gnutls and friends come with libmicrohttpd) */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
 		log_warn_errno(errno, "mlockall failed, the daemon may be swapped out: %m");
 }
 

@@ -81,11 +81,17 @@ static const struct family cg_families[F_NCG] = {
 	[F_PSI] = { "cgpilot_cgroup_pressure_seconds_total", "counter",
 		    "Kernel PSI totals (some: at least one task stalled; full: all)" },
 	[F_ACTIVE] = { "cgpilot_cgroup_pressure_active", "gauge",
-		       "1 while the cgroup is in a pressure episode (onset seen, not cleared)" },
+		       "1 while the cgroup is in a pressure episode (onset seen, not cleared); "
+		       "absent otherwise" },
 };
 
-/* One family over every exported cgroup: grouping by family keeps the
- * output valid (a family's samples must be contiguous). */
+/*
+ * One family over every exported cgroup: grouping by family keeps the output
+ * valid (a family's samples must be contiguous). Sparse: a series whose
+ * value is still zero (a counter that never moved, a histogram without
+ * observations, a gauge at rest) is left out, so the thousands of idle
+ * cgroups of a node cost nothing per scrape; it appears when it first moves.
+ */
 static void render_family(struct expo *e, int f, struct cg **cgs, char **labels, unsigned n)
 {
 	static const char *const psi_res[PSI_RES_MAX] = { "cpu", "memory", "io" };
@@ -99,20 +105,28 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 
 		switch (f) {
 		case F_CPU_WAIT:
+			if (!s->rq_delay_ns)
+				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_value_scaled(e, s->rq_delay_ns, 9);
 			break;
 		case F_CPU_WAIT_HIST:
+			if (!s->rq_count)
+				break;
 			expo_histogram_log2(e, name, "cgroup", l, s->rq_hist, s->rq_delay_ns,
 					    hist_bounds, ARRAY_SIZE(hist_bounds));
 			break;
 		case F_CPU:
+			if (!s->oncpu_ns)
+				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_value_scaled(e, s->oncpu_ns, 9);
 			break;
 		case F_CSW:
+			if (!s->nvcsw && !s->nivcsw)
+				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_label_raw(e, "kind", "voluntary");
@@ -123,17 +137,23 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 			expo_value_u64(e, s->nivcsw);
 			break;
 		case F_RECLAIM:
+			if (!s->reclaim_ns)
+				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_value_scaled(e, s->reclaim_ns, 9);
 			break;
 		case F_OOM:
+			if (!s->oom_kills && !fig->oom_kills_user)
+				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_value_u64(e, s->oom_kills + fig->oom_kills_user);
 			break;
 		case F_IO_BYTES:
 		case F_IO_OPS:
+			if (!s->io_ops[0] && !s->io_ops[1])
+				break;
 			for (int dir = 0; dir < CGP_IO_DIRS; dir++) {
 				expo_begin(e, name, NULL);
 				expo_label_raw(e, "cgroup", l);
@@ -142,10 +162,14 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 			}
 			break;
 		case F_IO_LAT:
+			if (!s->io_ops[0] && !s->io_ops[1])
+				break;
 			expo_histogram_log2(e, name, "cgroup", l, s->io_hist, s->io_lat_ns,
 					    hist_bounds, ARRAY_SIZE(hist_bounds));
 			break;
 		case F_IO_WAIT:
+			if (!s->iowait_ns)
+				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_value_scaled(e, s->iowait_ns, 9);
@@ -154,6 +178,8 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 			if (!fig->psi_valid)
 				break;
 			for (int r = 0; r < PSI_RES_MAX; r++) {
+				if (!fig->psi[r].some_us && !fig->psi[r].full_us)
+					continue;
 				expo_begin(e, name, NULL);
 				expo_label_raw(e, "cgroup", l);
 				expo_label_raw(e, "resource", psi_res[r]);
@@ -170,6 +196,8 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 			break;
 		case F_ACTIVE:
 			for (int sig = 0; sig < CGP_SIG_MAX; sig++) {
+				if (!((cgs[i]->active >> sig) & 1))
+					continue;
 				expo_begin(e, name, NULL);
 				expo_label_raw(e, "cgroup", l);
 				expo_label_raw(e, "signal", sig_label[sig]);

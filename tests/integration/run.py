@@ -501,6 +501,9 @@ def t_metrics_promtool(ctx):
     for n in ODD_NAMES:
         cgs.make(n)
     d = ctx.daemon("prom").start()
+    # series are sparse: a cgroup's appear once it has run something
+    for n in ODD_NAMES:
+        assert cgs.spawn(os.path.join(cgs.parent, n), ["true"]).wait(10) == 0
     busy = cgs.busy(os.path.join(cgs.parent, ODD_NAMES[0]), 1)
     time.sleep(1.5)
     cgs.stop(busy)
@@ -533,6 +536,9 @@ def t_metrics_cap(ctx):
     for i in range(8):
         cgs.make("c%d" % i)
     d = ctx.daemon("cap", config="[metrics]\nmax_series_cgroups = 3\n").start()
+    for i in range(8):
+        assert cgs.spawn(os.path.join(cgs.parent, "c%d" % i), ["true"]).wait(10) == 0
+    time.sleep(1.2)  # one sample interval
     text = d.scrape()
     exported = sample_value(text.replace("cgpilot_cgroups_exported ", "cgpilot_cgroups_exported{} "),
                             "cgpilot_cgroups_exported", [])
@@ -540,8 +546,13 @@ def t_metrics_cap(ctx):
                             "cgpilot_cgroups_observed", [])
     assert exported == 3 and observed >= 9, (exported, observed)
     names = {l.split('cgroup="')[1].split('"')[0] for l in text.splitlines()
-             if l.startswith("cgpilot_cgroup_cpu_seconds_total{")}
+             if l.startswith("cgpilot_cgroup_")}
     assert len(names) == 3, names
+    # idle cgroups export nothing: the sparse exposition leaves zero series out
+    for fam in ("cgpilot_cgroup_cpu_seconds_total{", "cgpilot_cgroup_cpu_wait_seconds_total{",
+                "cgpilot_cgroup_memory_reclaim_seconds_total{", "cgpilot_cgroup_oom_kills_total{"):
+        zero = [l for l in text.splitlines() if l.startswith(fam) and l.endswith(" 0")]
+        assert not zero, zero
 
 
 def t_metrics_prometheus_server(ctx):
