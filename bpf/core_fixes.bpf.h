@@ -52,8 +52,9 @@ static __always_inline __u64 cgp_bio_blkcg_cgid(struct bio *bio)
 /*
  * mark_victim changed its arguments in v6.8 (72ba14deb40a "mm: update
  * mark_victim tracepoints fields"): (int pid) before, (struct task_struct *,
- * uid_t) after. User space reads btf_trace_mark_victim from the kernel's BTF
- * and enables exactly one of the two programs; see daemon/telemetry.c.
+ * uid_t) after; stable kernels took it too (Debian's 6.1.0-56 has the task
+ * flavor). User space reads btf_trace_mark_victim from the kernel's BTF and
+ * enables exactly one of the two programs; see daemon/telemetry.c.
  */
 
 #endif

@@ -311,6 +311,54 @@ struct cg *daemon_resolve_cgroup(struct daemon *d, const char *arg, const char *
 	return c;
 }
 
+/* memory.events.local's oom_kill; *ret_new gets how much it moved since the
+ * last read (0 on the first). */
+static void read_oom_kill_local(int dirfd, struct cg *c, uint64_t *ret_new)
+{
+	char buf[512];
+	const char *p;
+	unsigned long long v;
+
+	if (cgfs_read_at(dirfd, "memory.events.local", buf, sizeof(buf)) < 0)
+		return;
+	p = strstr(buf, "oom_kill ");
+	if (!p || (p != buf && p[-1] != '\n') || sscanf(p + 9, "%llu", &v) != 1)
+		return;
+	if (ret_new)
+		*ret_new = c->fig.oom_kill_local_valid && v > c->fig.oom_kill_local ?
+				   v - c->fig.oom_kill_local :
+				   0;
+	c->fig.oom_kill_local = v;
+	c->fig.oom_kill_local_valid = true;
+}
+
+/* A kill BPF could not attribute and whose victim is gone from /proc: the
+ * cgroup whose memory.events.local oom_kill moved since the sweep read it. */
+static struct cg *cgroup_of_kill(struct daemon *d)
+{
+	struct cg **all, *found = NULL;
+	unsigned n;
+
+	if (!(d->controllers & CGFS_MEMORY))
+		return NULL;
+	all = model__sorted(d->model, &n);
+	for (unsigned i = 0; all && i < n; i++) {
+		_cleanup_close_ int fd = -1;
+		uint64_t moved = 0;
+
+		if (all[i]->dead_ns)
+			continue;
+		fd = openat(d->root_fd, all[i]->path[0] ? all[i]->path : ".",
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		read_oom_kill_local(fd, all[i], &moved);
+		if (moved && !found)
+			found = all[i];
+	}
+	return found;
+}
+
 int daemon_read_kernel_stats(struct daemon *d, struct cg *c)
 {
 	static const char *const files[PSI_RES_MAX] = { "cpu.pressure", "memory.pressure",
@@ -328,6 +376,9 @@ int daemon_read_kernel_stats(struct daemon *d, struct cg *c)
 	c->fig.psi_valid = ok;
 	c->fig.usage_valid = cgfs_read_at(fd, "cpu.stat", buf, sizeof(buf)) >= 0 &&
 			     !cgfs_parse_cpu_usage(buf, &c->fig.usage_usec);
+	/* only where the memory controller is on: the OOM attribution fallback */
+	if (d->controllers & CGFS_MEMORY)
+		read_oom_kill_local(fd, c, NULL);
 	c->fig.kernel_ns = now_ns();
 	return 0;
 }
@@ -387,7 +438,14 @@ static int on_event(void *ctx, const struct cgp_event *ev)
 		c = NULL;
 		e.cgid = cgroup_of_pid(d, e.pid, &c);
 		if (c)
+			daemon_read_kernel_stats(d, c); /* keep its oom_kill baseline current */
+		else if ((c = cgroup_of_kill(d)))
+			e.cgid = c->id;
+		if (c)
 			c->fig.oom_kills_user++;
+		else
+			log_warn("OOM kill of pid %u (%.*s) could not be attributed to a cgroup",
+				 e.pid, CGP_COMM_LEN, e.comm);
 	}
 	c = model__apply_event(d->model, &e, now_ns());
 	if (e.type == CGP_EV_ONSET || e.type == CGP_EV_CLEARED)

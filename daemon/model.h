@@ -27,6 +27,8 @@ struct cg_figures {
 	bool usage_valid;
 	uint64_t kernel_ns; /* when psi/usage were read, 0 never */
 	uint64_t oom_kills_user; /* kills attributed in user space (no BPF attribution) */
+	uint64_t oom_kill_local; /* memory.events.local oom_kill when last read */
+	bool oom_kill_local_valid;
 };
 
 struct cg {
