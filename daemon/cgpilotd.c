@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
+#include "topology.h"
 #include "util.h"
 
 #define DEAD_GRACE_NS 2000000000ULL /* exiting tasks may switch out once more */
@@ -836,6 +837,11 @@ int main(int argc, char **argv)
 	r = discover_cgroups(&d);
 	if (r)
 		goto out;
+	/* the machine's shape does not change while we run: read it once */
+	r = topology__read("", &d.topo);
+	if (r)
+		log_warn_errno(r, "Failed to read the CPU topology from /sys: %m; node.show "
+				  "will retry");
 	r = setup_loop(&d);
 	if (r) {
 		log_error_errno(r, "Failed to set up the event loop: %m");

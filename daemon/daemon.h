@@ -44,6 +44,7 @@ struct daemon {
 	/* scratch for telemetry__slots */
 	uint64_t *slot_ids;
 	uint32_t *slot_vals;
+	struct topology *topo; /* the machine, read once (lib/topology.h) */
 };
 
 uint64_t now_ns(void);

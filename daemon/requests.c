@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Control requests: each op turns the model into a JSON reply. */
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -13,9 +14,11 @@
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
+#include "topology.h"
 #include "util.h"
 
 #define MAX_PROGS 32
+#define MAX_MAPS 32
 
 struct deferred {
 	struct ep_source src; /* EP_DEFERRED */
@@ -143,10 +146,37 @@ static json_object *controllers_json(unsigned mask)
 	return a;
 }
 
+/* What the kernel offers, as probed when the programs were loaded. */
+static json_object *kernel_features_json(const struct telemetry_features *f)
+{
+	json_object *feat = json_object_new_object();
+
+	add(feat, "oom_victim_task", json_object_new_boolean(f->oom_task));
+	add(feat, "oom_victim_pid", json_object_new_boolean(f->oom_pid));
+	add(feat, "memcg_reclaim", json_object_new_boolean(f->memcg_reclaim));
+	add(feat, "direct_reclaim", json_object_new_boolean(f->direct_reclaim));
+	add(feat, "block_io", json_object_new_boolean(f->block));
+	add(feat, "cgroup_events", json_object_new_boolean(f->cgroup_events));
+	return feat;
+}
+
+static json_object *missing_tracepoints_json(struct daemon *d)
+{
+	json_object *missing = json_object_new_array();
+
+	if (telemetry__missing(d->tel)[0]) {
+		_cleanup_free_ char *m = strdup(telemetry__missing(d->tel));
+
+		for (char *s = m ? strtok(m, ",") : NULL; s; s = strtok(NULL, ","))
+			json_object_array_add(missing, json_object_new_string(s));
+	}
+	return missing;
+}
+
 static int do_status(struct daemon *d, struct ctl_client *cl)
 {
 	const struct telemetry_features *f = telemetry__features(d->tel);
-	json_object *o = ok_reply(), *feat, *rb, *ev, *dr, *missing;
+	json_object *o = ok_reply(), *feat, *rb, *ev, *dr;
 	struct cgp_self_stats ss;
 
 	telemetry__self_stats(d->tel, &ss);
@@ -157,23 +187,10 @@ static int do_status(struct daemon *d, struct ctl_client *cl)
 	add(o, "cgroup_root", json_object_new_string(d->cgroup_root));
 	add(o, "controllers", controllers_json(d->controllers));
 	add(o, "missing_controllers", controllers_json(d->missing_controllers));
-	feat = json_object_new_object();
-	add(feat, "oom_victim_task", json_object_new_boolean(f->oom_task));
-	add(feat, "oom_victim_pid", json_object_new_boolean(f->oom_pid));
-	add(feat, "memcg_reclaim", json_object_new_boolean(f->memcg_reclaim));
-	add(feat, "direct_reclaim", json_object_new_boolean(f->direct_reclaim));
-	add(feat, "block_io", json_object_new_boolean(f->block));
-	add(feat, "cgroup_events", json_object_new_boolean(f->cgroup_events));
+	feat = kernel_features_json(f);
 	add(feat, "pinned_maps_reused", json_object_new_boolean(f->maps_reused));
 	add(o, "features", feat);
-	missing = json_object_new_array();
-	if (telemetry__missing(d->tel)[0]) {
-		_cleanup_free_ char *m = strdup(telemetry__missing(d->tel));
-
-		for (char *s = m ? strtok(m, ",") : NULL; s; s = strtok(NULL, ","))
-			json_object_array_add(missing, json_object_new_string(s));
-	}
-	add(o, "missing_tracepoints", missing);
+	add(o, "missing_tracepoints", missing_tracepoints_json(d));
 	add(o, "dry_run", json_object_new_boolean(d->conf.dry_run));
 	add(o, "cgroups", json_object_new_int64(model__count(d->model)));
 	add(o, "window_ms", json_object_new_int64(d->conf.window_ms));
@@ -408,6 +425,8 @@ void requests_free_all(struct daemon *d)
 {
 	while (d->deferred)
 		deferred_free(d, d->deferred);
+	topology__free(d->topo);
+	d->topo = NULL;
 }
 
 static int do_threshold_set(struct daemon *d, struct ctl_client *cl, json_object *req)
@@ -442,6 +461,380 @@ static int do_threshold_set(struct daemon *d, struct ctl_client *cl, json_object
 	return ctl_client__reply(cl, ok_reply());
 }
 
+/* An id or a count that sysfs did not give (-1) is null. */
+static json_object *int_or_null(int v)
+{
+	return v < 0 ? NULL : json_object_new_int(v);
+}
+
+static json_object *cpuset_json(const struct topo_cpuset *set)
+{
+	json_object *a = json_object_new_array_ext((int)set->n);
+
+	for (unsigned i = 0; i < set->n; i++)
+		json_object_array_add(a, json_object_new_int64(set->cpu[i]));
+	return a;
+}
+
+static json_object *topo_cpu_json(const struct topo_cpu *c)
+{
+	json_object *o = json_object_new_object(), *llc = NULL;
+
+	add(o, "cpu", json_object_new_int64(c->cpu));
+	add(o, "online", json_object_new_boolean(c->online));
+	add(o, "core_id", int_or_null(c->core_id));
+	add(o, "package_id", int_or_null(c->package_id));
+	add(o, "node", int_or_null(c->node));
+	add(o, "siblings", cpuset_json(&c->siblings));
+	if (c->llc_level > 0) {
+		llc = json_object_new_object();
+		add(llc, "level", json_object_new_int(c->llc_level));
+		add(llc, "id", int_or_null(c->llc_id));
+		add(llc, "cpus", cpuset_json(&c->llc_cpus));
+	}
+	add(o, "llc", llc);
+	return o;
+}
+
+/* Topology does not change while the daemon runs: sysfs is read on first use only. */
+static int node_topology(struct daemon *d)
+{
+	return d->topo ? 0 : topology__read("", &d->topo);
+}
+
+static int do_node_show(struct daemon *d, struct ctl_client *cl)
+{
+	const struct telemetry_features *f = telemetry__features(d->tel);
+	json_object *o, *cpus, *nodes, *missing;
+	unsigned online = 0;
+	int r;
+
+	r = node_topology(d);
+	if (r)
+		return ctl_client__reply_error(cl,
+					       "cannot read the CPU topology from "
+					       "/sys/devices/system/cpu: %s",
+					       strerror(-r));
+	o = ok_reply();
+	add(o, "version", json_object_new_string(CGPILOT_VERSION));
+	add(o, "pid", json_object_new_int(getpid()));
+	add(o, "kernel_release", json_object_new_string(d->topo->kernel_release));
+	add(o, "mode", json_object_new_string(d->telemetry_only ? "telemetry-only" : "full"));
+	cpus = json_object_new_array_ext((int)d->topo->ncpus);
+	for (unsigned i = 0; i < d->topo->ncpus; i++) {
+		online += d->topo->cpus[i].online;
+		json_object_array_add(cpus, topo_cpu_json(&d->topo->cpus[i]));
+	}
+	add(o, "cpus_present", json_object_new_int64(d->topo->ncpus));
+	add(o, "cpus_online", json_object_new_int64(online));
+	add(o, "cpus", cpus);
+	add(o, "memory_bytes", u64(d->topo->memory_bytes));
+	nodes = json_object_new_array();
+	for (unsigned i = 0; i < d->topo->nnodes; i++) {
+		const struct topo_node *nd = &d->topo->nodes[i];
+		json_object *n = json_object_new_object();
+
+		add(n, "id", json_object_new_int64(nd->id));
+		add(n, "memory_bytes", u64(nd->memory_bytes));
+		add(n, "cpus", cpuset_json(&nd->cpus));
+		json_object_array_add(nodes, n);
+	}
+	add(o, "nodes", nodes);
+	add(o, "cgroup_root", json_object_new_string(d->cgroup_root));
+	add(o, "controllers", controllers_json(d->controllers));
+	add(o, "missing_controllers", controllers_json(d->missing_controllers));
+	add(o, "features", kernel_features_json(f));
+	/* the two mark_victim flavors exclude each other: missing only if neither loaded */
+	missing = json_object_new_array();
+	if (!f->oom_task && !f->oom_pid)
+		json_object_array_add(missing, json_object_new_string("oom_victim"));
+	if (!f->memcg_reclaim)
+		json_object_array_add(missing, json_object_new_string("memcg_reclaim"));
+	if (!f->direct_reclaim)
+		json_object_array_add(missing, json_object_new_string("direct_reclaim"));
+	if (!f->block)
+		json_object_array_add(missing, json_object_new_string("block_io"));
+	if (!f->cgroup_events)
+		json_object_array_add(missing, json_object_new_string("cgroup_events"));
+	add(o, "missing_features", missing);
+	add(o, "missing_tracepoints", missing_tracepoints_json(d));
+	return ctl_client__reply(cl, o);
+}
+
+static const char *map_type_name(uint32_t type)
+{
+	const char *s = libbpf_bpf_map_type_str((enum bpf_map_type)type);
+
+	return s ? s : "unknown";
+}
+
+static int do_map_list(struct daemon *d, struct ctl_client *cl)
+{
+	struct telemetry_map_info maps[MAX_MAPS];
+	json_object *o, *a;
+	int n = telemetry__maps(d->tel, maps, MAX_MAPS);
+
+	if (n < 0)
+		return ctl_client__reply_error(cl, "cannot read our BPF maps: %s", strerror(-n));
+	a = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		json_object *m = json_object_new_object();
+
+		add(m, "name", json_object_new_string(maps[i].name));
+		add(m, "id", json_object_new_int64(maps[i].id));
+		add(m, "type", json_object_new_string(map_type_name(maps[i].type)));
+		add(m, "key_size", json_object_new_int64(maps[i].key_size));
+		add(m, "value_size", json_object_new_int64(maps[i].value_size));
+		add(m, "max_entries", json_object_new_int64(maps[i].max_entries));
+		add(m, "internal", json_object_new_boolean(maps[i].internal));
+		if (maps[i].pin_path[0])
+			add(m, "pinned", json_object_new_string(maps[i].pin_path));
+		/* cheap counts only: the slots seen at the last sample */
+		if (!strcmp(maps[i].name, "cg_slot"))
+			add(m, "entries", json_object_new_int64(d->slots_used));
+		else if (!strcmp(maps[i].name, "slot_free"))
+			add(m, "entries",
+			    json_object_new_int64(maps[i].max_entries >= d->slots_used ?
+							  maps[i].max_entries - d->slots_used :
+							  0));
+		json_object_array_add(a, m);
+	}
+	o = ok_reply();
+	add(o, "maps", a);
+	return ctl_client__reply(cl, o);
+}
+
+struct dump {
+	struct daemon *d;
+	json_object *entries;
+	uint64_t *slot_id; /* slot -> cgroup id, 0 for a free slot */
+	uint32_t nslots;
+	bool show_addresses; /* kernel addresses go to root only */
+	uint64_t now;
+};
+
+/* "id" and "path" of a cgroup; path null where the model does not know the id. */
+static void add_cgroup(json_object *o, struct daemon *d, uint64_t cgid)
+{
+	struct cg *c = cgid ? model__find(d->model, cgid) : NULL;
+
+	add(o, "id", u64(cgid));
+	add(o, "path", c ? json_object_new_string(cg_display_path(c)) : NULL);
+}
+
+static int dump_threshold(void *ctx, uint64_t cgid, const struct cgp_threshold *th)
+{
+	struct dump *x = ctx;
+	json_object *e = json_object_new_object();
+
+	add_cgroup(e, x->d, cgid);
+	add(e, "cpu_ns", u64(th->ns[CGP_SIG_CPU]));
+	add(e, "memory_ns", u64(th->ns[CGP_SIG_MEM]));
+	return json_object_array_add(x->entries, e) ? -ENOMEM : 0;
+}
+
+static int dump_stats(void *ctx, uint32_t slot, const struct cgp_cg_stats *s)
+{
+	struct dump *x = ctx;
+	json_object *e = json_object_new_object();
+
+	add(e, "slot", json_object_new_int64(slot));
+	add_cgroup(e, x->d, slot < x->nslots ? x->slot_id[slot] : 0);
+	add(e, "rq_delay_ns", u64(s->rq_delay_ns));
+	add(e, "rq_count", u64(s->rq_count));
+	add(e, "oncpu_ns", u64(s->oncpu_ns));
+	add(e, "nvcsw", u64(s->nvcsw));
+	add(e, "nivcsw", u64(s->nivcsw));
+	add(e, "reclaim_ns", u64(s->reclaim_ns));
+	add(e, "reclaim_count", u64(s->reclaim_count));
+	add(e, "iowait_ns", u64(s->iowait_ns));
+	add(e, "io_read_bytes", u64(s->io_bytes[CGP_IO_READ]));
+	add(e, "io_write_bytes", u64(s->io_bytes[CGP_IO_WRITE]));
+	add(e, "io_read_ops", u64(s->io_ops[CGP_IO_READ]));
+	add(e, "io_write_ops", u64(s->io_ops[CGP_IO_WRITE]));
+	add(e, "io_lat_ns", u64(s->io_lat_ns));
+	add(e, "oom_kills", u64(s->oom_kills));
+	add(e, "rq_hist_us", proto_hist_json(s->rq_hist, CGP_HIST_SLOTS));
+	add(e, "io_hist_us", proto_hist_json(s->io_hist, CGP_HIST_SLOTS));
+	return json_object_array_add(x->entries, e) ? -ENOMEM : 0;
+}
+
+static int dump_win(void *ctx, uint32_t slot, const struct telemetry_win *w)
+{
+	struct dump *x = ctx;
+	json_object *e = json_object_new_object();
+
+	add(e, "slot", json_object_new_int64(slot));
+	add_cgroup(e, x->d, w->cgid);
+	for (uint32_t s = 0; s < CGP_SIG_MAX; s++) {
+		json_object *o = json_object_new_object();
+
+		add(o, "start_ns", u64(w->w[s].start_ns));
+		add(o, "sum_ns", u64(w->w[s].sum_ns));
+		add(o, "last_sum_ns", u64(w->w[s].last_sum_ns));
+		add(o, "threshold_ns", u64(w->w[s].threshold_ns));
+		add(o, "event_start_ns", u64(w->w[s].event_start_ns));
+		add(o, "active", json_object_new_boolean(w->w[s].active));
+		add(e, proto_signal_name(s), o);
+	}
+	return json_object_array_add(x->entries, e) ? -ENOMEM : 0;
+}
+
+static json_object *address(uint64_t a)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, a);
+	return json_object_new_string(buf);
+}
+
+static int dump_rq(void *ctx, const struct telemetry_rq *rq)
+{
+	struct dump *x = ctx;
+	json_object *e = json_object_new_object();
+
+	if (x->show_addresses)
+		add(e, "request", address(rq->rq));
+	add_cgroup(e, x->d, rq->cgid);
+	add(e, "issue_ns", u64(rq->issue_ns));
+	add(e, "age_ns", u64(x->now > rq->issue_ns ? x->now - rq->issue_ns : 0));
+	return json_object_array_add(x->entries, e) ? -ENOMEM : 0;
+}
+
+static int dump_bio(void *ctx, uint64_t bio, uint64_t cgid)
+{
+	struct dump *x = ctx;
+	json_object *e = json_object_new_object();
+
+	if (x->show_addresses)
+		add(e, "bio", address(bio));
+	add_cgroup(e, x->d, cgid);
+	return json_object_array_add(x->entries, e) ? -ENOMEM : 0;
+}
+
+static int entry_cmp_key(json_object *const *a, json_object *const *b, const char *key)
+{
+	json_object *va = NULL, *vb = NULL;
+	uint64_t x, y;
+
+	json_object_object_get_ex(*a, key, &va);
+	json_object_object_get_ex(*b, key, &vb);
+	x = va ? json_object_get_uint64(va) : 0;
+	y = vb ? json_object_get_uint64(vb) : 0;
+	return x < y ? -1 : x > y;
+}
+
+static int by_slot(const void *a, const void *b)
+{
+	return entry_cmp_key(a, b, "slot");
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return entry_cmp_key(a, b, "id");
+}
+
+/* Why a map cannot be listed entry by entry, or NULL if it can. */
+static const char *undumpable(const struct telemetry_map_info *m)
+{
+	if (m->type == BPF_MAP_TYPE_RINGBUF)
+		return "is a ring buffer: its records are consumed by cgpilotd, its one consumer, "
+		       "and are not stored as entries; watch them with 'cgpilot event'";
+	if (m->type == BPF_MAP_TYPE_TASK_STORAGE)
+		return "is task local storage: its entries belong to tasks and the kernel offers "
+		       "no way to list them from user space";
+	if (m->internal)
+		return "holds the BPF programs' global variables, not entries; their values are "
+		       "in the daemon's status";
+	return NULL;
+}
+
+static int do_map_dump(struct daemon *d, struct ctl_client *cl, json_object *req)
+{
+	struct telemetry_map_info maps[MAX_MAPS], *m = NULL;
+	const char *name = NULL, *msg = NULL, *why;
+	struct dump x = { .d = d, .show_addresses = ctl_client__uid(cl) == 0, .now = now_ns() };
+	json_object *o;
+	int n, r, nslots;
+
+	if (proto_get_string(req, "map", true, &name, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"map\": %s", msg);
+	n = telemetry__maps(d->tel, maps, MAX_MAPS);
+	if (n < 0)
+		return ctl_client__reply_error(cl, "cannot read our BPF maps: %s", strerror(-n));
+	for (int i = 0; i < n; i++)
+		if (!strcmp(maps[i].name, name))
+			m = &maps[i];
+	if (!m)
+		return ctl_client__reply_error(cl, "no map '%s' (see map.list for our maps)", name);
+	why = undumpable(m);
+	if (why)
+		return ctl_client__reply_error(cl, "map '%s' cannot be dumped: it %s", name, why);
+
+	nslots = telemetry__slots(d->tel, d->slot_ids, d->slot_vals, d->conf.max_cgroups);
+	if (nslots < 0)
+		return ctl_client__reply_error(cl, "cannot read map cg_slot: %s",
+					       strerror(-nslots));
+	o = ok_reply();
+	add(o, "map", json_object_new_string(name));
+	add(o, "type", json_object_new_string(map_type_name(m->type)));
+	if (!strcmp(name, "slot_free")) {
+		/* a queue can only be popped: its length follows from the slots in use */
+		add(o, "count", json_object_new_int64(m->max_entries - (uint32_t)nslots));
+		return ctl_client__reply(cl, o);
+	}
+	x.entries = json_object_new_array();
+	add(o, "entries", x.entries);
+	if (!strcmp(name, "cg_slot")) {
+		for (int i = 0; i < nslots; i++) {
+			json_object *e = json_object_new_object();
+
+			add_cgroup(e, d, d->slot_ids[i]);
+			add(e, "slot", json_object_new_int64(d->slot_vals[i]));
+			json_object_array_add(x.entries, e);
+		}
+		json_object_array_sort(x.entries, by_slot);
+		r = 0;
+	} else if (!strcmp(name, "thresholds")) {
+		r = telemetry__dump_thresholds(d->tel, dump_threshold, &x);
+		json_object_array_sort(x.entries, by_id);
+	} else if (!strcmp(name, "cg_stats") || !strcmp(name, "cg_win")) {
+		x.nslots = d->conf.max_cgroups;
+		x.slot_id = calloc(x.nslots, sizeof(*x.slot_id));
+		if (!x.slot_id) {
+			json_object_put(o);
+			return -ENOMEM;
+		}
+		for (int i = 0; i < nslots; i++)
+			if (d->slot_vals[i] < x.nslots)
+				x.slot_id[d->slot_vals[i]] = d->slot_ids[i];
+		if (!strcmp(name, "cg_stats"))
+			r = telemetry__dump_stats(d->tel, dump_stats, &x);
+		else
+			r = telemetry__dump_win(d->tel, dump_win, &x);
+		free(x.slot_id);
+	} else if (!strcmp(name, "rq_start")) {
+		r = telemetry__dump_rq(d->tel, dump_rq, &x);
+		json_object_array_sort(x.entries, by_id);
+	} else if (!strcmp(name, "bio_cg")) {
+		r = telemetry__dump_bio(d->tel, dump_bio, &x);
+		json_object_array_sort(x.entries, by_id);
+	} else {
+		r = -EOPNOTSUPP;
+	}
+	if (r) {
+		json_object_put(o);
+		if (r == -EOPNOTSUPP)
+			return ctl_client__reply_error(cl,
+						       "map '%s' has no decoder in this "
+						       "cgpilotd",
+						       name);
+		return ctl_client__reply_error(cl, "cannot read map '%s': %s", name, strerror(-r));
+	}
+	add(o, "count", json_object_new_int64((int64_t)json_object_array_length(x.entries)));
+	return ctl_client__reply(cl, o);
+}
+
 int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const char *op)
 {
 	struct daemon *d = ctx;
@@ -465,6 +858,12 @@ int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const ch
 		return do_show(d, cl, req);
 	if (!strcmp(op, "subscribe"))
 		return do_subscribe(d, cl, req);
+	if (!strcmp(op, "node.show"))
+		return do_node_show(d, cl);
+	if (!strcmp(op, "map.list"))
+		return do_map_list(d, cl);
+	if (!strcmp(op, "map.dump"))
+		return do_map_dump(d, cl, req);
 	if (!strcmp(op, "prog.show")) {
 		if (uid != 0)
 			return ctl_client__reply_error(cl, "permission denied: prog.show turns "

@@ -404,3 +404,189 @@ int telemetry__progs(struct telemetry *t, struct telemetry_prog_info *ret, int m
 	}
 	return n;
 }
+
+int telemetry__maps(struct telemetry *t, struct telemetry_map_info *ret, int max)
+{
+	struct bpf_map *m;
+	int n = 0;
+
+	bpf_object__for_each_map(m, t->skel->obj)
+	{
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_map__fd(m);
+
+		if (fd < 0 || n >= max)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			return -errno;
+		snprintf(ret[n].name, sizeof(ret[n].name), "%s", bpf_map__name(m));
+		ret[n].id = info.id;
+		ret[n].type = info.type;
+		ret[n].key_size = info.key_size;
+		ret[n].value_size = info.value_size;
+		ret[n].max_entries = info.max_entries;
+		ret[n].internal = bpf_map__is_internal(m);
+		snprintf(ret[n].pin_path, sizeof(ret[n].pin_path), "%s",
+			 bpf_map__is_pinned(m) && bpf_map__pin_path(m) ? bpf_map__pin_path(m) : "");
+		n++;
+	}
+	return n;
+}
+
+#define DUMP_BATCH 256
+
+/* Every entry of a hash map, a batch of keys and values per syscall. */
+static int hash_walk(int fd, size_t ksz, size_t vsz,
+		     int (*fn)(void *ctx, const void *key, const void *val), void *ctx)
+{
+	_cleanup_free_ char *keys = malloc(DUMP_BATCH * ksz);
+	_cleanup_free_ char *vals = malloc(DUMP_BATCH * vsz);
+	uint64_t batch = 0;
+	bool first = true;
+	int r, done;
+
+	if (!keys || !vals)
+		return -ENOMEM;
+	do {
+		__u32 count = DUMP_BATCH;
+
+		r = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					 NULL);
+		done = r && errno == ENOENT;
+		if (r && !done)
+			return -errno;
+		first = false;
+		for (__u32 i = 0; i < count; i++) {
+			r = fn(ctx, keys + i * ksz, vals + i * vsz);
+			if (r)
+				return r;
+		}
+	} while (!done);
+	return 0;
+}
+
+struct walk_ctx {
+	union {
+		telemetry_threshold_fn threshold;
+		telemetry_rq_fn rq;
+		telemetry_bio_fn bio;
+	};
+	void *ctx;
+};
+
+static int threshold_entry(void *ctx, const void *key, const void *val)
+{
+	struct walk_ctx *w = ctx;
+	uint64_t cgid;
+
+	memcpy(&cgid, key, sizeof(cgid));
+	return w->threshold(w->ctx, cgid, val);
+}
+
+int telemetry__dump_thresholds(struct telemetry *t, telemetry_threshold_fn fn, void *ctx)
+{
+	struct walk_ctx w = { .threshold = fn, .ctx = ctx };
+
+	return hash_walk(bpf_map__fd(t->skel->maps.thresholds), sizeof(uint64_t),
+			 sizeof(struct cgp_threshold), threshold_entry, &w);
+}
+
+static bool all_zero(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+int telemetry__dump_stats(struct telemetry *t, telemetry_stats_fn fn, void *ctx)
+{
+	uint32_t max = bpf_map__max_entries(t->skel->maps.cg_stats);
+	struct cgp_cg_stats s;
+	int r;
+
+	for (uint32_t slot = 0; slot < max; slot++) {
+		r = telemetry__read_slot(t, slot, &s);
+		if (r)
+			return r;
+		if (all_zero(&s, sizeof(s)))
+			continue;
+		r = fn(ctx, slot, &s);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int telemetry__dump_win(struct telemetry *t, telemetry_win_fn fn, void *ctx)
+{
+	struct bpf_map *m = t->skel->maps.cg_win;
+	size_t vsz = bpf_map__value_size(m);
+	_cleanup_free_ char *val = malloc(vsz);
+	uint32_t max = bpf_map__max_entries(m);
+	struct telemetry_win w;
+	int fd = bpf_map__fd(m), r;
+
+	/* the value starts with the windows and the cgroup id; a bpf_timer follows */
+	if (vsz < sizeof(w.w) + sizeof(w.cgid))
+		return -EPROTO;
+	if (!val)
+		return -ENOMEM;
+	for (uint32_t slot = 0; slot < max; slot++) {
+		if (bpf_map_lookup_elem(fd, &slot, val))
+			return -errno;
+		memcpy(w.w, val, sizeof(w.w));
+		memcpy(&w.cgid, val + sizeof(w.w), sizeof(w.cgid));
+		if (all_zero(&w, sizeof(w)))
+			continue;
+		r = fn(ctx, slot, &w);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int rq_entry(void *ctx, const void *key, const void *val)
+{
+	struct walk_ctx *w = ctx;
+	struct telemetry_rq rq;
+
+	memcpy(&rq.rq, key, sizeof(rq.rq));
+	memcpy(&rq.issue_ns, val, sizeof(rq.issue_ns));
+	memcpy(&rq.cgid, (const char *)val + sizeof(rq.issue_ns), sizeof(rq.cgid));
+	return w->rq(w->ctx, &rq);
+}
+
+int telemetry__dump_rq(struct telemetry *t, telemetry_rq_fn fn, void *ctx)
+{
+	struct bpf_map *m = t->skel->maps.rq_start;
+	struct walk_ctx w = { .rq = fn, .ctx = ctx };
+
+	/* key: the request's address; value: { issue_ns, cgid } */
+	if (bpf_map__key_size(m) != 8 || bpf_map__value_size(m) != 16)
+		return -EPROTO;
+	return hash_walk(bpf_map__fd(m), 8, 16, rq_entry, &w);
+}
+
+static int bio_entry(void *ctx, const void *key, const void *val)
+{
+	struct walk_ctx *w = ctx;
+	uint64_t bio, cgid;
+
+	memcpy(&bio, key, sizeof(bio));
+	memcpy(&cgid, val, sizeof(cgid));
+	return w->bio(w->ctx, bio, cgid);
+}
+
+int telemetry__dump_bio(struct telemetry *t, telemetry_bio_fn fn, void *ctx)
+{
+	struct bpf_map *m = t->skel->maps.bio_cg;
+	struct walk_ctx w = { .bio = fn, .ctx = ctx };
+
+	if (bpf_map__key_size(m) != 8 || bpf_map__value_size(m) != 8)
+		return -EPROTO;
+	return hash_walk(bpf_map__fd(m), 8, 8, bio_entry, &w);
+}

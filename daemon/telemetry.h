@@ -72,4 +72,49 @@ void telemetry__self_stats(const struct telemetry *t, struct cgp_self_stats *ret
 /* Our programs with their run counters; returns count. */
 int telemetry__progs(struct telemetry *t, struct telemetry_prog_info *ret, int max);
 
+/* One of our BPF maps as the kernel describes it. */
+struct telemetry_map_info {
+	char name[64];
+	uint32_t id;
+	uint32_t type; /* enum bpf_map_type */
+	uint32_t key_size;
+	uint32_t value_size;
+	uint32_t max_entries;
+	bool internal;      /* the programs' global data (.data, .bss, .rodata) */
+	char pin_path[512]; /* "" when not pinned */
+};
+
+/* Our maps, in the object's order; returns the count or -errno. */
+int telemetry__maps(struct telemetry *t, struct telemetry_map_info *ret, int max);
+
+/* A cg_win entry: its cgroup and the onset window of each signal. */
+struct telemetry_win {
+	uint64_t cgid;
+	struct cgp_window w[CGP_SIG_MAX];
+};
+
+/* An in-flight block request of rq_start: its address, issue time and cgroup. */
+struct telemetry_rq {
+	uint64_t rq;
+	uint64_t issue_ns;
+	uint64_t cgid;
+};
+
+/*
+ * Decoded entries, one callback each; a callback returning non-zero stops the
+ * walk and is returned. Arrays skip entries that are all zero.
+ */
+typedef int (*telemetry_threshold_fn)(void *ctx, uint64_t cgid, const struct cgp_threshold *th);
+typedef int (*telemetry_stats_fn)(void *ctx, uint32_t slot, const struct cgp_cg_stats *s);
+typedef int (*telemetry_win_fn)(void *ctx, uint32_t slot, const struct telemetry_win *w);
+typedef int (*telemetry_rq_fn)(void *ctx, const struct telemetry_rq *rq);
+typedef int (*telemetry_bio_fn)(void *ctx, uint64_t bio, uint64_t cgid);
+
+int telemetry__dump_thresholds(struct telemetry *t, telemetry_threshold_fn fn, void *ctx);
+/* cg_stats: per-CPU values summed over CPUs. */
+int telemetry__dump_stats(struct telemetry *t, telemetry_stats_fn fn, void *ctx);
+int telemetry__dump_win(struct telemetry *t, telemetry_win_fn fn, void *ctx);
+int telemetry__dump_rq(struct telemetry *t, telemetry_rq_fn fn, void *ctx);
+int telemetry__dump_bio(struct telemetry *t, telemetry_bio_fn fn, void *ctx);
+
 #endif

@@ -14,6 +14,7 @@
 #include "util.h"
 
 #define TOPO_MAX_CACHES 16
+#define SYS_LEN 256 /* <root>/sys/devices/system */
 #define PATH_LEN 512
 
 static const char *skip_space(const char *s)
@@ -265,7 +266,7 @@ static void read_caches(const char *cpu_dir, struct topo_cpu *c)
 			break;
 		snprintf(path, sizeof(path), "%s/cache/index%u/type", cpu_dir, n);
 		k->type = read_text(path, buf, sizeof(buf)) < 0 ? TOPO_CACHE_UNKNOWN :
-								    topo_parse_cache_type(buf);
+								  topo_parse_cache_type(buf);
 		snprintf(path, sizeof(path), "%s/cache/index%u/id", cpu_dir, n);
 		if (read_int(path, &k->id))
 			k->id = -1;
@@ -284,7 +285,7 @@ static void read_caches(const char *cpu_dir, struct topo_cpu *c)
 
 static void read_cpu(const char *sys, struct topo_cpu *c)
 {
-	char dir[PATH_LEN], path[PATH_LEN + 64];
+	char dir[SYS_LEN + 32], path[SYS_LEN + 96];
 
 	snprintf(dir, sizeof(dir), "%s/cpu/cpu%u", sys, c->cpu);
 	snprintf(path, sizeof(path), "%s/topology/core_id", dir);
@@ -293,7 +294,7 @@ static void read_cpu(const char *sys, struct topo_cpu *c)
 	snprintf(path, sizeof(path), "%s/topology/physical_package_id", dir);
 	if (read_int(path, &c->package_id))
 		c->package_id = -1;
-	/* core_cpus_list since v5.7 (b9655e702dc), thread_siblings_list before */
+	/* thread_siblings_list is the older name of core_cpus_list */
 	snprintf(path, sizeof(path), "%s/topology/core_cpus_list", dir);
 	if (read_cpulist(path, &c->siblings)) {
 		snprintf(path, sizeof(path), "%s/topology/thread_siblings_list", dir);
@@ -302,33 +303,39 @@ static void read_cpu(const char *sys, struct topo_cpu *c)
 	read_caches(dir, c);
 }
 
-static int read_nodes(const char *root, const char *sys, struct topology *t)
+/* Without NUMA in the kernel all of the machine is node 0. */
+static int single_node(struct topology *t)
+{
+	struct topo_node *nd;
+
+	t->nodes = calloc(1, sizeof(*t->nodes));
+	if (!t->nodes)
+		return -ENOMEM;
+	t->nnodes = 1;
+	nd = &t->nodes[0];
+	nd->memory_bytes = t->memory_bytes;
+	nd->cpus.cpu = calloc(t->ncpus ? t->ncpus : 1, sizeof(*nd->cpus.cpu));
+	if (!nd->cpus.cpu)
+		return -ENOMEM;
+	for (unsigned i = 0; i < t->ncpus; i++) {
+		if (!t->cpus[i].online)
+			continue;
+		t->cpus[i].node = 0;
+		nd->cpus.cpu[nd->cpus.n++] = t->cpus[i].cpu;
+	}
+	return 0;
+}
+
+static int read_nodes(const char *sys, struct topology *t)
 {
 	struct topo_cpuset ids = { 0 };
-	char path[PATH_LEN];
 	_cleanup_free_ char *buf = NULL;
-	int r;
+	char path[PATH_LEN];
 
 	snprintf(path, sizeof(path), "%s/node/online", sys);
 	if (read_cpulist(path, &ids) || !ids.n) {
-		/* no NUMA in this kernel: all of it is node 0 */
 		topo_cpuset_free(&ids);
-		t->nodes = calloc(1, sizeof(*t->nodes));
-		if (!t->nodes)
-			return -ENOMEM;
-		t->nnodes = 1;
-		t->nodes[0].memory_bytes = t->memory_bytes;
-		for (unsigned i = 0; i < t->ncpus; i++)
-			if (t->cpus[i].online)
-				t->cpus[i].node = 0;
-		r = 0;
-		t->nodes[0].cpus.cpu = calloc(t->ncpus ? t->ncpus : 1, sizeof(unsigned));
-		if (!t->nodes[0].cpus.cpu)
-			return -ENOMEM;
-		for (unsigned i = 0; i < t->ncpus; i++)
-			if (t->cpus[i].online)
-				t->nodes[0].cpus.cpu[t->nodes[0].cpus.n++] = t->cpus[i].cpu;
-		return r;
+		return single_node(t);
 	}
 	t->nodes = calloc(ids.n, sizeof(*t->nodes));
 	buf = malloc(8192);
@@ -351,7 +358,6 @@ static int read_nodes(const char *root, const char *sys, struct topology *t)
 				t->cpus[k].node = (int)nd->id;
 	}
 	topo_cpuset_free(&ids);
-	(void)root;
 	return 0;
 }
 
@@ -359,8 +365,9 @@ int topology__read(const char *root, struct topology **ret)
 {
 	struct topology *t = calloc(1, sizeof(*t));
 	struct topo_cpuset present = { 0 }, online = { 0 };
-	char sys[PATH_LEN], path[PATH_LEN + 32];
+	char sys[SYS_LEN], path[PATH_LEN];
 	_cleanup_free_ char *buf = malloc(8192);
+	bool have_online;
 	int r;
 
 	if (!t || !buf) {
@@ -377,8 +384,7 @@ int topology__read(const char *root, struct topology **ret)
 	if (r)
 		goto err_free;
 	snprintf(path, sizeof(path), "%s/cpu/online", sys);
-	if (read_cpulist(path, &online))
-		online.n = 0;
+	have_online = !read_cpulist(path, &online);
 	t->cpus = calloc(present.n ? present.n : 1, sizeof(*t->cpus));
 	if (!t->cpus) {
 		r = -ENOMEM;
@@ -390,7 +396,7 @@ int topology__read(const char *root, struct topology **ret)
 
 		c->cpu = present.cpu[i];
 		/* without an online file every present CPU counts as online */
-		c->online = !online.cpu || topo_cpuset_has(&online, c->cpu);
+		c->online = !have_online || topo_cpuset_has(&online, c->cpu);
 		c->core_id = c->package_id = c->node = c->llc_id = -1;
 		if (c->online)
 			read_cpu(sys, c);
@@ -401,7 +407,7 @@ int topology__read(const char *root, struct topology **ret)
 	snprintf(path, sizeof(path), "%s/proc/sys/kernel/osrelease", root);
 	if (read_text(path, t->kernel_release, sizeof(t->kernel_release)) >= 0)
 		t->kernel_release[strcspn(t->kernel_release, "\n")] = '\0';
-	r = read_nodes(root, sys, t);
+	r = read_nodes(sys, t);
 	if (r)
 		goto err_free;
 	topo_cpuset_free(&present);

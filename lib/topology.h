@@ -41,9 +41,9 @@ struct topo_cpu {
 	bool online;
 	int core_id;
 	int package_id;
-	int node;      /* NUMA node */
+	int node; /* NUMA node */
 	int llc_level; /* level of the last-level cache, 0 when unknown */
-	int llc_id;    /* its id; the first CPU sharing it where sysfs has no id */
+	int llc_id; /* its id; the first CPU sharing it where sysfs has no id */
 	struct topo_cpuset siblings; /* SMT siblings, this CPU included */
 	struct topo_cpuset llc_cpus; /* CPUs sharing the last-level cache */
 };

@@ -168,7 +168,7 @@ static void usage(FILE *f)
 		"       %s help\n"
 		"       %s --version\n"
 		"\n"
-		"       OBJECT := { cgroup | event | node | prog }\n"
+		"       OBJECT := { cgroup | event | map | node | prog | top }\n"
 		"       OPTIONS := { -j|--json | -p|--pretty | -v|--verbose | --socket PATH |\n"
 		"                    -h|--help | -V|--version }\n"
 		"\n"
@@ -203,8 +203,8 @@ static int do_version(void)
 }
 
 static const struct cmd objects[] = {
-	{ "help", do_help }, { "cgroup", do_cgroup }, { "event", do_event },
-	{ "node", do_node }, { "prog", do_prog },     { NULL, NULL },
+	{ "help", do_help }, { "cgroup", do_cgroup }, { "event", do_event }, { "map", do_map },
+	{ "node", do_node }, { "prog", do_prog },     { "top", do_top },     { NULL, NULL },
 };
 
 enum {

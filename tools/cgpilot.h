@@ -79,6 +79,8 @@ int cli_report_client_error(int r);
 int do_cgroup(int argc, char **argv);
 int do_event(int argc, char **argv);
 int do_node(int argc, char **argv);
+int do_map(int argc, char **argv);
 int do_prog(int argc, char **argv);
+int do_top(int argc, char **argv);
 
 #endif

@@ -1,25 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
-/* cgpilot node [show]: the node as the daemon sees it (its `status` reply). */
+/*
+ * cgpilot node { show | status }: the machine as the daemon knows it (`node.show`:
+ * CPU topology, memory, controllers, kernel features) and the daemon's own state
+ * (`status`).
+ */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cgpilot.h"
 #include "output.h"
+#include "topology.h"
 #include "util.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s node [ show | help ]\n"
+		"Usage: %s node [ show | status | help ]\n"
 		"\n"
 		"       OPTIONS := { -j | -p | -v | --socket PATH }\n"
 		"\n"
-		"show: the daemon's status: its mode (full, or telemetry-only where cgroup v2\n"
-		"      controllers are missing), the cgroup v2 mount, the controllers available\n"
-		"      and missing, the kernel features probed, dry-run, cgroups observed, the\n"
-		"      onset window, ring-buffer events and drops. 'node' alone is 'node show'.\n",
+		"show:   what the daemon knows of the machine: kernel release, memory (in all\n"
+		"        and per NUMA node), cgroup v2 controllers available and missing, the\n"
+		"        kernel features probed and those missing, and the CPU topology from\n"
+		"        sysfs, one row per core: its package, NUMA node, SMT siblings and\n"
+		"        last-level cache. 'node' alone is 'node show'.\n"
+		"status: the daemon's state: its mode (full, or telemetry-only where cgroup v2\n"
+		"        controllers are missing), dry-run, cgroups observed, the onset window,\n"
+		"        ring-buffer events and drops.\n",
 		bin_name);
 }
 
@@ -178,17 +188,179 @@ static void print_status(struct json_object *st)
 	print_ringbuf(jget_obj(st, "ringbuf"));
 }
 
-static int do_show(int argc, char **argv)
+/* A JSON array of CPU numbers in cpulist format ("0-3,8"), or "-". */
+static void fmt_cpus(char *buf, size_t size, struct json_object *list)
+{
+	size_t n = list && json_object_is_type(list, json_type_array) ?
+			   json_object_array_length(list) :
+			   0;
+	_cleanup_free_ unsigned *cpu = calloc(n ? n : 1, sizeof(*cpu));
+	struct topo_cpuset set = { .n = 0, .cpu = cpu };
+
+	snprintf(buf, size, "-");
+	if (!n || !cpu)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int64_t v = json_object_get_int64(json_object_array_get_idx(list, i));
+
+		if (v < 0 || (set.n && (unsigned)v <= cpu[set.n - 1]))
+			return;
+		cpu[set.n++] = (unsigned)v;
+	}
+	if (topo_format_cpulist(&set, buf, size))
+		snprintf(buf, size, "(too many)");
+}
+
+static void fmt_int_key(char *buf, size_t size, struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+
+	if (obj && json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_int))
+		snprintf(buf, size, "%" PRId64, json_object_get_int64(v));
+	else
+		snprintf(buf, size, "-");
+}
+
+static bool same_int(struct json_object *a, struct json_object *b, const char *key)
+{
+	char x[24], y[24];
+
+	fmt_int_key(x, sizeof(x), a, key);
+	fmt_int_key(y, sizeof(y), b, key);
+	return streq(x, y);
+}
+
+/*
+ * One row per core: a CPU whose SMT siblings start with an earlier online
+ * CPU of the same core was shown with it.
+ */
+static void print_topology(struct json_object *cpus)
+{
+	char node[16], pkg[16], core[16], threads[256], llc[40], llc_cpus[256], lvl[16], id[16];
+	size_t n = cpus ? json_object_array_length(cpus) : 0;
+	struct json_object *c, *sib, *first, *l;
+	char offline[256] = "";
+	size_t off = 0;
+	uint64_t cpu;
+	bool on;
+
+	printf("%-5s %-5s %-6s %-16s %-8s %s\n", "NODE", "PKG", "CORE", "CPUS", "LLC", "LLC CPUS");
+	for (size_t i = 0; i < n; i++) {
+		c = json_object_array_get_idx(cpus, i);
+		on = json_object_object_get_ex(c, "online", &l) && json_object_get_boolean(l);
+		if (!jget_u64(c, "cpu", &cpu))
+			continue;
+		if (!on) {
+			if (off < sizeof(offline))
+				off += (size_t)snprintf(offline + off, sizeof(offline) - off,
+							"%s%" PRIu64, off ? "," : "", cpu);
+			continue;
+		}
+		sib = jget_array(c, "siblings");
+		first = sib && json_object_array_length(sib) ? json_object_array_get_idx(sib, 0) :
+							       NULL;
+		if (first && (uint64_t)json_object_get_int64(first) < cpu) {
+			/* printed with its first sibling, if that one is the same core */
+			struct json_object *fc = NULL;
+
+			for (size_t k = 0; k < i && !fc; k++) {
+				struct json_object *o = json_object_array_get_idx(cpus, k);
+				uint64_t kc;
+
+				if (jget_u64(o, "cpu", &kc) &&
+				    kc == (uint64_t)json_object_get_int64(first))
+					fc = o;
+			}
+			if (fc && same_int(fc, c, "core_id") && same_int(fc, c, "package_id"))
+				continue;
+		}
+		fmt_int_key(node, sizeof(node), c, "node");
+		fmt_int_key(pkg, sizeof(pkg), c, "package_id");
+		fmt_int_key(core, sizeof(core), c, "core_id");
+		if (sib && json_object_array_length(sib))
+			fmt_cpus(threads, sizeof(threads), sib);
+		else
+			snprintf(threads, sizeof(threads), "%" PRIu64, cpu);
+		l = jget_obj(c, "llc");
+		snprintf(llc, sizeof(llc), "-");
+		snprintf(llc_cpus, sizeof(llc_cpus), "-");
+		if (l) {
+			fmt_int_key(lvl, sizeof(lvl), l, "level");
+			fmt_int_key(id, sizeof(id), l, "id");
+			snprintf(llc, sizeof(llc), "L%s#%s", lvl, id);
+			fmt_cpus(llc_cpus, sizeof(llc_cpus), jget_array(l, "cpus"));
+		}
+		printf("%-5s %-5s %-6s %-16s %-8s %s\n", node, pkg, core, threads, llc, llc_cpus);
+	}
+	if (offline[0])
+		printf("offline CPUs: %s\n", offline);
+}
+
+static void print_memory(struct json_object *node)
+{
+	struct json_object *nodes = jget_array(node, "nodes"), *nd;
+	size_t n = nodes ? json_object_array_length(nodes) : 0;
+	char total[16], mem[16], id[16], cpus[128];
+
+	fmt_bytes_key(total, sizeof(total), node, "memory_bytes");
+	printf("%-14s%s\n", "memory", total);
+	for (size_t i = 0; i < n; i++) {
+		nd = json_object_array_get_idx(nodes, i);
+		fmt_int_key(id, sizeof(id), nd, "id");
+		fmt_bytes_key(mem, sizeof(mem), nd, "memory_bytes");
+		fmt_cpus(cpus, sizeof(cpus), jget_array(nd, "cpus"));
+		printf("%-14snode %s: %s, CPUs %s\n", "", id, mem, cpus);
+	}
+}
+
+static void print_node(struct json_object *node)
+{
+	const char *release = jget_str(node, "kernel_release"), *mode = jget_str(node, "mode");
+	const char *root = jget_str(node, "cgroup_root");
+	struct json_object *features = jget_obj(node, "features"), *v;
+	char present[24], online[24];
+	bool first = true;
+
+	fmt_u64_key(present, sizeof(present), node, "cpus_present");
+	fmt_u64_key(online, sizeof(online), node, "cpus_online");
+	printf("%-14s", "kernel");
+	print_escaped(stdout, release && *release ? release : "-");
+	printf("\n%-14s%s present, %s online\n", "cpus", present, online);
+	print_memory(node);
+	printf("%-14s", "cgroup root");
+	print_escaped(stdout, root ? root : "-");
+	printf(" (%s)\n", mode ? mode : "-");
+	print_names("controllers", "",
+		    json_object_object_get_ex(node, "controllers", &v) ? v : NULL);
+	print_names("missing", "",
+		    json_object_object_get_ex(node, "missing_controllers", &v) ? v : NULL);
+	printf("%-14savailable:", "features");
+	if (features) {
+		json_object_object_foreach(features, name, val) {
+			if (!json_object_get_boolean(val))
+				continue;
+			putchar(' ');
+			print_escaped(stdout, name);
+			first = false;
+		}
+	}
+	printf("%s\n", first ? " none" : "");
+	print_names("", "missing: ", jget_array(node, "missing_features"));
+	print_names("tracepoints", "missing: ", jget_array(node, "missing_tracepoints"));
+	putchar('\n');
+	print_topology(jget_array(node, "cpus"));
+}
+
+/* One request without arguments; its reply printed as JSON or by @print. */
+static int show_op(const char *op, void (*print)(struct json_object *reply))
 {
 	struct json_object *req, *reply = NULL;
 	int r;
 
-	NO_MORE_ARGS();
-
 	req = json_object_new_object();
 	if (!req)
 		return p_err("out of memory");
-	json_object_object_add(req, "op", json_object_new_string("status"));
+	json_object_object_add(req, "op", json_object_new_string(op));
 	r = cli_call(req, CLI_TIMEOUT_MS, &reply);
 	json_object_put(req);
 	if (r != CLI_OK)
@@ -198,16 +370,29 @@ static int do_show(int argc, char **argv)
 		json_object_object_del(reply, "ok");
 		json_print(reply);
 	} else {
-		print_status(reply);
+		print(reply);
 	}
 	json_object_put(reply);
 	return CLI_OK;
+}
+
+static int do_show(int argc, char **argv)
+{
+	NO_MORE_ARGS();
+	return show_op("node.show", print_node);
+}
+
+static int do_status(int argc, char **argv)
+{
+	NO_MORE_ARGS();
+	return show_op("status", print_status);
 }
 
 int do_node(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
 		{ "show", do_show },
+		{ "status", do_status },
 		{ "help", do_help },
 		{ NULL, NULL },
 	};

@@ -633,6 +633,203 @@ def t_sighup_reload(ctx):
     assert d.request({"op": "status"})["window_ms"] == 250
 
 
+def t_node_show(ctx):
+    d = ctx.daemon("node").start()
+    n = d.request({"op": "node.show"})
+    assert n["ok"] and n["pid"] == d.proc.pid, n
+    assert n["kernel_release"] == os.uname().release, n["kernel_release"]
+    online = [c for c in n["cpus"] if c["online"]]
+    assert n["cpus_online"] == len(online) == os.cpu_count(), (n["cpus_online"], os.cpu_count())
+    assert n["cpus_present"] == len(n["cpus"]) >= len(online)
+    by_cpu = {c["cpu"]: c for c in online}
+    for c in online:
+        assert c["cpu"] in c["siblings"], c
+        for s in c["siblings"]:
+            o = by_cpu[s]
+            assert o["siblings"] == c["siblings"], (c, o)
+            assert (o["core_id"], o["package_id"]) == (c["core_id"], c["package_id"]), (c, o)
+        if c["llc"]:
+            assert c["cpu"] in c["llc"]["cpus"] and c["llc"]["level"] >= 2, c
+            for s in c["llc"]["cpus"]:
+                if s in by_cpu:
+                    assert by_cpu[s]["llc"]["id"] == c["llc"]["id"], (c, by_cpu[s])
+            assert set(c["siblings"]) <= set(c["llc"]["cpus"]), c
+    node_cpus = sorted(x for nd in n["nodes"] for x in nd["cpus"])
+    assert node_cpus == sorted(by_cpu), (node_cpus, sorted(by_cpu))
+    assert all(by_cpu[x]["node"] == nd["id"] for nd in n["nodes"] for x in nd["cpus"])
+    with open("/proc/meminfo") as f:
+        total = int(f.readline().split()[1]) * 1024
+    assert n["memory_bytes"] == total, (n["memory_bytes"], total)
+    st = d.request({"op": "status"})
+    assert n["controllers"] == st["controllers"]
+    assert n["missing_controllers"] == st["missing_controllers"]
+    assert set(n["features"]) <= set(st["features"])
+    assert all(not n["features"].get(k, False) for k in n["missing_features"]
+               if k != "oom_victim")
+    assert json.loads(d.cli("-j", "node", "show").stdout)["cpus"] == n["cpus"]
+    out = d.cli("node").stdout
+    assert n["kernel_release"] in out and "LLC CPUS" in out, out
+    assert "ring buffer" in d.cli("node", "status").stdout
+    assert "show:" in d.cli("node", "help").stdout
+
+
+def t_map_list_dump(ctx):
+    cgs = ctx.cgroups("map")
+    a = cgs.make("a")
+    d = ctx.daemon("map").start()
+    ps = cgs.busy(a, 1)
+    time.sleep(1.5)
+    cgs.stop(ps)
+    ino = os.stat(a).st_ino
+    assert d.request({"op": "threshold.set", "cgroup": cgs.rel("a"), "signal": "cpu",
+                      "threshold_ns": 7000000})["ok"]
+    time.sleep(1.2)  # a sample interval: cg_slot's count in map.list
+    maps = {m["name"]: m for m in d.request({"op": "map.list"})["maps"]}
+    for name in ("cg_slot", "slot_free", "cg_stats", "cg_win", "thresholds", "rq_start",
+                 "bio_cg", "events", "task_ctx"):
+        assert name in maps and maps[name]["id"] > 0, (name, maps.keys())
+    assert maps["cg_slot"]["type"] == "hash" and maps["cg_slot"]["key_size"] == 8
+    assert maps["cg_slot"]["pinned"] == os.path.join(d.pin, "v1", "cg_slot"), maps["cg_slot"]
+    assert os.path.exists(maps["cg_slot"]["pinned"])
+    assert "pinned" not in maps["events"] and maps["events"]["type"] == "ringbuf"
+    assert maps["cg_slot"]["entries"] >= 1
+    assert maps["cg_slot"]["entries"] + maps["slot_free"]["entries"] == \
+        maps["cg_slot"]["max_entries"]
+
+    slots = d.request({"op": "map.dump", "map": "cg_slot"})
+    assert slots["ok"] and slots["count"] == len(slots["entries"]), slots
+    mine = [e for e in slots["entries"] if e["path"] == cgs.rel("a")]
+    assert len(mine) == 1 and mine[0]["id"] == ino, mine
+    slot = mine[0]["slot"]
+    free = d.request({"op": "map.dump", "map": "slot_free"})
+    assert free["count"] == maps["slot_free"]["max_entries"] - slots["count"] and \
+        "entries" not in free, free
+    stats = d.request({"op": "map.dump", "map": "cg_stats"})["entries"]
+    st = [e for e in stats if e["slot"] == slot]
+    assert st and st[0]["id"] == ino and st[0]["oncpu_ns"] > 5e8, st
+    assert len(st[0]["rq_hist_us"]) == 32
+    win = d.request({"op": "map.dump", "map": "cg_win"})
+    assert win["ok"] and all(set(e) >= {"slot", "id", "path", "cpu", "memory"}
+                             for e in win["entries"]), win
+    th = d.request({"op": "map.dump", "map": "thresholds"})["entries"]
+    assert {"id": ino, "path": cgs.rel("a"), "cpu_ns": 7000000,
+            "memory_ns": 10000000} in th, th
+    for name in ("rq_start", "bio_cg"):
+        r = d.request({"op": "map.dump", "map": name})
+        assert r["ok"] and isinstance(r["entries"], list), r
+
+    for name, word in (("events", "ring buffer"), ("task_ctx", "task local storage")):
+        r = d.request({"op": "map.dump", "map": name})
+        assert "error" in r and word in r["error"] and name in r["error"], r
+    r = d.request({"op": "map.dump", "map": "nosuch"})
+    assert "error" in r and "no map" in r["error"], r
+    r = d.request({"op": "map.dump"})
+    assert "error" in r and "map" in r["error"], r
+
+    r = d.cli("map", "dump", "events", check=False)
+    assert r.returncode == 1 and r.stderr.startswith("Error:") and "ring buffer" in r.stderr, \
+        r.stderr
+    r = d.cli("-j", "map", "dump", "events", check=False)
+    assert r.returncode == 1 and "ring buffer" in json.loads(r.stdout)["error"], r.stdout
+    j = json.loads(d.cli("-j", "map", "dump", "cg_slot").stdout)
+    assert "ok" not in j and any(e["id"] == ino for e in j["entries"]), j
+    out = d.cli("map", "dump", "cg_slot").stdout
+    assert cgs.rel("a") in out, out
+    out = d.cli("map", "show").stdout
+    assert "cg_slot" in out and "ringbuf" in out, out
+    one = json.loads(d.cli("-j", "map", "show", "cg_win").stdout)["maps"]
+    assert [m["name"] for m in one] == ["cg_win"], one
+    assert "dump" in d.cli("map", "help").stdout
+
+
+def t_top_not_tty(ctx):
+    cgs = ctx.cgroups("top")
+    a, b = cgs.make("a"), cgs.make("b")
+    d = ctx.daemon("top").start()
+    ps = cgs.busy(a, 2, cpu=0) + cgs.busy(b, 1, cpu=0)
+    time.sleep(2.5)  # two sample intervals: rates of a whole interval
+    r = subprocess.run([CLI, "--socket", d.sock, "top"], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("cgpilot top") and "sorted by CPU wait" in lines[0], lines[:2]
+    assert "WAIT/s*" in lines[1] and "CGROUP" in lines[1], lines[1]
+    assert any(l.endswith(" " + cgs.rel("a")) for l in lines[2:]), r.stdout[:2000]
+    r = subprocess.run([CLI, "--socket", d.sock, "-j", "top", "sort", "io"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    snap = json.loads(r.stdout)
+    assert snap["sort"] == "io" and r.stdout.count("\n") == 1, r.stdout[:200]
+    rates = [c["iowait_rate"] for c in snap["cgroups"]]
+    assert rates == sorted(rates, reverse=True), rates[:10]
+    snap = json.loads(d.cli("-j", "top").stdout)
+    rows = {c["path"]: i for i, c in enumerate(snap["cgroups"])}
+    waits = [c["cpu_wait_rate"] for c in snap["cgroups"]]
+    assert waits == sorted(waits, reverse=True), waits[:10]
+    assert snap["cgroups"][rows[cgs.rel("a")]]["cpu_wait_rate"] > 0, snap["cgroups"][:3]
+    r = d.cli("top", "interval", "5", check=False)
+    assert r.returncode == 2 and "interval" in r.stderr, r.stderr
+    r = d.cli("top", "sort", "disk", check=False)
+    assert r.returncode == 2 and "sort key" in r.stderr, r.stderr
+    cgs.stop(ps)
+
+
+def t_top_tty(ctx):
+    tmux = shutil.which("tmux")
+    if not tmux:
+        raise Skip("tmux not installed")
+    d = ctx.daemon("toptty").start()
+    server = "cgpilot-itest-%d" % os.getpid()
+    tdir = tempfile.mkdtemp(prefix="cgpilot-itest-tmux-")
+    ctx.dirs.append(tdir)
+
+    def tm(*args):
+        return subprocess.run([tmux, "-L", server] + list(args), capture_output=True,
+                              text=True, timeout=10)
+
+    def screen():
+        return tm("capture-pane", "-p").stdout
+
+    def run_top(name):
+        # after top: its status and the terminal's modes, kept on screen
+        script = ("echo $$ > %s/%s.pid; %s --socket %s top interval 200; echo EXIT=$?; "
+                  "stty -a | tr ' ;' '\\n\\n' | grep -x -e '-\\?icanon' -e '-\\?echo'; "
+                  "sleep 60" % (tdir, name, CLI, d.sock))
+        if tm("has-session").returncode == 0:
+            assert tm("respawn-pane", "-k", "sh", "-c", script).returncode == 0
+        else:
+            r = tm("new-session", "-d", "-x", "150", "-y", "30", "sh", "-c", script)
+            assert r.returncode == 0, r.stderr
+        wait_until(lambda: "sorted by CPU wait" in screen(), 10, "top's first frame")
+
+    try:
+        run_top("q")
+        assert "keys:" in screen() and "WAIT/s*" in screen(), screen()
+        tm("send-keys", "i")
+        wait_until(lambda: "sorted by I/O wait" in screen() and "IOWAIT/s*" in screen(), 5,
+                   "the sort key to switch to I/O wait")
+        tm("send-keys", "m")
+        wait_until(lambda: "sorted by memory stall" in screen(), 5, "memory stall sort")
+        tm("send-keys", "q")
+        wait_until(lambda: "EXIT=0" in screen(), 5, "top to quit on q")
+        out = screen()
+        assert "icanon" in out.split() and "echo" in out.split(), out
+        assert "cgpilot top" not in out, out  # the alternate screen was left
+        run_top("term")
+        with open(os.path.join(tdir, "term.pid")) as f:
+            sh = int(f.read())
+        # the shell waits for top, its only child
+        kids = subprocess.run(["pgrep", "-P", str(sh)], capture_output=True, text=True)
+        pids = [int(x) for x in kids.stdout.split()]
+        assert len(pids) == 1, kids.stdout
+        os.kill(pids[0], signal.SIGTERM)
+        wait_until(lambda: "EXIT=0" in screen(), 5, "top to stop on SIGTERM")
+        out = screen()
+        assert "icanon" in out.split() and "echo" in out.split(), out
+    finally:
+        tm("kill-server")
+
+
 TESTS = [
     ("daemon_lifecycle", t_daemon_lifecycle),
     ("cli_without_daemon", t_cli_without_daemon),
@@ -650,6 +847,10 @@ TESTS = [
     ("metrics_cap", t_metrics_cap),
     ("metrics_prometheus_server", t_metrics_prometheus_server),
     ("sighup_reload", t_sighup_reload),
+    ("node_show", t_node_show),
+    ("map_list_dump", t_map_list_dump),
+    ("top_not_tty", t_top_not_tty),
+    ("top_tty", t_top_tty),
 ]
 
 
