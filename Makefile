@@ -79,7 +79,7 @@ bpf-check:
 	@test -n "$(CHECK_BTF)" || { echo "usage: make bpf-check CHECK_BTF=/path/to/btf"; exit 2; }
 	$(MAKE) OUT=$(OUT)/btf-check VMLINUX_BTF=$(CHECK_BTF) $(OUT)/btf-check/bpf/telemetry.bpf.o
 
-install: all
+install: all install-packaging
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(OUT)/cgpilotd $(DESTDIR)$(SBINDIR)/cgpilotd
 	install -m 0755 $(OUT)/cgpilot $(DESTDIR)$(BINDIR)/cgpilot
@@ -99,6 +99,7 @@ run:
 include tests/tests.mk
 -include tests/bench/bench.mk
 -include vmtest/vmtest.mk
+include packaging/packaging.mk
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

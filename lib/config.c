@@ -23,7 +23,7 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	c->max_cgroups = 4096;
 	c->sample_interval_ms = 1000;
 	c->psi_sweep_s = 10;
-	snprintf(c->metrics_address, sizeof(c->metrics_address), "127.0.0.1:9477");
+	snprintf(c->metrics_address, sizeof(c->metrics_address), "127.0.0.1:9930");
 	c->max_series_cgroups = 2000;
 	c->allow_read_others = false;
 }

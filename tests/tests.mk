@@ -53,5 +53,5 @@ test:
 	$(MAKE) deps
 	$(MAKE) test-layers
 
-test-layers: all check test-asan fuzz-short test-integration vmtest vmtest-btf61
+test-layers: all check test-asan fuzz-short test-integration test-packaging vmtest vmtest-btf61
 	@echo "all test layers passed"

@@ -92,7 +92,7 @@ static void test_defaults(void **state)
 	assert_int_equal(f->c.max_cgroups, 4096);
 	assert_int_equal(f->c.sample_interval_ms, 1000);
 	assert_int_equal(f->c.psi_sweep_s, 10);
-	assert_string_equal(f->c.metrics_address, "127.0.0.1:9477");
+	assert_string_equal(f->c.metrics_address, "127.0.0.1:9930");
 	assert_int_equal(f->c.max_series_cgroups, 2000);
 	assert_false(f->c.allow_read_others);
 	assert_int_equal(cgp_conf_validate(&f->c, err, sizeof(err)), 0);
