@@ -146,8 +146,11 @@ newest_deb()
 {
 	local f
 
+	# no match leaves the pattern itself: skip it without failing the pipeline
 	for f in "$CACHE/debs/$1"_*.deb; do
-		[[ -e $f ]] && echo "$f"
+		if [[ -e $f ]]; then
+			echo "$f"
+		fi
 	done | sort -V | tail -n 1
 }
 
