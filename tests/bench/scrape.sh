@@ -81,7 +81,7 @@ done
 	--metrics-address 127.0.0.1:0 --config /dev/null > "$TMP/daemon.log" 2>&1 &
 DPID=$!
 for _ in $(seq 100); do [ -S "$TMP/s.sock" ] && break; sleep 0.1; done
-ADDR=$("$CGPILOT" --socket "$TMP/s.sock" -j node show | sed -n 's/.*"metrics_address":"\([^"]*\)".*/\1/p')
+ADDR=$("$CGPILOT" --socket "$TMP/s.sock" -j node status | sed -n 's/.*"metrics_address":"\([^"]*\)".*/\1/p')
 [ -n "$ADDR" ] || die "daemon did not come up: $(cat "$TMP/daemon.log")"
 echo "# $NCG cgroups ($NWORK working), daemon pid $DPID, metrics on $ADDR; warming up 12 s" >&2
 sleep 12 # one PSI sweep (psi_sweep_s = 10) and a few samples
