@@ -44,6 +44,20 @@ static __always_inline __u64 cgp_bio_blkcg_cgid(struct bio *bio)
 	return BPF_CORE_READ(blkg, blkcg, css.cgroup, kn, id);
 }
 
+/* The CPU whose run queue holds a task. task_struct::cpu went back into
+ * thread_info in v5.16 (bcf9033e5449 "sched: move CPU field back into
+ * thread_info if THREAD_INFO_IN_TASK=y"); older kernels have task->cpu. */
+struct task_struct___cpu_in_task {
+	unsigned int cpu;
+};
+
+static __always_inline __u32 cgp_task_cpu(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->thread_info.cpu))
+		return BPF_CORE_READ(t, thread_info.cpu);
+	return BPF_CORE_READ((struct task_struct___cpu_in_task *)t, cpu);
+}
+
 /* REQ_OP_MASK: the operation lives in the low 8 bits of cmd_flags since
  * v4.10 (ef295ecf090d "block: better op and flags encoding"). */
 #define CGP_REQ_OP_MASK 0xff

@@ -28,6 +28,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Fixed at load by user space. */
 const volatile bool io_blkcg_v2 = true; /* io controller on the v2 hierarchy */
+const volatile __u32 nr_slots = CGP_MAX_CGROUPS_DEFAULT; /* entries of the slot maps */
 
 /* Changed at run time by user space (mmapped .data). */
 struct cgp_config cfg = {
@@ -37,14 +38,37 @@ struct cgp_config cfg = {
 
 struct cgp_self_stats self_stats;
 
+/*
+ * Run-queue waits are timed with the run queue's own clock, as the kernel's
+ * schedstat run_delay is: both ends of a wait update it just before our
+ * tracepoints (enqueue under the rq lock, __schedule), and reading it is a
+ * few loads where bpf_ktime_get_ns() is a clocksource read (the single
+ * largest cost of the switch handler). The rq is reached through the task's
+ * cfs_rq (set for every task, whatever its class, on the CPU it is queued
+ * on); without CONFIG_FAIR_GROUP_SCHED there is no cfs_rq->rq and we fall
+ * back to CLOCK_MONOTONIC. Onset windows run on the same clock; the window
+ * timer, which has no task at hand, converts from CLOCK_MONOTONIC with an
+ * offset taken at onset.
+ */
+static __always_inline __u64 task_rq_clock(struct task_struct *p)
+{
+	if (bpf_core_field_exists(p->se.cfs_rq->rq)) {
+		struct cfs_rq *cfs = p->se.cfs_rq;
+
+		if (cfs)
+			return cfs->rq->clock;
+	}
+	return bpf_ktime_get_ns();
+}
+
 struct task_ctx {
 	__u64 enq_ns;     /* entered the run queue, 0 if not queued */
-	__u64 exec_base;  /* se.sum_exec_runtime when switched in */
+	__u64 exec_base;  /* se.sum_exec_runtime when last accounted */
 	__u64 iowait_ns;  /* went to sleep in iowait */
 	__u64 reclaim_ns; /* entered reclaim */
 	__u64 cgid;       /* cached cgroup id ... */
 	__u32 slot;       /* ... and its slot */
-	__u32 on_cpu;     /* exec_base is valid */
+	__u32 pad;
 };
 
 struct {
@@ -79,6 +103,7 @@ struct {
 struct win_val {
 	struct cgp_window w[CGP_SIG_MAX];
 	__u64 cgid;
+	__s64 clock_off; /* CLOCK_MONOTONIC minus run-queue clock, at onset */
 	struct bpf_timer timer; /* re-checks an active episode when samples stop */
 };
 
@@ -250,16 +275,18 @@ static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u
 	r = cgp_window_add(w, now, delta, &value);
 	if (r == CGP_ONSET_ONSET) {
 		emit(CGP_EV_ONSET, sig, cgid, value, w->threshold_ns);
-		/* a cleared must come even if samples stop: check each window */
-		bpf_timer_init(&wv->timer, &cg_win, CGP_CLOCK_MONOTONIC);
-		bpf_timer_set_callback(&wv->timer, win_timer_cb);
+		wv->clock_off = (__s64)(bpf_ktime_get_ns() - now);
+		/* a cleared must come even if samples stop: check each window.
+		 * Only start here: bpf_timer_init allocates, and an allocation
+		 * under the run-queue lock can wake kswapd onto this very run
+		 * queue (a deadlock); cgp_init_timers does it from user space. */
 		bpf_timer_start(&wv->timer, win, 0);
 	}
 }
 
 static int win_timer_cb(void *map, __u32 *key, struct win_val *wv)
 {
-	__u64 now = bpf_ktime_get_ns(), win = cfg.window_ns, value = 0;
+	__u64 now = bpf_ktime_get_ns() - (__u64)wv->clock_off, win = cfg.window_ns, value = 0;
 	int again = 0;
 
 	if (!win)
@@ -281,6 +308,29 @@ static int win_timer_cb(void *map, __u32 *key, struct win_val *wv)
 	return 0;
 }
 
+static long init_timer_cb(__u32 index, void *ctx)
+{
+	__u32 slot = index;
+	struct win_val *wv = bpf_map_lookup_elem(&cg_win, &slot);
+
+	if (!wv)
+		return 1;
+	/* -EBUSY for a timer that is already set up: nothing to do */
+	if (!bpf_timer_init(&wv->timer, &cg_win, CGP_CLOCK_MONOTONIC))
+		bpf_timer_set_callback(&wv->timer, win_timer_cb);
+	return 0;
+}
+
+/* Run by the daemon (BPF_PROG_TEST_RUN) at start and after it recycles
+ * slots (overwriting an element frees its timer): sets up every window
+ * timer in process context, where allocating is safe. */
+SEC("syscall")
+int cgp_init_timers(void *ctx)
+{
+	bpf_loop(nr_slots, init_timer_cb, NULL, 0);
+	return 0;
+}
+
 /* ---- CPU ---- */
 
 static __always_inline void on_wakeup(struct task_struct *p)
@@ -293,7 +343,7 @@ static __always_inline void on_wakeup(struct task_struct *p)
 	tc = tctx(p);
 	if (!tc)
 		return;
-	now = bpf_ktime_get_ns();
+	now = task_rq_clock(p);
 	tc->enq_ns = now;
 	if (tc->iowait_ns) {
 		__u32 slot;
@@ -323,23 +373,31 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(cgp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = task_rq_clock(next->pid ? next : prev);
 	struct cgp_cg_stats *st;
 	struct task_ctx *tc;
 	__u32 slot;
 
 	if (prev->pid && (tc = tctx(prev)) && !task_slot(prev, tc, &slot) &&
 	    (st = stats_of(slot))) {
-		/* the scheduler's own clock (steal and IRQ time excluded, like
-		 * cpu.stat), brought up to date before this tracepoint */
-		if (tc->on_cpu)
-			st->oncpu_ns += prev->se.sum_exec_runtime - tc->exec_base;
-		tc->on_cpu = 0;
+		__u64 sum = prev->se.sum_exec_runtime;
+
+		/*
+		 * On-CPU time from the scheduler's own runtime (steal and IRQ
+		 * time excluded, as in cpu.stat), brought up to date before
+		 * this tracepoint. Counted from one switch-out to the next, not
+		 * from the switch-in: it only grows while the task runs, so a
+		 * switch we did not see costs no time (some threads' switches
+		 * never reach tracepoint programs, e.g. on nested hosts).
+		 */
+		st->oncpu_ns += sum - tc->exec_base;
+		tc->exec_base = sum;
 		if (prev_state == TASK_RUNNING_STATE) {
 			st->nivcsw++;
 			tc->enq_ns = now; /* still runnable: back in the queue */
 		} else {
 			st->nvcsw++;
+			tc->enq_ns = 0; /* asleep: a missed switch-in leaves no stale wait */
 			if (cgp_task_in_iowait(prev))
 				tc->iowait_ns = now;
 		}
@@ -347,8 +405,6 @@ int BPF_PROG(cgp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 
 	if (!next->pid || !(tc = tctx(next)))
 		return 0;
-	tc->exec_base = next->se.sum_exec_runtime;
-	tc->on_cpu = 1;
 	if (!tc->enq_ns)
 		return 0;
 	if (!task_slot(next, tc, &slot) && (st = stats_of(slot))) {
@@ -377,9 +433,14 @@ SEC("iter/task")
 int cgp_iter_task(struct bpf_iter__task *ctx)
 {
 	struct task_struct *t = ctx->task;
+	struct task_ctx *tc;
 
-	if (t)
-		bpf_task_storage_get(&task_ctx, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t)
+		return 0;
+	tc = bpf_task_storage_get(&task_ctx, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* count on-CPU time from now on, not the task's whole past */
+	if (tc && !tc->exec_base)
+		tc->exec_base = t->se.sum_exec_runtime;
 	return 0;
 }
 
@@ -411,7 +472,7 @@ static __always_inline void reclaim_end(void)
 		return;
 	st->reclaim_ns += delta;
 	st->reclaim_count++;
-	window_sample(slot, tc->cgid, CGP_SIG_MEM, now, delta);
+	window_sample(slot, tc->cgid, CGP_SIG_MEM, task_rq_clock(t), delta);
 }
 
 SEC("tp_btf/mm_vmscan_direct_reclaim_begin")

@@ -470,6 +470,7 @@ static void sample(struct daemon *d)
 	uint64_t now = now_ns();
 	unsigned n, per_tick;
 	struct cg **all;
+	bool released = false;
 	int cnt;
 
 	cnt = telemetry__slots(d->tel, d->slot_ids, d->slot_vals, d->conf.max_cgroups);
@@ -508,12 +509,15 @@ static void sample(struct daemon *d)
 		if (c->slot >= 0 && telemetry__release(d->tel, c->id, (uint32_t)c->slot))
 			log_warn("Failed to release BPF slot %" PRId64 " of %s", c->slot,
 				 cg_display_path(c));
+		released = true;
 		model__remove(d->model, c->id);
 		all = model__sorted(d->model, &n);
 		if (!all)
 			return;
 		i = (unsigned)-1; /* the array was rebuilt: rescan */
 	}
+	if (released && telemetry__init_timers(d->tel))
+		log_warn("Failed to set up the onset timers of recycled slots");
 }
 
 static void reload(struct daemon *d, const struct cli_overrides *o)

@@ -203,6 +203,7 @@ int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *
 	for (unsigned i = 0; i < ARRAY_SIZE(sized); i++)
 		bpf_map__set_max_entries(sized[i], o->max_cgroups);
 	t->skel->rodata->io_blkcg_v2 = o->io_blkcg_v2;
+	t->skel->rodata->nr_slots = o->max_cgroups;
 	t->skel->data->cfg.window_ns = o->window_ns;
 	memcpy(t->skel->data->cfg.default_threshold_ns, o->default_threshold_ns,
 	       sizeof(t->skel->data->cfg.default_threshold_ns));
@@ -224,6 +225,9 @@ int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *
 		if (r)
 			goto err_destroy;
 	}
+	r = telemetry__init_timers(t);
+	if (r)
+		goto err_destroy;
 	r = telemetry_bpf__attach(t->skel);
 	if (r)
 		goto err_destroy;
@@ -352,6 +356,15 @@ int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats
 		for (size_t i = 0; i < n; i++)
 			dst[i] += src[i];
 	}
+	return 0;
+}
+
+int telemetry__init_timers(struct telemetry *t)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.cgp_init_timers), &opts))
+		return -errno;
 	return 0;
 }
 

@@ -65,7 +65,11 @@ int telemetry__slot_of(struct telemetry *t, uint64_t cgid, uint32_t *ret_slot);
 int telemetry__slots(struct telemetry *t, uint64_t *ret_ids, uint32_t *ret_slots, uint32_t max);
 /* Per-CPU counters of a slot summed over CPUs. */
 int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats *ret);
-/* Forget a dead cgroup: unmap its id, zero its slot, return it to the pool. */
+/* Set up the onset window timers (at start, and after releases: resetting a
+ * slot frees its timer). */
+int telemetry__init_timers(struct telemetry *t);
+/* Forget a dead cgroup: unmap its id, zero its slot, return it to the pool;
+ * call telemetry__init_timers() after a batch of releases. */
 int telemetry__release(struct telemetry *t, uint64_t cgid, uint32_t slot);
 
 void telemetry__self_stats(const struct telemetry *t, struct cgp_self_stats *ret);
