@@ -547,15 +547,22 @@ int BPF_PROG(cgp_mark_victim_pid, int pid)
 
 /* ---- I/O ---- */
 
-SEC("tp_btf/block_bio_queue")
-int BPF_PROG(cgp_block_bio_queue, struct bio *bio)
+/* Without the io controller on v2 a bio carries no v2 cgroup: remember the
+ * submitting task's. */
+static __always_inline void bio_to_current_cgroup(struct bio *bio)
 {
 	__u64 key = (__u64)bio, cgid;
 
 	if (io_blkcg_v2)
-		return 0;
+		return;
 	cgid = bpf_get_current_cgroup_id();
 	bpf_map_update_elem(&bio_cg, &key, &cgid, BPF_ANY);
+}
+
+SEC("tp_btf/block_bio_queue")
+int BPF_PROG(cgp_block_bio_queue, struct bio *bio)
+{
+	bio_to_current_cgroup(bio);
 	return 0;
 }
 
@@ -564,12 +571,7 @@ int BPF_PROG(cgp_block_bio_queue, struct bio *bio)
 SEC("tp_btf/block_split")
 int BPF_PROG(cgp_block_split, struct bio *bio)
 {
-	__u64 key = (__u64)bio, cgid;
-
-	if (io_blkcg_v2)
-		return 0;
-	cgid = bpf_get_current_cgroup_id();
-	bpf_map_update_elem(&bio_cg, &key, &cgid, BPF_ANY);
+	bio_to_current_cgroup(bio);
 	return 0;
 }
 

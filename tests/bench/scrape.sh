@@ -89,10 +89,11 @@ sleep 12 # one PSI sweep (psi_sweep_s = 10) and a few samples
 : > "$TMP/ours"
 : > "$TMP/base"
 for _ in $(seq "$ROUNDS"); do
-	curl -s -o "$TMP/scrape.txt" -w '%{time_total} %{size_download}\n' "http://$ADDR/metrics" |
+	curl -s -o "$TMP/scrape.txt" -w '%{time_total} %{size_download} %{time_connect} %{time_starttransfer}\n' "http://$ADDR/metrics" | tee -a "$TMP/curl.log" |
 		awk '{ printf "%.3f %d\n", $1 * 1000, $2 }' >> "$TMP/ours"
 	"$BASELINE" 1 "$PARENT"/c* >> "$TMP/base"
 done
+cat "$TMP/curl.log" >&2
 OURS_MS=$(cut -d' ' -f1 "$TMP/ours" | median)
 OURS_MIN=$(cut -d' ' -f1 "$TMP/ours" | sort -g | head -1)
 OURS_MAX=$(cut -d' ' -f1 "$TMP/ours" | sort -g | tail -1)
