@@ -62,12 +62,12 @@ static __always_inline __u64 task_rq_clock(struct task_struct *p)
 }
 
 struct task_ctx {
-	__u64 enq_ns;     /* entered the run queue, 0 if not queued */
-	__u64 exec_base;  /* se.sum_exec_runtime when last accounted */
-	__u64 iowait_ns;  /* went to sleep in iowait */
+	__u64 enq_ns; /* entered the run queue, 0 if not queued */
+	__u64 exec_base; /* se.sum_exec_runtime when last accounted */
+	__u64 iowait_ns; /* went to sleep in iowait */
 	__u64 reclaim_ns; /* entered reclaim */
-	__u64 cgid;       /* cached cgroup id ... */
-	__u32 slot;       /* ... and its slot */
+	__u64 cgid; /* cached cgroup id ... */
+	__u32 slot; /* ... and its slot */
 	__u32 pad;
 };
 
@@ -158,8 +158,7 @@ static __always_inline __u32 hist_idx(__u64 us)
 	return s & (CGP_HIST_SLOTS - 1);
 }
 
-static __always_inline void emit(__u32 type, __u32 signal, __u64 cgid, __u64 value,
-				 __u64 threshold)
+static __always_inline void emit(__u32 type, __u32 signal, __u64 cgid, __u64 value, __u64 threshold)
 {
 	struct cgp_event *e;
 
@@ -254,8 +253,7 @@ static __always_inline __u64 threshold_of(__u64 cgid, __u32 sig)
 static int win_timer_cb(void *map, __u32 *key, struct win_val *wv);
 
 /* Add a pressure sample to a cgroup's window; emits onset/cleared. */
-static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u64 now,
-					  __u64 delta)
+static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u64 now, __u64 delta)
 {
 	struct win_val *wv = bpf_map_lookup_elem(&cg_win, &slot);
 	struct cgp_window *w;

@@ -487,8 +487,7 @@ static void sample(struct daemon *d)
 	for (unsigned i = 0; i < n; i++) {
 		struct cgp_cg_stats st;
 
-		if (all[i]->slot >= 0 &&
-		    !telemetry__read_slot(d->tel, (uint32_t)all[i]->slot, &st))
+		if (all[i]->slot >= 0 && !telemetry__read_slot(d->tel, (uint32_t)all[i]->slot, &st))
 			model_update_bpf(&all[i]->fig, &st, now);
 	}
 	/* each cgroup's PSI and cpu.stat once per sweep, spread over the ticks */
@@ -815,8 +814,7 @@ int main(int argc, char **argv)
 	topts.io_blkcg_v2 = (d.controllers & CGFS_IO) != 0;
 	topts.window_ns = (uint64_t)d.conf.window_ms * 1000000ULL;
 	topts.default_threshold_ns[CGP_SIG_CPU] = (uint64_t)d.conf.cpu_threshold_ms * 1000000ULL;
-	topts.default_threshold_ns[CGP_SIG_MEM] =
-		(uint64_t)d.conf.memory_threshold_ms * 1000000ULL;
+	topts.default_threshold_ns[CGP_SIG_MEM] = (uint64_t)d.conf.memory_threshold_ms * 1000000ULL;
 	r = telemetry__new(&topts, on_event, &d, &d.tel);
 	if (r == -ESTALE) {
 		log_error("the BPF maps pinned under %s/v%d were made with another max_cgroups "
@@ -869,7 +867,8 @@ int main(int argc, char **argv)
 	}
 	sample(&d);
 	log_info("ready: control socket %s, metrics %s%s", d.socket_path,
-		 d.metrics ? metrics__address(d.metrics) : "off", d.conf.dry_run ? " (dry run)" : "");
+		 d.metrics ? metrics__address(d.metrics) : "off",
+		 d.conf.dry_run ? " (dry run)" : "");
 	r = run_loop(&d, &o);
 out:
 	cleanup(&d);

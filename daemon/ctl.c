@@ -45,8 +45,8 @@ struct ctl {
 	unsigned nclients;
 };
 
-int ctl__new(const char *path, int epfd, bool allow_others, ctl_request_fn fn, ctl_close_fn close_fn,
-	     void *ctx, struct ctl **ret)
+int ctl__new(const char *path, int epfd, bool allow_others, ctl_request_fn fn,
+	     ctl_close_fn close_fn, void *ctx, struct ctl **ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;

@@ -28,8 +28,8 @@ typedef int (*ctl_request_fn)(void *ctx, struct ctl_client *cl, json_object *req
 /* A client is going away: drop anything that refers to it. */
 typedef void (*ctl_close_fn)(void *ctx, struct ctl_client *cl);
 
-int ctl__new(const char *path, int epfd, bool allow_others, ctl_request_fn fn, ctl_close_fn close_fn,
-	     void *ctx, struct ctl **ret);
+int ctl__new(const char *path, int epfd, bool allow_others, ctl_request_fn fn,
+	     ctl_close_fn close_fn, void *ctx, struct ctl **ret);
 void ctl__free(struct ctl *c);
 
 /* epoll readiness on a source owned by ctl (EP_LISTEN or EP_CLIENT). */

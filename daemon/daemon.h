@@ -12,7 +12,6 @@
 #include "telemetry.h"
 #include "version.h"
 
-
 struct deferred;
 
 struct daemon {
@@ -21,7 +20,7 @@ struct daemon {
 	bool config_explicit;
 	char socket_path[CGP_CONF_STR_MAX + 32];
 	char *cgroup_root; /* v2 mount (or configured root) */
-	int root_fd;       /* O_PATH|O_DIRECTORY on cgroup_root */
+	int root_fd; /* O_PATH|O_DIRECTORY on cgroup_root */
 	unsigned controllers;
 	unsigned missing_controllers; /* of cpu, cpuset, memory, io */
 	bool telemetry_only;
@@ -39,7 +38,7 @@ struct daemon {
 	bool stop;
 	unsigned node_cpus;
 	uint64_t node_memory;
-	unsigned slots_used;     /* cgroups with a BPF slot at the last sample */
+	unsigned slots_used; /* cgroups with a BPF slot at the last sample */
 	uint64_t last_scrape_ns; /* time the previous /metrics render took */
 	/* scratch for telemetry__slots */
 	uint64_t *slot_ids;

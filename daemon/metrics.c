@@ -158,7 +158,8 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 				expo_begin(e, name, NULL);
 				expo_label_raw(e, "cgroup", l);
 				expo_label_raw(e, "direction", dirs[dir]);
-				expo_value_u64(e, f == F_IO_BYTES ? s->io_bytes[dir] : s->io_ops[dir]);
+				expo_value_u64(e,
+					       f == F_IO_BYTES ? s->io_bytes[dir] : s->io_ops[dir]);
 			}
 			break;
 		case F_IO_LAT:
@@ -222,9 +223,12 @@ static void render_node(struct daemon *d, struct expo *e)
 		const char *name;
 		bool on;
 	} feats[] = {
-		{ "oom_victim_task", f->oom_task },	  { "oom_victim_pid", f->oom_pid },
-		{ "memcg_reclaim", f->memcg_reclaim },	  { "direct_reclaim", f->direct_reclaim },
-		{ "block_io", f->block },		  { "cgroup_events", f->cgroup_events },
+		{ "oom_victim_task", f->oom_task },
+		{ "oom_victim_pid", f->oom_pid },
+		{ "memcg_reclaim", f->memcg_reclaim },
+		{ "direct_reclaim", f->direct_reclaim },
+		{ "block_io", f->block },
+		{ "cgroup_events", f->cgroup_events },
 		{ "controllers_complete", !d->telemetry_only },
 	};
 
@@ -477,10 +481,11 @@ int metrics__new(struct daemon *d, const char *addr, struct metrics **ret)
 				  64u, MHD_OPTION_END);
 	if (!m->mhd) {
 		free(m);
-		return log_error_errno(EADDRNOTAVAIL,
-				       "Failed to serve /metrics on %s (address in use? set [metrics] "
-				       "address or --metrics-address)",
-				       addr);
+		return log_error_errno(
+			EADDRNOTAVAIL,
+			"Failed to serve /metrics on %s (address in use? set [metrics] "
+			"address or --metrics-address)",
+			addr);
 	}
 	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	m->fd = info ? info->epoll_fd : -1;

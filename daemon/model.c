@@ -252,8 +252,9 @@ void model_update_bpf(struct cg_figures *f, const struct cgp_cg_stats *s, uint64
 		f->cpu_wait_rate = rate(s->rq_delay_ns, p->rq_delay_ns, dt);
 		f->reclaim_rate = rate(s->reclaim_ns, p->reclaim_ns, dt);
 		f->iowait_rate = rate(s->iowait_ns, p->iowait_ns, dt);
-		f->io_bytes_rate = rate(s->io_bytes[0] + s->io_bytes[1],
-					p->io_bytes[0] + p->io_bytes[1], dt) * 1e9;
+		f->io_bytes_rate =
+			rate(s->io_bytes[0] + s->io_bytes[1], p->io_bytes[0] + p->io_bytes[1], dt) *
+			1e9;
 	}
 	f->bpf = *s;
 	f->bpf_ns = now_ns;

@@ -17,7 +17,7 @@ enum psi_res { PSI_CPU = 0, PSI_MEMORY = 1, PSI_IO = 2, PSI_RES_MAX = 3 };
 
 struct cg_figures {
 	struct cgp_cg_stats bpf; /* cumulative, as last read */
-	uint64_t bpf_ns;         /* when bpf was read (CLOCK_MONOTONIC), 0 never */
+	uint64_t bpf_ns; /* when bpf was read (CLOCK_MONOTONIC), 0 never */
 	/* seconds per second over the last sample interval */
 	double cpu_rate, cpu_wait_rate, reclaim_rate, iowait_rate;
 	double io_bytes_rate;

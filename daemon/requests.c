@@ -264,7 +264,8 @@ static int do_subscribe(struct daemon *d, struct ctl_client *cl, json_object *re
 	json_object *evs, *o, *names;
 	uint32_t mask = 0;
 
-	if (json_object_object_get_ex(req, "events", &evs) && !json_object_is_type(evs, json_type_null)) {
+	if (json_object_object_get_ex(req, "events", &evs) &&
+	    !json_object_is_type(evs, json_type_null)) {
 		if (!json_object_is_type(evs, json_type_array))
 			return ctl_client__reply_error(cl, "\"events\" must be an array of names");
 		for (size_t i = 0; i < json_object_array_length(evs); i++) {

@@ -71,8 +71,7 @@ static int probe_kernel(struct telemetry *t)
 
 	if (!btf)
 		return -errno;
-	bpf_object__for_each_program(prog, t->skel->obj)
-	{
+	bpf_object__for_each_program(prog, t->skel->obj) {
 		const char *sec = bpf_program__section_name(prog);
 
 		if (strncmp(sec, "tp_btf/", 7))
@@ -399,8 +398,7 @@ int telemetry__progs(struct telemetry *t, struct telemetry_prog_info *ret, int m
 	struct bpf_program *prog;
 	int n = 0;
 
-	bpf_object__for_each_program(prog, t->skel->obj)
-	{
+	bpf_object__for_each_program(prog, t->skel->obj) {
 		struct bpf_prog_info info = { 0 };
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);
@@ -423,8 +421,7 @@ int telemetry__maps(struct telemetry *t, struct telemetry_map_info *ret, int max
 	struct bpf_map *m;
 	int n = 0;
 
-	bpf_object__for_each_map(m, t->skel->obj)
-	{
+	bpf_object__for_each_map(m, t->skel->obj) {
 		struct bpf_map_info info = { 0 };
 		__u32 len = sizeof(info);
 		int fd = bpf_map__fd(m);

@@ -23,13 +23,13 @@ typedef int (*telemetry_event_fn)(void *ctx, const struct cgp_event *e);
 
 /* Optional features, probed at load. */
 struct telemetry_features {
-	bool oom_task;       /* mark_victim passes the task (v6.8+) */
-	bool oom_pid;        /* mark_victim passes a pid (< v6.8) */
-	bool memcg_reclaim;  /* mm_vmscan_memcg_reclaim_* present */
+	bool oom_task; /* mark_victim passes the task (v6.8+) */
+	bool oom_pid; /* mark_victim passes a pid (< v6.8) */
+	bool memcg_reclaim; /* mm_vmscan_memcg_reclaim_* present */
 	bool direct_reclaim; /* mm_vmscan_direct_reclaim_* present */
-	bool block;          /* block_rq_* present */
-	bool cgroup_events;  /* cgroup_mkdir/rmdir present */
-	bool maps_reused;    /* pinned maps from a previous run were reused */
+	bool block; /* block_rq_* present */
+	bool cgroup_events; /* cgroup_mkdir/rmdir present */
+	bool maps_reused; /* pinned maps from a previous run were reused */
 };
 
 struct telemetry_prog_info {
@@ -84,7 +84,7 @@ struct telemetry_map_info {
 	uint32_t key_size;
 	uint32_t value_size;
 	uint32_t max_entries;
-	bool internal;      /* the programs' global data (.data, .bss, .rodata) */
+	bool internal; /* the programs' global data (.data, .bss, .rodata) */
 	char pin_path[512]; /* "" when not pinned */
 };
 

@@ -37,14 +37,14 @@ enum cgp_io_dir {
  * by the cgroup's slot). Local figures: a task's time counts for its own
  * cgroup only; user space sums subtrees. */
 struct cgp_cg_stats {
-	__u64 rq_delay_ns;   /* run-queue wait, summed over tasks */
-	__u64 rq_count;      /* number of waits ended by a switch-in */
-	__u64 oncpu_ns;      /* on-CPU time */
-	__u64 nvcsw;         /* voluntary context switches (prev went to sleep) */
-	__u64 nivcsw;        /* involuntary (prev still runnable) */
-	__u64 reclaim_ns;    /* direct + memcg reclaim stall */
+	__u64 rq_delay_ns; /* run-queue wait, summed over tasks */
+	__u64 rq_count; /* number of waits ended by a switch-in */
+	__u64 oncpu_ns; /* on-CPU time */
+	__u64 nvcsw; /* voluntary context switches (prev went to sleep) */
+	__u64 nivcsw; /* involuntary (prev still runnable) */
+	__u64 reclaim_ns; /* direct + memcg reclaim stall */
 	__u64 reclaim_count; /* reclaim episodes */
-	__u64 iowait_ns;     /* sleeping in iowait until woken */
+	__u64 iowait_ns; /* sleeping in iowait until woken */
 	__u64 io_bytes[CGP_IO_DIRS];
 	__u64 io_ops[CGP_IO_DIRS];
 	__u64 io_lat_ns; /* sum of block request latency, issue to complete */
@@ -52,17 +52,16 @@ struct cgp_cg_stats {
 	__u64 rq_hist[CGP_HIST_SLOTS];
 	__u64 io_hist[CGP_HIST_SLOTS];
 };
-_Static_assert(sizeof(struct cgp_cg_stats) == (14 + 2 * CGP_HIST_SLOTS) * 8,
-	       "cgp_cg_stats layout");
+_Static_assert(sizeof(struct cgp_cg_stats) == (14 + 2 * CGP_HIST_SLOTS) * 8, "cgp_cg_stats layout");
 
 /* Onset detection state of one signal of one cgroup; see include/onset.h. */
 struct cgp_window {
-	__u64 start_ns;      /* start of the current window */
-	__u64 sum_ns;        /* sum in the current window */
-	__u64 last_sum_ns;   /* sum of the last closed window */
-	__u64 threshold_ns;  /* threshold in force for the current window, 0 = off */
+	__u64 start_ns; /* start of the current window */
+	__u64 sum_ns; /* sum in the current window */
+	__u64 last_sum_ns; /* sum of the last closed window */
+	__u64 threshold_ns; /* threshold in force for the current window, 0 = off */
 	__u64 event_start_ns; /* start of the window that last emitted an event */
-	__u32 active;        /* 1 from onset to cleared */
+	__u32 active; /* 1 from onset to cleared */
 	__u32 pad;
 };
 _Static_assert(sizeof(struct cgp_window) == 48, "cgp_window layout");
@@ -77,7 +76,7 @@ _Static_assert(sizeof(struct cgp_threshold) == 16, "cgp_threshold layout");
 /* Run-time settings, held in the program's .data and written by the daemon
  * through the skeleton (no reload needed). */
 struct cgp_config {
-	__u64 window_ns;                    /* onset window length */
+	__u64 window_ns; /* onset window length */
 	__u64 default_threshold_ns[CGP_SIG_MAX];
 };
 _Static_assert(sizeof(struct cgp_config) == 24, "cgp_config layout");
@@ -96,13 +95,13 @@ enum cgp_event_type {
 
 /* Ring buffer record. */
 struct cgp_event {
-	__u32 type;   /* enum cgp_event_type */
+	__u32 type; /* enum cgp_event_type */
 	__u32 signal; /* enum cgp_signal, for onset/cleared */
-	__u64 ts_ns;  /* CLOCK_MONOTONIC */
-	__u64 cgid;   /* cgroup v2 id; 0 if BPF could not attribute (OOM on old kernels) */
-	__u64 value;  /* onset: window sum so far; cleared: last window's sum */
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+	__u64 cgid; /* cgroup v2 id; 0 if BPF could not attribute (OOM on old kernels) */
+	__u64 value; /* onset: window sum so far; cleared: last window's sum */
 	__u64 threshold;
-	__u32 pid;  /* OOM victim */
+	__u32 pid; /* OOM victim */
 	__u32 pad;
 	char comm[CGP_COMM_LEN];
 	char path[CGP_PATH_MAX]; /* mkdir/rmdir: path relative to the v2 root */
@@ -112,9 +111,9 @@ _Static_assert(sizeof(struct cgp_event) == 48 + CGP_COMM_LEN + CGP_PATH_MAX, "cg
 /* Counters of the telemetry programs themselves (in .bss). */
 struct cgp_self_stats {
 	__u64 events[CGP_EV_MAX]; /* submitted to the ring buffer, by type */
-	__u64 drops[CGP_EV_MAX];  /* ring buffer full, by type */
-	__u64 slot_alloc_fail;    /* a cgroup found no free slot */
-	__u64 no_task_ctx;        /* a task had no local storage */
+	__u64 drops[CGP_EV_MAX]; /* ring buffer full, by type */
+	__u64 slot_alloc_fail; /* a cgroup found no free slot */
+	__u64 no_task_ctx; /* a task had no local storage */
 };
 
 #endif

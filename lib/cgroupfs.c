@@ -47,7 +47,8 @@ int cgfs_parse_mountinfo(const char *text, char **ret_path)
 		if (sep) {
 			*sep = 0;
 			fstype = sep + 3;
-			for (tok = strtok_r(l, " ", &save); tok && i < 5; tok = strtok_r(NULL, " ", &save))
+			for (tok = strtok_r(l, " ", &save); tok && i < 5;
+			     tok = strtok_r(NULL, " ", &save))
 				fields[i++] = tok;
 			if (i == 5 && strncmp(fstype, "cgroup2 ", 8) == 0) {
 				char *p = strdup(fields[4]);
@@ -200,8 +201,8 @@ int cgfs_parse_cpu_usage(const char *text, uint64_t *ret_usec)
 }
 
 const char *const cgfs_controller_names[] = { "cpu", "cpuset", "memory", "io", "pids", "hugetlb" };
-const unsigned cgfs_controller_bits[] = { CGFS_CPU,  CGFS_CPUSET, CGFS_MEMORY,
-					  CGFS_IO,   CGFS_PIDS,   CGFS_HUGETLB };
+const unsigned cgfs_controller_bits[] = { CGFS_CPU, CGFS_CPUSET, CGFS_MEMORY,
+					  CGFS_IO,  CGFS_PIDS,	 CGFS_HUGETLB };
 const unsigned cgfs_n_controllers = ARRAY_SIZE(cgfs_controller_names);
 
 unsigned cgfs_parse_controllers(const char *text)

@@ -38,9 +38,18 @@ struct key_desc {
 	uint32_t min, max; /* K_U32 */
 };
 
-#define STR(sec, key, field) { sec, key, K_STR, offsetof(struct cgp_conf, field), 0, 0 }
-#define U32(sec, key, field, lo, hi) { sec, key, K_U32, offsetof(struct cgp_conf, field), lo, hi }
-#define BOOL(sec, key, field) { sec, key, K_BOOL, offsetof(struct cgp_conf, field), 0, 0 }
+#define STR(sec, key, field)                                            \
+	{                                                               \
+		sec, key, K_STR, offsetof(struct cgp_conf, field), 0, 0 \
+	}
+#define U32(sec, key, field, lo, hi)                                      \
+	{                                                                 \
+		sec, key, K_U32, offsetof(struct cgp_conf, field), lo, hi \
+	}
+#define BOOL(sec, key, field)                                            \
+	{                                                                \
+		sec, key, K_BOOL, offsetof(struct cgp_conf, field), 0, 0 \
+	}
 
 static const struct key_desc keys[] = {
 	STR("daemon", "runtime_dir", runtime_dir),
@@ -67,9 +76,9 @@ struct parse_ctx {
 	/* input, one of the two */
 	FILE *f;
 	const char *text;
-	int line;	   /* lines handed to inih so far */
-	int err_line;	   /* first handler error (0: none) */
-	int long_line;	   /* first over-long line (0: none) */
+	int line; /* lines handed to inih so far */
+	int err_line; /* first handler error (0: none) */
+	int long_line; /* first over-long line (0: none) */
 	size_t long_limit; /* inih's line buffer, for the message */
 	char err[400];
 	char *buf; /* FILE input: getline() buffer */
@@ -228,7 +237,8 @@ static int finish(struct parse_ctx *p, int r, const char *name, char *errbuf, si
 	char msg[512];
 
 	if (r < 0) {
-		snprintf(errbuf, errlen, "%s: %s", name, r == -1 ? "cannot open file" : "out of memory");
+		snprintf(errbuf, errlen, "%s: %s", name,
+			 r == -1 ? "cannot open file" : "out of memory");
 		return -EINVAL;
 	}
 	if (r > 0 && (!p->err_line || r < p->err_line)) {

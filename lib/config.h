@@ -20,15 +20,15 @@ struct cgp_conf {
 	char pin_dir[CGP_CONF_STR_MAX];
 	char socket_path[CGP_CONF_STR_MAX]; /* empty: <runtime_dir>/cgpilot.sock */
 	char cgroup_root[CGP_CONF_STR_MAX]; /* empty: found in /proc/self/mountinfo */
-	int log_level;                      /* 0 error .. 3 debug */
+	int log_level; /* 0 error .. 3 debug */
 	bool dry_run;
 	/* [telemetry] */
 	uint32_t window_ms;
-	uint32_t cpu_threshold_ms;    /* per window; 0 disables */
+	uint32_t cpu_threshold_ms; /* per window; 0 disables */
 	uint32_t memory_threshold_ms; /* per window; 0 disables */
-	uint32_t max_cgroups;         /* BPF slots */
-	uint32_t sample_interval_ms;  /* BPF counters into the model */
-	uint32_t psi_sweep_s;         /* every cgroup's PSI/cpu.stat read once per sweep */
+	uint32_t max_cgroups; /* BPF slots */
+	uint32_t sample_interval_ms; /* BPF counters into the model */
+	uint32_t psi_sweep_s; /* every cgroup's PSI/cpu.stat read once per sweep */
 	/* [metrics] */
 	char metrics_address[CGP_CONF_STR_MAX];
 	uint32_t max_series_cgroups;

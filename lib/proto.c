@@ -26,12 +26,12 @@ int proto_decode_request(const char *line, size_t len, json_object **ret_req, co
 		return -ENOMEM;
 	req = json_tokener_parse_ex(tok, line, (int)len);
 	jerr = json_tokener_get_error(tok);
-	if (!req || jerr != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len) {
+	if (!req || jerr != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
 		/* trailing garbage after a complete value counts as malformed */
 		size_t end = json_tokener_get_parse_end(tok);
 
-		while (req && end < len && (line[end] == ' ' || line[end] == '\t' || line[end] == '\r'))
+		while (req && end < len &&
+		       (line[end] == ' ' || line[end] == '\t' || line[end] == '\r'))
 			end++;
 		if (!req || jerr != json_tokener_success || end != len) {
 			json_object_put(req);
@@ -46,7 +46,8 @@ int proto_decode_request(const char *line, size_t len, json_object **ret_req, co
 		*ret_msg = "request must be a JSON object";
 		return -EINVAL;
 	}
-	if (!json_object_object_get_ex(req, "op", &op) || !json_object_is_type(op, json_type_string)) {
+	if (!json_object_object_get_ex(req, "op", &op) ||
+	    !json_object_is_type(op, json_type_string)) {
 		json_object_put(req);
 		*ret_msg = "request needs an \"op\" string";
 		return -EINVAL;
@@ -102,7 +103,7 @@ int proto_get_u64(json_object *req, const char *key, bool required, uint64_t *re
 char *proto_line(json_object *obj)
 {
 	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-							       JSON_C_TO_STRING_NOSLASHESCAPE);
+								    JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t n = strlen(s);
 	char *out = malloc(n + 2);
 
@@ -128,13 +129,12 @@ char *proto_error_line(const char *msg)
 }
 
 static const char *const event_names[CGP_EV_MAX] = {
-	[CGP_EV_CGROUP_MKDIR] = "mkdir", [CGP_EV_CGROUP_RMDIR] = "rmdir",
-	[CGP_EV_OOM_KILL] = "oom",	 [CGP_EV_ONSET] = "onset",
-	[CGP_EV_CLEARED] = "cleared",
+	[CGP_EV_CGROUP_MKDIR] = "mkdir", [CGP_EV_CGROUP_RMDIR] = "rmdir", [CGP_EV_OOM_KILL] = "oom",
+	[CGP_EV_ONSET] = "onset",	 [CGP_EV_CLEARED] = "cleared",
 };
 
-static const char *const signal_names[CGP_SIG_MAX] = { [CGP_SIG_CPU] = "cpu",
-						       [CGP_SIG_MEM] = "memory" };
+static const char
+	*const signal_names[CGP_SIG_MAX] = { [CGP_SIG_CPU] = "cpu", [CGP_SIG_MEM] = "memory" };
 
 const char *proto_event_name(uint32_t type)
 {

@@ -50,17 +50,17 @@ bool is_prefix(const char *pfx, const char *str);
 int match_word(const char *word, const char *const *words);
 
 /* Consumes the current argument; the caller checked that one is left. */
-#define NEXT_ARG()                                                                                 \
-	({                                                                                         \
-		argc--;                                                                            \
-		argv++;                                                                            \
+#define NEXT_ARG()      \
+	({              \
+		argc--; \
+		argv++; \
 	})
 
 /* Refuses trailing arguments after a complete command. */
-#define NO_MORE_ARGS()                                                                             \
-	do {                                                                                       \
-		if (argc > 0)                                                                      \
-			return p_usage("unexpected argument '%s'", argv[0]);                       \
+#define NO_MORE_ARGS()                                                       \
+	do {                                                                 \
+		if (argc > 0)                                                \
+			return p_usage("unexpected argument '%s'", argv[0]); \
 	} while (0)
 
 /*

@@ -81,7 +81,8 @@ static void print_features(struct json_object *features)
 		want = pass == 0;
 		first = true;
 		printf("%-14s%s:", pass == 0 ? "features" : "", want ? "available" : "missing");
-		json_object_object_foreach(features, name, val) {
+		json_object_object_foreach(features, name, val)
+		{
 			if (json_object_get_boolean(val) != want)
 				continue;
 			putchar(' ');
@@ -105,7 +106,8 @@ static void print_counts(struct json_object *val)
 		printf("-");
 		return;
 	}
-	json_object_object_foreach(val, name, count) {
+	json_object_object_foreach(val, name, count)
+	{
 		printf("%s", first ? "" : ", ");
 		print_escaped(stdout, name);
 		if (json_object_is_type(count, json_type_object)) {
@@ -137,7 +139,8 @@ static void print_ringbuf(struct json_object *rb)
 		print_counts(events);
 		printf("\n%-14sdrops: ", "");
 		print_counts(drops);
-		json_object_object_foreach(rb, name, val) {
+		json_object_object_foreach(rb, name, val)
+		{
 			if (streq(name, "events") || streq(name, "drops"))
 				continue;
 			printf("\n%-14s", "");
@@ -336,7 +339,8 @@ static void print_node(struct json_object *node)
 		    json_object_object_get_ex(node, "missing_controllers", &v) ? v : NULL);
 	printf("%-14savailable:", "features");
 	if (features) {
-		json_object_object_foreach(features, name, val) {
+		json_object_object_foreach(features, name, val)
+		{
 			if (!json_object_get_boolean(val))
 				continue;
 			putchar(' ');

@@ -20,8 +20,8 @@
 #include "cgroupfs.h"
 #include "expo.h"
 
-static const char *const files[] = { "cpu.stat",  "cpu.pressure", "memory.pressure",
-				     "io.pressure", "memory.stat", "io.stat" };
+static const char *const files[] = { "cpu.stat",    "cpu.pressure", "memory.pressure",
+				     "io.pressure", "memory.stat",  "io.stat" };
 
 static double now_ms(void)
 {
@@ -43,8 +43,8 @@ static void render_flat(struct expo *e, const char *file, const char *label, con
 		int n = 0;
 
 		if (sscanf(p, "%63s %llu%n", key, &v, &n) == 2 && n > 0) {
-			snprintf(name, sizeof(name), "baseline_%.*s_%s", (int)strcspn(file, "."), file,
-				 key);
+			snprintf(name, sizeof(name), "baseline_%.*s_%s", (int)strcspn(file, "."),
+				 file, key);
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", label);
 			expo_value_u64(e, v);
