@@ -216,6 +216,136 @@ static void protect_self(void)
 		log_warn_errno(errno, "mlockall failed, the daemon may be swapped out: %m");
 }
 
+/* Our cgroup v2 path, relative to the mount ("" for the root). */
+static int self_cgroup(char **ret)
+{
+	char buf[4096];
+	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	char *p, *nl;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = 0;
+	p = strstr(buf, "0::/");
+	if (!p || (p != buf && p[-1] != '\n'))
+		return -ENOENT;
+	p += 4;
+	nl = strchr(p, '\n');
+	if (nl)
+		*nl = 0;
+	*ret = strdup(p);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int move_self(struct daemon *d, const char *rel)
+{
+	char path[CGP_CONF_STR_MAX + 32];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "%s%scgroup.procs", rel, rel[0] ? "/" : "");
+	fd = openat(d->root_fd, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		return -errno;
+	return 0;
+}
+
+/* Remove the directories of own_cgroup we created, deepest first; one that
+ * another process still uses (a second daemon) stays. */
+static void leave_own_cgroup_dirs(struct daemon *d)
+{
+	char *p = d->own_cgroup;
+
+	for (unsigned k = 0; p && k < d->own_made; k++) {
+		char *slash;
+
+		if (unlinkat(d->root_fd, p, AT_REMOVEDIR) && errno != EBUSY && errno != ENOENT)
+			log_warn_errno(errno, "cannot remove cgroup %s: %m", p);
+		slash = strrchr(p, '/');
+		if (!slash)
+			break;
+		*slash = 0;
+	}
+	free(d->own_cgroup);
+	d->own_cgroup = NULL;
+	d->own_made = 0;
+}
+
+/*
+ * Self-protection: a leaf cgroup of our own, so the daemon's cost shows by
+ * itself and no policy of ours ever squeezes it. Under a manager (systemd
+ * unit, container) we are already in one: stay there, moving would take us
+ * away from it.
+ */
+static void enter_own_cgroup(struct daemon *d)
+{
+	const char *want = d->conf.own_cgroup, *msg = NULL;
+	_cleanup_free_ char *norm = NULL;
+	char *orig = NULL;
+	int r = 0;
+
+	if (!strcmp(want, "none"))
+		return;
+	if (self_cgroup(&orig)) {
+		log_warn("cannot read /proc/self/cgroup; staying in our cgroup");
+		return;
+	}
+	if (!strcmp(want, "auto")) {
+		if (orig[0]) {
+			free(orig); /* managed: this is our own cgroup already */
+			return;
+		}
+		want = "cgpilot.slice/cgpilotd";
+	}
+	if (cgfs_normalize_path(want, &norm, &msg) || !norm[0]) {
+		log_warn("own_cgroup '%s': %s; staying in our cgroup", want,
+			 msg ? msg : "the root is no leaf");
+		free(orig);
+		return;
+	}
+	/* create what is missing, remembering how much of it is ours */
+	for (char *p = norm;; p++) {
+		char c = *p;
+
+		if (c != '/' && c)
+			continue;
+		*p = 0;
+		if (!mkdirat(d->root_fd, norm, 0755))
+			d->own_made++;
+		else if (errno != EEXIST)
+			r = -errno;
+		*p = c;
+		if (r || !c)
+			break;
+	}
+	d->own_cgroup = TAKE_PTR(norm);
+	if (!r)
+		r = move_self(d, d->own_cgroup);
+	if (r) {
+		log_warn_errno(r, "cannot move into own cgroup %s: %m; staying in our cgroup",
+			       d->own_cgroup);
+		leave_own_cgroup_dirs(d);
+		free(orig);
+		return;
+	}
+	d->orig_cgroup = orig;
+	log_info("running in own cgroup %s", d->own_cgroup);
+}
+
+static void leave_own_cgroup(struct daemon *d)
+{
+	if (!d->own_cgroup)
+		return;
+	if (move_self(d, d->orig_cgroup))
+		log_warn_errno(errno, "cannot move back to cgroup /%s: %m", d->orig_cgroup);
+	leave_own_cgroup_dirs(d);
+	free(d->orig_cgroup);
+	d->orig_cgroup = NULL;
+}
+
 static int setup_cgroup_root(struct daemon *d)
 {
 	char buf[512], have[128], miss[128];
@@ -656,6 +786,7 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 
 static void cleanup(struct daemon *d)
 {
+	leave_own_cgroup(d);
 	requests_free_all(d);
 	metrics__free(d->metrics);
 	ctl__free(d->ctl);
@@ -801,6 +932,7 @@ int main(int argc, char **argv)
 	if (r)
 		goto out;
 	protect_self();
+	enter_own_cgroup(&d);
 
 	d.model = model__new();
 	d.slot_ids = calloc(d.conf.max_cgroups, sizeof(*d.slot_ids));

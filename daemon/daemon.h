@@ -21,6 +21,9 @@ struct daemon {
 	char socket_path[CGP_CONF_STR_MAX + 32];
 	char *cgroup_root; /* v2 mount (or configured root) */
 	int root_fd; /* O_PATH|O_DIRECTORY on cgroup_root */
+	char *own_cgroup; /* the leaf we moved into (relative), NULL: stayed */
+	char *orig_cgroup; /* where we were before (relative) */
+	unsigned own_made; /* path components of own_cgroup we created */
 	unsigned controllers;
 	unsigned missing_controllers; /* of cpu, cpuset, memory, io */
 	bool telemetry_only;

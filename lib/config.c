@@ -16,6 +16,7 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "/run/cgpilot");
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "/sys/fs/bpf/cgpilot");
+	snprintf(c->own_cgroup, sizeof(c->own_cgroup), "auto");
 	c->log_level = 2;
 	c->window_ms = 100;
 	c->cpu_threshold_ms = 20;
@@ -56,6 +57,7 @@ static const struct key_desc keys[] = {
 	STR("daemon", "pin_dir", pin_dir),
 	STR("daemon", "socket", socket_path),
 	STR("daemon", "cgroup_root", cgroup_root),
+	STR("daemon", "own_cgroup", own_cgroup),
 	{ "daemon", "log_level", K_LEVEL, offsetof(struct cgp_conf, log_level), 0, 0 },
 	BOOL("daemon", "dry_run", dry_run),
 	U32("telemetry", "window_ms", window_ms, 10, 60000),

@@ -20,6 +20,9 @@ struct cgp_conf {
 	char pin_dir[CGP_CONF_STR_MAX];
 	char socket_path[CGP_CONF_STR_MAX]; /* empty: <runtime_dir>/cgpilot.sock */
 	char cgroup_root[CGP_CONF_STR_MAX]; /* empty: found in /proc/self/mountinfo */
+	/* "auto": a leaf of our own (cgpilot.slice/cgpilotd) when started in the
+	 * root cgroup, else stay (systemd unit, container); "none"; or a path */
+	char own_cgroup[CGP_CONF_STR_MAX];
 	int log_level; /* 0 error .. 3 debug */
 	bool dry_run;
 	/* [telemetry] */
