@@ -148,12 +148,8 @@ static int do_list(int argc, char **argv)
 	}
 	json_object_array_sort(cgroups, brief_cmp);
 
-	if (json_output) {
-		json_object_object_del(reply, "ok");
-		json_print(reply);
-	} else {
+	if (!json_print_reply(reply))
 		print_list(cgroups);
-	}
 	json_object_put(reply);
 	return CLI_OK;
 }
@@ -397,12 +393,8 @@ static int do_show(int argc, char **argv)
 		json_object_put(reply);
 		return p_err("cgpilotd's cgroup.show reply has no \"cgroup\" object");
 	}
-	if (json_output) {
-		json_object_object_del(reply, "ok");
-		json_print(reply);
-	} else {
+	if (!json_print_reply(reply))
 		print_detail(cg);
-	}
 	json_object_put(reply);
 	return CLI_OK;
 }

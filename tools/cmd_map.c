@@ -114,12 +114,8 @@ static int do_show(int argc, char **argv)
 			return p_err("no map '%s' (see '%s map show')", name, bin_name);
 		}
 	}
-	if (json_output) {
-		json_object_object_del(reply, "ok");
-		json_print(reply);
-	} else {
+	if (!json_print_reply(reply))
 		print_maps(maps);
-	}
 	json_object_put(reply);
 	return CLI_OK;
 }
@@ -292,12 +288,8 @@ static int do_dump(int argc, char **argv)
 	r = map_call("map.dump", name, &reply);
 	if (r != CLI_OK)
 		return r;
-	if (json_output) {
-		json_object_object_del(reply, "ok");
-		json_print(reply);
-	} else {
+	if (!json_print_reply(reply))
 		print_dump(name, reply);
-	}
 	json_object_put(reply);
 	return CLI_OK;
 }

@@ -370,12 +370,8 @@ static int show_op(const char *op, void (*print)(struct json_object *reply))
 	if (r != CLI_OK)
 		return r;
 
-	if (json_output) {
-		json_object_object_del(reply, "ok");
-		json_print(reply);
-	} else {
+	if (!json_print_reply(reply))
 		print(reply);
-	}
 	json_object_put(reply);
 	return CLI_OK;
 }

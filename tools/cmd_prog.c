@@ -149,12 +149,8 @@ static int do_show(int argc, char **argv)
 	}
 	json_object_array_sort(progs, prog_cmp);
 
-	if (json_output) {
-		json_object_object_del(reply, "ok");
-		json_print(reply);
-	} else {
+	if (!json_print_reply(reply))
 		print_progs(progs, reply);
-	}
 	json_object_put(reply);
 	return CLI_OK;
 }

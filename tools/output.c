@@ -21,6 +21,15 @@ void json_print(struct json_object *obj)
 	fflush(stdout);
 }
 
+bool json_print_reply(struct json_object *reply)
+{
+	if (!json_output)
+		return false;
+	json_object_object_del(reply, "ok");
+	json_print(reply);
+	return true;
+}
+
 static void vp_err(const char *fmt, va_list ap)
 {
 	struct json_object *obj;

@@ -12,6 +12,9 @@
 
 /* Writes @obj as one JSON document on stdout (pretty with -p), then flushes. */
 void json_print(struct json_object *obj);
+/* In JSON mode, prints a daemon reply without its "ok" and returns true;
+ * otherwise prints nothing and returns false (the caller prints for people). */
+bool json_print_reply(struct json_object *reply);
 
 /* "Error: ..." on stderr, or {"error": "..."} on stdout in JSON mode. */
 int p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
