@@ -26,7 +26,12 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	c->psi_sweep_s = 10;
 	snprintf(c->metrics_address, sizeof(c->metrics_address), "127.0.0.1:9930");
 	c->max_series_cgroups = 2000;
+	c->metrics_max_connections = 256;
+	c->metrics_request_timeout_s = 5;
 	c->allow_read_others = false;
+	c->max_clients = 256;
+	c->client_output_limit_kib = 65536;
+	c->client_timeout_s = 10;
 }
 
 enum key_type { K_STR, K_U32, K_BOOL, K_LEVEL };
@@ -68,7 +73,12 @@ static const struct key_desc keys[] = {
 	U32("telemetry", "psi_sweep_s", psi_sweep_s, 1, 3600),
 	STR("metrics", "address", metrics_address),
 	U32("metrics", "max_series_cgroups", max_series_cgroups, 0, 1000000),
+	U32("metrics", "max_connections", metrics_max_connections, 4, 65536),
+	U32("metrics", "request_timeout_s", metrics_request_timeout_s, 1, 3600),
 	BOOL("control", "allow_read_others", allow_read_others),
+	U32("control", "max_clients", max_clients, 1, 65536),
+	U32("control", "output_limit_kib", client_output_limit_kib, 64, 16777216),
+	U32("control", "client_timeout_s", client_timeout_s, 1, 3600),
 };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };

@@ -35,8 +35,13 @@ struct cgp_conf {
 	/* [metrics] */
 	char metrics_address[CGP_CONF_STR_MAX];
 	uint32_t max_series_cgroups;
+	uint32_t metrics_max_connections; /* open HTTP connections at once */
+	uint32_t metrics_request_timeout_s; /* a whole request must arrive within this */
 	/* [control] */
 	bool allow_read_others;
+	uint32_t max_clients; /* control connections at once; more are refused */
+	uint32_t client_output_limit_kib; /* output all clients together may hold */
+	uint32_t client_timeout_s; /* a client whose output does not move this long is dropped */
 };
 
 void cgp_conf_defaults(struct cgp_conf *c);

@@ -4,10 +4,13 @@
 own per test (own runtime dir, pin dir and socket), cgroups of our own under
 the v2 mount, all removed again even when a test fails.
 
-Usage: run.py [-k SUBSTRING] [-v]
+The tests of this file and of every test_*.py beside it (each a TESTS list)
+run in that order. Usage: run.py [-k SUBSTRING] [-v]
 Ends with 'N passed, N failed[, N skipped]'; exit status 1 on any failure.
 """
 import argparse
+import glob
+import importlib
 import json
 import os
 import shutil
@@ -21,251 +24,9 @@ import traceback
 import urllib.parse
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("OUT", os.path.join(ROOT, "build"))
-DAEMON = os.path.join(BUILD, "cgpilotd")
-CLI = os.path.join(BUILD, "cgpilot")
-VERBOSE = False
-
-
-class Skip(Exception):
-    pass
-
-
-def log(*a):
-    if VERBOSE:
-        print("   ", *a, flush=True)
-
-
-def v2_mount():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.startswith("cgroup2 "):
-                return left.split()[4].replace("\\040", " ")
-    raise Skip("no cgroup2 mount")
-
-
-def ensure_bpffs():
-    with open("/proc/self/mounts") as f:
-        if any(l.split()[1] == "/sys/fs/bpf" and l.split()[2] == "bpf" for l in f):
-            return
-    subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
-
-
-class Cgroups:
-    """Cgroups this test created, under one parent; removed on exit."""
-
-    def __init__(self, name):
-        self.mount = v2_mount()
-        self.rel_parent = "cgpilot-itest-%d-%s" % (os.getpid(), name)
-        self.parent = os.path.join(self.mount, self.rel_parent)
-        os.mkdir(self.parent)
-        self.made = [self.parent]
-        self.procs = []
-
-    def make(self, name):
-        p = os.path.join(self.parent, name)
-        os.mkdir(p)
-        self.made.append(p)
-        return p
-
-    def rel(self, name):
-        return self.rel_parent + "/" + name
-
-    def spawn(self, cg, argv, cpu=None):
-        """Start argv inside cgroup cg (a path we made), optionally pinned."""
-
-        def pre():
-            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
-                f.write("0")
-            if cpu is not None:
-                os.sched_setaffinity(0, {cpu})
-
-        p = subprocess.Popen(argv, preexec_fn=pre, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        self.procs.append(p)
-        return p
-
-    def busy(self, cg, n, cpu=None):
-        return [self.spawn(cg, ["sh", "-c", "while :; do :; done"], cpu) for _ in range(n)]
-
-    def stop(self, procs):
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-        for p in procs:
-            p.wait()
-
-    def cleanup(self):
-        self.stop(self.procs)
-        for p in reversed(self.made):
-            if not os.path.isdir(p):
-                continue
-            try:
-                with open(os.path.join(p, "cgroup.kill"), "w") as f:
-                    f.write("1")
-            except OSError:
-                pass
-            for _ in range(100):
-                try:
-                    os.rmdir(p)
-                    break
-                except OSError:
-                    time.sleep(0.02)
-
-
-class Daemon:
-    """A cgpilotd of the test's own."""
-
-    def __init__(self, name, config=None, extra=()):
-        self.dir = tempfile.mkdtemp(prefix="cgpilot-itest-")
-        self.pin = "/sys/fs/bpf/cgpilot-itest-%d-%s" % (os.getpid(), name)
-        self.sock = os.path.join(self.dir, "cgpilot.sock")
-        self.logf = os.path.join(self.dir, "daemon.log")
-        self.conf = os.path.join(self.dir, "cgpilotd.conf")
-        with open(self.conf, "w") as f:
-            f.write(config or "")
-        self.argv = [DAEMON, "--foreground", "--config", self.conf, "--runtime-dir", self.dir,
-                     "--pin-dir", self.pin, "--socket", self.sock,
-                     "--metrics-address", "127.0.0.1:0"] + list(extra)
-        self.proc = None
-
-    def start(self, wait=True):
-        self.proc = subprocess.Popen(self.argv, stdout=open(self.logf, "w"),
-                                     stderr=subprocess.STDOUT)
-        if wait:
-            deadline = time.time() + 20
-            while time.time() < deadline:
-                if self.proc.poll() is not None:
-                    raise AssertionError("daemon exited with %d:\n%s" % (self.proc.returncode,
-                                                                         self.log()))
-                try:
-                    if self.request({"op": "ping"}).get("ok"):
-                        return self
-                except OSError:
-                    pass
-                time.sleep(0.05)
-            raise AssertionError("daemon did not answer within 20 s:\n" + self.log())
-        return self
-
-    def log(self):
-        try:
-            with open(self.logf) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def request(self, obj, raw=None, timeout=10):
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(timeout)
-        s.connect(self.sock)
-        try:
-            s.sendall(raw if raw is not None else (json.dumps(obj) + "\n").encode())
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-            return json.loads(buf.decode())
-        finally:
-            s.close()
-
-    def cli(self, *args, check=True):
-        r = subprocess.run([CLI, "--socket", self.sock] + list(args), capture_output=True,
-                           text=True, timeout=30)
-        if check and r.returncode != 0:
-            raise AssertionError("cgpilot %s failed (%d): %s" % (" ".join(args), r.returncode,
-                                                                r.stderr))
-        return r
-
-    def metrics_url(self):
-        return "http://%s/metrics" % self.request({"op": "status"})["metrics_address"]
-
-    def scrape(self):
-        with urllib.request.urlopen(self.metrics_url(), timeout=10) as r:
-            assert r.status == 200
-            assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers
-            return r.read().decode()
-
-    def show(self, path):
-        r = self.request({"op": "cgroup.show", "cgroup": path})
-        assert r.get("ok"), r
-        return r["cgroup"]
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("daemon did not stop within 10 s of SIGTERM")
-        return self.proc.returncode if self.proc else None
-
-    def cleanup(self):
-        try:
-            self.stop()
-        except AssertionError:
-            pass
-        # a daemon that had to be killed cannot remove its own cgroup
-        mount = v2_mount()
-        for rel in ("cgpilot.slice/cgpilotd", "cgpilot.slice"):
-            try:
-                os.rmdir(os.path.join(mount, rel))
-            except OSError:
-                pass
-        shutil.rmtree(self.pin, ignore_errors=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class Subscriber:
-    def __init__(self, d, events=None):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.connect(d.sock)
-        req = {"op": "subscribe"}
-        if events:
-            req["events"] = events
-        self.s.sendall((json.dumps(req) + "\n").encode())
-        self.f = self.s.makefile("r")
-        first = json.loads(self.f.readline())
-        assert first.get("ok"), first
-
-    def wait_for(self, pred, timeout):
-        self.s.settimeout(timeout)
-        deadline = time.time() + timeout
-        seen = []
-        while time.time() < deadline:
-            self.s.settimeout(max(0.01, deadline - time.time()))
-            try:
-                line = self.f.readline()
-            except (socket.timeout, TimeoutError, OSError):
-                break
-            if not line:
-                break
-            ev = json.loads(line)
-            seen.append(ev)
-            log("event", ev)
-            if pred(ev):
-                return ev
-        raise AssertionError("expected event not seen in %.1f s; saw %s" % (timeout, seen[-10:]))
-
-    def close(self):
-        self.s.close()
-
-
-def wait_until(fn, timeout, what):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import *  # noqa: E402,F401,F403
 
 # ---- tests ----
 
@@ -884,54 +645,29 @@ TESTS = [
 ]
 
 
-class Ctx:
-    def __init__(self):
-        self.daemons = []
-        self.groups = []
-        self.procs = []
-        self.dirs = []
-
-    def daemon(self, name, **kw):
-        d = Daemon(name, **kw)
-        self.daemons.append(d)
-        return d
-
-    def cgroups(self, name):
-        c = Cgroups(name)
-        self.groups.append(c)
-        return c
-
-    def cleanup(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        for x in self.dirs:
-            shutil.rmtree(x, ignore_errors=True)
-        for d in self.daemons:
-            d.cleanup()
-        for c in self.groups:
-            c.cleanup()
+def all_tests():
+    tests = list(TESTS)
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "test_*.py"))):
+        mod = importlib.import_module(os.path.basename(path)[:-3])
+        tests += mod.TESTS
+    return tests
 
 
 def main():
-    global VERBOSE
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", default="")
     ap.add_argument("-v", action="store_true")
     args = ap.parse_args()
-    VERBOSE = args.v
+    harness.VERBOSE = args.v
+    tests = all_tests()
     if os.geteuid() != 0:
         print("integration tests need root")
-        print("0 passed, 0 failed, %d skipped" % len(TESTS))
+        print("0 passed, 0 failed, %d skipped" % len(tests))
         return 0
     ensure_bpffs()
     passed = failed = skipped = 0
-    for name, fn in TESTS:
+    for name, fn in tests:
         if args.k not in name:
             continue
         ctx = Ctx()
