@@ -7,9 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
+#include "cgroupfs.h"
 #include "config.h"
 #include "util.h"
+
+/* What bind() takes for a unix socket path, with its NUL. */
+#define SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+_Static_assert(SUN_PATH_MAX == 108, "the socket message says 108 bytes");
 
 void cgp_conf_defaults(struct cgp_conf *c)
 {
@@ -83,6 +92,108 @@ static const struct key_desc keys[] = {
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
+/* Digits only, 0..65535. */
+static bool port_ok(const char *s)
+{
+	unsigned long v = 0;
+	size_t n = strspn(s, "0123456789");
+
+	if (!n || s[n] || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	return v <= 65535;
+}
+
+bool cgp_conf_metrics_address_ok(const char *addr)
+{
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *port, *end;
+	size_t hl;
+
+	if (!strcmp(addr, "none"))
+		return true;
+	if (addr[0] == '[') {
+		char *scope;
+
+		end = strchr(addr, ']');
+		if (!end || end[1] != ':')
+			return false;
+		hl = (size_t)(end - addr - 1);
+		if (hl >= sizeof(host))
+			return false;
+		memcpy(host, addr + 1, hl);
+		host[hl] = 0;
+		port = end + 2;
+		/* fe80::1%eth0: the interface must exist only when the daemon binds */
+		scope = strchr(host, '%');
+		if (scope) {
+			size_t sl = strlen(scope + 1);
+
+			if (!sl || sl >= IF_NAMESIZE || strpbrk(scope + 1, "/% \t"))
+				return false;
+			*scope = 0;
+		}
+		if (inet_pton(AF_INET6, host, bin) != 1)
+			return false;
+	} else {
+		port = strrchr(addr, ':');
+		if (!port)
+			return false;
+		hl = (size_t)(port - addr);
+		if (hl >= sizeof(host))
+			return false;
+		memcpy(host, addr, hl);
+		host[hl] = 0;
+		port++;
+		/* dotted quad only; an IPv6 address needs its brackets */
+		if (inet_pton(AF_INET, host, bin) != 1)
+			return false;
+	}
+	return port_ok(port);
+}
+
+/*
+ * The value of a string key, as the daemon will use it. NULL if fine, else
+ * what it must be (for "'KEY' in [SECTION] must be ..., not 'VALUE'").
+ */
+static const char *check_str(const char *section, const char *name, const char *v)
+{
+	if (!strcmp(section, "daemon")) {
+		if (!strcmp(name, "runtime_dir") || !strcmp(name, "pin_dir"))
+			return v[0] == '/' ? NULL : "an absolute path";
+		if (!strcmp(name, "cgroup_root"))
+			return !v[0] || v[0] == '/' ? NULL : "empty or an absolute path";
+		if (!strcmp(name, "socket")) {
+			if (v[0] && v[0] != '/')
+				return "empty or an absolute path";
+			if (strlen(v) >= SUN_PATH_MAX)
+				return "a path shorter than 108 bytes (a unix socket's limit)";
+			return NULL;
+		}
+		if (!strcmp(name, "own_cgroup")) {
+			char *norm = NULL;
+			int r;
+
+			if (!strcmp(v, "auto") || !strcmp(v, "none"))
+				return NULL;
+			r = cgfs_normalize_path(v, &norm, NULL);
+			if (r == -ENOMEM)
+				return NULL; /* not the value's fault; the daemon checks again */
+			r = r ? r : norm[0] ? 0 : -EINVAL;
+			free(norm);
+			return r ? "auto, none or a cgroup path below the root without '.' or '..'" :
+				   NULL;
+		}
+	}
+	if (!strcmp(section, "metrics") && !strcmp(name, "address"))
+		return cgp_conf_metrics_address_ok(v) ? NULL :
+							"IP:PORT, [IPv6]:PORT (numeric, port "
+							"0..65535) or none";
+	return NULL;
+}
+
 struct parse_ctx {
 	struct cgp_conf *c;
 	/* input, one of the two */
@@ -95,6 +206,7 @@ struct parse_ctx {
 	char err[400];
 	char *buf; /* FILE input: getline() buffer */
 	size_t bufcap;
+	int read_err; /* FILE input: errno of a failed read (0: none) */
 };
 
 static int set_err(struct parse_ctx *p, const char *fmt, const char *a, const char *b,
@@ -118,10 +230,15 @@ static char *reader(char *str, int num, void *stream)
 	if (p->long_line)
 		return NULL;
 	if (p->f) {
-		ssize_t n = getline(&p->buf, &p->bufcap, p->f);
+		ssize_t n;
 
-		if (n <= 0)
+		errno = 0;
+		n = getline(&p->buf, &p->bufcap, p->f);
+		if (n <= 0) {
+			if (ferror(p->f))
+				p->read_err = errno ? errno : EIO;
 			return NULL;
+		}
 		line = p->buf;
 		len = (size_t)n;
 	} else {
@@ -197,12 +314,25 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	field = (char *)p->c + k->off;
 	switch (k->type) {
-	case K_STR:
+	case K_STR: {
+		const char *want;
+
 		if (strlen(value) >= CGP_CONF_STR_MAX)
 			return set_err(p, "value of '%s' in [%s] is too long: '%.40s...'", name,
 				       section, value);
+		want = check_str(section, name, value);
+		if (want) {
+			if (!p->err_line) {
+				snprintf(p->err, sizeof(p->err),
+					 "'%s' in [%s] must be %s, not '%s'", name, section, want,
+					 value);
+				p->err_line = p->line;
+			}
+			return 0;
+		}
 		snprintf(field, CGP_CONF_STR_MAX, "%s", value);
 		return 1;
+	}
 	case K_BOOL:
 		if (parse_bool(value, (bool *)field))
 			return set_err(p, "'%s' in [%s] must be true or false, not '%s'", name,
@@ -253,6 +383,12 @@ static int finish(struct parse_ctx *p, int r, const char *name, char *errbuf, si
 			 r == -1 ? "cannot open file" : "out of memory");
 		return -EINVAL;
 	}
+	if (p->read_err) {
+		/* what was read is not the whole file: its lines prove nothing */
+		snprintf(errbuf, errlen, "%s:%d: read error: %s", name, p->line + 1,
+			 strerror(p->read_err));
+		return -EIO;
+	}
 	if (r > 0 && (!p->err_line || r < p->err_line)) {
 		line = r;
 		snprintf(msg, sizeof(msg), "syntax error (expected [section] or key = value)");
@@ -282,12 +418,29 @@ int cgp_conf_parse_string(struct cgp_conf *c, const char *text, const char *name
 int cgp_conf_parse_file(struct cgp_conf *c, const char *path, char *errbuf, size_t errlen)
 {
 	struct parse_ctx p = { .c = c };
-	int r;
+	struct stat st;
+	int r = 0;
 
 	p.f = fopen(path, "re");
 	if (!p.f) {
 		r = -errno;
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	/* a directory opens, and reads as an empty file: refuse what cannot be
+	 * a configuration (a FIFO and /dev/null still read as text) */
+	if (fstat(fileno(p.f), &st)) {
+		r = -errno;
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(-r));
+	} else if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		snprintf(errbuf, errlen, "%s: is a directory, not a configuration file", path);
+	} else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		r = -EINVAL;
+		snprintf(errbuf, errlen, "%s: is not a regular file", path);
+	}
+	if (r) {
+		fclose(p.f);
 		return r;
 	}
 	r = ini_parse_stream(reader, &p, handler, &p);
@@ -298,23 +451,25 @@ int cgp_conf_parse_file(struct cgp_conf *c, const char *path, char *errbuf, size
 
 int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 {
-	if (c->runtime_dir[0] != '/') {
-		snprintf(errbuf, errlen, "runtime_dir must be an absolute path, not '%s'",
-			 c->runtime_dir);
-		return -EINVAL;
+	/* the file's values were checked on their lines; the command line's were not */
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *v = (const char *)c + keys[i].off, *want;
+
+		if (keys[i].type != K_STR)
+			continue;
+		want = check_str(keys[i].section, keys[i].name, v);
+		if (want) {
+			snprintf(errbuf, errlen, "'%s' in [%s] must be %s, not '%s'", keys[i].name,
+				 keys[i].section, want, v);
+			return -EINVAL;
+		}
 	}
-	if (c->pin_dir[0] != '/') {
-		snprintf(errbuf, errlen, "pin_dir must be an absolute path, not '%s'", c->pin_dir);
-		return -EINVAL;
-	}
-	if (c->socket_path[0] && c->socket_path[0] != '/') {
-		snprintf(errbuf, errlen, "socket must be an absolute path, not '%s'",
-			 c->socket_path);
-		return -EINVAL;
-	}
-	if (c->cgroup_root[0] && c->cgroup_root[0] != '/') {
-		snprintf(errbuf, errlen, "cgroup_root must be an absolute path, not '%s'",
-			 c->cgroup_root);
+	if (!c->socket_path[0] &&
+	    strlen(c->runtime_dir) + 1 + strlen(CGP_CONF_SOCKET_NAME) >= SUN_PATH_MAX) {
+		snprintf(errbuf, errlen,
+			 "the control socket %s/%s would be longer than the %zu bytes of a unix "
+			 "socket path: shorten runtime_dir or set [daemon] socket",
+			 c->runtime_dir, CGP_CONF_SOCKET_NAME, SUN_PATH_MAX - 1);
 		return -EINVAL;
 	}
 	if (c->max_cgroups & (c->max_cgroups - 1)) {

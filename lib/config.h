@@ -13,6 +13,8 @@
 
 #define CGP_CONF_PATH_DEFAULT "/etc/cgpilot/cgpilotd.conf"
 #define CGP_CONF_STR_MAX 256
+/* The control socket in runtime_dir when [daemon] socket is empty. */
+#define CGP_CONF_SOCKET_NAME "cgpilot.sock"
 
 struct cgp_conf {
 	/* [daemon] */
@@ -49,15 +51,28 @@ void cgp_conf_defaults(struct cgp_conf *c);
 /*
  * Parse INI text over *c (which holds defaults or a previous config). On
  * error returns -EINVAL and writes "NAME:LINE: message" to errbuf; *c may be
- * partly updated, so parse into a copy and commit on success.
+ * partly updated, so parse into a copy and commit on success. Each value is
+ * checked on its line as far as that needs no I/O: numbers in range, paths
+ * absolute, the socket path short enough for a unix socket, own_cgroup a
+ * cgroup path, [metrics] address IP:PORT, [IPv6]:PORT or "none".
  */
 int cgp_conf_parse_string(struct cgp_conf *c, const char *text, const char *name, char *errbuf,
 			  size_t errlen);
-/* Same from a file; -ENOENT if it does not exist (errbuf set). */
+/*
+ * Same from a file; -ENOENT if it does not exist, -EISDIR for a directory,
+ * -EIO for a read error (errbuf set, naming the path, every time).
+ */
 int cgp_conf_parse_file(struct cgp_conf *c, const char *path, char *errbuf, size_t errlen);
 
-/* Check cross-key constraints after parsing. */
+/*
+ * Check what a single line cannot: values set after parsing (the command
+ * line), and constraints across keys (the control socket path that
+ * runtime_dir implies, max_cgroups a power of two). No file:line in errbuf.
+ */
 int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen);
+
+/* "none", a dotted-quad IPv4 address:PORT or [IPv6]:PORT, numeric, port 0..65535. */
+bool cgp_conf_metrics_address_ok(const char *addr);
 
 /* Write the config back as INI (every key), for `status` and docs. */
 void cgp_conf_dump(const struct cgp_conf *c, FILE *f);

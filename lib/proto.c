@@ -1,10 +1,360 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
 #include "util.h"
+
+/*
+ * Messages that name a key or a position are built here. Like strerror()'s
+ * buffer: valid until the next proto_decode_request() in the same thread.
+ */
+static _Thread_local char msg_buf[256];
+
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF. */
+static bool utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		uint32_t cp, min;
+		size_t k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			k = 1;
+			cp = c & 0x1f;
+			min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			k = 2;
+			cp = c & 0x0f;
+			min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else {
+			return false;
+		}
+		if (n - i <= k)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/*
+ * Where in the request a value sits, for messages: keys joined by '.', array
+ * indexes in brackets. Bytes that could upset a reader (or the reply, which
+ * must stay valid UTF-8) are written as \xNN; "..." marks a cut.
+ */
+struct jpath {
+	char buf[96];
+	size_t len;
+	bool cut;
+};
+
+/* ESC_CTRL: control bytes and non-ASCII as \\xNN; ESC_ALL: quote and backslash too */
+enum { ESC_NONE, ESC_CTRL, ESC_ALL };
+
+static void jpath_put(struct jpath *p, const char *s, size_t n, int escape)
+{
+	for (size_t i = 0; i < n && !p->cut; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool plain =
+			escape == ESC_NONE ||
+			(c >= 0x20 && c < 0x7f && (escape == ESC_CTRL || (c != '"' && c != '\\')));
+
+		if (p->len + (plain ? 1 : 4) >= sizeof(p->buf)) {
+			p->cut = true;
+			break;
+		}
+		if (plain)
+			p->buf[p->len++] = (char)c;
+		else
+			p->len += (size_t)snprintf(p->buf + p->len, 5, "\\x%02x", c);
+	}
+	p->buf[p->len] = 0;
+}
+
+static void jpath_key(struct jpath *p, const char *key)
+{
+	if (p->len)
+		jpath_put(p, ".", 1, ESC_NONE);
+	jpath_put(p, key, strlen(key), ESC_ALL);
+}
+
+static void jpath_index(struct jpath *p, size_t i)
+{
+	char idx[32];
+
+	jpath_put(p, idx, (size_t)snprintf(idx, sizeof(idx), "[%zu]", i), ESC_NONE);
+}
+
+static const char *jpath_msg(const struct jpath *p, const char *what, const char *problem)
+{
+	snprintf(msg_buf, sizeof(msg_buf), "%s \"%s%s\" %s", what, p->buf, p->cut ? "..." : "",
+		 problem);
+	return msg_buf;
+}
+
+/*
+ * Every string (key or value) valid UTF-8 without a NUL, every number finite,
+ * at any depth. The tokener bounds the depth, and so this recursion.
+ */
+static int check_tree(json_object *v, struct jpath *p, const char **ret_msg)
+{
+	struct jpath saved = *p;
+
+	switch (json_object_get_type(v)) {
+	case json_type_object: {
+		json_object_object_foreach(v, key, child)
+		{
+			jpath_key(p, key);
+			if (!utf8_valid(key, strlen(key))) {
+				*ret_msg = jpath_msg(p, "key", "is not valid UTF-8");
+				return -EINVAL;
+			}
+			if (check_tree(child, p, ret_msg))
+				return -EINVAL;
+			*p = saved;
+		}
+		break;
+	}
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			jpath_index(p, i);
+			if (check_tree(json_object_array_get_idx(v, i), p, ret_msg))
+				return -EINVAL;
+			*p = saved;
+		}
+		break;
+	case json_type_string: {
+		const char *s = json_object_get_string(v);
+		size_t n = (size_t)json_object_get_string_len(v);
+
+		if (memchr(s, 0, n)) {
+			*ret_msg = jpath_msg(p, "value of", "contains a NUL character (\\u0000)");
+			return -EINVAL;
+		}
+		if (!utf8_valid(s, n)) {
+			*ret_msg = jpath_msg(p, "value of", "is not valid UTF-8");
+			return -EINVAL;
+		}
+		break;
+	}
+	case json_type_double:
+		if (!isfinite(json_object_get_double(v))) {
+			*ret_msg = jpath_msg(p, "value of",
+					     "is not a finite number (NaN, Infinity and numbers "
+					     "out of range are refused)");
+			return -EINVAL;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static bool json_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool json_number_ok(const char *s, size_t n)
+{
+	size_t i = 0, d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0') {
+		i++;
+	} else {
+		for (d = i; i < n && isdigit((unsigned char)s[i]); i++)
+			;
+		if (i == d)
+			return false;
+	}
+	if (i < n && s[i] == '.') {
+		for (d = ++i; i < n && isdigit((unsigned char)s[i]); i++)
+			;
+		if (i == d)
+			return false;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < n && isdigit((unsigned char)s[i]); i++)
+			;
+		if (i == d)
+			return false;
+	}
+	return i == n;
+}
+
+/* Whether a valid JSON number that json-c reads as a double (a fraction or an
+ * exponent; integers it clamps) stays finite. */
+static bool number_finite(const char *s, size_t n)
+{
+	char small[64], *buf;
+	bool ok;
+
+	if (!memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n))
+		return true;
+	buf = n < sizeof(small) ? small : malloc(n + 1);
+	if (!buf)
+		return true; /* the tree walk checked json-c's value already */
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	ok = isfinite(strtod(buf, NULL));
+	if (buf != small)
+		free(buf);
+	return ok;
+}
+
+static const char *text_msg(const char *problem, const char *tok, size_t n, size_t at)
+{
+	struct jpath t = { 0 };
+
+	jpath_put(&t, tok, n < 40 ? n : 40, ESC_CTRL);
+	snprintf(msg_buf, sizeof(msg_buf), "request is not valid JSON: %s '%s%s' at byte %zu",
+		 problem, t.buf, n > 40 || t.cut ? "..." : "", at);
+	return msg_buf;
+}
+
+/*
+ * json-c's strict mode still lets through single-quoted keys, numbers such
+ * as 1. -.5 00, NaN and Infinity, raw control characters in strings and
+ * UTF-8 its check misses (overlong forms, surrogates); and it keeps keys as C
+ * strings, so an escaped NUL cuts a key short ("op\u0000x" becomes "op").
+ * The structure it checked; this checks the tokens, on text json-c accepted
+ * as a whole. That covers what a duplicate key hides from the object, too.
+ */
+static int check_text(const char *s, size_t len, const char **ret_msg)
+{
+	size_t i = 0, j;
+
+	while (i < len) {
+		char c = s[i];
+
+		if (json_ws(c) || (c && strchr("{}[]:,", c))) {
+			i++;
+			continue;
+		}
+		if (c == '"') {
+			size_t close;
+			bool nul = false;
+
+			for (j = i + 1; j < len && s[j] != '"'; j++) {
+				if ((unsigned char)s[j] < 0x20) {
+					snprintf(msg_buf, sizeof(msg_buf),
+						 "request is not valid JSON: raw control character "
+						 "0x%02x in a string at byte %zu (write it as an "
+						 "escape)",
+						 (unsigned char)s[j], j);
+					*ret_msg = msg_buf;
+					return -EINVAL;
+				}
+				if (s[j] != '\\')
+					continue;
+				if (j + 5 < len && s[j + 1] == 'u' && !memcmp(s + j + 2, "0000", 4))
+					nul = true;
+				j += j + 1 < len && s[j + 1] == 'u' ? 5 : 1;
+			}
+			if (j >= len) {
+				*ret_msg = text_msg("unterminated string", s + i, len - i, i);
+				return -EINVAL;
+			}
+			close = j;
+			/* escapes are ASCII: the raw bytes of a string must be UTF-8 */
+			if (!utf8_valid(s + i + 1, close - i - 1)) {
+				snprintf(msg_buf, sizeof(msg_buf),
+					 "request is not valid UTF-8: the string at byte %zu", i);
+				*ret_msg = msg_buf;
+				return -EINVAL;
+			}
+			if (nul) {
+				struct jpath t = { 0 };
+
+				for (j++; j < len && json_ws(s[j]); j++)
+					;
+				/* as written, escapes and all */
+				jpath_put(&t, s + i + 1, close - i - 1, ESC_CTRL);
+				*ret_msg = jpath_msg(&t, j < len && s[j] == ':' ? "key" : "string",
+						     "contains a NUL character (\\u0000)");
+				return -EINVAL;
+			}
+			i = close + 1;
+			continue;
+		}
+		if (c == '\'') {
+			snprintf(
+				msg_buf, sizeof(msg_buf),
+				"request is not valid JSON: single quote at byte %zu (JSON strings "
+				"take double quotes)",
+				i);
+			*ret_msg = msg_buf;
+			return -EINVAL;
+		}
+		for (j = i;
+		     j < len && (isalnum((unsigned char)s[j]) || (s[j] && strchr("+-.", s[j])));
+		     j++)
+			;
+		if (j == i) {
+			*ret_msg = text_msg("unexpected character", s + i, 1, i);
+			return -EINVAL;
+		}
+		if (c == '-' || isdigit((unsigned char)c)) {
+			if (!json_number_ok(s + i, j - i)) {
+				*ret_msg = text_msg("malformed number", s + i, j - i, i);
+				return -EINVAL;
+			}
+			if (!number_finite(s + i, j - i)) {
+				*ret_msg = text_msg("number out of range", s + i, j - i, i);
+				return -EINVAL;
+			}
+		} else if (!((j - i == 4 &&
+			      (!memcmp(s + i, "true", 4) || !memcmp(s + i, "null", 4))) ||
+			     (j - i == 5 && !memcmp(s + i, "false", 5)))) {
+			*ret_msg = text_msg("unknown literal", s + i, j - i, i);
+			return -EINVAL;
+		}
+		i = j;
+	}
+	return 0;
+}
+
+static const char *syntax_msg(enum json_tokener_error jerr, size_t at)
+{
+	if (jerr == json_tokener_continue)
+		return "request is not valid JSON: it ends inside a value";
+	if (jerr == json_tokener_error_parse_utf8_string)
+		snprintf(msg_buf, sizeof(msg_buf), "request is not valid UTF-8 (at byte %zu)", at);
+	else
+		snprintf(msg_buf, sizeof(msg_buf), "request is not valid JSON: %s at byte %zu",
+			 jerr == json_tokener_success ? "trailing characters" :
+							json_tokener_error_desc(jerr),
+			 at);
+	return msg_buf;
+}
 
 int proto_decode_request(const char *line, size_t len, json_object **ret_req, const char **ret_op,
 			 const char **ret_msg)
@@ -12,6 +362,8 @@ int proto_decode_request(const char *line, size_t len, json_object **ret_req, co
 	json_tokener *tok;
 	json_object *req, *op;
 	enum json_tokener_error jerr;
+	struct jpath path = { 0 };
+	size_t end;
 
 	if (len > CGP_PROTO_LINE_MAX) {
 		*ret_msg = "request too long";
@@ -24,26 +376,25 @@ int proto_decode_request(const char *line, size_t len, json_object **ret_req, co
 	tok = json_tokener_new_ex(32);
 	if (!tok)
 		return -ENOMEM;
+	/* no comments, single-quoted values, trailing commas or bytes that are not UTF-8 */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	req = json_tokener_parse_ex(tok, line, (int)len);
 	jerr = json_tokener_get_error(tok);
-	if (!req || jerr != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
-		/* trailing garbage after a complete value counts as malformed */
-		size_t end = json_tokener_get_parse_end(tok);
-
-		while (req && end < len &&
-		       (line[end] == ' ' || line[end] == '\t' || line[end] == '\r'))
-			end++;
-		if (!req || jerr != json_tokener_success || end != len) {
-			json_object_put(req);
-			json_tokener_free(tok);
-			*ret_msg = "request is not valid JSON";
-			return -EINVAL;
-		}
-	}
+	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
+	/* strict mode refuses anything but whitespace after the value */
+	if (!req || jerr != json_tokener_success || end != len) {
+		json_object_put(req);
+		*ret_msg = syntax_msg(jerr, end);
+		return -EINVAL;
+	}
 	if (!json_object_is_type(req, json_type_object)) {
 		json_object_put(req);
 		*ret_msg = "request must be a JSON object";
+		return -EINVAL;
+	}
+	if (check_tree(req, &path, ret_msg) || check_text(line, len, ret_msg)) {
+		json_object_put(req);
 		return -EINVAL;
 	}
 	if (!json_object_object_get_ex(req, "op", &op) ||

@@ -15,7 +15,15 @@
 /*
  * Decode one request line (without the newline). On success *ret_req holds
  * the object (caller puts it) and *ret_op its "op" string (owned by the
- * object). On failure returns -EINVAL and *ret_msg says why.
+ * object). On failure returns -EINVAL and *ret_msg says why, naming the key
+ * or byte offset where there is one; it may point into a per-thread buffer
+ * that the next call overwrites.
+ *
+ * Strict JSON (RFC 8259) only: no comments, single quotes, trailing commas,
+ * NaN/Infinity or other non-finite numbers, raw control characters in
+ * strings. Every string, key or value at any depth, must be valid UTF-8
+ * without a NUL (an escaped \u0000 too): replies echo strings back, and C
+ * strings end at the first NUL.
  */
 int proto_decode_request(const char *line, size_t len, json_object **ret_req, const char **ret_op,
 			 const char **ret_msg);

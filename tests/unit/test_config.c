@@ -496,6 +496,162 @@ static void test_validate(void **state)
 	}
 }
 
+static void test_metrics_address(void **state)
+{
+	static const char *const ok[] = {
+		"none",
+		"127.0.0.1:0",
+		"127.0.0.1:9930",
+		"0.0.0.0:65535",
+		"10.1.2.3:00080",
+		"255.255.255.255:1",
+		"[::1]:9000",
+		"[::]:0",
+		"[2001:db8::1]:80",
+		"[fe80::1%eth0]:9930",
+		"[::ffff:127.0.0.1]:80",
+	};
+	static const char *const bad[] = {
+		"garbage",	   "",
+		"127.0.0.1",	   "127.0.0.1:",
+		":9930",	   "127.0.0.1:65536",
+		"127.0.0.1:99999", "127.0.0.1:-1",
+		"127.0.0.1:+80",   "127.0.0.1:8a",
+		"127.0.0.1:0x50",  "localhost:9930",
+		"127.1:80",	   "1.2.3.4.5:80",
+		"256.0.0.1:80",	   "::1:9000",
+		"[::1]",	   "[::1]:",
+		"[::1]9000",	   "[127.0.0.1]:80",
+		"[::1]:80:80",	   "[fe80::1%]:80",
+		"[::1%a/b]:80",	   "None",
+		"[::g]:80",	   "127.0.0.1:1000000",
+	};
+	struct fx *f = *state;
+	char text[160], quoted[96];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_true(cgp_conf_metrics_address_ok(ok[i]));
+		snprintf(text, sizeof(text), "[metrics]\naddress = %s\n", ok[i]);
+		expect_ok(f, text);
+		assert_string_equal(f->c.metrics_address, ok[i]);
+	}
+	cgp_conf_defaults(&f->c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (cgp_conf_metrics_address_ok(bad[i]))
+			fail_msg("address '%s' accepted", bad[i]);
+		snprintf(text, sizeof(text), "[metrics]\nmax_series_cgroups = 5\n\naddress = %s\n",
+			 bad[i]);
+		snprintf(quoted, sizeof(quoted), "'%s'", bad[i]);
+		expect_error(f, text, 4, "'address' in [metrics]", quoted);
+		assert_contains(f->err, "IP:PORT");
+		assert_string_equal(f->c.metrics_address, "127.0.0.1:9930");
+	}
+}
+
+/* The string keys the daemon would refuse at start are refused on their line. */
+static void test_string_keys(void **state)
+{
+	static const char *const own_ok[] = { "auto",	 "none", "cgpilot.slice/cgpilotd",
+					      "/a/b/",	 "a//b", "x y",
+					      ".hidden", "..x" };
+	static const char *const own_bad[] = { "", "/", "//", "a/../b", ".", "x/./y", "..", "../x" };
+	struct fx *f = *state;
+	char text[400], quoted[300], value[CGP_CONF_STR_MAX];
+
+	expect_error(f, "[daemon]\nruntime_dir = run/x\n", 2, "runtime_dir", "'run/x'");
+	assert_contains(f->err, "absolute");
+	expect_error(f, "[daemon]\nruntime_dir =\n", 2, "runtime_dir", "absolute");
+	expect_error(f, "[daemon]\n\npin_dir = bpf/x\n", 3, "pin_dir", "'bpf/x'");
+	expect_error(f, "[daemon]\nsocket = s.sock\n", 2, "socket", "'s.sock'");
+	expect_error(f, "[daemon]\ncgroup_root = sys/fs/cgroup\n", 2, "cgroup_root",
+		     "'sys/fs/cgroup'");
+	assert_string_equal(f->c.runtime_dir, "/run/cgpilot");
+	assert_string_equal(f->c.pin_dir, "/sys/fs/bpf/cgpilot");
+	assert_string_equal(f->c.socket_path, "");
+	assert_string_equal(f->c.cgroup_root, "");
+
+	/* sun_path holds 108 bytes with the NUL */
+	value[0] = '/';
+	memset(value + 1, 's', 106);
+	value[107] = 0;
+	snprintf(text, sizeof(text), "[daemon]\nsocket = %s\n", value);
+	expect_ok(f, text);
+	assert_string_equal(f->c.socket_path, value);
+	value[107] = 's';
+	value[108] = 0;
+	snprintf(text, sizeof(text), "[daemon]\nsocket = %s\n", value);
+	expect_error(f, text, 2, "socket", "108");
+
+	for (size_t i = 0; i < sizeof(own_ok) / sizeof(own_ok[0]); i++) {
+		snprintf(text, sizeof(text), "[daemon]\nown_cgroup = %s\n", own_ok[i]);
+		expect_ok(f, text);
+		assert_string_equal(f->c.own_cgroup, own_ok[i]);
+	}
+	cgp_conf_defaults(&f->c);
+	for (size_t i = 0; i < sizeof(own_bad) / sizeof(own_bad[0]); i++) {
+		snprintf(text, sizeof(text), "[daemon]\nlog_level = info\nown_cgroup = %s\n",
+			 own_bad[i]);
+		snprintf(quoted, sizeof(quoted), "'%s'", own_bad[i]);
+		expect_error(f, text, 3, "own_cgroup", quoted);
+		assert_string_equal(f->c.own_cgroup, "auto");
+	}
+}
+
+static void test_validate_strings(void **state)
+{
+	struct fx *f = *state;
+	struct cgp_conf c;
+	char err[512];
+	size_t n;
+
+	/* values that did not come through a file line: the command line */
+	c = f->c;
+	snprintf(c.metrics_address, sizeof(c.metrics_address), "garbage");
+	expect_invalid(&c, "address", "'garbage'");
+	snprintf(c.metrics_address, sizeof(c.metrics_address), "127.0.0.1:0");
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), 0);
+	snprintf(c.metrics_address, sizeof(c.metrics_address), "none");
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), 0);
+	c = f->c;
+	snprintf(c.own_cgroup, sizeof(c.own_cgroup), "a/../b");
+	expect_invalid(&c, "own_cgroup", "'a/../b'");
+	c = f->c;
+	memset(c.socket_path, 'x', 120);
+	c.socket_path[0] = '/';
+	c.socket_path[120] = 0;
+	expect_invalid(&c, "socket", "108");
+
+	/* the socket runtime_dir implies: <runtime_dir>/cgpilot.sock, 107 bytes at most */
+	c = f->c;
+	n = sizeof("/cgpilot.sock") - 1;
+	c.runtime_dir[0] = '/';
+	memset(c.runtime_dir + 1, 'r', 107 - n - 1);
+	c.runtime_dir[107 - n] = 0;
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), 0);
+	c.runtime_dir[107 - n] = 'r';
+	c.runtime_dir[108 - n] = 0;
+	expect_invalid(&c, "cgpilot.sock", "runtime_dir");
+	/* fine with a socket of its own */
+	snprintf(c.socket_path, sizeof(c.socket_path), "/run/s.sock");
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), 0);
+}
+
+static void test_parse_file_not_regular(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/cgpilot-test-confdir-XXXXXX";
+
+	assert_non_null(mkdtemp(dir));
+	f->err[0] = 0;
+	assert_int_equal(cgp_conf_parse_file(&f->c, dir, f->err, sizeof(f->err)), -EISDIR);
+	assert_starts_with(f->err, dir);
+	assert_contains(f->err, "directory");
+	rmdir(dir);
+	/* a character device reads as text: /dev/null is an empty configuration */
+	f->err[0] = 0;
+	assert_int_equal(cgp_conf_parse_file(&f->c, "/dev/null", f->err, sizeof(f->err)), 0);
+}
+
 static void roundtrip(const struct cgp_conf *in)
 {
 	struct cgp_conf out;
@@ -561,6 +717,10 @@ int main(void)
 		T(test_small_errbuf),
 		T(test_parse_file),
 		T(test_validate),
+		T(test_metrics_address),
+		T(test_string_keys),
+		T(test_validate_strings),
+		T(test_parse_file_not_regular),
 		T(test_dump_roundtrip),
 #undef T
 	};

@@ -180,6 +180,197 @@ static void test_decode_deep_nesting(void **state)
 	expect_bad_str(buf, "JSON");
 }
 
+/* The message of a refused request: ASCII without control bytes, fits an error line. */
+static void expect_clean_msg(const char *line, const char *msg)
+{
+	char *el;
+	json_object *o;
+
+	for (const char *m = msg; *m; m++)
+		if ((unsigned char)*m < 0x20 || (unsigned char)*m >= 0x7f)
+			fail_msg("%s: byte 0x%02x in message \"%s\"", line, (unsigned char)*m, msg);
+	assert_true(strlen(msg) < 256);
+	el = proto_error_line(msg);
+	assert_non_null(el);
+	o = json_tokener_parse(el);
+	assert_non_null(o);
+	json_object_put(o);
+	free(el);
+}
+
+/* Refused, and the message holds every one of the words. */
+static void expect_refused(const char *line, size_t len, const char *const *words)
+{
+	struct decoded d = decode_n(line, len);
+
+	if (d.r != -EINVAL)
+		fail_msg("accepted (%d): %.*s", d.r, (int)(len < 200 ? len : 200), line);
+	assert_ptr_equal(d.req, SENTINEL_REQ);
+	assert_non_null(d.msg);
+	for (; *words; words++)
+		if (!strstr(d.msg, *words))
+			fail_msg("%.*s: message \"%s\" lacks \"%s\"", (int)(len < 200 ? len : 200),
+				 line, d.msg, *words);
+	expect_clean_msg(line, d.msg);
+}
+
+#define REFUSED(line, ...) \
+	expect_refused(line, strlen(line), (const char *const[]){ __VA_ARGS__, NULL })
+
+static void expect_ok(const char *line)
+{
+	struct decoded d = decode(line);
+
+	if (d.r)
+		fail_msg("refused (%d): %s: %s", d.r, line, d.msg ? d.msg : "(null)");
+	json_object_put(d.req);
+}
+
+static void test_decode_escaped_nul(void **state)
+{
+	/* values, named by where they sit */
+	REFUSED("{\"op\":\"cgroup.show\",\"cgroup\":\"cgprobe-test\\u0000/../x\"}", "\"cgroup\"",
+		"NUL");
+	REFUSED("{\"op\":\"\\u0000\"}", "\"op\"", "NUL");
+	REFUSED("{\"op\":\"ping\\u0000x\"}", "\"op\"", "NUL");
+	REFUSED("{\"op\":\"map.dump\",\"map\":\"cg_slot\\u0000x\"}", "\"map\"", "NUL");
+	REFUSED("{\"op\":\"subscribe\",\"events\":[\"onset\",\"cg_slot\\u0000x\"]}",
+		"\"events[1]\"", "NUL");
+	REFUSED("{\"op\":\"x\",\"a\":{\"b\":[{\"c\":\"\\u0000\"}]}}", "\"a.b[0].c\"", "NUL");
+	/* keys: json-c cuts them at the NUL, "op\u0000x" would be "op" */
+	REFUSED("{\"op\\u0000x\":\"ping\"}", "key", "op\\u0000x", "NUL");
+	REFUSED("{\"op\":\"ping\",\"cg_slot\\u0000x\":1}", "key", "cg_slot", "NUL");
+	REFUSED("{\"op\":\"ping\",\"a\":{\"\\u0000\" : 1}}", "key", "NUL");
+	/* a value a later duplicate key hides from the object */
+	REFUSED("{\"op\":\"x\",\"a\":\"\\u0000\",\"a\":\"ok\"}", "NUL");
+	REFUSED("{\"op\":\"x\",\"a\":[\"\\u0000\"],\"a\":1}", "NUL");
+
+	/* an escaped backslash before "u0000" is no NUL; other escapes are fine */
+	expect_ok("{\"op\":\"x\",\"a\":\"\\\\u0000\"}");
+	expect_ok("{\"op\":\"x\",\"a\\\\u0000\":\"\\u0001\\u00e9\\\"\\\\\\/\\b\\f\\n\\r\\t\"}");
+	expect_ok("{\"op\":\"x\",\"a\":\"\\u0100\\u1000\\u0010\"}");
+}
+
+static void test_decode_strict(void **state)
+{
+	static const char *const bad[] = {
+		"{\"op\":\"x\"/* comment */}",
+		"{\"op\":\"x\"} // comment",
+		"/**/{\"op\":\"x\"}",
+		"# c\n{\"op\":\"x\"}",
+		"{'op':'x'}",
+		"{\"op\":'x'}",
+		"{'op':\"x\"}",
+		"{\"op\":\"x\",'a':1}",
+		"{\"op\":\"x\",}",
+		"{\"op\":\"x\",\"a\":[1,]}",
+		"{\"op\":\"x\",\"a\":1.}",
+		"{\"op\":\"x\",\"a\":-1.}",
+		"{\"op\":\"x\",\"a\":1.e5}",
+		"{\"op\":\"x\",\"a\":-.5}",
+		"{\"op\":\"x\",\"a\":01}",
+		"{\"op\":\"x\",\"a\":-01}",
+		"{\"op\":\"x\",\"a\":00}",
+		"{\"op\":\"x\",\"a\":+1}",
+		"{\"op\":\"x\",\"a\":0x10}",
+		"{\"op\":\"x\",\"a\":True}",
+		"{\"op\":\"x\",\"a\":nan}",
+		"{\"op\":\"x\",\"a\":\"\\x41\"}",
+		"{\"op\":\"x\",\"a\":\"\\'\"}",
+		"{\"op\":\"x\",\"a\":\"tab\there\"}",
+		"{\"op\":\"x\",\"a\":\"\x01\"}",
+		"{\"op\":\"x\",\"a\":\v1}",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		REFUSED(bad[i], "not valid JSON");
+
+	/* non-finite numbers, where json-c's strict mode takes them */
+	REFUSED("{\"op\":NaN}", "\"op\"", "finite");
+	REFUSED("{\"op\":\"x\",\"threshold_ns\":NaN}", "\"threshold_ns\"", "finite");
+	REFUSED("{\"op\":\"x\",\"a\":Infinity}", "\"a\"", "finite");
+	REFUSED("{\"op\":\"x\",\"a\":-Infinity}", "\"a\"", "finite");
+	REFUSED("{\"op\":\"x\",\"a\":{\"b\":[0,NaN]}}", "\"a.b[1]\"", "finite");
+	REFUSED("{\"op\":\"x\",\"a\":1e400}", "\"a\"", "finite");
+	REFUSED("{\"op\":\"x\",\"a\":-1.5E+999}", "\"a\"", "finite");
+	/* and where a later duplicate key hides them from the object */
+	REFUSED("{\"op\":\"x\",\"a\":NaN,\"a\":1}", "not valid JSON", "NaN");
+	REFUSED("{\"op\":\"x\",\"a\":[1e400],\"a\":1}", "out of range", "1e400");
+
+	/* an integer too big for 64 bits is json-c's to clamp (proto_get_u64 refuses it) */
+	{
+		char big[512];
+		int n = snprintf(big, sizeof(big), "{\"op\":\"x\",\"a\":");
+
+		memset(big + n, '9', 400);
+		snprintf(big + n + 400, sizeof(big) - (size_t)n - 400, "}");
+		expect_ok(big);
+		big[n + 398] = '.'; /* 1e398: a double */
+		REFUSED(big, "finite");
+	}
+	/* the whole grammar of numbers and literals still goes through */
+	expect_ok("{\"op\":\"x\",\"n\":[0,-0,1,-1,10,0.5,-0.5e-3,1E+2,1e2,2.50E-07,1e-999]}");
+	expect_ok("{\"op\":\"x\",\"t\":true,\"f\":false,\"u\":null,\"e\":[],\"o\":{},\"s\":\"\"}");
+	expect_ok("\r\n{ \"op\" :\n\"x\" ,\t\"a\" : [ 1 , { } ] }\r\n");
+	expect_ok("{\"op\":\"x\",\"a\":\"#/*not a comment*/ 'q' NaN\"}");
+}
+
+static void test_decode_utf8(void **state)
+{
+	static const char *const bad_values[] = {
+		"{\"op\":\"x\",\"a\":\"\xff\"}", /* never in UTF-8 */
+		"{\"op\":\"x\",\"a\":\"\xc3\"}", /* cut short */
+		"{\"op\":\"x\",\"a\":\"\xc3(\"}", /* bad continuation */
+		"{\"op\":\"x\",\"a\":\"\xc0\x80\"}", /* overlong NUL */
+		"{\"op\":\"x\",\"a\":\"\xe0\x80\xaf\"}", /* overlong '/' */
+		"{\"op\":\"x\",\"a\":\"\xed\xa0\x80\"}", /* surrogate */
+		"{\"op\":\"x\",\"a\":\"\xf4\x90\x80\x80\"}", /* past U+10FFFF */
+		"{\"op\":\"x\",\"a\":\"\xf8\x88\x80\x80\x80\"}", /* 5 bytes */
+		"{\"op\":\"x\",\"a\":\"\x80\"}", /* lone continuation */
+	};
+
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++)
+		REFUSED(bad_values[i], "UTF-8");
+	REFUSED("{\"op\":\"x\",\"a\":\"\xc0\x80\"}", "\"a\"", "UTF-8");
+	REFUSED("{\"op\":\"\xed\xa0\x80\"}", "\"op\"", "UTF-8");
+	REFUSED("{\"op\":\"x\",\"a\":[\"ok\",\"\xf4\x90\x80\x80\"]}", "\"a[1]\"", "UTF-8");
+	/* keys, shown with their bytes escaped */
+	REFUSED("{\"op\":\"x\",\"k\xc0\x80\":1}", "key", "k\\xc0\\x80", "UTF-8");
+	REFUSED("{\"op\":\"x\",\"\xff\":1}", "UTF-8");
+	/* bytes json-c's own check lets through, where a duplicate key hides them */
+	REFUSED("{\"op\":\"x\",\"a\":\"\xc0\x80\",\"a\":1}", "UTF-8", "byte 14");
+	REFUSED("{\"op\":\"x\",\"a\":{\"\xed\xa0\x80\":1},\"a\":1}", "UTF-8");
+
+	expect_ok("{\"op\":\"x\",\"a\":\"\xc3\xa9\xe6\x9c\x8d\xe5\x8a\xa1\xf0\x9f\x98\x80\"}");
+	expect_ok("{\"op\":\"x\",\"\xc3\xa9\":\"\xef\xbf\xbd\xf4\x8f\xbf\xbf\xee\x80\x80\"}");
+	expect_ok("{\"op\":\"x\",\"a\":\"\\u00e9\\ud83d\\ude00\"}");
+}
+
+static void test_decode_message_names(void **state)
+{
+	char line[4096];
+	struct decoded d;
+	int n;
+
+	/* a long key is cut in the message, which stays short */
+	n = snprintf(line, sizeof(line), "{\"op\":\"x\",\"");
+	memset(line + n, 'k', 1000);
+	n += 1000;
+	snprintf(line + n, sizeof(line) - (size_t)n, "\":\"\\u0000\"}");
+	REFUSED(line, "\"kkkk", "...", "NUL");
+	/* quotes, backslashes and control bytes in a key are escaped */
+	REFUSED("{\"op\":\"x\",\"q\\\"b\\\\n\\n\":NaN}", "\"q\\x22b\\x5cn\\x0a\"", "finite");
+	/* a syntax error says where */
+	REFUSED("{\"op\":\"x\",\"a\":1.}", "malformed number '1.'", "byte 14");
+	REFUSED("{\"op\":\"x\",\"a\":\"\\u0041\tb\"}", "0x09", "byte 21");
+
+	/* the message of one call does not leak into the next */
+	d = decode("{\"op\":\"x\",\"first\":NaN}");
+	assert_non_null(strstr(d.msg, "first"));
+	d = decode("{\"op\":1}");
+	assert_null(strstr(d.msg, "first"));
+}
+
 /* ---- getters ---- */
 
 static int req_setup(void **state)
@@ -529,6 +720,10 @@ int main(void)
 		cmocka_unit_test(test_decode_length),
 		cmocka_unit_test(test_decode_nul),
 		cmocka_unit_test(test_decode_deep_nesting),
+		cmocka_unit_test(test_decode_escaped_nul),
+		cmocka_unit_test(test_decode_strict),
+		cmocka_unit_test(test_decode_utf8),
+		cmocka_unit_test(test_decode_message_names),
 		cmocka_unit_test_setup_teardown(test_get_string, req_setup, req_teardown),
 		cmocka_unit_test_setup_teardown(test_get_u64, req_setup, req_teardown),
 		cmocka_unit_test_setup_teardown(test_get_u64_overflow, req_setup, req_teardown),
