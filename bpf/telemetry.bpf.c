@@ -100,11 +100,18 @@ struct {
 	__type(value, struct cgp_cg_stats);
 } cg_stats SEC(".maps");
 
+/*
+ * Onset state of a slot. Not pinned: a restarted daemon gets a fresh one and
+ * writes cgid back for every slot cg_slot maps, since slot_of() only sets it
+ * when it hands out a slot.
+ */
 struct win_val {
 	struct cgp_window w[CGP_SIG_MAX];
-	__u64 cgid;
-	__s64 clock_off; /* CLOCK_MONOTONIC minus run-queue clock, at onset */
-	struct bpf_timer timer; /* re-checks an active episode when samples stop */
+	__u64 cgid; /* owner of the slot, 0 while free */
+	/* CLOCK_MONOTONIC minus run-queue clock, taken at onset and at each
+	 * window roll of an episode (the two clocks drift apart, by NTP's
+	 * frequency corrections); 0 until the slot's first onset */
+	__s64 clock_off;
 };
 
 struct {
@@ -113,6 +120,43 @@ struct {
 	__type(key, __u32);
 	__type(value, struct win_val);
 } cg_win SEC(".maps");
+
+/*
+ * When the samples of a cgroup in an episode stop (its load was killed), no
+ * sample rolls its window and someone else must end the episode: one timer,
+ * each window, rolls the windows of the slots in the episodes map. One timer
+ * rather than one per slot: bpf_timer_init() allocates, without locks since
+ * 6.18 (kmalloc_nolock(), which fails once the current slab is used up: of
+ * 4096 per-slot timers only 110-235 could be set up here), and a timer is
+ * lost to any overwrite of its map value or a bpf_timer_cancel() (which also
+ * drops its callback). The maintenance sweep (cgp_maintain) restarts it when
+ * it stops beating, and ends what it misses.
+ */
+struct timer_val {
+	struct bpf_timer t;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct timer_val);
+} win_timer SEC(".maps");
+
+/* Last run (or start) of the window timer, CLOCK_MONOTONIC. */
+__u64 timer_beat_ns;
+
+/* Slots in an episode: added at onset, removed by the window timer once no
+ * signal is active. Preallocated, so adding one under the run-queue lock
+ * allocates nothing. An onset that finds it full is left to the sweep. */
+#define CGP_EPISODES_MAX 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGP_EPISODES_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} episodes SEC(".maps");
 
 /* cgroup id -> per-cgroup thresholds (default in cfg) */
 struct {
@@ -250,7 +294,17 @@ static __always_inline __u64 threshold_of(__u64 cgid, __u32 sig)
 	return cfg.default_threshold_ns[sig];
 }
 
-static int win_timer_cb(void *map, __u32 *key, struct win_val *wv);
+/* Put a slot in an episode where the window timer finds it. After the onset's
+ * compare-and-swap of active, so that the timer, which deletes a slot and then
+ * reads active, either sees the episode or sees the slot added again. */
+static __always_inline void track_episode(__u32 slot)
+{
+	__u32 zero = 0;
+	long r = bpf_map_update_elem(&episodes, &slot, &zero, BPF_NOEXIST);
+
+	if (r && r != -17 /* -EEXIST */)
+		__sync_fetch_and_add(&self_stats.episode_track_fail, 1);
+}
 
 /* Add a pressure sample to a cgroup's window; emits onset/cleared. */
 static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u64 now, __u64 delta)
@@ -265,8 +319,14 @@ static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u
 	w = &wv->w[sig];
 	if (cgp_window_due(w, now, win)) {
 		r = cgp_window_roll(w, now, win, threshold_of(cgid, sig), &value);
-		if (r == CGP_ONSET_CLEARED)
+		if (r == CGP_ONSET_CLEARED) {
 			emit(CGP_EV_CLEARED, sig, cgid, value, w->threshold_ns);
+			__sync_fetch_and_add(&self_stats.cleared_by_sample, 1);
+		} else if (w->active) {
+			/* once a window in an episode: keep the timer's and the
+			 * sweep's view of this clock from drifting */
+			wv->clock_off = (__s64)(bpf_ktime_get_ns() - now);
+		}
 	}
 	if (!w->threshold_ns)
 		return;
@@ -274,59 +334,235 @@ static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u
 	if (r == CGP_ONSET_ONSET) {
 		emit(CGP_EV_ONSET, sig, cgid, value, w->threshold_ns);
 		wv->clock_off = (__s64)(bpf_ktime_get_ns() - now);
-		/* a cleared must come even if samples stop: check each window.
-		 * Only start here: bpf_timer_init allocates, and an allocation
-		 * under the run-queue lock can wake kswapd onto this very run
-		 * queue (a deadlock); cgp_init_timers does it from user space. */
-		bpf_timer_start(&wv->timer, win, 0);
+		/* a cleared must come even if samples stop: the window timer
+		 * rolls the slots in episodes */
+		track_episode(slot);
 	}
 }
 
-static int win_timer_cb(void *map, __u32 *key, struct win_val *wv)
+/*
+ * Roll the active windows of a slot whose samples may have stopped, with the
+ * run-queue clock estimated from CLOCK_MONOTONIC (@mono). @stale_only: only
+ * windows the window timer should have rolled a window ago (the sweep).
+ * Emits the cleared events and returns how many; *@again is set if an
+ * episode goes on.
+ */
+static __always_inline __u64 roll_idle(struct win_val *wv, __u64 mono, bool stale_only, bool *again)
 {
-	__u64 now = bpf_ktime_get_ns() - (__u64)wv->clock_off, win = cfg.window_ns, value = 0;
-	int again = 0;
+	__u64 win = cfg.window_ns, now, value = 0, cleared = 0;
+	__s64 off = wv->clock_off;
 
+	*again = false;
 	if (!win)
 		return 0;
 	for (__u32 sig = 0; sig < CGP_SIG_MAX; sig++) {
 		struct cgp_window *w = &wv->w[sig];
+		int due;
 
 		if (!w->active)
 			continue;
-		if (cgp_window_due(w, now, win) &&
-		    cgp_window_roll(w, now, win, threshold_of(wv->cgid, sig), &value) ==
-			    CGP_ONSET_CLEARED)
-			emit(CGP_EV_CLEARED, sig, wv->cgid, value, w->threshold_ns);
+		/* active but no offset yet: the onset is being reported on
+		 * another CPU right now */
+		if (!off) {
+			*again = true;
+			continue;
+		}
+		now = mono - (__u64)off;
+		due = stale_only ? cgp_window_stale(w, now, win) : cgp_window_due(w, now, win);
+		if (due && cgp_window_roll(w, now, win, threshold_of(wv->cgid, sig), &value) ==
+				   CGP_ONSET_CLEARED) {
+			cleared++;
+			/* a slot with no owner cannot be reported; it is over all the same */
+			if (wv->cgid)
+				emit(CGP_EV_CLEARED, sig, wv->cgid, value, w->threshold_ns);
+			else
+				__sync_fetch_and_add(&self_stats.cleared_no_cgid, 1);
+		}
 		if (w->active)
-			again = 1;
+			*again = true;
 	}
-	if (again)
-		bpf_timer_start(&wv->timer, win, 0);
-	return 0;
+	return cleared;
 }
 
-static long init_timer_cb(__u32 index, void *ctx)
+/* Full barrier, then whether any signal of the slot is in an episode. */
+static __always_inline bool any_active(struct win_val *wv)
 {
-	__u32 slot = index;
-	struct win_val *wv = bpf_map_lookup_elem(&cg_win, &slot);
+	bool a = false;
 
-	if (!wv)
-		return 1;
-	/* -EBUSY for a timer that is already set up: nothing to do */
-	if (!bpf_timer_init(&wv->timer, &cg_win, CGP_CLOCK_MONOTONIC))
-		bpf_timer_set_callback(&wv->timer, win_timer_cb);
+	for (__u32 sig = 0; sig < CGP_SIG_MAX; sig++)
+		a |= __sync_fetch_and_or(&wv->w[sig].active, 0) != 0;
+	return a;
+}
+
+/* CLOCK_MONOTONIC at the start of a window timer pass: one clock read per
+ * pass, not per episode. */
+__u64 timer_now_ns;
+
+/* No state carried from one element to the next (counts go straight to
+ * self_stats): newer verifiers check a callback round after round until its
+ * states repeat, and a running count in the caller's stack never does. */
+static long timer_episode_cb(struct bpf_map *map, __u32 *key, __u32 *val, void *ctx)
+{
+	__u32 slot = *key;
+	struct win_val *wv = bpf_map_lookup_elem(&cg_win, &slot);
+	__u64 cleared;
+	bool again;
+
+	if (!wv) {
+		bpf_map_delete_elem(&episodes, &slot);
+		return 0;
+	}
+	cleared = roll_idle(wv, timer_now_ns, false, &again);
+	if (cleared)
+		__sync_fetch_and_add(&self_stats.cleared_by_timer, cleared);
+	if (again)
+		return 0;
+	bpf_map_delete_elem(&episodes, &slot);
+	/* an onset in between, which found the slot still here */
+	if (any_active(wv))
+		track_episode(slot);
 	return 0;
 }
 
-/* Run by the daemon (BPF_PROG_TEST_RUN) at start and after it recycles
- * slots (overwriting an element frees its timer): sets up every window
- * timer in process context, where allocating is safe. */
+static __always_inline __u64 timer_period(void)
+{
+	__u64 win = cfg.window_ns;
+
+	return win ? win : 100000000ULL;
+}
+
+static int win_timer_cb(void *map, __u32 *key, struct timer_val *tv)
+{
+	timer_now_ns = bpf_ktime_get_ns();
+	bpf_for_each_map_elem(&episodes, timer_episode_cb, NULL, 0);
+	timer_beat_ns = bpf_ktime_get_ns();
+	bpf_timer_start(&tv->t, timer_period(), 0);
+	return 0;
+}
+
+/*
+ * (Re)start the window timer, setting it up if it is not. Process context
+ * only: setting up allocates. Returns 0 or -errno.
+ */
+static __always_inline long timer_restart(void)
+{
+	__u32 k = 0;
+	struct timer_val *tv = bpf_map_lookup_elem(&win_timer, &k);
+	long r;
+
+	if (!tv)
+		return -2; /* -ENOENT */
+	r = bpf_timer_init(&tv->t, &win_timer, CGP_CLOCK_MONOTONIC);
+	if (r && r != -16 /* -EBUSY: set up already */)
+		goto fail;
+	r = bpf_timer_set_callback(&tv->t, win_timer_cb);
+	if (r)
+		goto fail;
+	r = bpf_timer_start(&tv->t, timer_period(), 0);
+	if (r)
+		goto fail;
+	timer_beat_ns = bpf_ktime_get_ns();
+	return 0;
+fail:
+	__sync_fetch_and_add(&self_stats.timer_setup_fail, 1);
+	return r;
+}
+
+/*
+ * Start the window timer unless it is beating (it has run, or was started,
+ * within two periods): restarting a running one would put its next pass off,
+ * and a caller that comes more often than a period would starve it. Returns
+ * 1 if it (re)started it, 0 if it runs, or -errno. A restart of a timer that
+ * had run is counted.
+ */
+static __always_inline long timer_ensure(void)
+{
+	__u64 beat = timer_beat_ns;
+	long r;
+
+	if (beat && (__s64)(bpf_ktime_get_ns() - beat) <= (__s64)(2 * timer_period() + 10000000ULL))
+		return 0;
+	r = timer_restart();
+	if (r)
+		return r;
+	if (beat)
+		__sync_fetch_and_add(&self_stats.timer_restarts, 1);
+	return 1;
+}
+
+/* Run by the daemon (BPF_PROG_TEST_RUN) at start, and whenever it likes:
+ * starts the window timer unless it runs. Returns 0/1 or -errno. */
 SEC("syscall")
 int cgp_init_timers(void *ctx)
 {
-	bpf_loop(nr_slots, init_timer_cb, NULL, 0);
+	return timer_ensure();
+}
+
+/*
+ * Give a slot a clean onset state for a new owner, @cgid (0 when user space
+ * frees the slot, before it goes back to slot_free). In place, and the slot
+ * out of the episodes map. Returns 0 or -errno.
+ */
+SEC("syscall")
+int cgp_reset_slot(struct cgp_slot_args *args)
+{
+	__u32 slot = args->slot;
+	struct win_val *wv = bpf_map_lookup_elem(&cg_win, &slot);
+
+	if (!wv)
+		return -2; /* -ENOENT */
+	for (__u32 sig = 0; sig < CGP_SIG_MAX; sig++)
+		__builtin_memset(&wv->w[sig], 0, sizeof(wv->w[sig]));
+	wv->clock_off = 0;
+	wv->cgid = args->cgid;
+	bpf_map_delete_elem(&episodes, &slot);
 	return 0;
+}
+
+/* CLOCK_MONOTONIC at the start of a sweep: one clock read per sweep rather
+ * than one per slot in an episode (a window is far longer than a sweep). */
+__u64 sweep_now_ns;
+
+static long sweep_cb(__u32 index, void *ctx)
+{
+	__u32 slot = index, zero = 0;
+	struct win_val *wv = bpf_map_lookup_elem(&cg_win, &slot);
+	__u64 cleared;
+	bool again;
+
+	if (!wv)
+		return 1;
+	if (!wv->w[CGP_SIG_CPU].active && !wv->w[CGP_SIG_MEM].active)
+		return 0;
+	cleared = roll_idle(wv, sweep_now_ns, true, &again);
+	if (cleared)
+		__sync_fetch_and_add(&self_stats.cleared_by_sweep, cleared);
+	/* one the timer does not know of (the episodes map was full at its
+	 * onset); not counted again while it still is */
+	if (again && !bpf_map_lookup_elem(&episodes, &slot))
+		bpf_map_update_elem(&episodes, &slot, &zero, BPF_NOEXIST);
+	return 0;
+}
+
+/*
+ * Run by the daemon every sample tick: a cleared for every episode even when
+ * the window timer failed. Restarts the timer when it has not run for two
+ * periods (never set up, stopped, or its map value overwritten), and ends
+ * each active episode whose window the timer should have rolled a window ago
+ * (with the include/onset.h roll the timer uses). Returns the number of
+ * episodes it ended (exact unless two sweeps run at once; the daemon runs
+ * one).
+ */
+SEC("syscall")
+int cgp_maintain(void *ctx)
+{
+	__u64 before = self_stats.cleared_by_sweep;
+
+	timer_ensure();
+	sweep_now_ns = bpf_ktime_get_ns();
+	bpf_loop(nr_slots, sweep_cb, NULL, 0);
+	__sync_fetch_and_add(&self_stats.sweep_runs, 1);
+	return (int)(self_stats.cleared_by_sweep - before);
 }
 
 /* ---- CPU ---- */

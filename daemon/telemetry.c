@@ -151,6 +151,55 @@ static int fill_free_slots(struct telemetry *t, uint32_t max)
 	return 0;
 }
 
+/* Offset of the cgroup id in a cg_win value (struct win_val of the BPF side):
+ * the windows come first. */
+#define WIN_CGID_OFF (sizeof(struct cgp_window) * CGP_SIG_MAX)
+#define RESTORE_BATCH 256
+
+/*
+ * cg_win is not pinned: a daemon that reuses the pinned cg_slot gets fresh
+ * onset state with cgroup id 0 in every slot, and BPF writes the id only when
+ * it hands out a new slot. The window timer and the sweep report a cleared
+ * with the id of the slot (and look its thresholds up by it), so put back the
+ * id of every slot cg_slot maps. Before the programs attach: nothing else
+ * writes cg_win yet. Returns the number of slots or -errno.
+ */
+static int restore_win_ids(struct telemetry *t)
+{
+	struct bpf_map *win = t->skel->maps.cg_win;
+	uint32_t max = bpf_map__max_entries(t->skel->maps.cg_slot);
+	size_t vsz = bpf_map__value_size(win);
+	_cleanup_free_ uint64_t *ids = calloc(max, sizeof(*ids));
+	_cleanup_free_ uint32_t *slots = calloc(max, sizeof(*slots));
+	_cleanup_free_ char *vals = calloc(RESTORE_BATCH, vsz);
+	uint32_t keys[RESTORE_BATCH];
+	int n, fd = bpf_map__fd(win);
+
+	if (vsz < WIN_CGID_OFF + sizeof(uint64_t))
+		return -EPROTO;
+	if (!ids || !slots || !vals)
+		return -ENOMEM;
+	n = telemetry__slots(t, ids, slots, max);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		uint32_t count = 0;
+
+		for (; i < n && count < RESTORE_BATCH; i++) {
+			if (slots[i] >= bpf_map__max_entries(win))
+				continue; /* not a slot of ours: BPF never uses it */
+			keys[count] = slots[i];
+			memset(vals + count * vsz, 0, vsz);
+			memcpy(vals + count * vsz + WIN_CGID_OFF, &ids[i], sizeof(ids[i]));
+			count++;
+		}
+		if (count && bpf_map_update_batch(fd, keys, vals, &count, &opts))
+			return -errno;
+	}
+	return n;
+}
+
 /* Local storage for every task that existed before the programs attached. */
 static int run_task_iter(struct telemetry *t)
 {
@@ -219,13 +268,21 @@ int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *
 	}
 	if (r)
 		goto err_destroy;
-	if (!t->feat.maps_reused) {
+	if (!t->feat.maps_reused)
 		r = fill_free_slots(t, o->max_cgroups);
-		if (r)
-			goto err_destroy;
+	else
+		r = restore_win_ids(t);
+	if (r < 0)
+		goto err_destroy;
+	/* Setting the window timer up allocates without locks and may fail
+	 * for a moment; telemetry__maintain() retries, so go on without it. */
+	for (int i = 0; i < 3; i++) {
+		r = telemetry__init_timers(t);
+		if (r != -ENOMEM)
+			break;
+		usleep(1000);
 	}
-	r = telemetry__init_timers(t);
-	if (r)
+	if (r && r != -ENOMEM)
 		goto err_destroy;
 	r = telemetry_bpf__attach(t->skel);
 	if (r)
@@ -364,15 +421,59 @@ int telemetry__init_timers(struct telemetry *t)
 
 	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.cgp_init_timers), &opts))
 		return -errno;
+	return (int)opts.retval < 0 ? (int)opts.retval : 0;
+}
+
+int telemetry__maintain(struct telemetry *t)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.cgp_maintain), &opts))
+		return -errno;
+	return (int)opts.retval;
+}
+
+int telemetry__win_active(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
+			  uint32_t *ret_active_mask)
+{
+	struct bpf_map *m = t->skel->maps.cg_win;
+	size_t vsz = bpf_map__value_size(m);
+	_cleanup_free_ char *val = malloc(vsz);
+	struct cgp_window w[CGP_SIG_MAX];
+	uint32_t mask = 0;
+
+	if (vsz < WIN_CGID_OFF + sizeof(*ret_cgid))
+		return -EPROTO;
+	if (!val)
+		return -ENOMEM;
+	if (slot >= bpf_map__max_entries(m))
+		return -ENOENT;
+	if (bpf_map_lookup_elem(bpf_map__fd(m), &slot, val))
+		return -errno;
+	memcpy(w, val, sizeof(w));
+	for (int s = 0; s < CGP_SIG_MAX; s++)
+		if (w[s].active)
+			mask |= 1u << s;
+	memcpy(ret_cgid, val + WIN_CGID_OFF, sizeof(*ret_cgid));
+	*ret_active_mask = mask;
 	return 0;
+}
+
+/* Clean onset state for @slot, owned by @cgid (see cgp_reset_slot). */
+static int reset_slot(struct telemetry *t, uint64_t cgid, uint32_t slot)
+{
+	struct cgp_slot_args args = { .cgid = cgid, .slot = slot };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.cgp_reset_slot), &opts))
+		return -errno;
+	return (int)opts.retval;
 }
 
 int telemetry__release(struct telemetry *t, uint64_t cgid, uint32_t slot)
 {
-	_cleanup_free_ void *zero_win = calloc(1, bpf_map__value_size(t->skel->maps.cg_win));
+	int r;
 
-	if (!zero_win)
-		return -ENOMEM;
 	/* unmap first so BPF cannot count into a slot being recycled */
 	if (bpf_map_delete_elem(bpf_map__fd(t->skel->maps.cg_slot), &cgid) && errno != ENOENT)
 		return -errno;
@@ -380,9 +481,10 @@ int telemetry__release(struct telemetry *t, uint64_t cgid, uint32_t slot)
 	memset(t->percpu, 0, (size_t)t->ncpus * sizeof(*t->percpu));
 	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.cg_stats), &slot, t->percpu, BPF_ANY))
 		return -errno;
-	/* overwriting the value also cancels an armed window timer */
-	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.cg_win), &slot, zero_win, BPF_ANY))
-		return -errno;
+	/* through BPF: the slot also leaves the window timer's episodes */
+	r = reset_slot(t, 0, slot);
+	if (r < 0)
+		return r;
 	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.slot_free), NULL, &slot, 0))
 		return -errno;
 	return 0;

@@ -65,12 +65,36 @@ int telemetry__slot_of(struct telemetry *t, uint64_t cgid, uint32_t *ret_slot);
 int telemetry__slots(struct telemetry *t, uint64_t *ret_ids, uint32_t *ret_slots, uint32_t max);
 /* Per-CPU counters of a slot summed over CPUs. */
 int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats *ret);
-/* Set up the onset window timers (at start, and after releases: resetting a
- * slot frees its timer). */
+/* Start the window timer, which ends the onset episodes whose samples
+ * stopped, unless it runs (done at start; telemetry__maintain() does it too).
+ * No longer needed after releases, and harmless there. Returns 0 or -errno
+ * (-ENOMEM: setting it up failed, try again later). */
 int telemetry__init_timers(struct telemetry *t);
-/* Forget a dead cgroup: unmap its id, zero its slot, return it to the pool;
- * call telemetry__init_timers() after a batch of releases. */
+/* Forget a dead cgroup: unmap its id, zero its slot, return it to the pool. */
 int telemetry__release(struct telemetry *t, uint64_t cgid, uint32_t slot);
+
+/*
+ * Call once per sample tick. Ends every onset episode the window timer did
+ * not (its window ended two windows ago, on the window clock): emits its
+ * cleared into the ring buffer, counted in self_stats.cleared_by_sweep; and
+ * restarts the window timer if it has stopped (self_stats.timer_restarts).
+ * Runs the cgp_maintain program: one pass over max_cgroups slots. Returns
+ * the number of episodes it ended, or -errno. Its cleared events come
+ * through the ring buffer like any other: consume them (telemetry__consume())
+ * before comparing the model with telemetry__win_active().
+ */
+int telemetry__maintain(struct telemetry *t);
+
+/*
+ * BPF's view of a slot's onset state: *ret_cgid its owner (0 if free),
+ * *ret_active_mask bit (1u << enum cgp_signal) set for each signal in an
+ * episode. To correct a model whose onset or cleared was dropped (ring
+ * buffer full, self_stats.drops); use it only if *ret_cgid is the cgroup the
+ * model has on that slot. Returns 0, -ENOENT for a slot out of range, or
+ * -errno.
+ */
+int telemetry__win_active(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
+			  uint32_t *ret_active_mask);
 
 void telemetry__self_stats(const struct telemetry *t, struct cgp_self_stats *ret);
 /* Our programs with their run counters; returns count. */

@@ -51,11 +51,15 @@ static __always_inline int cgp_window_roll(struct cgp_window *w, __u64 now, __u6
 	if (now - start >= 2 * win_ns)
 		closed = 0;
 	w->last_sum_ns = closed;
-	if (w->active && (closed < w->threshold_ns || !threshold) &&
-	    __sync_val_compare_and_swap(&w->active, 1, 0) == 1) {
+	if (w->active && (closed < w->threshold_ns || !threshold)) {
+		/* mark the new window as having had its event before the episode
+		 * ends: a cgp_window_add() on another CPU that sees active drop
+		 * must not report an onset in this same window */
 		w->event_start_ns = new_start;
-		*ret_value = closed;
-		res = CGP_ONSET_CLEARED;
+		if (__sync_val_compare_and_swap(&w->active, 1, 0) == 1) {
+			*ret_value = closed;
+			res = CGP_ONSET_CLEARED;
+		}
 	}
 	w->threshold_ns = threshold;
 	return res;
@@ -65,6 +69,20 @@ static __always_inline int cgp_window_roll(struct cgp_window *w, __u64 now, __u6
 static __always_inline int cgp_window_due(const struct cgp_window *w, __u64 now, __u64 win_ns)
 {
 	return (__s64)(now - w->start_ns) >= (__s64)win_ns;
+}
+
+/*
+ * True if an episode is active and its current window ended two windows ago
+ * at @now (@now at least three windows past its start): no sample has rolled
+ * it since, and a timer that rolls each window within a window of its end
+ * has missed it by another window. For a sweep that backs up such a timer
+ * with only an estimate of the window clock: it stays a window clear of a
+ * timer that works, and its roll is certain to end the episode (an empty
+ * window lies between, see cgp_window_roll()).
+ */
+static __always_inline int cgp_window_stale(const struct cgp_window *w, __u64 now, __u64 win_ns)
+{
+	return w->active && (__s64)(now - w->start_ns) >= (__s64)(3 * win_ns);
 }
 
 /*

@@ -108,12 +108,33 @@ struct cgp_event {
 };
 _Static_assert(sizeof(struct cgp_event) == 48 + CGP_COMM_LEN + CGP_PATH_MAX, "cgp_event layout");
 
-/* Counters of the telemetry programs themselves (in .bss). */
+/* Counters of the telemetry programs themselves (in .bss, not pinned: a
+ * restarted daemon starts them at 0). New fields go at the end. */
 struct cgp_self_stats {
 	__u64 events[CGP_EV_MAX]; /* submitted to the ring buffer, by type */
 	__u64 drops[CGP_EV_MAX]; /* ring buffer full, by type */
 	__u64 slot_alloc_fail; /* a cgroup found no free slot */
 	__u64 no_task_ctx; /* a task had no local storage */
+	/* How episodes end, to see when the window timer failed: */
+	__u64 cleared_by_sample; /* a sample of the cgroup rolled the window */
+	__u64 cleared_by_timer; /* the window timer did */
+	__u64 cleared_by_sweep; /* the maintenance sweep did: the timer had not */
+	__u64 cleared_no_cgid; /* ended on a slot with no cgroup id (not reported) */
+	__u64 episode_track_fail; /* an onset could not enter the timer's episodes (full) */
+	__u64 timer_setup_fail; /* the window timer could not be set up or started */
+	__u64 timer_restarts; /* the window timer had stopped and was started again */
+	__u64 sweep_runs; /* runs of cgp_maintain */
 };
+_Static_assert(sizeof(struct cgp_self_stats) == (2 * CGP_EV_MAX + 10) * 8, "cgp_self_stats layout");
+
+/* Context (BPF_PROG_TEST_RUN ctx_in) of the cgp_reset_slot program: give
+ * @slot a clean onset state owned by @cgid (0 for a free slot), and take it
+ * out of the window timer's episodes. */
+struct cgp_slot_args {
+	__u64 cgid;
+	__u32 slot;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct cgp_slot_args) == 16, "cgp_slot_args layout");
 
 #endif

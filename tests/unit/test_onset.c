@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * include/onset.h with fake time, driven the way bpf/telemetry.bpf.c drives it:
- * a sample rolls the window if due, then adds; the per-cgroup timer only rolls.
+ * a sample rolls the window if due, then adds; the window timer only rolls
+ * (a window that is due); the maintenance sweep only rolls a stale one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,20 @@ static int tick(struct fx *f, __u64 now)
 	int r = NONE;
 
 	if (f->w.active && cgp_window_due(&f->w, now, WIN)) {
+		r = cgp_window_roll(&f->w, now, WIN, f->thr, &v);
+		if (r != NONE)
+			f->value = v;
+	}
+	return r;
+}
+
+/* The sweep of cgp_maintain, which backs the timer up. */
+static int sweep(struct fx *f, __u64 now)
+{
+	__u64 v = 0;
+	int r = NONE;
+
+	if (cgp_window_stale(&f->w, now, WIN)) {
 		r = cgp_window_roll(&f->w, now, WIN, f->thr, &v);
 		if (r != NONE)
 			f->value = v;
@@ -299,6 +314,89 @@ static void test_late_sample_does_not_roll(void **state)
 	assert_true(f->w.sum_ns >= sum);
 }
 
+/* The sweep leaves a window alone while a timer that works (each window, at
+ * most a window late) could still roll it, then ends the episode. */
+static void test_sweep_waits_for_the_timer(void **state)
+{
+	struct fx *f = *state;
+
+	start_episode(f);
+	for (__u64 t = T0 + 10 * MS; t < T0 + 3 * WIN; t += 10 * MS) {
+		assert_false(cgp_window_stale(&f->w, t, WIN));
+		expect(sweep(f, t), NONE);
+	}
+	assert_int_equal(f->w.active, 1);
+	assert_true(f->w.start_ns == T0);
+	expect(sweep(f, T0 + 3 * WIN), CLEARED);
+	assert_true(f->value == 0);
+	assert_int_equal(f->w.active, 0);
+	/* on the grid, and the window of the clear may not open a new episode */
+	assert_true(f->w.start_ns == T0 + 3 * WIN);
+	assert_true(f->w.event_start_ns == f->w.start_ns);
+	expect(sample(f, T0 + 3 * WIN + 1, 50 * MS), NONE);
+	expect(sample(f, T0 + 4 * WIN, 25 * MS), ONSET);
+}
+
+/* Stale counts from the last roll, whoever made it. */
+static void test_sweep_after_sample_roll(void **state)
+{
+	struct fx *f = *state;
+
+	start_episode(f);
+	expect(sample(f, T0 + WIN + 5 * MS, 30 * MS), NONE); /* rolled, above: goes on */
+	assert_true(f->w.start_ns == T0 + WIN);
+	expect(sweep(f, T0 + 4 * WIN - 1), NONE);
+	expect(sweep(f, T0 + 4 * WIN), CLEARED);
+	assert_int_equal(f->w.active, 0);
+}
+
+/* Nothing to do: no episode, or one the timer (or a sample) already ended. */
+static void test_sweep_only_active(void **state)
+{
+	struct fx *f = *state;
+
+	expect(sample(f, T0, 5 * MS), NONE);
+	assert_false(cgp_window_stale(&f->w, T0 + 100 * WIN, WIN));
+	expect(sweep(f, T0 + 100 * WIN), NONE);
+	assert_true(f->w.start_ns == T0);
+
+	start_episode(f);
+	expect(tick(f, T0 + WIN + 1), NONE);
+	expect(tick(f, T0 + 2 * WIN + 1), CLEARED);
+	assert_false(cgp_window_stale(&f->w, T0 + 10 * WIN, WIN));
+	expect(sweep(f, T0 + 10 * WIN), NONE);
+}
+
+/* A sample stamped before the sweep's (estimated) now is late: it neither
+ * rolls again nor opens a second event in the window of the clear. */
+static void test_late_sample_after_sweep(void **state)
+{
+	struct fx *f = *state;
+
+	start_episode(f);
+	expect(sweep(f, T0 + 3 * WIN + 20 * MS), CLEARED);
+	assert_true(f->w.start_ns == T0 + 3 * WIN);
+	expect(sample(f, T0 + 3 * WIN - 1 * MS, 40 * MS), NONE);
+	assert_true(f->w.start_ns == T0 + 3 * WIN);
+	assert_int_equal(f->w.active, 0);
+}
+
+/* A window that closes above the threshold moves no event mark: the next
+ * window below it ends the episode in the window after, not earlier. */
+static void test_event_mark_only_moves_on_event(void **state)
+{
+	struct fx *f = *state;
+
+	start_episode(f);
+	assert_true(f->w.event_start_ns == T0);
+	expect(sample(f, T0 + WIN + 1, 30 * MS), NONE);
+	assert_true(f->w.event_start_ns == T0);
+	expect(sample(f, T0 + 2 * WIN + 1, 1 * MS), NONE);
+	assert_true(f->w.event_start_ns == T0);
+	expect(sample(f, T0 + 3 * WIN, 0), CLEARED);
+	assert_true(f->w.event_start_ns == T0 + 3 * WIN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +415,11 @@ int main(void)
 		T(test_grid_alignment),
 		T(test_threshold_change_from_next_window),
 		T(test_late_sample_does_not_roll),
+		T(test_sweep_waits_for_the_timer),
+		T(test_sweep_after_sample_roll),
+		T(test_sweep_only_active),
+		T(test_late_sample_after_sweep),
+		T(test_event_mark_only_moves_on_event),
 #undef T
 	};
 
