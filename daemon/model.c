@@ -7,9 +7,13 @@
 #include "util.h"
 
 struct model {
-	struct cg **buckets;
-	unsigned nbuckets;
+	struct cg **buckets; /* by id */
+	struct cg **pbuckets; /* by raw path */
+	unsigned nbuckets; /* of each table, a power of two */
 	unsigned count;
+	struct cg **all; /* dense, c->idx is the position */
+	unsigned all_cap;
+	struct cg *dead_head, *dead_tail; /* dead cgroups, oldest first */
 	struct cg **sorted;
 	bool sorted_valid;
 };
@@ -22,6 +26,16 @@ static unsigned bucket_of(const struct model *m, uint64_t id)
 	return (unsigned)(id & (m->nbuckets - 1));
 }
 
+/* FNV-1a: paths share long prefixes, every byte must count */
+static unsigned pbucket_of(const struct model *m, const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return bucket_of(m, h);
+}
+
 struct model *model__new(void)
 {
 	struct model *m = calloc(1, sizeof(*m));
@@ -30,7 +44,10 @@ struct model *model__new(void)
 		return NULL;
 	m->nbuckets = 256;
 	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
-	if (!m->buckets) {
+	m->pbuckets = calloc(m->nbuckets, sizeof(*m->pbuckets));
+	if (!m->buckets || !m->pbuckets) {
+		free(m->buckets);
+		free(m->pbuckets);
 		free(m);
 		return NULL;
 	}
@@ -42,6 +59,7 @@ static void cg_free(struct cg *c)
 	if (!c)
 		return;
 	free(c->path);
+	free(c->display);
 	free(c);
 }
 
@@ -49,17 +67,11 @@ void model__free(struct model *m)
 {
 	if (!m)
 		return;
-	for (unsigned i = 0; i < m->nbuckets; i++) {
-		struct cg *c = m->buckets[i];
-
-		while (c) {
-			struct cg *n = c->hnext;
-
-			cg_free(c);
-			c = n;
-		}
-	}
+	for (unsigned i = 0; i < m->count; i++)
+		cg_free(m->all[i]);
 	free(m->buckets);
+	free(m->pbuckets);
+	free(m->all);
 	free(m->sorted);
 	free(m);
 }
@@ -74,66 +86,156 @@ struct cg *model__find(const struct model *m, uint64_t id)
 
 struct cg *model__find_path(const struct model *m, const char *path)
 {
-	for (unsigned i = 0; i < m->nbuckets; i++)
-		for (struct cg *c = m->buckets[i]; c; c = c->hnext)
-			if (!c->dead_ns && !strcmp(c->path, path))
-				return c;
+	for (struct cg *c = m->pbuckets[pbucket_of(m, path)]; c; c = c->pnext)
+		if (!c->dead_ns && !strcmp(c->path, path))
+			return c;
 	return NULL;
+}
+
+static void plink(struct model *m, struct cg *c)
+{
+	unsigned k = pbucket_of(m, c->path);
+
+	c->pnext = m->pbuckets[k];
+	m->pbuckets[k] = c;
+}
+
+static void punlink(struct model *m, struct cg *c)
+{
+	for (struct cg **pp = &m->pbuckets[pbucket_of(m, c->path)]; *pp; pp = &(*pp)->pnext) {
+		if (*pp == c) {
+			*pp = c->pnext;
+			return;
+		}
+	}
 }
 
 static int grow(struct model *m)
 {
 	unsigned nb = m->nbuckets * 2;
-	struct cg **b = calloc(nb, sizeof(*b));
-	struct cg **old = m->buckets;
-	unsigned onb = m->nbuckets;
+	struct cg **b = calloc(nb, sizeof(*b)), **pb = calloc(nb, sizeof(*pb));
 
-	if (!b)
+	if (!b || !pb) {
+		free(b);
+		free(pb);
 		return -ENOMEM;
-	m->buckets = b;
-	m->nbuckets = nb;
-	for (unsigned i = 0; i < onb; i++) {
-		struct cg *c = old[i];
-
-		while (c) {
-			struct cg *n = c->hnext;
-			unsigned k = bucket_of(m, c->id);
-
-			c->hnext = b[k];
-			b[k] = c;
-			c = n;
-		}
 	}
-	free(old);
+	free(m->buckets);
+	free(m->pbuckets);
+	m->buckets = b;
+	m->pbuckets = pb;
+	m->nbuckets = nb;
+	for (unsigned i = 0; i < m->count; i++) {
+		struct cg *c = m->all[i];
+		unsigned k = bucket_of(m, c->id);
+
+		c->hnext = b[k];
+		b[k] = c;
+		plink(m, c);
+	}
 	return 0;
+}
+
+/* Both forms of a new path, or nothing changed. */
+static int new_path(const char *path, char **ret_path, char **ret_display)
+{
+	char *p = strdup(path), *disp = NULL;
+
+	if (!p || cgfs_display_path(path, &disp) < 0) {
+		free(p);
+		return -ENOMEM;
+	}
+	*ret_path = p;
+	*ret_display = disp;
+	return 0;
+}
+
+int model__set_path(struct model *m, struct cg *c, const char *path)
+{
+	char *p, *disp;
+
+	if (!strcmp(c->path, path)) {
+		c->path_partial = false;
+		return 0;
+	}
+	if (new_path(path, &p, &disp))
+		return -ENOMEM;
+	punlink(m, c);
+	free(c->path);
+	free(c->display);
+	c->path = p;
+	c->display = disp;
+	c->path_partial = false;
+	plink(m, c);
+	m->sorted_valid = false;
+	return 0;
+}
+
+static void dead_unlink(struct model *m, struct cg *c)
+{
+	if (c->dprev)
+		c->dprev->dnext = c->dnext;
+	else if (m->dead_head == c)
+		m->dead_head = c->dnext;
+	if (c->dnext)
+		c->dnext->dprev = c->dprev;
+	else if (m->dead_tail == c)
+		m->dead_tail = c->dprev;
+	c->dnext = c->dprev = NULL;
+}
+
+void model__mark_dead(struct model *m, struct cg *c, uint64_t now_ns)
+{
+	if (c->dead_ns)
+		return;
+	c->dead_ns = now_ns ? now_ns : 1;
+	/* times only grow: appending keeps the FIFO in order of death */
+	c->dprev = m->dead_tail;
+	c->dnext = NULL;
+	if (m->dead_tail)
+		m->dead_tail->dnext = c;
+	else
+		m->dead_head = c;
+	m->dead_tail = c;
+}
+
+struct cg *model__oldest_dead(const struct model *m, uint64_t before_ns)
+{
+	struct cg *c = m->dead_head;
+
+	return c && c->dead_ns <= before_ns ? c : NULL;
 }
 
 int model__add(struct model *m, uint64_t id, const char *path, struct cg **ret)
 {
 	struct cg *c = model__find(m, id);
-	char *p;
 
 	if (c) {
-		if (strcmp(c->path, path)) {
-			p = strdup(path);
-			if (!p)
-				return -ENOMEM;
-			free(c->path);
-			c->path = p;
-			m->sorted_valid = false;
+		if (model__set_path(m, c, path))
+			return -ENOMEM;
+		if (c->dead_ns) {
+			dead_unlink(m, c);
+			c->dead_ns = 0;
 		}
-		c->dead_ns = 0;
 		if (ret)
 			*ret = c;
 		return 0;
 	}
 	if (m->count + 1 > m->nbuckets * 2 && grow(m))
 		return -ENOMEM;
+	if (m->count == m->all_cap) {
+		unsigned cap = m->all_cap ? m->all_cap * 2 : 256;
+		struct cg **a = realloc(m->all, cap * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		m->all = a;
+		m->all_cap = cap;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->path = strdup(path);
-	if (!c->path) {
+	if (new_path(path, &c->path, &c->display)) {
 		free(c);
 		return -ENOMEM;
 	}
@@ -141,7 +243,9 @@ int model__add(struct model *m, uint64_t id, const char *path, struct cg **ret)
 	c->slot = -1;
 	c->hnext = m->buckets[bucket_of(m, id)];
 	m->buckets[bucket_of(m, id)] = c;
-	m->count++;
+	plink(m, c);
+	c->idx = m->count;
+	m->all[m->count++] = c;
 	m->sorted_valid = false;
 	if (ret)
 		*ret = c;
@@ -154,11 +258,15 @@ void model__remove(struct model *m, uint64_t id)
 
 	for (; *pp; pp = &(*pp)->hnext) {
 		if ((*pp)->id == id) {
-			struct cg *c = *pp;
+			struct cg *c = *pp, *last;
 
 			*pp = c->hnext;
+			punlink(m, c);
+			dead_unlink(m, c);
+			last = m->all[--m->count];
+			m->all[c->idx] = last;
+			last->idx = c->idx;
 			cg_free(c);
-			m->count--;
 			m->sorted_valid = false;
 			return;
 		}
@@ -170,26 +278,32 @@ unsigned model__count(const struct model *m)
 	return m->count;
 }
 
+struct cg *const *model__all(const struct model *m, unsigned *ret_n)
+{
+	*ret_n = m->count;
+	return m->all;
+}
+
 static int cmp_path(const void *a, const void *b)
 {
 	const struct cg *x = *(struct cg *const *)a, *y = *(struct cg *const *)b;
+	int r = strcmp(x->path, y->path);
 
-	return strcmp(x->path, y->path);
+	/* a dead cgroup and its successor at the same path: a stable order */
+	return r ? r : (x->id > y->id) - (x->id < y->id);
 }
 
 struct cg **model__sorted(struct model *m, unsigned *ret_n)
 {
 	if (!m->sorted_valid) {
 		struct cg **s = realloc(m->sorted, (m->count ? m->count : 1) * sizeof(*s));
-		unsigned n = 0;
 
 		if (!s)
 			return NULL;
 		m->sorted = s;
-		for (unsigned i = 0; i < m->nbuckets; i++)
-			for (struct cg *c = m->buckets[i]; c; c = c->hnext)
-				s[n++] = c;
-		qsort(s, n, sizeof(*s), cmp_path);
+		if (m->count)
+			memcpy(s, m->all, m->count * sizeof(*s));
+		qsort(s, m->count, sizeof(*s), cmp_path);
 		m->sorted_valid = true;
 	}
 	*ret_n = m->count;
@@ -211,12 +325,15 @@ struct cg *model__apply_event(struct model *m, const struct cgp_event *e, uint64
 			p++;
 		if (model__add(m, e->cgid, p, &c) < 0)
 			return NULL;
+		/* a full buffer: the kernel's path was longer than the event holds */
+		if (strlen(path) >= CGP_PATH_MAX - 1)
+			c->path_partial = true;
 		return c;
 	}
 	case CGP_EV_CGROUP_RMDIR:
 		c = model__find(m, e->cgid);
-		if (c && !c->dead_ns)
-			c->dead_ns = now_ns ? now_ns : 1;
+		if (c)
+			model__mark_dead(m, c, now_ns);
 		return c;
 	case CGP_EV_ONSET:
 		c = model__find(m, e->cgid);

@@ -3,6 +3,12 @@
  * The daemon's model of the observed cgroups: identity (id, path, slot),
  * cumulative BPF figures, kernel PSI/cpu.stat, rates over the last sample
  * interval and active pressure episodes. No syscalls: time is an argument.
+ *
+ * Every per-cgroup operation is O(1) (a node with 20,000 short-lived
+ * cgroups makes thousands of them a second): lookups by id and by path are
+ * hashed, the cgroups sit in a dense array for iteration, and removed
+ * cgroups wait in a FIFO for their grace period. Only the path-sorted view
+ * for listings costs O(n log n), rebuilt on demand when the set changed.
  */
 #ifndef CGPILOT_MODEL_H
 #define CGPILOT_MODEL_H
@@ -33,12 +39,20 @@ struct cg_figures {
 
 struct cg {
 	uint64_t id;
-	char *path; /* relative to the v2 mount, "" for the root */
+	char *path; /* relative to the v2 mount, "" for the root: raw bytes */
+	/* path as users see it (valid UTF-8, see cgfs_display_path); NULL: the
+	 * same as path */
+	char *display;
+	bool path_partial; /* path was cut short in a BPF event: resolve by id */
 	int64_t slot; /* -1: BPF has not seen it */
 	uint32_t active; /* bit per enum cgp_signal in an onset episode */
 	uint64_t dead_ns; /* removed at (0: alive) */
 	struct cg_figures fig;
-	struct cg *hnext;
+	/* the model's links */
+	struct cg *hnext; /* id hash chain */
+	struct cg *pnext; /* path hash chain */
+	struct cg *dnext, *dprev; /* dead FIFO, while dead_ns */
+	unsigned idx; /* position in the dense array */
 };
 
 struct model;
@@ -46,13 +60,23 @@ struct model;
 struct model *model__new(void);
 void model__free(struct model *m);
 
-/* Add or update (path) a cgroup. */
+/* Add, or update the path of, a cgroup (alive again if it was dead).
+ * Returns 1 if added, 0 if it existed. */
 int model__add(struct model *m, uint64_t id, const char *path, struct cg **ret);
 struct cg *model__find(const struct model *m, uint64_t id);
+/* The live cgroup at a raw path. */
 struct cg *model__find_path(const struct model *m, const char *path);
+/* Set a cgroup's path (rename, or a path resolved by id). */
+int model__set_path(struct model *m, struct cg *c, const char *path);
+/* Mark removed at now (no-op if already dead): queued for retirement. */
+void model__mark_dead(struct model *m, struct cg *c, uint64_t now_ns);
+/* The cgroup dead the longest, if it died at or before @before_ns. */
+struct cg *model__oldest_dead(const struct model *m, uint64_t before_ns);
 /* Drop a cgroup entirely. */
 void model__remove(struct model *m, uint64_t id);
 unsigned model__count(const struct model *m);
+/* Every cgroup, in no order; valid until the next add/remove. */
+struct cg *const *model__all(const struct model *m, unsigned *ret_n);
 /* All cgroups sorted by path; the array is owned by the model and valid
  * until the next add/remove. */
 struct cg **model__sorted(struct model *m, unsigned *ret_n);
@@ -63,9 +87,11 @@ struct cg *model__apply_event(struct model *m, const struct cgp_event *e, uint64
 /* Fold a new cumulative BPF reading into the figures, updating rates. */
 void model_update_bpf(struct cg_figures *f, const struct cgp_cg_stats *s, uint64_t now_ns);
 
-/* Render a path for users: "/" for the root. */
+/* Render a path for users: "/" for the root, valid UTF-8 always. */
 static inline const char *cg_display_path(const struct cg *c)
 {
+	if (c->display)
+		return c->display;
 	return c->path[0] ? c->path : "/";
 }
 

@@ -257,3 +257,163 @@ int cgfs_read_at(int dirfd, const char *name, char *buf, size_t len)
 	buf[n] = 0;
 	return (int)n;
 }
+
+size_t cgfs_utf8_seq_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned cp, min;
+
+	if (c < 0x80)
+		return c ? 1 : 0;
+	if ((c & 0xe0) == 0xc0) {
+		n = 2;
+		cp = c & 0x1f;
+		min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3;
+		cp = c & 0x0f;
+		min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4;
+		cp = c & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0; /* the NUL terminator stops here too */
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* overlong forms, UTF-16 surrogates and beyond U+10FFFF are not UTF-8 */
+	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* Bytes of raw at p to pass through unchanged (0: encode the byte at p). */
+static size_t display_keep(const unsigned char *p)
+{
+	if (*p == '%' || *p < 0x20 || *p == 0x7f)
+		return 0;
+	return cgfs_utf8_seq_len(p);
+}
+
+int cgfs_display_path(const char *raw, char **ret)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)raw;
+	size_t need = 0, n;
+	bool plain = true;
+	char *out, *w;
+
+	for (; *p; p += n ? n : 1) {
+		n = display_keep(p);
+		need += n ? n : 3;
+		plain &= n != 0;
+	}
+	*ret = NULL;
+	if (plain)
+		return 0;
+	out = malloc(need + 1);
+	if (!out)
+		return -ENOMEM;
+	w = out;
+	for (p = (const unsigned char *)raw; *p; p += n ? n : 1) {
+		n = display_keep(p);
+		if (n) {
+			memcpy(w, p, n);
+			w += n;
+		} else {
+			*w++ = '%';
+			*w++ = hex[*p >> 4];
+			*w++ = hex[*p & 15];
+		}
+	}
+	*w = 0;
+	*ret = out;
+	return 1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int cgfs_decode_display(const char *display, char **ret)
+{
+	const char *p = display;
+	char *out, *w;
+
+	*ret = NULL;
+	if (!strchr(display, '%'))
+		return 0;
+	out = malloc(strlen(display) + 1);
+	if (!out)
+		return -ENOMEM;
+	for (w = out; *p;) {
+		int hi, lo;
+
+		if (p[0] == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0) {
+			if (!hi && !lo) {
+				free(out);
+				return -EINVAL;
+			}
+			*w++ = (char)(hi << 4 | lo);
+			p += 3;
+		} else {
+			*w++ = *p++;
+		}
+	}
+	*w = 0;
+	*ret = out;
+	return 1;
+}
+
+/* cgroupfs (kernfs) handles: type FILEID_KERNFS, 8 bytes, the node id */
+#define CGFS_FILEID_KERNFS 0xfe
+
+int cgfs_open_by_id(int mount_fd, uint64_t id, int flags)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = CGFS_FILEID_KERNFS } };
+	int fd;
+
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(mount_fd, &h.fh, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int cgfs_path_of_fd(int fd, const char *mount_path, char **ret_rel)
+{
+	char link[64], buf[CGFS_PATH_MAX + 256];
+	size_t ml = strlen(mount_path);
+	const char *rel;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= sizeof(buf) - 1)
+		return -ENAMETOOLONG;
+	buf[n] = 0;
+	while (ml > 1 && mount_path[ml - 1] == '/')
+		ml--;
+	if (strncmp(buf, mount_path, ml) || (buf[ml] && buf[ml] != '/'))
+		return -EXDEV;
+	rel = buf + ml;
+	while (*rel == '/')
+		rel++;
+	*ret_rel = strdup(rel);
+	return *ret_rel ? 0 : -ENOMEM;
+}

@@ -36,6 +36,23 @@ int cgfs_find_v2_mount(char **ret_path);
  */
 int cgfs_normalize_path(const char *path, char **ret_norm, const char **ret_msg);
 
+/*
+ * Cgroup names are bytes: anyone who may create a cgroup can give it invalid
+ * UTF-8 or control characters, which would make /metrics (UTF-8 text) and
+ * JSON replies invalid. The display form percent-encodes every byte that is
+ * not part of a valid UTF-8 sequence, control characters and '%' itself
+ * ("%XX"), so it is valid UTF-8, printable, and two cgroups never share one
+ * (the encoding is one-to-one). Names without such bytes display unchanged.
+ * Returns 0 with *ret NULL when nothing needs encoding, 1 with a new string,
+ * or -ENOMEM.
+ */
+int cgfs_display_path(const char *raw, char **ret);
+/* The inverse: %XX back to bytes. 0 with *ret NULL if there is nothing to
+ * decode, 1 with a new string, -EINVAL for an encoded NUL, -ENOMEM. */
+int cgfs_decode_display(const char *display, char **ret);
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if not valid. */
+size_t cgfs_utf8_seq_len(const unsigned char *s);
+
 /* Parse a *.pressure file ("some avg10=.. total=N" / "full ..."). */
 int cgfs_parse_psi(const char *text, struct psi_totals *ret);
 /* usage_usec from cpu.stat. */
@@ -47,6 +64,18 @@ void cgfs_controllers_str(unsigned mask, char *buf, size_t len);
 extern const char *const cgfs_controller_names[];
 extern const unsigned cgfs_controller_bits[];
 extern const unsigned cgfs_n_controllers;
+
+/*
+ * Open a cgroup v2 directory by its id (the kernel's cgroup id, the
+ * directory's inode number) through a file handle, as name_to_handle_at()
+ * gives them for cgroupfs: no path needed, so nothing is lost when a path
+ * was too long for a BPF event or the cgroup was renamed. mount_fd is the
+ * v2 mount. -ESTALE (or -ENOENT) when no cgroup has that id any more.
+ */
+int cgfs_open_by_id(int mount_fd, uint64_t id, int flags);
+/* The path of an open cgroup directory relative to the mount mount_path
+ * ("" for the mount itself); -EXDEV if it lies outside. */
+int cgfs_path_of_fd(int fd, const char *mount_path, char **ret_rel);
 
 /* Read a whole small file relative to dirfd into buf (NUL-terminated). */
 int cgfs_read_at(int dirfd, const char *name, char *buf, size_t len);

@@ -384,6 +384,60 @@ static void test_read_at(void **state)
 	close(dfd);
 }
 
+static void display_is(const char *raw, const char *want)
+{
+	char *out = NULL, *back = NULL;
+	int r = cgfs_display_path(raw, &out);
+
+	if (!want) {
+		assert_int_equal(r, 0);
+		assert_null(out);
+		return;
+	}
+	assert_int_equal(r, 1);
+	assert_string_equal(out, want);
+	/* the inverse gives the bytes back */
+	assert_int_equal(cgfs_decode_display(out, &back), 1);
+	assert_string_equal(back, raw);
+	free(out);
+	free(back);
+}
+
+static void test_display_path(void **state)
+{
+	(void)state;
+	display_is("kubepods.slice/pod-1", NULL);
+	display_is("system.slice/system-getty\\x2d.slice", NULL); /* systemd's escapes stay */
+	display_is("caf\xc3\xa9/\xf0\x9f\x90\xb3", NULL); /* valid 2- and 4-byte UTF-8 */
+	display_is("a\xff", "a%FF");
+	display_is("a%b", "a%25b");
+	display_is("%FF", "%25FF"); /* never the same as "\xff" */
+	display_is("tab\there", "tab%09here");
+	display_is("del\x7f", "del%7F");
+	display_is("\xc0\xaf", "%C0%AF"); /* overlong '/' */
+	display_is("\xed\xa0\x80", "%ED%A0%80"); /* a UTF-16 surrogate */
+	display_is("\xf4\x90\x80\x80", "%F4%90%80%80"); /* past U+10FFFF */
+	display_is("\xe2\x82", "%E2%82"); /* cut short at the end */
+	display_is("\xe2\x82x", "%E2%82x");
+}
+
+static void test_decode_display(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(cgfs_decode_display("plain/path", &out), 0);
+	assert_null(out);
+	assert_int_equal(cgfs_decode_display("a%zz%4", &out), 1); /* not %XX: kept */
+	assert_string_equal(out, "a%zz%4");
+	free(out);
+	assert_int_equal(cgfs_decode_display("x%41%62", &out), 1);
+	assert_string_equal(out, "xAb");
+	free(out);
+	assert_int_equal(cgfs_decode_display("nul%00here", &out), -EINVAL);
+	assert_null(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_cpu_usage_missing_or_bad),
 		cmocka_unit_test(test_controllers),
 		cmocka_unit_test(test_controllers_str),
+		cmocka_unit_test(test_display_path),
+		cmocka_unit_test(test_decode_display),
 		cmocka_unit_test_setup_teardown(test_read_at, dir_setup, dir_teardown),
 	};
 

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model.h"
 #include "unit.h"
@@ -196,11 +197,96 @@ static void test_mkdir_full_path(void **state)
 	c = model__apply_event(m, &e, 1);
 	assert_non_null(c);
 	assert_int_equal(strlen(c->path), CGP_PATH_MAX);
+	/* a full buffer may be a cut path: the daemon resolves it by id */
+	assert_true(c->path_partial);
 	e.cgid = 21;
 	e.path[0] = '/';
 	c = model__apply_event(m, &e, 1);
 	assert_int_equal(strlen(c->path), CGP_PATH_MAX - 1);
 	assert_int_equal(c->path[0], 'p');
+	/* the resolved path replaces it, and is found by path */
+	assert_int_equal(model__set_path(m, c, "a/much/longer/path"), 0);
+	assert_false(c->path_partial);
+	assert_ptr_equal(model__find_path(m, "a/much/longer/path"), c);
+	/* a short path fits: not partial */
+	e = ev(CGP_EV_CGROUP_MKDIR, 22, "/short");
+	assert_false(model__apply_event(m, &e, 1)->path_partial);
+}
+
+static void test_dead_fifo(void **state)
+{
+	struct model *m = *state;
+	struct cg *a = add(m, 1, "a", 1), *b = add(m, 2, "b", 1), *c = add(m, 3, "c", 1);
+
+	assert_null(model__oldest_dead(m, UINT64_MAX));
+	model__mark_dead(m, b, 100);
+	model__mark_dead(m, a, 200);
+	model__mark_dead(m, c, 300);
+	model__mark_dead(m, b, 400); /* already dead: keeps its time and place */
+	assert_true(b->dead_ns == 100);
+	assert_null(model__oldest_dead(m, 99));
+	assert_ptr_equal(model__oldest_dead(m, 100), b);
+	/* a (dead at 200) comes back to life: it leaves the queue */
+	assert_int_equal(model__add(m, 1, "a", NULL), 0);
+	assert_true(a->dead_ns == 0);
+	model__remove(m, 2);
+	assert_ptr_equal(model__oldest_dead(m, UINT64_MAX), c);
+	assert_null(model__oldest_dead(m, 299));
+	model__remove(m, 3);
+	assert_null(model__oldest_dead(m, UINT64_MAX));
+	assert_int_equal(model__count(m), 1);
+	/* and dies again later, at the end of the queue */
+	model__mark_dead(m, a, 500);
+	assert_ptr_equal(model__oldest_dead(m, 500), a);
+}
+
+/* Removal keeps the dense array exact: every cgroup once, indexes right. */
+static void test_all_after_removals(void **state)
+{
+	struct model *m = *state;
+	const unsigned n = 3000;
+	struct cg *const *all;
+	unsigned cnt, seen = 0;
+	char path[32];
+
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "job%u", i);
+		assert_int_equal(model__add(m, 1000 + i, path, NULL), 1);
+	}
+	for (unsigned i = 0; i < n; i += 2)
+		model__remove(m, 1000 + i);
+	all = model__all(m, &cnt);
+	assert_int_equal(cnt, n / 2);
+	for (unsigned i = 0; i < cnt; i++) {
+		assert_int_equal(all[i]->idx, i);
+		assert_true((all[i]->id - 1000) % 2 == 1);
+		seen++;
+	}
+	assert_int_equal(seen, n / 2);
+	for (unsigned i = 1; i < n; i += 2) {
+		snprintf(path, sizeof(path), "job%u", i);
+		assert_ptr_equal(model__find_path(m, path), model__find(m, 1000 + i));
+		snprintf(path, sizeof(path), "job%u", i - 1);
+		assert_null(model__find_path(m, path));
+	}
+}
+
+/* Names that are not UTF-8 get a display form; the raw path still finds them. */
+static void test_display_names(void **state)
+{
+	struct model *m = *state;
+	struct cg *bad = add(m, 1, "pods/\xff\xfe", 1), *pct = add(m, 2, "pods/%FF", 1);
+	struct cg *ok = add(m, 3, "pods/caf\xc3\xa9", 1);
+
+	assert_string_equal(cg_display_path(bad), "pods/%FF%FE");
+	/* a literal '%' is encoded too, so the two never share a name */
+	assert_string_equal(cg_display_path(pct), "pods/%25FF");
+	assert_string_equal(cg_display_path(ok), "pods/caf\xc3\xa9");
+	assert_null(ok->display);
+	assert_ptr_equal(model__find_path(m, "pods/\xff\xfe"), bad);
+	assert_int_equal(model__set_path(m, bad, "pods/fine"), 0);
+	assert_null(bad->display);
+	assert_string_equal(cg_display_path(bad), "pods/fine");
 }
 
 static void test_rmdir(void **state)
@@ -362,6 +448,9 @@ int main(void)
 		T(test_mkdir),
 		T(test_mkdir_full_path),
 		T(test_rmdir),
+		T(test_dead_fifo),
+		T(test_all_after_removals),
+		T(test_display_names),
 		T(test_onset_cleared_bits),
 		T(test_other_events),
 		cmocka_unit_test(test_rates),
