@@ -7,7 +7,6 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <linux/magic.h>
@@ -25,6 +24,7 @@
 #include <sys/statfs.h>
 #include <sys/sysinfo.h>
 #include <sys/timerfd.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,8 +35,6 @@
 #include "proto.h"
 #include "topology.h"
 #include "util.h"
-
-#define DEAD_GRACE_NS 2000000000ULL /* exiting tasks may switch out once more */
 
 uint64_t now_ns(void)
 {
@@ -124,11 +122,16 @@ static int load_config(struct daemon *d, const struct cli_overrides *o, struct c
 		log_error("%s", err);
 		return -EINVAL;
 	}
+	/* each error names where the value came from: the file, or the options */
+	if (cgp_conf_validate(&c, err, sizeof(err))) {
+		log_error("%s: %s", d->config_path, err);
+		return -EINVAL;
+	}
 	r = apply_overrides(&c, o);
 	if (r)
 		return r;
 	if (cgp_conf_validate(&c, err, sizeof(err))) {
-		log_error("%s: %s", d->config_path, err);
+		log_error("command line: %s", err);
 		return -EINVAL;
 	}
 	*ret = c;
@@ -153,15 +156,47 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int take_lock(struct daemon *d)
+/*
+ * A directory the daemon creates files in as root must be no one else's to
+ * change: owned by us and writable by no one else, or a local user could put
+ * a symlink where the lock file or socket goes and have us truncate or chmod
+ * what it points at. A world-writable directory is accepted only with the
+ * sticky bit (as /tmp), where others cannot replace our entries.
+ */
+static int check_dir_safe(int dirfd, const char *path, bool allow_sticky)
 {
-	char path[CGP_CONF_STR_MAX + 32], pid[32];
+	struct stat st;
+
+	if (fstat(dirfd, &st))
+		return log_error_errno(errno, "Failed to stat %s: %m", path);
+	if (st.st_uid != geteuid())
+		return log_error_errno(
+			EPERM,
+			"%s belongs to uid %u, not to us: refusing to keep our lock "
+			"and socket there (chown it or choose another --runtime-dir)",
+			path, (unsigned)st.st_uid);
+	if ((st.st_mode & 022) && !(allow_sticky && (st.st_mode & S_ISVTX)))
+		return log_error_errno(EPERM,
+				       "%s is writable by others (mode %04o): refusing to keep our "
+				       "lock and socket there (chmod go-w it)",
+				       path, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+static int lock_fd_at(int dirfd, const char *name, const char *path, int *ret_fd)
+{
+	char pid[32];
+	struct stat st;
 	int fd, r;
 
-	snprintf(path, sizeof(path), "%s/cgpilotd.lock", d->conf.runtime_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* O_NOFOLLOW: never truncate what a planted symlink points at */
+	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return log_error_errno(errno, "Failed to open lock file %s: %m", path);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return log_error_errno(EINVAL, "lock file %s is not a regular file", path);
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		r = errno;
 		if (r == EWOULDBLOCK) {
@@ -169,8 +204,8 @@ static int take_lock(struct daemon *d)
 
 			pid[n > 0 ? n : 0] = 0;
 			pid[strcspn(pid, "\n")] = 0;
-			log_error("another cgpilotd (pid %s) holds %s; stop it or use another "
-				  "--runtime-dir",
+			log_error("another cgpilotd (pid %s) holds %s; stop it or use other "
+				  "--runtime-dir and --pin-dir",
 				  pid[0] ? pid : "?", path);
 			close(fd);
 			return -EBUSY;
@@ -181,8 +216,81 @@ static int take_lock(struct daemon *d)
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) || pwrite(fd, pid, strlen(pid), 0) < 0)
 		log_warn_errno(errno, "Failed to write pid to %s: %m", path);
-	d->lock_fd = fd;
+	*ret_fd = fd;
 	return 0;
+}
+
+/* The runtime directory's lock: one daemon per runtime directory. */
+static int take_lock(struct daemon *d)
+{
+	char path[CGP_CONF_STR_MAX + 32];
+	_cleanup_close_ int dirfd = -1;
+	int r;
+
+	dirfd = open(d->conf.runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return log_error_errno(errno, "Failed to open runtime directory %s: %m",
+				       d->conf.runtime_dir);
+	r = check_dir_safe(dirfd, d->conf.runtime_dir, false);
+	if (r)
+		return r;
+	snprintf(path, sizeof(path), "%s/cgpilotd.lock", d->conf.runtime_dir);
+	return lock_fd_at(dirfd, "cgpilotd.lock", path, &d->lock_fd);
+}
+
+/*
+ * The pin directory's lock: two daemons with different runtime directories
+ * but one pin directory would recycle each other's BPF slots.
+ */
+static int take_pin_lock(struct daemon *d)
+{
+	char path[CGP_CONF_STR_MAX + 32];
+	_cleanup_close_ int dirfd = -1;
+	int r;
+
+	r = mkdir_p(d->conf.pin_dir, 0700);
+	if (r)
+		return log_error_errno(r, "Failed to create pin directory %s: %m", d->conf.pin_dir);
+	dirfd = open(d->conf.pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return log_error_errno(errno, "Failed to open pin directory %s: %m",
+				       d->conf.pin_dir);
+	r = check_dir_safe(dirfd, d->conf.pin_dir, false);
+	if (r)
+		return r;
+	/* flock on the directory itself: bpffs holds no regular files */
+	if (flock(dirfd, LOCK_EX | LOCK_NB)) {
+		r = errno;
+		snprintf(path, sizeof(path), "%s", d->conf.pin_dir);
+		if (r == EWOULDBLOCK)
+			return log_error_errno(
+				EBUSY,
+				"another cgpilotd uses the pin directory %s; stop it "
+				"or use another --pin-dir",
+				path);
+		return log_error_errno(r, "Failed to lock %s: %m", path);
+	}
+	d->pin_lock_fd = TAKE_FD(dirfd);
+	return 0;
+}
+
+/* The socket's directory, when it is not the runtime directory. */
+static int check_socket_dir(struct daemon *d)
+{
+	_cleanup_free_ char *dir = strdup(d->socket_path);
+	_cleanup_close_ int fd = -1;
+	char *slash;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = 0;
+	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to open the socket's directory %s: %m", dir);
+	return check_dir_safe(fd, dir[0] ? dir : "/", true);
 }
 
 /* The pin directory must be on bpffs; mount it at /sys/fs/bpf if missing. */
@@ -274,6 +382,31 @@ static void leave_own_cgroup_dirs(struct daemon *d)
 	d->own_made = 0;
 }
 
+#define OWNER_XATTR "trusted.cgpilot.owner"
+
+/* Record on a cgroup we made that cgpilotd made it. */
+static void mark_own(struct daemon *d, const char *rel)
+{
+	char path[CGP_CONF_STR_MAX * 2 + 8];
+
+	snprintf(path, sizeof(path), "%s/%s", d->cgroup_root, rel);
+	if (lsetxattr(path, OWNER_XATTR, "cgpilotd", 8, 0))
+		log_warn_errno(errno,
+			       "cannot mark cgroup %s as ours (%s): %m; a daemon killed "
+			       "before removing it would leave it behind",
+			       rel, OWNER_XATTR);
+}
+
+static bool is_own(struct daemon *d, const char *rel)
+{
+	char path[CGP_CONF_STR_MAX * 2 + 8], val[16];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", d->cgroup_root, rel);
+	n = lgetxattr(path, OWNER_XATTR, val, sizeof(val));
+	return n == 8 && !memcmp(val, "cgpilotd", 8);
+}
+
 /*
  * Self-protection: a leaf cgroup of our own, so the daemon's cost shows by
  * itself and no policy of ours ever squeezes it. Under a manager (systemd
@@ -306,7 +439,12 @@ static void enter_own_cgroup(struct daemon *d)
 		free(orig);
 		return;
 	}
-	/* create what is missing, remembering how much of it is ours */
+	/*
+	 * Create what is missing and mark it ours on the cgroup itself, so that
+	 * what an earlier cgpilotd made and could not remove (killed with
+	 * SIGKILL) is known as ours too: the deepest run of marked components
+	 * is removed again when we leave, and nothing unmarked ever is.
+	 */
 	for (char *p = norm;; p++) {
 		char c = *p;
 
@@ -314,12 +452,22 @@ static void enter_own_cgroup(struct daemon *d)
 			continue;
 		*p = 0;
 		if (!mkdirat(d->root_fd, norm, 0755))
-			d->own_made++;
+			mark_own(d, norm);
 		else if (errno != EEXIST)
 			r = -errno;
 		*p = c;
 		if (r || !c)
 			break;
+	}
+	if (!r) {
+		_cleanup_free_ char *walk = strdup(norm);
+
+		for (char *end = walk ? walk + strlen(walk) : NULL; end; end = strrchr(walk, '/')) {
+			*end = 0;
+			if (!is_own(d, walk))
+				break;
+			d->own_made++;
+		}
 	}
 	d->own_cgroup = TAKE_PTR(norm);
 	if (!r)
@@ -365,7 +513,7 @@ static int setup_cgroup_root(struct daemon *d)
 		if (r)
 			return log_error_errno(r, "Failed to read /proc/self/mountinfo: %m");
 	}
-	d->root_fd = open(d->cgroup_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	d->root_fd = open(d->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->root_fd < 0)
 		return log_error_errno(errno, "Failed to open cgroup root %s: %m", d->cgroup_root);
 	r = cgfs_read_at(d->root_fd, "cgroup.controllers", buf, sizeof(buf));
@@ -384,269 +532,6 @@ static int setup_cgroup_root(struct daemon *d)
 	else
 		log_info("cgroup v2 at %s with controllers '%s'", d->cgroup_root, have);
 	return 0;
-}
-
-static struct daemon *walk_daemon;
-
-static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	const char *rel = path + strlen(walk_daemon->cgroup_root);
-
-	if (type != FTW_D)
-		return 0;
-	while (*rel == '/')
-		rel++;
-	if (model__add(walk_daemon->model, st->st_ino, rel, NULL) < 0)
-		return -1;
-	return 0;
-}
-
-/* Every cgroup that exists now; later ones arrive as mkdir events. */
-static int discover_cgroups(struct daemon *d)
-{
-	int r;
-
-	walk_daemon = d;
-	r = nftw(d->cgroup_root, walk_cb, 32, FTW_PHYS | FTW_MOUNT);
-	walk_daemon = NULL;
-	if (r)
-		return log_error_errno(errno ? errno : ENOMEM, "Failed to walk %s: %m",
-				       d->cgroup_root);
-	log_info("observing %u cgroups", model__count(d->model));
-	return 0;
-}
-
-struct cg *daemon_resolve_cgroup(struct daemon *d, const char *arg, const char **ret_msg)
-{
-	_cleanup_free_ char *norm = NULL;
-	struct cg *c;
-	char *end;
-
-	if (arg[0] >= '1' && arg[0] <= '9') {
-		unsigned long long id;
-
-		errno = 0;
-		id = strtoull(arg, &end, 10);
-		if (!errno && !*end) {
-			c = model__find(d->model, id);
-			if (!c || c->dead_ns)
-				*ret_msg = "no cgroup with that id";
-			return c && !c->dead_ns ? c : NULL;
-		}
-	}
-	if (cgfs_normalize_path(arg, &norm, ret_msg))
-		return NULL;
-	c = model__find_path(d->model, norm);
-	if (!c)
-		*ret_msg = "no such cgroup under the cgroup v2 root";
-	return c;
-}
-
-/* memory.events.local's oom_kill; *ret_new gets how much it moved since the
- * last read (0 on the first). */
-static void read_oom_kill_local(int dirfd, struct cg *c, uint64_t *ret_new)
-{
-	char buf[512];
-	const char *p;
-	unsigned long long v;
-
-	if (cgfs_read_at(dirfd, "memory.events.local", buf, sizeof(buf)) < 0)
-		return;
-	p = strstr(buf, "oom_kill ");
-	if (!p || (p != buf && p[-1] != '\n') || sscanf(p + 9, "%llu", &v) != 1)
-		return;
-	if (ret_new)
-		*ret_new = c->fig.oom_kill_local_valid && v > c->fig.oom_kill_local ?
-				   v - c->fig.oom_kill_local :
-				   0;
-	c->fig.oom_kill_local = v;
-	c->fig.oom_kill_local_valid = true;
-}
-
-/* A kill BPF could not attribute and whose victim is gone from /proc: the
- * cgroup whose memory.events.local oom_kill moved since the sweep read it. */
-static struct cg *cgroup_of_kill(struct daemon *d)
-{
-	struct cg **all, *found = NULL;
-	unsigned n;
-
-	if (!(d->controllers & CGFS_MEMORY))
-		return NULL;
-	all = model__sorted(d->model, &n);
-	for (unsigned i = 0; all && i < n; i++) {
-		_cleanup_close_ int fd = -1;
-		uint64_t moved = 0;
-
-		if (all[i]->dead_ns)
-			continue;
-		fd = openat(d->root_fd, all[i]->path[0] ? all[i]->path : ".",
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		read_oom_kill_local(fd, all[i], &moved);
-		if (moved && !found)
-			found = all[i];
-	}
-	return found;
-}
-
-int daemon_read_kernel_stats(struct daemon *d, struct cg *c)
-{
-	static const char *const files[PSI_RES_MAX] = { "cpu.pressure", "memory.pressure",
-							"io.pressure" };
-	_cleanup_close_ int fd = -1;
-	char buf[512];
-	bool ok = true;
-
-	fd = openat(d->root_fd, c->path[0] ? c->path : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (int i = 0; i < PSI_RES_MAX; i++)
-		ok &= cgfs_read_at(fd, files[i], buf, sizeof(buf)) >= 0 &&
-		      !cgfs_parse_psi(buf, &c->fig.psi[i]);
-	c->fig.psi_valid = ok;
-	c->fig.usage_valid = cgfs_read_at(fd, "cpu.stat", buf, sizeof(buf)) >= 0 &&
-			     !cgfs_parse_cpu_usage(buf, &c->fig.usage_usec);
-	/* only where the memory controller is on: the OOM attribution fallback */
-	if (d->controllers & CGFS_MEMORY)
-		read_oom_kill_local(fd, c, NULL);
-	c->fig.kernel_ns = now_ns();
-	return 0;
-}
-
-int daemon_read_bpf_stats(struct daemon *d, struct cg *c)
-{
-	struct cgp_cg_stats st;
-	uint32_t slot;
-	int r;
-
-	if (c->slot < 0) {
-		if (telemetry__slot_of(d->tel, c->id, &slot))
-			return -ENOENT;
-		c->slot = slot;
-	}
-	r = telemetry__read_slot(d->tel, (uint32_t)c->slot, &st);
-	if (r)
-		return r;
-	model_update_bpf(&c->fig, &st, now_ns());
-	return 0;
-}
-
-/* 6.1's mark_victim gives only a pid: find its cgroup while it is dying. */
-static uint64_t cgroup_of_pid(struct daemon *d, uint32_t pid, struct cg **ret)
-{
-	char path[64], buf[4096];
-	_cleanup_close_ int fd = -1;
-	const char *p;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strstr(buf, "0::/");
-	if (!p || (p != buf && p[-1] != '\n'))
-		return 0;
-	p += 4;
-	buf[n - (buf[n - 1] == '\n')] = 0;
-	p = strtok((char *)p, "\n");
-	*ret = model__find_path(d->model, p ? p : "");
-	return *ret ? (*ret)->id : 0;
-}
-
-static int on_event(void *ctx, const struct cgp_event *ev)
-{
-	struct daemon *d = ctx;
-	struct cgp_event e = *ev;
-	struct cg *c;
-	json_object *o;
-
-	if (e.type == CGP_EV_OOM_KILL && !e.cgid) {
-		c = NULL;
-		e.cgid = cgroup_of_pid(d, e.pid, &c);
-		if (c)
-			daemon_read_kernel_stats(d, c); /* keep its oom_kill baseline current */
-		else if ((c = cgroup_of_kill(d)))
-			e.cgid = c->id;
-		if (c)
-			c->fig.oom_kills_user++;
-		else
-			log_warn("OOM kill of pid %u (%.*s) could not be attributed to a cgroup",
-				 e.pid, CGP_COMM_LEN, e.comm);
-	}
-	c = model__apply_event(d->model, &e, now_ns());
-	if (e.type == CGP_EV_ONSET || e.type == CGP_EV_CLEARED)
-		log_debug("%s %s in %s: %" PRIu64 " ns (threshold %" PRIu64 ")",
-			  proto_event_name(e.type), proto_signal_name(e.signal),
-			  c ? cg_display_path(c) : "?", (uint64_t)e.value, (uint64_t)e.threshold);
-	if (!ctl__nclients(d->ctl))
-		return 0;
-	o = proto_event_json(&e, c ? cg_display_path(c) : NULL);
-	if (o) {
-		ctl__broadcast(d->ctl, e.type, o);
-		json_object_put(o);
-	}
-	return 0;
-}
-
-/* Sample tick: learn slots, read BPF counters, sweep part of the kernel's
- * files, retire dead cgroups. */
-static void sample(struct daemon *d)
-{
-	uint64_t now = now_ns();
-	unsigned n, per_tick;
-	struct cg **all;
-	bool released = false;
-	int cnt;
-
-	cnt = telemetry__slots(d->tel, d->slot_ids, d->slot_vals, d->conf.max_cgroups);
-	d->slots_used = cnt > 0 ? (unsigned)cnt : 0;
-	for (int i = 0; i < cnt; i++) {
-		struct cg *c = model__find(d->model, d->slot_ids[i]);
-
-		if (c)
-			c->slot = d->slot_vals[i];
-	}
-	all = model__sorted(d->model, &n);
-	if (!all)
-		return;
-	for (unsigned i = 0; i < n; i++) {
-		struct cgp_cg_stats st;
-
-		if (all[i]->slot >= 0 && !telemetry__read_slot(d->tel, (uint32_t)all[i]->slot, &st))
-			model_update_bpf(&all[i]->fig, &st, now);
-	}
-	/* each cgroup's PSI and cpu.stat once per sweep, spread over the ticks */
-	per_tick = (unsigned)(((uint64_t)n * d->conf.sample_interval_ms +
-			       d->conf.psi_sweep_s * 1000ULL - 1) /
-			      (d->conf.psi_sweep_s * 1000ULL));
-	for (unsigned k = 0; k < per_tick && n; k++) {
-		struct cg *c = all[d->sweep_cursor++ % n];
-
-		if (!c->dead_ns && daemon_read_kernel_stats(d, c) == -ENOENT)
-			c->dead_ns = now; /* removed while its rmdir event was lost */
-	}
-	for (unsigned i = 0; i < n; i++) {
-		struct cg *c = all[i];
-
-		if (!c->dead_ns || now - c->dead_ns < DEAD_GRACE_NS)
-			continue;
-		if (c->slot >= 0 && telemetry__release(d->tel, c->id, (uint32_t)c->slot))
-			log_warn("Failed to release BPF slot %" PRId64 " of %s", c->slot,
-				 cg_display_path(c));
-		released = true;
-		model__remove(d->model, c->id);
-		all = model__sorted(d->model, &n);
-		if (!all)
-			return;
-		i = (unsigned)-1; /* the array was rebuilt: rescan */
-	}
-	if (released && telemetry__init_timers(d->tel))
-		log_warn("Failed to set up the onset timers of recycled slots");
 }
 
 static void reload(struct daemon *d, const struct cli_overrides *o)
@@ -668,6 +553,7 @@ static void reload(struct daemon *d, const struct cli_overrides *o)
 	memcpy(c.cgroup_root, d->conf.cgroup_root, sizeof(c.cgroup_root));
 	c.max_cgroups = d->conf.max_cgroups;
 	d->conf = c;
+	ctl__reconfigure(d->ctl, &c); /* logs what it could not apply */
 	log_set_level((enum log_level)c.log_level);
 	thr[CGP_SIG_CPU] = (uint64_t)c.cpu_threshold_ms * 1000000ULL;
 	thr[CGP_SIG_MEM] = (uint64_t)c.memory_threshold_ms * 1000000ULL;
@@ -693,6 +579,22 @@ static int add_ep(struct daemon *d, int fd, struct ep_source *src, enum ep_kind 
 	return 0;
 }
 
+/*
+ * The signals the loop reads from a signalfd, blocked from the first line of
+ * main(): one that came during start-up (a SIGHUP while BPF loads) waits for
+ * the loop instead of killing the daemon with its pin directory and socket
+ * left behind (and a status systemd's Restart=on-failure ignores).
+ */
+static void block_signals(sigset_t *ret_mask)
+{
+	sigemptyset(ret_mask);
+	sigaddset(ret_mask, SIGTERM);
+	sigaddset(ret_mask, SIGINT);
+	sigaddset(ret_mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, ret_mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static int setup_loop(struct daemon *d)
 {
 	struct itimerspec its = { 0 };
@@ -701,12 +603,8 @@ static int setup_loop(struct daemon *d)
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -errno;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* blocked since main() began: what arrived meanwhile is read here */
+	block_signals(&mask);
 	d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (d->signal_fd < 0)
 		return -errno;
@@ -730,7 +628,8 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 	struct epoll_event evs[32];
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, evs, ARRAY_SIZE(evs), -1);
+		/* with work pending between events, look and come back at once */
+		int n = epoll_wait(d->epfd, evs, ARRAY_SIZE(evs), observe_busy(d) ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -742,15 +641,16 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 
 			switch (src->kind) {
 			case EP_RINGBUF:
-				telemetry__consume(d->tel);
+				observe_consume(d);
 				break;
 			case EP_TIMER: {
 				uint64_t ticks;
 
 				if (read(d->timer_fd, &ticks, sizeof(ticks)) > 0)
-					sample(d);
+					observe_sample(d);
 				if (d->metrics)
 					metrics__run(d->metrics); /* its connection timeouts */
+				ctl__tick(d->ctl, now_ns());
 				break;
 			}
 			case EP_SIGNAL: {
@@ -779,7 +679,10 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 				break;
 			}
 		}
+		/* only now may what this batch's events pointed at be freed */
 		ctl__reap(d->ctl);
+		requests_reap(d);
+		observe_work(d);
 	}
 	return 0;
 }
@@ -788,6 +691,7 @@ static void cleanup(struct daemon *d)
 {
 	leave_own_cgroup(d);
 	requests_free_all(d);
+	observe_free(d);
 	metrics__free(d->metrics);
 	ctl__free(d->ctl);
 	telemetry__free(d->tel);
@@ -805,6 +709,8 @@ static void cleanup(struct daemon *d)
 		close(d->epfd);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
+	if (d->pin_lock_fd >= 0)
+		close(d->pin_lock_fd);
 }
 
 int main(int argc, char **argv)
@@ -828,13 +734,16 @@ int main(int argc, char **argv)
 			    .root_fd = -1,
 			    .epfd = -1,
 			    .lock_fd = -1,
+			    .pin_lock_fd = -1,
 			    .timer_fd = -1,
 			    .signal_fd = -1 };
 	struct cli_overrides o = { 0 };
 	struct telemetry_opts topts = { 0 };
 	bool foreground = false, check_only = false;
+	sigset_t sigs;
 	int c, r;
 
+	block_signals(&sigs);
 	log_set_ident("cgpilotd");
 	while ((c = getopt_long(argc, argv, "c:nfvh", opts, NULL)) != -1) {
 		switch (c) {
@@ -890,7 +799,10 @@ int main(int argc, char **argv)
 	if (load_config(&d, &o, &d.conf))
 		return 1;
 	if (check_only) {
-		printf("%s: configuration OK\n", d.config_path);
+		if (access(d.config_path, F_OK))
+			printf("%s: no such file; the built-in defaults are OK\n", d.config_path);
+		else
+			printf("%s: configuration OK\n", d.config_path);
 		return 0;
 	}
 	log_set_level((enum log_level)d.conf.log_level);
@@ -925,10 +837,16 @@ int main(int argc, char **argv)
 	r = take_lock(&d);
 	if (r)
 		goto out;
+	r = check_socket_dir(&d);
+	if (r)
+		goto out;
 	r = setup_cgroup_root(&d);
 	if (r)
 		goto out;
 	r = ensure_bpffs(d.conf.pin_dir);
+	if (r)
+		goto out;
+	r = take_pin_lock(&d);
 	if (r)
 		goto out;
 	protect_self();
@@ -947,7 +865,7 @@ int main(int argc, char **argv)
 	topts.window_ns = (uint64_t)d.conf.window_ms * 1000000ULL;
 	topts.default_threshold_ns[CGP_SIG_CPU] = (uint64_t)d.conf.cpu_threshold_ms * 1000000ULL;
 	topts.default_threshold_ns[CGP_SIG_MEM] = (uint64_t)d.conf.memory_threshold_ms * 1000000ULL;
-	r = telemetry__new(&topts, on_event, &d, &d.tel);
+	r = telemetry__new(&topts, observe_on_event, &d, &d.tel);
 	if (r == -ESTALE) {
 		log_error("the BPF maps pinned under %s/v%d were made with another max_cgroups "
 			  "or build; remove that directory (counters restart from zero) or restore "
@@ -968,7 +886,7 @@ int main(int argc, char **argv)
 	log_info("BPF telemetry attached%s; I/O attributed %s",
 		 telemetry__features(d.tel)->maps_reused ? " (pinned counters continued)" : "",
 		 topts.io_blkcg_v2 ? "through the blkcg" : "to the submitting task's cgroup");
-	r = discover_cgroups(&d);
+	r = observe_discover(&d);
 	if (r)
 		goto out;
 	/* the machine's shape does not change while we run: read it once */
@@ -981,8 +899,8 @@ int main(int argc, char **argv)
 		log_error_errno(r, "Failed to set up the event loop: %m");
 		goto out;
 	}
-	r = ctl__new(d.socket_path, d.epfd, d.conf.allow_read_others, requests_handle,
-		     requests_client_closed, &d, &d.ctl);
+	r = ctl__new(d.socket_path, d.epfd, &d.conf, requests_handle, requests_client_closed, &d,
+		     &d.ctl);
 	if (r) {
 		log_error_errno(r, "Failed to listen on %s: %m", d.socket_path);
 		goto out;
@@ -997,7 +915,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	sample(&d);
+	observe_sample(&d);
 	log_info("ready: control socket %s, metrics %s%s", d.socket_path,
 		 d.metrics ? metrics__address(d.metrics) : "off",
 		 d.conf.dry_run ? " (dry run)" : "");

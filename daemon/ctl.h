@@ -3,6 +3,15 @@
  * Control socket: a unix stream socket speaking JSON lines. Owns the listener
  * and the client connections, frames lines, enforces the line limit, buffers
  * output, and streams events to subscribers. Requests go to a callback.
+ *
+ * Clients are local users, some of them not root: none of them may make
+ * the daemon spin, log without end, or hold memory it cannot give back.
+ * So the number of clients is capped (max_clients, lowered to what
+ * RLIMIT_NOFILE leaves; a few slots kept for root), the output all clients
+ * together may hold is bounded (output_limit_kib: over it, the client with
+ * the most pending output is dropped), a client whose output does not move
+ * for client_timeout_s is dropped, and a client's next request is not read
+ * while it has more than a few KiB of reply unread.
  */
 #ifndef CGPILOT_CTL_H
 #define CGPILOT_CTL_H
@@ -11,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "config.h"
 
 /* First member of every epoll registration, so the loop can dispatch. */
 enum ep_kind { EP_RINGBUF = 1, EP_TIMER, EP_SIGNAL, EP_LISTEN, EP_CLIENT, EP_DEFERRED, EP_METRICS };
@@ -28,12 +39,26 @@ typedef int (*ctl_request_fn)(void *ctx, struct ctl_client *cl, json_object *req
 /* A client is going away: drop anything that refers to it. */
 typedef void (*ctl_close_fn)(void *ctx, struct ctl_client *cl);
 
-int ctl__new(const char *path, int epfd, bool allow_others, ctl_request_fn fn,
+/* Listen on path, with the [control] settings of conf (allow_read_others
+ * decides the socket's mode from its creation on). */
+int ctl__new(const char *path, int epfd, const struct cgp_conf *conf, ctl_request_fn fn,
 	     ctl_close_fn close_fn, void *ctx, struct ctl **ret);
 void ctl__free(struct ctl *c);
 
+/* Apply a reloaded [control] section: limits, and the socket's mode via
+ * ctl__set_allow_others(). Logs what it could not apply; -errno then. */
+int ctl__reconfigure(struct ctl *c, const struct cgp_conf *conf);
+/* Socket mode 0666 or 0600, changed through an O_PATH fd of the path that
+ * is checked to still be the socket we bound. Revoking also drops the
+ * connected non-root clients (subscribers would go on streaming). */
+int ctl__set_allow_others(struct ctl *c, bool allow);
+
 /* epoll readiness on a source owned by ctl (EP_LISTEN or EP_CLIENT). */
 void ctl__dispatch(struct ctl *c, struct ep_source *src, uint32_t events);
+/* Time-driven work, on every timer tick: re-arm a listener paused for want
+ * of file descriptors, drop clients whose output is stuck, and report log
+ * lines suppressed by the rate limit. */
+void ctl__tick(struct ctl *c, uint64_t now_ns);
 
 int ctl_client__reply(struct ctl_client *cl, json_object *obj); /* consumes obj */
 int ctl_client__reply_error(struct ctl_client *cl, const char *fmt, ...)
@@ -46,8 +71,22 @@ void ctl_client__subscribe(struct ctl_client *cl, uint32_t mask);
 /* Send one line to every subscriber of type. */
 void ctl__broadcast(struct ctl *c, uint32_t type, json_object *obj);
 unsigned ctl__nclients(const struct ctl *c);
-/* Free clients marked for closing outside their own dispatch; call after
- * each epoll batch. */
+/* Free clients marked for closing; call after each epoll batch (a client
+ * is never freed while the batch may still name it). */
 void ctl__reap(struct ctl *c);
+
+struct ctl_stats {
+	unsigned clients; /* connected now */
+	unsigned max_clients; /* the cap in force */
+	uint64_t accepted; /* connections taken, since start */
+	uint64_t refused; /* over the cap: told so and closed */
+	uint64_t dropped_slow; /* output made no progress for client_timeout_s */
+	uint64_t dropped_over_budget; /* most pending output when the total was over the limit */
+	uint64_t output_bytes; /* buffered for all clients now (allocated) */
+	uint64_t output_limit_bytes;
+	uint64_t accept_pauses; /* accept ran out of file descriptors */
+};
+
+void ctl__stats(const struct ctl *c, struct ctl_stats *ret);
 
 #endif

@@ -13,6 +13,7 @@
 #include "version.h"
 
 struct deferred;
+struct rescan;
 
 struct daemon {
 	struct cgp_conf conf;
@@ -20,7 +21,7 @@ struct daemon {
 	bool config_explicit;
 	char socket_path[CGP_CONF_STR_MAX + 32];
 	char *cgroup_root; /* v2 mount (or configured root) */
-	int root_fd; /* O_PATH|O_DIRECTORY on cgroup_root */
+	int root_fd; /* O_RDONLY directory fd of cgroup_root (open_by_handle_at needs one) */
 	char *own_cgroup; /* the leaf we moved into (relative), NULL: stayed */
 	char *orig_cgroup; /* where we were before (relative) */
 	unsigned own_made; /* path components of own_cgroup we created */
@@ -28,7 +29,8 @@ struct daemon {
 	unsigned missing_controllers; /* of cpu, cpuset, memory, io */
 	bool telemetry_only;
 	int epfd;
-	int lock_fd;
+	int lock_fd; /* flock on <runtime_dir>/cgpilotd.lock */
+	int pin_lock_fd; /* flock on the pin directory */
 	struct telemetry *tel;
 	struct model *model;
 	struct ctl *ctl;
@@ -38,10 +40,28 @@ struct daemon {
 	uint64_t start_ns;
 	unsigned sweep_cursor;
 	struct deferred *deferred; /* pending sampled replies */
+	struct deferred *deferred_dead; /* retired in this batch, freed after it */
 	bool stop;
 	unsigned node_cpus;
 	uint64_t node_memory;
 	unsigned slots_used; /* cgroups with a BPF slot at the last sample */
+	struct {
+		uint64_t adopted; /* slot owners found by id that the model lacked */
+		uint64_t reclaimed; /* slots of cgroups that no longer exist, released */
+		int check_failed; /* -errno of a failed check this tick, logged once */
+		uint64_t mkdir_drops_seen; /* ring buffer mkdir drops when last looked */
+		uint64_t rescans; /* walks of the tree started because of them */
+		uint64_t rescan_found; /* cgroups those walks found */
+		uint64_t episode_drops_seen; /* onset + cleared drops when last looked */
+		uint64_t episodes_resynced; /* cgroups whose episode bits were corrected */
+	} slot_stats;
+	unsigned batch_events; /* ring buffer events handled in this loop iteration */
+	struct rescan *rescan; /* a walk of the tree in progress (observe.c) */
+	struct {
+		struct cgp_event kills[32]; /* OOM kills waiting for their cgroup */
+		unsigned n;
+		unsigned cursor, left; /* the scan of memory.events.local: next, to go */
+	} oom;
 	uint64_t last_scrape_ns; /* time the previous /metrics render took */
 	/* scratch for telemetry__slots */
 	uint64_t *slot_ids;
@@ -50,6 +70,19 @@ struct daemon {
 };
 
 uint64_t now_ns(void);
+
+/* The observed set (daemon/observe.c): discovery at start, the ring
+ * buffer's events (the telemetry callback), the sample tick. */
+int observe_discover(struct daemon *d);
+int observe_on_event(void *ctx, const struct cgp_event *e);
+/* Handle a bounded batch of ring buffer events. */
+void observe_consume(struct daemon *d);
+void observe_sample(struct daemon *d);
+/* Work left for the loop between events (the OOM attribution scan): while
+ * observe_busy(), poll without blocking and call observe_work(). */
+bool observe_busy(const struct daemon *d);
+void observe_work(struct daemon *d);
+void observe_free(struct daemon *d);
 
 /* Read PSI and cpu.stat of one cgroup into its figures. */
 int daemon_read_kernel_stats(struct daemon *d, struct cg *c);
@@ -63,5 +96,7 @@ int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const ch
 void requests_client_closed(void *ctx, struct ctl_client *cl);
 void requests_deferred_ready(struct daemon *d, struct ep_source *src);
 void requests_free_all(struct daemon *d);
+/* Free what the batch retired; after each epoll batch. */
+void requests_reap(struct daemon *d);
 
 #endif

@@ -28,6 +28,7 @@ struct deferred {
 	uint64_t sample_ms;
 	int nprogs;
 	struct telemetry_prog_info before[MAX_PROGS];
+	bool dead; /* retired in this epoll batch, freed after it */
 	struct deferred *next;
 };
 
@@ -176,8 +177,9 @@ static json_object *missing_tracepoints_json(struct daemon *d)
 static int do_status(struct daemon *d, struct ctl_client *cl)
 {
 	const struct telemetry_features *f = telemetry__features(d->tel);
-	json_object *o = ok_reply(), *feat, *rb, *ev, *dr;
+	json_object *o = ok_reply(), *feat, *rb, *ev, *dr, *sl, *ep, *cj;
 	struct cgp_self_stats ss;
+	struct ctl_stats cs;
 
 	telemetry__self_stats(d->tel, &ss);
 	add(o, "version", json_object_new_string(CGPILOT_VERSION));
@@ -209,6 +211,36 @@ static int do_status(struct daemon *d, struct ctl_client *cl)
 	add(rb, "drops", dr);
 	add(rb, "slot_alloc_failures", u64(ss.slot_alloc_fail));
 	add(o, "ringbuf", rb);
+	sl = json_object_new_object();
+	add(sl, "used", u64(d->slots_used));
+	add(sl, "capacity", u64(d->conf.max_cgroups));
+	add(sl, "adopted", u64(d->slot_stats.adopted));
+	add(sl, "reclaimed", u64(d->slot_stats.reclaimed));
+	add(sl, "rescans", u64(d->slot_stats.rescans));
+	add(sl, "rescan_found", u64(d->slot_stats.rescan_found));
+	add(o, "slots", sl);
+	ep = json_object_new_object();
+	add(ep, "cleared_by_sample", u64(ss.cleared_by_sample));
+	add(ep, "cleared_by_timer", u64(ss.cleared_by_timer));
+	add(ep, "cleared_by_sweep", u64(ss.cleared_by_sweep));
+	add(ep, "cleared_no_cgid", u64(ss.cleared_no_cgid));
+	add(ep, "track_failures", u64(ss.episode_track_fail));
+	add(ep, "timer_setup_failures", u64(ss.timer_setup_fail));
+	add(ep, "timer_restarts", u64(ss.timer_restarts));
+	add(ep, "resynced", u64(d->slot_stats.episodes_resynced));
+	add(o, "episodes", ep);
+	ctl__stats(d->ctl, &cs);
+	cj = json_object_new_object();
+	add(cj, "clients", u64(cs.clients));
+	add(cj, "max_clients", u64(cs.max_clients));
+	add(cj, "accepted", u64(cs.accepted));
+	add(cj, "refused", u64(cs.refused));
+	add(cj, "dropped_slow", u64(cs.dropped_slow));
+	add(cj, "dropped_over_budget", u64(cs.dropped_over_budget));
+	add(cj, "output_bytes", u64(cs.output_bytes));
+	add(cj, "output_limit_bytes", u64(cs.output_limit_bytes));
+	add(cj, "accept_pauses", u64(cs.accept_pauses));
+	add(o, "control", cj);
 	return ctl_client__reply(cl, o);
 }
 
@@ -316,8 +348,16 @@ static json_object *progs_json(const struct telemetry_prog_info *now,
 	return a;
 }
 
-static void deferred_free(struct daemon *d, struct deferred *df)
+/*
+ * Retire a pending reply. Its memory outlives the current epoll batch: an
+ * event of the same batch may still point at it (its timer fired while its
+ * client closed), so it is only unlinked, closed and marked here, and freed
+ * by requests_reap() once the batch is done.
+ */
+static void deferred_retire(struct daemon *d, struct deferred *df)
 {
+	if (df->dead)
+		return;
 	for (struct deferred **pp = &d->deferred; *pp; pp = &(*pp)->next) {
 		if (*pp == df) {
 			*pp = df->next;
@@ -328,7 +368,20 @@ static void deferred_free(struct daemon *d, struct deferred *df)
 	close(df->timer_fd);
 	if (df->stats_fd >= 0)
 		close(df->stats_fd);
-	free(df);
+	df->dead = true;
+	df->cl = NULL;
+	df->next = d->deferred_dead;
+	d->deferred_dead = df;
+}
+
+void requests_reap(struct daemon *d)
+{
+	while (d->deferred_dead) {
+		struct deferred *df = d->deferred_dead;
+
+		d->deferred_dead = df->next;
+		free(df);
+	}
 }
 
 static int do_prog_show(struct daemon *d, struct ctl_client *cl, json_object *req)
@@ -394,8 +447,11 @@ void requests_deferred_ready(struct daemon *d, struct ep_source *src)
 {
 	struct deferred *df = (struct deferred *)src;
 	struct telemetry_prog_info now[MAX_PROGS];
-	int n = telemetry__progs(d->tel, now, MAX_PROGS);
+	int n;
 
+	if (df->dead)
+		return; /* its client left earlier in this batch */
+	n = telemetry__progs(d->tel, now, MAX_PROGS);
 	if (n != df->nprogs) {
 		ctl_client__reply_error(df->cl, "prog.show: programs changed while sampling");
 	} else {
@@ -405,7 +461,7 @@ void requests_deferred_ready(struct daemon *d, struct ep_source *src)
 		add(o, "progs", progs_json(now, df->before, n));
 		ctl_client__reply(df->cl, o);
 	}
-	deferred_free(d, df);
+	deferred_retire(d, df);
 }
 
 void requests_client_closed(void *ctx, struct ctl_client *cl)
@@ -417,7 +473,7 @@ void requests_client_closed(void *ctx, struct ctl_client *cl)
 		struct deferred *next = df->next;
 
 		if (df->cl == cl)
-			deferred_free(d, df);
+			deferred_retire(d, df);
 		df = next;
 	}
 }
@@ -425,7 +481,8 @@ void requests_client_closed(void *ctx, struct ctl_client *cl)
 void requests_free_all(struct daemon *d)
 {
 	while (d->deferred)
-		deferred_free(d, d->deferred);
+		deferred_retire(d, d->deferred);
+	requests_reap(d);
 	topology__free(d->topo);
 	d->topo = NULL;
 }

@@ -260,7 +260,7 @@ static void fmt_avg(char *buf, size_t size, bool ok, uint64_t sum, uint64_t coun
 static void print_cpu(struct json_object *cg, struct json_object *cpu)
 {
 	char wait[16], count[24], avg[16], rate[16], oncpu[16], usage[16], vol[24], invol[24];
-	uint64_t sum, n, usec;
+	uint64_t sum = 0, n = 0, usec = 0;
 	bool ok;
 
 	ok = jget_u64(cpu, "wait_ns", &sum) && jget_u64(cpu, "wait_count", &n);
@@ -283,7 +283,7 @@ static void print_cpu(struct json_object *cg, struct json_object *cpu)
 static void print_memory(struct json_object *cg, struct json_object *mem)
 {
 	char stall[16], count[24], avg[16], rate[16], kills[24];
-	uint64_t sum, n;
+	uint64_t sum = 0, n = 0;
 	bool ok;
 
 	ok = jget_u64(mem, "reclaim_ns", &sum) && jget_u64(mem, "reclaim_count", &n);

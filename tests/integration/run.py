@@ -5,7 +5,7 @@ own per test (own runtime dir, pin dir and socket), cgroups of our own under
 the v2 mount, all removed again even when a test fails.
 
 The tests of this file and of every test_*.py beside it (each a TESTS list)
-run in that order. Usage: run.py [-k SUBSTRING] [-v]
+run in that order. Usage: run.py [-k SUBSTRING] [-m MODULE]... [-v]
 Ends with 'N passed, N failed[, N skipped]'; exit status 1 on any failure.
 """
 import argparse
@@ -281,7 +281,9 @@ def t_metrics_promtool(ctx):
                        text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     for n in ODD_NAMES:
-        esc = (cgs.rel(n)).replace("\\", "\\\\").replace('"', '\\"')
+        # control characters are shown percent-encoded (a name must not drive a terminal)
+        shown = cgs.rel(n).replace("\t", "%09")
+        esc = shown.replace("\\", "\\\\").replace('"', '\\"')
         assert 'cgroup="%s"' % esc in text, (n, esc)
     esc = cgs.rel(ODD_NAMES[0]).replace('"', '\\"')
     v = sample_value(text, "cgpilot_cgroup_cpu_seconds_total", [("cgroup", esc)])
@@ -296,7 +298,9 @@ def t_metrics_promtool(ctx):
         assert ("\n" + fam) in text, fam
     # a removed cgroup's series disappear
     os.rmdir(os.path.join(cgs.parent, ODD_NAMES[1]))
-    wait_until(lambda: 'back' not in d.scrape(), 10, "the removed cgroup's series to go")
+    gone = 'cgroup="%s' % cgs.rel(ODD_NAMES[1]).replace("\\", "\\\\")
+    assert gone in text, gone
+    wait_until(lambda: gone not in d.scrape(), 10, "the removed cgroup's series to go")
 
 
 def t_metrics_cap(ctx):
@@ -582,6 +586,9 @@ def t_top_tty(ctx):
         wait_until(lambda: "sorted by memory stall" in screen(), 5, "memory stall sort")
         tm("send-keys", "q")
         wait_until(lambda: "EXIT=0" in screen(), 5, "top to quit on q")
+        # stty prints after EXIT: wait for its last line, then judge the modes
+        wait_until(lambda: {"icanon", "-icanon"} & set(screen().split()) and
+                   {"echo", "-echo"} & set(screen().split()), 5, "stty's report")
         out = screen()
         assert "icanon" in out.split() and "echo" in out.split(), out
         assert "cgpilot top" not in out, out  # the alternate screen was left
@@ -645,12 +652,15 @@ TESTS = [
 ]
 
 
-def all_tests():
-    tests = list(TESTS)
+def all_tests(modules):
+    """(name, fn) of run.py and every test_*.py, or of the modules named."""
+    tests = list(TESTS) if not modules or "run" in modules else []
     here = os.path.dirname(os.path.abspath(__file__))
     for path in sorted(glob.glob(os.path.join(here, "test_*.py"))):
-        mod = importlib.import_module(os.path.basename(path)[:-3])
-        tests += mod.TESTS
+        name = os.path.basename(path)[:-3]
+        if modules and name not in modules:
+            continue
+        tests += importlib.import_module(name).TESTS
     return tests
 
 
@@ -658,9 +668,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", default="")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("-m", action="append", default=[],
+                    help="only the tests of this module (run, test_hostile, ...); repeatable")
     args = ap.parse_args()
     harness.VERBOSE = args.v
-    tests = all_tests()
+    tests = all_tests(args.m)
     if os.geteuid() != 0:
         print("integration tests need root")
         print("0 passed, 0 failed, %d skipped" % len(tests))
