@@ -42,7 +42,7 @@ CLI_OBJS := $(patsubst %.c,$(OUT)/%.o,$(CLI_SRCS))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
-.PHONY: all clean install deps run check test test-unit test-asan test-integration \
+.PHONY: all clean install deps run check test test-unit test-asan test-asan-integration test-integration \
 	fuzz fuzz-short bench vmtest bpf-check format
 
 all: $(OUT)/cgpilotd $(OUT)/cgpilot
