@@ -37,6 +37,8 @@ struct cg_figures {
 	bool oom_kill_local_valid;
 };
 
+#define CG_WIN_MISMATCH 0x80000000u
+
 struct cg {
 	uint64_t id;
 	char *path; /* relative to the v2 mount, "" for the root: raw bytes */
@@ -46,6 +48,9 @@ struct cg {
 	bool path_partial; /* path was cut short in a BPF event: resolve by id */
 	int64_t slot; /* -1: BPF has not seen it */
 	uint32_t active; /* bit per enum cgp_signal in an onset episode */
+	/* the BPF windows' mask seen differ from active at the last tick, with
+	 * CG_WIN_MISMATCH set; 0: they agreed (daemon/observe.c) */
+	uint32_t win_mismatch;
 	uint64_t dead_ns; /* removed at (0: alive) */
 	struct cg_figures fig;
 	/* the model's links */

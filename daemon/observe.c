@@ -538,7 +538,8 @@ static void sweep_episodes(struct daemon *d)
  * The model's episode bits follow the events; a cleared event lost to a full
  * ring buffer would leave a cgroup "in pressure" for good. Compare with the
  * BPF windows: every cgroup in an episode each tick, and every cgroup with a
- * slot when onset or cleared events were dropped.
+ * slot when onset or cleared events were dropped. A difference is acted on
+ * when the next tick still sees it.
  */
 static void resync_episodes(struct daemon *d, struct cg *const *all, unsigned n,
 			    const struct cgp_self_stats *ss)
@@ -552,15 +553,24 @@ static void resync_episodes(struct daemon *d, struct cg *const *all, unsigned n,
 		uint64_t id;
 		uint32_t mask;
 
-		if (c->slot < 0 || (!c->active && !everyone))
+		if (c->slot < 0 || (!c->active && !everyone && !c->win_mismatch))
 			continue;
 		if (telemetry__win_active(d->tel, (uint32_t)c->slot, &id, &mask) || id != c->id ||
-		    mask == c->active)
+		    mask == c->active) {
+			c->win_mismatch = 0;
 			continue;
+		}
+		/* events produced since the ring buffer was read are on their way:
+		 * only a difference that lasts a whole tick is a lost event */
+		if (c->win_mismatch != (mask | CG_WIN_MISMATCH)) {
+			c->win_mismatch = mask | CG_WIN_MISMATCH;
+			continue;
+		}
 		log_info("pressure episodes of %s corrected from the BPF windows (0x%x -> 0x%x): "
 			 "an onset or cleared event was lost",
 			 cg_display_path(c), c->active, mask);
 		c->active = mask;
+		c->win_mismatch = 0;
 		d->slot_stats.episodes_resynced++;
 	}
 }

@@ -11,6 +11,7 @@ exported yet) are read with bpftool."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 
@@ -253,9 +254,53 @@ def t_onset_cleared_without_timer(ctx):
     assert "cpu" not in d.show(cgs.rel("a"))["pressure"]
 
 
+def proc_state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def t_onset_cleared_event_lost(ctx):
+    """The cleared event itself lost to a full ring buffer: the daemon's model
+    still ends the episode, corrected from the BPF windows."""
+    cgs = ctx.cgroups("onlost")
+    d = ctx.daemon("onlost", config=CONF + "max_cgroups = 8192\n").start()
+    a = cgs.make("a")
+    ino = os.stat(a).st_ino
+    sub = Subscriber(d, ["onset"])
+    ps = cgs.busy(a, 3, cpu=0)
+    wait_event(sub, "onset", ino, 10)
+    sub.close()
+    wait_until(lambda: "cpu" in d.show(cgs.rel("a"))["pressure"], 5, "the model's onset")
+    st0 = d.request({"op": "status"})
+    d.proc.send_signal(signal.SIGSTOP)
+    wait_until(lambda: proc_state(d.proc.pid) == "T", 5, "the daemon to stop")
+    try:
+        # fill the ring buffer (mkdir events), then end the load: its cleared is dropped
+        parent = os.path.join(cgs.parent, "fill")
+        os.mkdir(parent)
+        cgs.made.append(parent)
+        for i in range(3000):
+            p = os.path.join(parent, "f%d" % i)
+            os.mkdir(p)
+            cgs.made.append(p)
+        kill(a)
+        reap(cgs, ps)
+        time.sleep(0.5)  # windows pass: the cleared is emitted, and lost
+    finally:
+        d.proc.send_signal(signal.SIGCONT)
+    st = d.request({"op": "status"})
+    lost = st["ringbuf"]["drops"]["cleared"] - st0["ringbuf"]["drops"]["cleared"]
+    if not lost:
+        raise Skip("the cleared event was not dropped this time (nothing to correct)")
+    wait_until(lambda: "cpu" not in d.show(cgs.rel("a"))["pressure"], 5,
+               "the model to end the episode whose cleared was lost")
+    assert d.request({"op": "status"})["episodes"]["resynced"] >= 1
+
+
 TESTS = [
     ("onset_cleared_after_kill", t_onset_cleared_after_kill),
     ("onset_cleared_after_restart", t_onset_cleared_after_restart),
     ("onset_cleared_slot_recycling", t_onset_cleared_slot_recycling),
     ("onset_cleared_without_timer", t_onset_cleared_without_timer),
+    ("onset_cleared_event_lost", t_onset_cleared_event_lost),
 ]
