@@ -54,9 +54,11 @@ struct daemon {
 		uint64_t rescan_found; /* cgroups those walks found */
 		uint64_t episode_drops_seen; /* onset + cleared drops when last looked */
 		uint64_t episodes_resynced; /* cgroups whose episode bits were corrected */
+		uint64_t thresholds_dropped; /* thresholds of cgroups gone while we were down */
 	} slot_stats;
 	unsigned batch_events; /* ring buffer events handled in this loop iteration */
 	struct rescan *rescan; /* a walk of the tree in progress (observe.c) */
+	bool thresholds_clean; /* no threshold of a vanished cgroup is left (since start) */
 	struct {
 		struct cgp_event kills[32]; /* OOM kills waiting for their cgroup */
 		unsigned n;

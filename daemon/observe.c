@@ -575,6 +575,47 @@ static void resync_episodes(struct daemon *d, struct cg *const *all, unsigned n,
 	}
 }
 
+struct stale_thresholds {
+	struct daemon *d;
+	uint64_t ids[256];
+	unsigned n;
+};
+
+static int stale_threshold(void *ctx, uint64_t cgid, const struct cgp_threshold *th)
+{
+	struct stale_thresholds *st = ctx;
+	int fd;
+
+	if (model__find(st->d->model, cgid))
+		return 0;
+	fd = cgfs_open_by_id(st->d->root_fd, cgid, O_RDONLY | O_DIRECTORY);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (fd != -ESTALE && fd != -ENOENT)
+		return 0;
+	st->ids[st->n++] = cgid;
+	return st->n == ARRAY_SIZE(st->ids) ? 1 : 0; /* the rest next tick */
+}
+
+/*
+ * Thresholds set for cgroups that are gone (removed while no daemon ran: the
+ * map is pinned) are dropped, a bounded batch per call, until none is left.
+ */
+static void reconcile_thresholds(struct daemon *d)
+{
+	struct stale_thresholds st = { .d = d };
+
+	if (d->thresholds_clean)
+		return;
+	telemetry__dump_thresholds(d->tel, stale_threshold, &st);
+	for (unsigned i = 0; i < st.n; i++)
+		if (!telemetry__forget_threshold(d->tel, st.ids[i]))
+			d->slot_stats.thresholds_dropped++;
+	d->thresholds_clean = st.n < ARRAY_SIZE(st.ids);
+}
+
 void observe_sample(struct daemon *d)
 {
 	uint64_t now = now_ns();
@@ -608,6 +649,7 @@ void observe_sample(struct daemon *d)
 			"cannot check by id whether the cgroups of some BPF slots exist: %m");
 		d->slot_stats.check_failed = 0;
 	}
+	reconcile_thresholds(d);
 	all = model__all(d->model, &n);
 	resync_episodes(d, all, n, &ss);
 	for (unsigned i = 0; i < n; i++) {

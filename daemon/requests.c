@@ -218,6 +218,7 @@ static int do_status(struct daemon *d, struct ctl_client *cl)
 	add(sl, "reclaimed", u64(d->slot_stats.reclaimed));
 	add(sl, "rescans", u64(d->slot_stats.rescans));
 	add(sl, "rescan_found", u64(d->slot_stats.rescan_found));
+	add(sl, "thresholds_dropped", u64(d->slot_stats.thresholds_dropped));
 	add(o, "slots", sl);
 	ep = json_object_new_object();
 	add(ep, "cleared_by_sample", u64(ss.cleared_by_sample));

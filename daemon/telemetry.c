@@ -351,6 +351,13 @@ int telemetry__set_threshold(struct telemetry *t, uint64_t cgid, const struct cg
 	return bpf_map_update_elem(fd, &cgid, th, BPF_ANY) ? -errno : 0;
 }
 
+int telemetry__forget_threshold(struct telemetry *t, uint64_t cgid)
+{
+	int fd = bpf_map__fd(t->skel->maps.thresholds);
+
+	return bpf_map_delete_elem(fd, &cgid) ? -errno : 0;
+}
+
 int telemetry__get_threshold(struct telemetry *t, uint64_t cgid, struct cgp_threshold *ret)
 {
 	int fd = bpf_map__fd(t->skel->maps.thresholds);

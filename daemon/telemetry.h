@@ -58,6 +58,8 @@ void telemetry__set_window(struct telemetry *t, uint64_t window_ns,
 			   const uint64_t default_threshold_ns[CGP_SIG_MAX]);
 int telemetry__set_threshold(struct telemetry *t, uint64_t cgid, const struct cgp_threshold *th);
 int telemetry__get_threshold(struct telemetry *t, uint64_t cgid, struct cgp_threshold *ret);
+/* Drop a cgroup's own thresholds (it is gone); -ENOENT if it had none. */
+int telemetry__forget_threshold(struct telemetry *t, uint64_t cgid);
 
 /* The slot of a cgroup, or -ENOENT if BPF has not seen it yet. */
 int telemetry__slot_of(struct telemetry *t, uint64_t cgid, uint32_t *ret_slot);

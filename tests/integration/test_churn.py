@@ -125,17 +125,25 @@ def t_slots_reconciled_across_restart(ctx):
     wait_until(lambda: ids <= {e["id"] for e in
                                d.request({"op": "map.dump", "map": "cg_slot"})["entries"]},
                10, "slots for the 100 cgroups")
+    idle = cgs.make("idle")  # never runs a task: a threshold but no slot
+    for p in paths[:10] + [idle]:
+        assert d.request({"op": "threshold.set", "cgroup": str(os.stat(p).st_ino),
+                          "signal": "cpu", "threshold_ns": 5000000})["ok"]
+    ids_thr = ids | {os.stat(idle).st_ino}
     assert d.stop() == 0
     # removed while no daemon runs: the pinned slot maps still hold them
-    for p in paths:
+    for p in paths + [idle]:
         os.rmdir(p)
-    cgs.made = [m for m in cgs.made if m not in paths]
+    cgs.made = [m for m in cgs.made if m not in paths + [idle]]
     d.start()
     st = wait_until(lambda: (lambda s: s if s["slots"]["reclaimed"] >= 100 else None)(
         d.request({"op": "status"})), 10, "the 100 slots to be reclaimed")
     left = {e["id"] for e in d.request({"op": "map.dump", "map": "cg_slot"})["entries"]}
     assert not (ids & left), "slots of removed cgroups kept: %d" % len(ids & left)
     assert not slot_orphans(d), slot_orphans(d)[:5]
+    thr = {e["id"] for e in d.request({"op": "map.dump", "map": "thresholds"})["entries"]}
+    assert not (ids_thr & thr), "thresholds of removed cgroups kept: %d" % len(ids_thr & thr)
+    assert d.request({"op": "status"})["slots"]["thresholds_dropped"] >= 1
     print("    reclaimed %d slots after a restart, %d used of %d" % (
         st["slots"]["reclaimed"], st["slots"]["used"], st["slots"]["capacity"]), flush=True)
     # a kill -9 under load: nothing leaks either
