@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -628,8 +629,10 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 	struct epoll_event evs[32];
 
 	while (!d->stop) {
-		/* with work pending between events, look and come back at once */
-		int n = epoll_wait(d->epfd, evs, ARRAY_SIZE(evs), observe_busy(d) ? 0 : -1);
+		/* with work pending between events, look and come back at once; a
+		 * control listener paused for want of fds resumes on time */
+		int wait = observe_busy(d) ? 0 : ctl__timeout_ms(d->ctl, now_ns());
+		int n = epoll_wait(d->epfd, evs, ARRAY_SIZE(evs), wait);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -679,6 +682,8 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 				break;
 			}
 		}
+		if (!n)
+			ctl__tick(d->ctl, now_ns()); /* the timeout: a listener to resume */
 		/* only now may what this batch's events pointed at be freed */
 		ctl__reap(d->ctl);
 		requests_reap(d);
@@ -852,7 +857,14 @@ int main(int argc, char **argv)
 	protect_self();
 	enter_own_cgroup(&d);
 
-	d.model = model__new();
+	{
+		uint64_t seed = 0;
+
+		/* an unguessable path hash: cgroup names are chosen by users */
+		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			seed = now_ns() ^ (uint64_t)getpid() << 32;
+		d.model = model__new_seeded(seed);
+	}
 	d.slot_ids = calloc(d.conf.max_cgroups, sizeof(*d.slot_ids));
 	d.slot_vals = calloc(d.conf.max_cgroups, sizeof(*d.slot_vals));
 	if (!d.model || !d.slot_ids || !d.slot_vals) {

@@ -675,6 +675,23 @@ static void client_read(struct ctl_client *cl)
 	cl->in_len += (size_t)n;
 }
 
+/* Connections one non-root uid may hold: a quarter of what non-root may. */
+static unsigned uid_cap(const struct ctl *c)
+{
+	unsigned n = (c->max_clients - root_slots(c)) / 4;
+
+	return n ? n : 1;
+}
+
+static unsigned uid_clients(const struct ctl *c, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct ctl_client *cl = c->clients; cl; cl = cl->next)
+		n += cl->cred.uid == uid && !cl->closing;
+	return n;
+}
+
 static void refuse(struct ctl *c, int fd, unsigned limit)
 {
 	struct ucred cred = { .pid = 0, .uid = (uid_t)-1 };
@@ -734,6 +751,13 @@ static void accept_clients(struct ctl *c)
 			refuse(c, fd, limit);
 			continue;
 		}
+		/* one user may not fill the others' share: idle connections cost
+		 * nothing to hold, so a cap per uid is what keeps them usable */
+		if (cl->cred.uid && uid_clients(c, cl->cred.uid) >= uid_cap(c)) {
+			free(cl);
+			refuse(c, fd, uid_cap(c));
+			continue;
+		}
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ CLIENT_SNDBUF }, sizeof(int));
 		ev.data.ptr = &cl->src;
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev)) {
@@ -770,6 +794,11 @@ void ctl__dispatch(struct ctl *c, struct ep_source *src, uint32_t events)
 	else if (!cl->closing && cl->rd_eof && !pending(cl) && !has_line(cl))
 		client_close(cl); /* said all, got all */
 	update_events(cl);
+}
+
+int ctl__timeout_ms(const struct ctl *c, uint64_t now_ns)
+{
+	return listen__timeout_ms(&c->lis, now_ns);
 }
 
 void ctl__tick(struct ctl *c, uint64_t now_ns)

@@ -59,6 +59,8 @@ void ctl__dispatch(struct ctl *c, struct ep_source *src, uint32_t events);
  * of file descriptors, drop clients whose output is stuck, and report log
  * lines suppressed by the rate limit. */
 void ctl__tick(struct ctl *c, uint64_t now_ns);
+/* Milliseconds until ctl__tick() has work (a paused listener), -1: none. */
+int ctl__timeout_ms(const struct ctl *c, uint64_t now_ns);
 
 int ctl_client__reply(struct ctl_client *cl, json_object *obj); /* consumes obj */
 int ctl_client__reply_error(struct ctl_client *cl, const char *fmt, ...)

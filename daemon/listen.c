@@ -32,8 +32,9 @@ static void pause_listener(struct listener *l, uint64_t now_ns, int err)
 	l->pauses++;
 	/* events 0: stays registered (no re-add that could fail for want of memory) */
 	epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->fd, &ev);
-	log_warn_errno(err, "%s: cannot accept connections: %m; pausing for %u ms (raise "
-			    "LimitNOFILE= or lower the client limits)",
+	log_warn_errno(err,
+		       "%s: cannot accept connections: %m; pausing for %u ms (raise "
+		       "LimitNOFILE= or lower the client limits)",
 		       l->what, l->backoff_ms);
 }
 

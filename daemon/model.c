@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,7 @@ struct model {
 	struct cg *dead_head, *dead_tail; /* dead cgroups, oldest first */
 	struct cg **sorted;
 	bool sorted_valid;
+	uint64_t seed; /* of the path hash: names are chosen by users */
 };
 
 static unsigned bucket_of(const struct model *m, uint64_t id)
@@ -26,10 +29,14 @@ static unsigned bucket_of(const struct model *m, uint64_t id)
 	return (unsigned)(id & (m->nbuckets - 1));
 }
 
-/* FNV-1a: paths share long prefixes, every byte must count */
+/*
+ * FNV-1a (paths share long prefixes, every byte must count), seeded: anyone
+ * may name cgroups, and names picked to fall into one bucket would make every
+ * lookup walk them all.
+ */
 static unsigned pbucket_of(const struct model *m, const char *path)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0xcbf29ce484222325ULL ^ m->seed;
 
 	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
 		h = (h ^ *p) * 0x100000001b3ULL;
@@ -38,10 +45,16 @@ static unsigned pbucket_of(const struct model *m, const char *path)
 
 struct model *model__new(void)
 {
+	return model__new_seeded(0);
+}
+
+struct model *model__new_seeded(uint64_t seed)
+{
 	struct model *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return NULL;
+	m->seed = seed;
 	m->nbuckets = 256;
 	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
 	m->pbuckets = calloc(m->nbuckets, sizeof(*m->pbuckets));
@@ -84,30 +97,37 @@ struct cg *model__find(const struct model *m, uint64_t id)
 	return NULL;
 }
 
+/* The path hash holds the live cgroups only: a name made and removed over
+ * and over must not pile up dead entries in one chain. */
 struct cg *model__find_path(const struct model *m, const char *path)
 {
 	for (struct cg *c = m->pbuckets[pbucket_of(m, path)]; c; c = c->pnext)
-		if (!c->dead_ns && !strcmp(c->path, path))
+		if (!strcmp(c->path, path))
 			return c;
 	return NULL;
 }
 
 static void plink(struct model *m, struct cg *c)
 {
-	unsigned k = pbucket_of(m, c->path);
+	struct cg **head = &m->pbuckets[pbucket_of(m, c->path)];
 
-	c->pnext = m->pbuckets[k];
-	m->pbuckets[k] = c;
+	c->pnext = *head;
+	if (*head)
+		(*head)->pprev = &c->pnext;
+	*head = c;
+	c->pprev = head;
 }
 
-static void punlink(struct model *m, struct cg *c)
+/* O(1): a doubly linked chain, no walk */
+static void punlink(struct cg *c)
 {
-	for (struct cg **pp = &m->pbuckets[pbucket_of(m, c->path)]; *pp; pp = &(*pp)->pnext) {
-		if (*pp == c) {
-			*pp = c->pnext;
-			return;
-		}
-	}
+	if (!c->pprev)
+		return;
+	*c->pprev = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
+	c->pnext = NULL;
+	c->pprev = NULL;
 }
 
 static int grow(struct model *m)
@@ -131,7 +151,9 @@ static int grow(struct model *m)
 
 		c->hnext = b[k];
 		b[k] = c;
-		plink(m, c);
+		c->pprev = NULL;
+		if (!c->dead_ns && !c->path_partial)
+			plink(m, c);
 	}
 	return 0;
 }
@@ -154,19 +176,45 @@ int model__set_path(struct model *m, struct cg *c, const char *path)
 {
 	char *p, *disp;
 
-	if (!strcmp(c->path, path)) {
-		c->path_partial = false;
+	if (!strcmp(c->path, path) && !c->path_partial)
 		return 0;
-	}
 	if (new_path(path, &p, &disp))
 		return -ENOMEM;
-	punlink(m, c);
+	punlink(c);
 	free(c->path);
 	free(c->display);
 	c->path = p;
 	c->display = disp;
 	c->path_partial = false;
-	plink(m, c);
+	if (!c->dead_ns)
+		plink(m, c);
+	m->sorted_valid = false;
+	return 0;
+}
+
+/*
+ * A path cut short (in a BPF event) names an ancestor, or nothing, and could
+ * equal another cgroup's whole path: such a cgroup leaves the path hash and
+ * is shown as its prefix followed by "%00" and its id. No display form of a
+ * real name holds "%00" (no name has a NUL, and '%' is always encoded), so
+ * it can be mistaken for no other cgroup; it is found by its id.
+ */
+int model__mark_partial(struct model *m, struct cg *c)
+{
+	char *disp = NULL, *shown;
+	int r = cgfs_display_path(c->path, &disp);
+
+	if (r < 0)
+		return r;
+	if (asprintf(&shown, "%s%%00(cut, id %" PRIu64 ")", disp ? disp : c->path, c->id) < 0) {
+		free(disp);
+		return -ENOMEM;
+	}
+	free(disp);
+	punlink(c);
+	free(c->display);
+	c->display = shown;
+	c->path_partial = true;
 	m->sorted_valid = false;
 	return 0;
 }
@@ -189,6 +237,7 @@ void model__mark_dead(struct model *m, struct cg *c, uint64_t now_ns)
 	if (c->dead_ns)
 		return;
 	c->dead_ns = now_ns ? now_ns : 1;
+	punlink(c);
 	/* times only grow: appending keeps the FIFO in order of death */
 	c->dprev = m->dead_tail;
 	c->dnext = NULL;
@@ -216,6 +265,8 @@ int model__add(struct model *m, uint64_t id, const char *path, struct cg **ret)
 		if (c->dead_ns) {
 			dead_unlink(m, c);
 			c->dead_ns = 0;
+			if (!c->path_partial)
+				plink(m, c);
 		}
 		if (ret)
 			*ret = c;
@@ -261,7 +312,7 @@ void model__remove(struct model *m, uint64_t id)
 			struct cg *c = *pp, *last;
 
 			*pp = c->hnext;
-			punlink(m, c);
+			punlink(c);
 			dead_unlink(m, c);
 			last = m->all[--m->count];
 			m->all[c->idx] = last;
@@ -327,7 +378,7 @@ struct cg *model__apply_event(struct model *m, const struct cgp_event *e, uint64
 			return NULL;
 		/* a full buffer: the kernel's path was longer than the event holds */
 		if (strlen(path) >= CGP_PATH_MAX - 1)
-			c->path_partial = true;
+			model__mark_partial(m, c);
 		return c;
 	}
 	case CGP_EV_CGROUP_RMDIR:

@@ -55,7 +55,7 @@ struct cg {
 	struct cg_figures fig;
 	/* the model's links */
 	struct cg *hnext; /* id hash chain */
-	struct cg *pnext; /* path hash chain */
+	struct cg *pnext, **pprev; /* path hash chain, while alive (pprev NULL: out) */
 	struct cg *dnext, *dprev; /* dead FIFO, while dead_ns */
 	unsigned idx; /* position in the dense array */
 };
@@ -63,6 +63,8 @@ struct cg {
 struct model;
 
 struct model *model__new(void);
+/* With a seed for the path hash (the daemon's is random). */
+struct model *model__new_seeded(uint64_t seed);
 void model__free(struct model *m);
 
 /* Add, or update the path of, a cgroup (alive again if it was dead).
@@ -73,6 +75,8 @@ struct cg *model__find(const struct model *m, uint64_t id);
 struct cg *model__find_path(const struct model *m, const char *path);
 /* Set a cgroup's path (rename, or a path resolved by id). */
 int model__set_path(struct model *m, struct cg *c, const char *path);
+/* The path is a cut prefix: out of the path hash, a display form of its own. */
+int model__mark_partial(struct model *m, struct cg *c);
 /* Mark removed at now (no-op if already dead): queued for retirement. */
 void model__mark_dead(struct model *m, struct cg *c, uint64_t now_ns);
 /* The cgroup dead the longest, if it died at or before @before_ns. */

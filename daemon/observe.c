@@ -134,10 +134,10 @@ static int open_cgroup(struct daemon *d, struct cg *c)
 	fd = cgfs_open_by_id(d->root_fd, c->id, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return fd == -ESTALE ? -ENOENT : fd;
-	if (!path_from_id(d, c, fd)) {
-		close(fd);
-		return -ENOENT;
-	}
+	/* only the handle says whether it is gone: a path the kernel cannot
+	 * give (longer than a page, outside our mount) leaves it partial */
+	if (!path_from_id(d, c, fd) && !c->path_partial)
+		model__mark_partial(d->model, c);
 	return fd;
 }
 
@@ -172,6 +172,19 @@ static void read_oom_kill_local(int dirfd, struct cg *c, uint64_t *ret_new)
  */
 #define OOM_SCAN_BUDGET 256
 
+/* The victim's comm is its own choice of bytes: logged in display form. */
+static void log_unattributed(const struct cgp_event *e)
+{
+	char comm[CGP_COMM_LEN + 1];
+	_cleanup_free_ char *shown = NULL;
+
+	memcpy(comm, e->comm, CGP_COMM_LEN);
+	comm[CGP_COMM_LEN] = 0;
+	cgfs_display_path(comm, &shown);
+	log_warn("OOM kill of pid %u (%s) could not be attributed to a cgroup", e->pid,
+		 shown ? shown : comm);
+}
+
 static void oom_emit(struct daemon *d, const struct cgp_event *kill, struct cg *c)
 {
 	struct cgp_event e = *kill;
@@ -181,8 +194,7 @@ static void oom_emit(struct daemon *d, const struct cgp_event *kill, struct cg *
 	if (c)
 		c->fig.oom_kills_user++;
 	else
-		log_warn("OOM kill of pid %u (%.*s) could not be attributed to a cgroup", e.pid,
-			 CGP_COMM_LEN, e.comm);
+		log_unattributed(&e);
 	if (!ctl__nclients(d->ctl))
 		return;
 	o = proto_event_json(&e, c ? cg_display_path(c) : NULL);
@@ -343,6 +355,12 @@ void observe_work(struct daemon *d)
 		d->oom.left--;
 		if (c->dead_ns || (fd = open_cgroup(d, c)) < 0)
 			continue;
+		/* a cgroup younger than its first sweep read has no baseline: its
+		 * kills so far are new (a fresh container killed at once) */
+		if (!c->fig.oom_kill_local_valid) {
+			c->fig.oom_kill_local = 0;
+			c->fig.oom_kill_local_valid = true;
+		}
 		read_oom_kill_local(fd, c, &moved);
 		while (moved-- && d->oom.n) {
 			oom_emit(d, &d->oom.kills[0], c);
@@ -456,8 +474,7 @@ int observe_on_event(void *ctx, const struct cgp_event *ev)
 			daemon_read_kernel_stats(d, c); /* keep its oom_kill baseline current */
 			c->fig.oom_kills_user++;
 		} else {
-			log_warn("OOM kill of pid %u (%.*s) could not be attributed to a cgroup",
-				 e.pid, CGP_COMM_LEN, e.comm);
+			log_unattributed(&e);
 		}
 	}
 	c = model__apply_event(d->model, &e, now_ns());
@@ -662,6 +679,8 @@ void observe_sample(struct daemon *d)
 	per_tick = (unsigned)(((uint64_t)n * d->conf.sample_interval_ms +
 			       d->conf.psi_sweep_s * 1000ULL - 1) /
 			      (d->conf.psi_sweep_s * 1000ULL));
+	if (per_tick > n)
+		per_tick = n; /* a sweep shorter than a tick reads each cgroup once */
 	for (unsigned k = 0; k < per_tick && n; k++) {
 		c = all[d->sweep_cursor++ % n];
 		/* gone while its rmdir event was lost */

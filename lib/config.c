@@ -477,6 +477,14 @@ int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 			 c->max_cgroups);
 		return -EINVAL;
 	}
+	/* a sweep shorter than a tick would read every cgroup several times a tick */
+	if ((uint64_t)c->psi_sweep_s * 1000 < c->sample_interval_ms) {
+		snprintf(errbuf, errlen,
+			 "psi_sweep_s (%" PRIu32 " s) must be at least sample_interval_ms (%" PRIu32
+			 " ms): each cgroup is read once per sweep, spread over the ticks",
+			 c->psi_sweep_s, c->sample_interval_ms);
+		return -EINVAL;
+	}
 	return 0;
 }
 

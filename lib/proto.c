@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroupfs.h"
 #include "proto.h"
 #include "util.h"
 
@@ -451,18 +452,40 @@ int proto_get_u64(json_object *req, const char *key, bool required, uint64_t *re
 	return 1;
 }
 
+/*
+ * json-c writes a string's bytes as they are. Whatever reaches a reply is
+ * meant to be valid UTF-8 already (cgroup names in display form, requests
+ * checked); this is the writer's guarantee for the rest (a message cut in a
+ * character, a byte no one cleaned): a byte that starts no valid UTF-8
+ * sequence becomes \ufffd. JSON's syntax is ASCII, so such a byte can only
+ * be inside a string.
+ */
 char *proto_line(json_object *obj)
 {
 	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 								    JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t n = strlen(s);
-	char *out = malloc(n + 2);
+	size_t n = strlen(s), bad = 0, w = 0, k;
+	char *out;
 
+	for (size_t i = 0; i < n; i += k ? k : 1) {
+		k = cgfs_utf8_seq_len((const unsigned char *)s + i);
+		bad += !k;
+	}
+	out = malloc(n + bad * 5 + 2);
 	if (!out)
 		return NULL;
-	memcpy(out, s, n);
-	out[n] = '\n';
-	out[n + 1] = 0;
+	for (size_t i = 0; i < n; i += k ? k : 1) {
+		k = cgfs_utf8_seq_len((const unsigned char *)s + i);
+		if (k) {
+			memcpy(out + w, s + i, k);
+			w += k;
+		} else {
+			memcpy(out + w, "\\ufffd", 6);
+			w += 6;
+		}
+	}
+	out[w] = '\n';
+	out[w + 1] = 0;
 	return out;
 }
 
@@ -538,10 +561,18 @@ json_object *proto_event_json(const struct cgp_event *e, const char *path)
 	case CGP_EV_OOM_KILL: {
 		char comm[CGP_COMM_LEN + 1];
 
+		char *shown = NULL;
+
 		memcpy(comm, e->comm, CGP_COMM_LEN);
 		comm[CGP_COMM_LEN] = 0;
+		/* any task may name itself anything: shown as cgroup names are */
+		if (cgfs_display_path(comm, &shown) < 0) {
+			json_object_put(o);
+			return NULL;
+		}
 		json_object_object_add(o, "pid", json_object_new_int64(e->pid));
-		json_object_object_add(o, "comm", json_object_new_string(comm));
+		json_object_object_add(o, "comm", json_object_new_string(shown ? shown : comm));
+		free(shown);
 		break;
 	}
 	default:

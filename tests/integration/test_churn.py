@@ -24,10 +24,10 @@ parent, mode, total, alive = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys
 made = []
 try:
     for i in range(total):
-        p = os.path.join(parent, "c%d" % i)
+        p = os.path.join(parent, "same" if mode == "same" else "c%d" % i)
         os.mkdir(p)
         made.append(p)
-        if mode == "stream" or len(made) >= alive:
+        if mode != "alive" or len(made) >= alive:
             for q in made:
                 os.rmdir(q)
             made = []
@@ -103,6 +103,12 @@ def churn(ctx, name, mode, total, alive):
 
 def t_churn_stream(ctx):
     churn(ctx, "churns", "stream", 20000, 1)
+
+
+def t_churn_one_name(ctx):
+    """One name made and removed 20,000 times: every one a new cgroup id at
+    the same path (a dead entry per round in one hash chain, before)."""
+    churn(ctx, "churn1", "same", 20000, 1)
 
 
 def t_churn_5000_alive(ctx):
@@ -242,10 +248,57 @@ def t_dropped_events(ctx):
         "no slot left for the removed cgroups")
 
 
+def t_path_over_a_page(ctx):
+    """A cgroup whose path is longer than the kernel gives through /proc (a
+    page): it stays known by id, keeps its slot, and is shown as cut, never
+    as another cgroup (its slot released while its task ran, before)."""
+    cgs = ctx.cgroups("deep")
+    d = ctx.daemon("deep", config="[telemetry]\npsi_sweep_s = 1\n").start()
+    names = [("%02d" % i) * 120 for i in range(20)]
+    fds = [os.open(cgs.parent, os.O_RDONLY | os.O_DIRECTORY)]
+    busy = None
+    try:
+        for n in names:  # beyond PATH_MAX: one level at a time, by fd
+            os.mkdir(n, dir_fd=fds[-1])
+            fds.append(os.open(n, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+        ino = os.fstat(fds[-1]).st_ino
+        leaf = fds[-1]
+
+        def enter():
+            fd = os.open("cgroup.procs", os.O_WRONLY, dir_fd=leaf)
+            os.write(fd, b"0")
+            os.close(fd)
+
+        busy = subprocess.Popen(["sh", "-c", "while :; do :; done"], preexec_fn=enter,
+                                pass_fds=(leaf,))
+        time.sleep(4)  # sweeps and a grace period
+        c = d.show(str(ino))
+        assert c["id"] == ino and "%00(cut" in c["path"], c["path"][-60:]
+        slots = {e["id"] for e in d.request({"op": "map.dump", "map": "cg_slot"})["entries"]}
+        assert ino in slots, "the live cgroup lost its slot"
+        assert d.show(str(ino))["cpu"]["on_cpu_ns"] > 1e9
+    finally:
+        if busy:
+            busy.kill()
+            busy.wait()
+        for i in range(len(fds) - 1, 0, -1):
+            os.close(fds[i])
+            for _ in range(100):
+                try:
+                    os.rmdir(names[i - 1], dir_fd=fds[i - 1])
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+        os.close(fds[0])
+
 TESTS = [
     ("churn_stream", t_churn_stream),
     ("churn_5000_alive", t_churn_5000_alive),
+    ("churn_one_name", t_churn_one_name),
     ("slots_reconciled_across_restart", t_slots_reconciled_across_restart),
     ("long_paths_by_id", t_long_paths_by_id),
     ("dropped_events", t_dropped_events),
+    ("path_over_a_page", t_path_over_a_page),
 ]

@@ -694,9 +694,25 @@ static void test_dump_roundtrip(void **state)
 	}
 }
 
+static void test_validate_sweep_vs_tick(void **state)
+{
+	struct cgp_conf c;
+	char err[256];
+
+	(void)state;
+	cgp_conf_defaults(&c);
+	c.sample_interval_ms = 60000;
+	c.psi_sweep_s = 1;
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "psi_sweep_s"));
+	c.psi_sweep_s = 60;
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_validate_sweep_vs_tick),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_defaults),
 		T(test_every_key),

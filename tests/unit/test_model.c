@@ -199,6 +199,9 @@ static void test_mkdir_full_path(void **state)
 	assert_int_equal(strlen(c->path), CGP_PATH_MAX);
 	/* a full buffer may be a cut path: the daemon resolves it by id */
 	assert_true(c->path_partial);
+	/* shown apart from any real name, and not found by its cut path */
+	assert_non_null(strstr(cg_display_path(c), "%00(cut, id 20)"));
+	assert_null(model__find_path(m, c->path));
 	e.cgid = 21;
 	e.path[0] = '/';
 	c = model__apply_event(m, &e, 1);
@@ -269,6 +272,32 @@ static void test_all_after_removals(void **state)
 		snprintf(path, sizeof(path), "job%u", i - 1);
 		assert_null(model__find_path(m, path));
 	}
+}
+
+/* One path, thousands of short-lived cgroups: the dead leave the path hash at
+ * once, so the live one is found and removals stay exact. */
+static void test_same_path_churn(void **state)
+{
+	struct model *m = *state;
+	struct cg *c, *dead;
+
+	for (unsigned i = 0; i < 20000; i++) {
+		assert_int_equal(model__add(m, 5000 + i, "pods/same", &c), 1);
+		assert_ptr_equal(model__find_path(m, "pods/same"), c);
+		model__mark_dead(m, c, 10 + i);
+		assert_null(model__find_path(m, "pods/same"));
+	}
+	assert_int_equal(model__count(m), 20000);
+	while ((dead = model__oldest_dead(m, UINT64_MAX)))
+		model__remove(m, dead->id);
+	assert_int_equal(model__count(m), 0);
+	/* a revived cgroup is found by path again, a removed one is not */
+	c = add(m, 1, "x", 1);
+	model__mark_dead(m, c, 1);
+	assert_int_equal(model__add(m, 1, "x", NULL), 0);
+	assert_ptr_equal(model__find_path(m, "x"), c);
+	model__remove(m, 1);
+	assert_null(model__find_path(m, "x"));
 }
 
 /* Names that are not UTF-8 get a display form; the raw path still finds them. */
@@ -451,6 +480,7 @@ int main(void)
 		T(test_dead_fifo),
 		T(test_all_after_removals),
 		T(test_display_names),
+		T(test_same_path_churn),
 		T(test_onset_cleared_bits),
 		T(test_other_events),
 		cmocka_unit_test(test_rates),

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proto.h"
 #include "unit.h"
@@ -709,6 +710,37 @@ static void test_line_and_hist(void **state)
 	json_object_put(o);
 }
 
+/* Every line the writer makes is UTF-8, whatever bytes its strings held. */
+static void test_line_always_utf8(void **state)
+{
+	json_object *o = json_object_new_object();
+	struct cgp_event e = { .type = CGP_EV_OOM_KILL, .cgid = 7, .pid = 42 };
+	char *line;
+
+	(void)state;
+	/* a message cut inside a character, and a byte that starts nothing */
+	json_object_object_add(o, "error", json_object_new_string("caf\xc3"));
+	json_object_object_add(o, "x",
+			       json_object_new_string("a\xff"
+						      "b"));
+	line = proto_line(o);
+	assert_non_null(line);
+	assert_non_null(strstr(line, "\"caf\\ufffd\""));
+	assert_non_null(strstr(line, "\"a\\ufffdb\""));
+	free(line);
+	json_object_put(o);
+	/* a task's comm is its own choice: shown in display form */
+	memcpy(e.comm,
+	       "ev\x1b"
+	       "[2J\xc3",
+	       7);
+	o = proto_event_json(&e, NULL);
+	line = proto_line(o);
+	assert_non_null(strstr(line, "\"comm\":\"ev%1B[2J%C3\""));
+	free(line);
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -734,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_event_names),
 		cmocka_unit_test(test_error_line),
 		cmocka_unit_test(test_line_and_hist),
+		cmocka_unit_test(test_line_always_utf8),
 	};
 
 	return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
