@@ -250,6 +250,30 @@ static void render_node(struct daemon *d, struct expo *e)
 	}
 }
 
+static void counter(struct expo *e, const char *name, const char *help, uint64_t v)
+{
+	expo_family(e, name, "counter", help);
+	expo_begin(e, name, NULL);
+	expo_value_u64(e, v);
+}
+
+struct labeled {
+	const char *value;
+	uint64_t n;
+};
+
+/* A counter family with one sample per value of one label. */
+static void counters(struct expo *e, const char *name, const char *help, const char *key,
+		     const struct labeled *v, unsigned n)
+{
+	expo_family(e, name, "counter", help);
+	for (unsigned i = 0; i < n; i++) {
+		expo_begin(e, name, NULL);
+		expo_label_raw(e, key, v[i].value);
+		expo_value_u64(e, v[i].n);
+	}
+}
+
 /* The control socket's clients: what the limits refused and dropped. */
 static void render_control(struct daemon *d, struct expo *e)
 {
@@ -261,28 +285,20 @@ static void render_control(struct daemon *d, struct expo *e)
 	      "Replies and events buffered for control clients (all together, bounded by "
 	      "[control] output_limit_kib)",
 	      cs.output_bytes);
-	expo_family(e, "cgpilot_control_clients_closed_total", "counter",
-		    "Control connections the daemon closed: over max_clients (refused), output "
-		    "not read for client_timeout_s (slow), most output when all clients held too "
-		    "much (over_budget)");
 	{
-		const struct {
-			const char *reason;
-			uint64_t n;
-		} closed[] = { { "refused", cs.refused },
-			       { "slow", cs.dropped_slow },
-			       { "over_budget", cs.dropped_over_budget } };
+		const struct labeled closed[] = { { "refused", cs.refused },
+						  { "slow", cs.dropped_slow },
+						  { "over_budget", cs.dropped_over_budget } };
 
-		for (unsigned i = 0; i < ARRAY_SIZE(closed); i++) {
-			expo_begin(e, "cgpilot_control_clients_closed_total", NULL);
-			expo_label_raw(e, "reason", closed[i].reason);
-			expo_value_u64(e, closed[i].n);
-		}
+		counters(e, "cgpilot_control_clients_closed_total",
+			 "Control connections the daemon closed: over max_clients (refused), "
+			 "output not read for client_timeout_s (slow), most output when all "
+			 "clients held too much (over_budget)",
+			 "reason", closed, ARRAY_SIZE(closed));
 	}
-	expo_family(e, "cgpilot_control_accept_pauses_total", "counter",
-		    "Times accepting control connections paused: no file descriptor left");
-	expo_begin(e, "cgpilot_control_accept_pauses_total", NULL);
-	expo_value_u64(e, cs.accept_pauses);
+	counter(e, "cgpilot_control_accept_pauses_total",
+		"Times accepting control connections paused: no file descriptor left",
+		cs.accept_pauses);
 }
 
 static void render_self(struct daemon *d, struct expo *e, unsigned observed, unsigned exported)
@@ -335,47 +351,37 @@ static void render_self(struct daemon *d, struct expo *e, unsigned observed, uns
 		    "Times the BPF side found no free slot for a cgroup (max_cgroups too small)");
 	expo_begin(e, "cgpilot_bpf_slot_alloc_failures_total", NULL);
 	expo_value_u64(e, ss.slot_alloc_fail);
-	expo_family(e, "cgpilot_bpf_slots_reclaimed_total", "counter",
-		    "BPF slots of cgroups that no longer existed (removed while the daemon was "
-		    "down, or their rmdir event was lost), released by reconciliation");
-	expo_begin(e, "cgpilot_bpf_slots_reclaimed_total", NULL);
-	expo_value_u64(e, d->slot_stats.reclaimed);
+	counter(e, "cgpilot_bpf_slots_reclaimed_total",
+		"BPF slots of cgroups that no longer existed (removed while the daemon was "
+		"down, or their rmdir event was lost), released by reconciliation",
+		d->slot_stats.reclaimed);
 	render_control(d, e);
-	expo_family(e, "cgpilot_pressure_episodes_ended_total", "counter",
-		    "Pressure episodes ended, by what noticed: a sample of the cgroup, the window "
-		    "timer, or the maintenance sweep (the timer had missed it)");
 	{
-		const struct {
-			const char *by;
-			uint64_t n;
-		} ended[] = { { "sample", ss.cleared_by_sample },
-			      { "timer", ss.cleared_by_timer },
-			      { "sweep", ss.cleared_by_sweep } };
+		const struct labeled ended[] = { { "sample", ss.cleared_by_sample },
+						 { "timer", ss.cleared_by_timer },
+						 { "sweep", ss.cleared_by_sweep } };
 
-		for (unsigned i = 0; i < ARRAY_SIZE(ended); i++) {
-			expo_begin(e, "cgpilot_pressure_episodes_ended_total", NULL);
-			expo_label_raw(e, "by", ended[i].by);
-			expo_value_u64(e, ended[i].n);
-		}
+		counters(e, "cgpilot_pressure_episodes_ended_total",
+			 "Pressure episodes ended, by what noticed: a sample of the cgroup, the "
+			 "window timer, or the maintenance sweep (the timer had missed it)",
+			 "by", ended, ARRAY_SIZE(ended));
 	}
-	expo_family(e, "cgpilot_pressure_episodes_resynced_total", "counter",
-		    "Cgroups whose episode state was corrected from the BPF windows (an onset or "
-		    "cleared event was lost)");
-	expo_begin(e, "cgpilot_pressure_episodes_resynced_total", NULL);
-	expo_value_u64(e, d->slot_stats.episodes_resynced);
-	expo_family(e, "cgpilot_bpf_window_timer_restarts_total", "counter",
-		    "Times the BPF window timer had stopped and the sweep started it again");
-	expo_begin(e, "cgpilot_bpf_window_timer_restarts_total", NULL);
-	expo_value_u64(e, ss.timer_restarts);
-	expo_family(e, "cgpilot_cgroups_recovered_total", "counter",
-		    "Cgroups the model learnt of although their mkdir event was lost: through "
-		    "their BPF slot (via=\"slot\") or a walk of the tree (via=\"rescan\")");
-	expo_begin(e, "cgpilot_cgroups_recovered_total", NULL);
-	expo_label_raw(e, "via", "slot");
-	expo_value_u64(e, d->slot_stats.adopted);
-	expo_begin(e, "cgpilot_cgroups_recovered_total", NULL);
-	expo_label_raw(e, "via", "rescan");
-	expo_value_u64(e, d->slot_stats.rescan_found);
+	counter(e, "cgpilot_pressure_episodes_resynced_total",
+		"Cgroups whose episode state was corrected from the BPF windows (an onset or "
+		"cleared event was lost)",
+		d->slot_stats.episodes_resynced);
+	counter(e, "cgpilot_bpf_window_timer_restarts_total",
+		"Times the BPF window timer had stopped and the sweep started it again",
+		ss.timer_restarts);
+	{
+		const struct labeled recovered[] = { { "slot", d->slot_stats.adopted },
+						     { "rescan", d->slot_stats.rescan_found } };
+
+		counters(e, "cgpilot_cgroups_recovered_total",
+			 "Cgroups the model learnt of although their mkdir event was lost: through "
+			 "their BPF slot (via=\"slot\") or a walk of the tree (via=\"rescan\")",
+			 "via", recovered, ARRAY_SIZE(recovered));
+	}
 	getrusage(RUSAGE_SELF, &ru);
 	expo_family(e, "cgpilot_daemon_cpu_seconds_total", "counter", "CPU time of cgpilotd");
 	expo_begin(e, "cgpilot_daemon_cpu_seconds_total", NULL);
@@ -404,24 +410,19 @@ static void render_self(struct daemon *d, struct expo *e, unsigned observed, uns
 		metrics__stats(d->metrics, &ms);
 		gauge(e, "cgpilot_http_connections", "Open /metrics HTTP connections",
 		      ms.connections);
-		expo_family(e, "cgpilot_http_connections_closed_total", "counter",
-			    "HTTP connections the daemon shut down: timeout (no complete request, "
-			    "or its response not taken, within [metrics] request_timeout_s), "
-			    "evicted (to admit a newcomer at [metrics] max_connections)");
-		expo_begin(e, "cgpilot_http_connections_closed_total", NULL);
-		expo_label_raw(e, "reason", "timeout");
-		expo_value_u64(e, ms.closed_timeout);
-		expo_begin(e, "cgpilot_http_connections_closed_total", NULL);
-		expo_label_raw(e, "reason", "evicted");
-		expo_value_u64(e, ms.closed_evicted);
-		expo_family(e, "cgpilot_http_connections_accepted_total", "counter",
-			    "HTTP connections accepted (keep-alive clients reuse theirs)");
-		expo_begin(e, "cgpilot_http_connections_accepted_total", NULL);
-		expo_value_u64(e, ms.accepted);
-		expo_family(e, "cgpilot_http_accept_pauses_total", "counter",
-			    "Times accepting HTTP connections paused for want of file descriptors");
-		expo_begin(e, "cgpilot_http_accept_pauses_total", NULL);
-		expo_value_u64(e, ms.accept_pauses);
+		const struct labeled closed[] = { { "timeout", ms.closed_timeout },
+						  { "evicted", ms.closed_evicted } };
+
+		counters(e, "cgpilot_http_connections_closed_total",
+			 "HTTP connections the daemon shut down: timeout (no complete request, or "
+			 "its response not taken, within [metrics] request_timeout_s), evicted (to "
+			 "admit a newcomer at [metrics] max_connections)",
+			 "reason", closed, ARRAY_SIZE(closed));
+		counter(e, "cgpilot_http_connections_accepted_total",
+			"HTTP connections accepted (keep-alive clients reuse theirs)", ms.accepted);
+		counter(e, "cgpilot_http_accept_pauses_total",
+			"Times accepting HTTP connections paused for want of file descriptors",
+			ms.accept_pauses);
 	}
 	gauge(e, "cgpilot_cgroups_observed", "Cgroups in the observed set", observed);
 	gauge(e, "cgpilot_cgroups_exported",
