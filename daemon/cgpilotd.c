@@ -37,14 +37,6 @@
 #include "topology.h"
 #include "util.h"
 
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && log_get_level() < LOG_LVL_DEBUG)
@@ -631,7 +623,7 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 	while (!d->stop) {
 		/* with work pending between events, look and come back at once; a
 		 * control listener paused for want of fds resumes on time */
-		int wait = observe_busy(d) ? 0 : ctl__timeout_ms(d->ctl, now_ns());
+		int wait = observe_busy(d) ? 0 : ctl__timeout_ms(d->ctl, mono_now_ns());
 		int n = epoll_wait(d->epfd, evs, ARRAY_SIZE(evs), wait);
 
 		if (n < 0) {
@@ -653,7 +645,7 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 					observe_sample(d);
 				if (d->metrics)
 					metrics__run(d->metrics); /* its connection timeouts */
-				ctl__tick(d->ctl, now_ns());
+				ctl__tick(d->ctl, mono_now_ns());
 				break;
 			}
 			case EP_SIGNAL: {
@@ -683,7 +675,7 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 			}
 		}
 		if (!n)
-			ctl__tick(d->ctl, now_ns()); /* the timeout: a listener to resume */
+			ctl__tick(d->ctl, mono_now_ns()); /* the timeout: a listener to resume */
 		/* only now may what this batch's events pointed at be freed */
 		ctl__reap(d->ctl);
 		requests_reap(d);
@@ -820,7 +812,7 @@ int main(int argc, char **argv)
 		log_error_errno(errno, "Failed to daemonize: %m");
 		return 1;
 	}
-	d.start_ns = now_ns();
+	d.start_ns = mono_now_ns();
 	{
 		struct sysinfo si;
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -862,7 +854,7 @@ int main(int argc, char **argv)
 
 		/* an unguessable path hash: cgroup names are chosen by users */
 		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-			seed = now_ns() ^ (uint64_t)getpid() << 32;
+			seed = mono_now_ns() ^ (uint64_t)getpid() << 32;
 		d.model = model__new_seeded(seed);
 	}
 	d.slot_ids = calloc(d.conf.max_cgroups, sizeof(*d.slot_ids));

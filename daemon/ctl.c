@@ -81,14 +81,6 @@ struct ctl {
 	uint64_t accepted, refused, dropped_slow, dropped_budget;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static size_t pending(const struct ctl_client *cl)
 {
 	return cl->out_end - cl->out_off;
@@ -355,7 +347,7 @@ static void update_events(struct ctl_client *cl)
 	/* waiting for the client to read (replies, or room to answer the
 	 * requests it sent): the clock client_timeout_s is measured on */
 	if ((want & EPOLLOUT) && !(cl->ep_events & EPOLLOUT))
-		cl->stalled_ns = mono_ns();
+		cl->stalled_ns = mono_now_ns();
 	ev.events = want;
 	if (epoll_ctl(cl->ctl->epfd, EPOLL_CTL_MOD, cl->fd, &ev))
 		client_close(cl);
@@ -377,7 +369,7 @@ static int flush_out(struct ctl_client *cl)
 			return -errno;
 		}
 		cl->out_off += (size_t)n;
-		cl->stalled_ns = mono_ns();
+		cl->stalled_ns = mono_now_ns();
 	}
 	/* all sent: an idle client holds no output memory */
 	release_out(cl);
@@ -491,7 +483,7 @@ static int send_line(struct ctl_client *cl, const char *line)
 			return r;
 		}
 		off += (size_t)k;
-		cl->stalled_ns = mono_ns();
+		cl->stalled_ns = mono_now_ns();
 	}
 	if (off == n)
 		return 0;
@@ -725,7 +717,7 @@ static void accept_clients(struct ctl *c)
 		socklen_t len = sizeof(struct ucred);
 		struct ctl_client *cl;
 		unsigned limit;
-		int fd = listen__accept(&c->lis, mono_ns());
+		int fd = listen__accept(&c->lis, mono_now_ns());
 
 		if (fd == -EAGAIN || fd == -EMFILE)
 			return; /* none pending, or paused until a tick (listen.c logged) */

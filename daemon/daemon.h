@@ -71,7 +71,6 @@ struct daemon {
 	struct topology *topo; /* the machine, read once (lib/topology.h) */
 };
 
-uint64_t now_ns(void);
 
 /* The observed set (daemon/observe.c): discovery at start, the ring
  * buffer's events (the telemetry callback), the sample tick. */

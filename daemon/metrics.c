@@ -437,7 +437,7 @@ static void render_self(struct daemon *d, struct expo *e, unsigned observed, uns
 
 char *metrics_render(struct daemon *d, size_t *ret_len)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_now_ns();
 	struct expo e;
 	unsigned n, exported = 0;
 	struct cg **all = model__sorted(d->model, &n);
@@ -472,7 +472,7 @@ char *metrics_render(struct daemon *d, size_t *ret_len)
 	free(labels);
 	free(cgs);
 	out = expo_take(&e, ret_len);
-	d->last_scrape_ns = now_ns() - t0;
+	d->last_scrape_ns = mono_now_ns() - t0;
 	return out;
 }
 
@@ -615,7 +615,7 @@ static void notify_connection(void *cls, struct MHD_Connection *mc, void **socke
 		m->adding = NULL;
 		*socket_context = c;
 		if (c) {
-			conn_append(m, c, CONN_WAITING, now_ns());
+			conn_append(m, c, CONN_WAITING, mono_now_ns());
 		} else {
 			/* not from add_connection(): cannot police it, so refuse it */
 			const union MHD_ConnectionInfo *ci =
@@ -643,7 +643,7 @@ static void request_completed(void *cls, struct MHD_Connection *mc, void **con_c
 	/* the response is out (or the request failed and MHD closes it): the
 	 * next request's time starts now */
 	if (c && c->state == CONN_BUSY)
-		conn_move(m, c, CONN_WAITING, now_ns());
+		conn_move(m, c, CONN_WAITING, mono_now_ns());
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -685,7 +685,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 		*con_cls = &header_seen;
 		if (c && c->state == CONN_WAITING)
-			conn_move(m, c, CONN_BUSY, now_ns());
+			conn_move(m, c, CONN_BUSY, mono_now_ns());
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -909,7 +909,7 @@ void metrics__run(struct metrics *m)
 	}
 	/* first what has arrived: a request read now still counts as in time */
 	MHD_run(m->mhd);
-	now = now_ns();
+	now = mono_now_ns();
 	changed = expire(m, now);
 	if (listen__tick(&m->listener, now) && was_paused)
 		accept_ready = true;
@@ -918,7 +918,7 @@ void metrics__run(struct metrics *m)
 	/* read the newcomers' requests, close what we shut down */
 	if (changed)
 		MHD_run(m->mhd);
-	arm_timer(m, now_ns());
+	arm_timer(m, mono_now_ns());
 }
 
 void metrics__stats(const struct metrics *m, struct metrics_stats *ret)

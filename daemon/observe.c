@@ -398,7 +398,7 @@ int daemon_read_kernel_stats(struct daemon *d, struct cg *c)
 	/* only where the memory controller is on: the OOM attribution fallback */
 	if (d->controllers & CGFS_MEMORY)
 		read_oom_kill_local(fd, c, NULL);
-	c->fig.kernel_ns = now_ns();
+	c->fig.kernel_ns = mono_now_ns();
 	return 0;
 }
 
@@ -416,7 +416,7 @@ int daemon_read_bpf_stats(struct daemon *d, struct cg *c)
 	r = telemetry__read_slot(d->tel, (uint32_t)c->slot, &st);
 	if (r)
 		return r;
-	model_update_bpf(&c->fig, &st, now_ns());
+	model_update_bpf(&c->fig, &st, mono_now_ns());
 	return 0;
 }
 
@@ -477,7 +477,7 @@ int observe_on_event(void *ctx, const struct cgp_event *ev)
 			log_unattributed(&e);
 		}
 	}
-	c = model__apply_event(d->model, &e, now_ns());
+	c = model__apply_event(d->model, &e, mono_now_ns());
 	if (c && c->path_partial && e.type == CGP_EV_CGROUP_MKDIR)
 		complete_path(d, c);
 	if (e.type == CGP_EV_ONSET || e.type == CGP_EV_CLEARED)
@@ -635,7 +635,7 @@ static void reconcile_thresholds(struct daemon *d)
 
 void observe_sample(struct daemon *d)
 {
-	uint64_t now = now_ns();
+	uint64_t now = mono_now_ns();
 	unsigned n, per_tick, checked = 0, freed = 0;
 	struct cg *const *all;
 	struct cgp_self_stats ss;

@@ -174,7 +174,7 @@ static json_object *missing_tracepoints_json(struct daemon *d)
 	return missing;
 }
 
-static int do_status(struct daemon *d, struct ctl_client *cl)
+static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
 {
 	const struct telemetry_features *f = telemetry__features(d->tel);
 	json_object *o = ok_reply(), *feat, *rb, *ev, *dr, *sl, *ep, *cj;
@@ -184,7 +184,7 @@ static int do_status(struct daemon *d, struct ctl_client *cl)
 	telemetry__self_stats(d->tel, &ss);
 	add(o, "version", json_object_new_string(CGPILOT_VERSION));
 	add(o, "pid", json_object_new_int(getpid()));
-	add(o, "uptime_s", json_object_new_double((double)(now_ns() - d->start_ns) / 1e9));
+	add(o, "uptime_s", json_object_new_double((double)(mono_now_ns() - d->start_ns) / 1e9));
 	add(o, "mode", json_object_new_string(d->telemetry_only ? "telemetry-only" : "full"));
 	add(o, "cgroup_root", json_object_new_string(d->cgroup_root));
 	add(o, "controllers", controllers_json(d->controllers));
@@ -245,7 +245,7 @@ static int do_status(struct daemon *d, struct ctl_client *cl)
 	return ctl_client__reply(cl, o);
 }
 
-static int do_list(struct daemon *d, struct ctl_client *cl)
+static int do_list(struct daemon *d, struct ctl_client *cl, json_object *req)
 {
 	json_object *o = ok_reply(), *a = json_object_new_array();
 	unsigned n;
@@ -561,7 +561,7 @@ static int node_topology(struct daemon *d)
 	return d->topo ? 0 : topology__read("", &d->topo);
 }
 
-static int do_node_show(struct daemon *d, struct ctl_client *cl)
+static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *req)
 {
 	const struct telemetry_features *f = telemetry__features(d->tel);
 	json_object *o, *cpus, *nodes, *missing;
@@ -627,7 +627,7 @@ static const char *map_type_name(uint32_t type)
 	return s ? s : "unknown";
 }
 
-static int do_map_list(struct daemon *d, struct ctl_client *cl)
+static int do_map_list(struct daemon *d, struct ctl_client *cl, json_object *req)
 {
 	struct telemetry_map_info maps[MAX_MAPS];
 	json_object *o, *a;
@@ -812,7 +812,9 @@ static int do_map_dump(struct daemon *d, struct ctl_client *cl, json_object *req
 {
 	struct telemetry_map_info maps[MAX_MAPS], *m = NULL;
 	const char *name = NULL, *msg = NULL, *why;
-	struct dump x = { .d = d, .show_addresses = ctl_client__uid(cl) == 0, .now = now_ns() };
+	struct dump x = { .d = d,
+			  .show_addresses = ctl_client__uid(cl) == 0,
+			  .now = mono_now_ns() };
 	json_object *o;
 	int n, r, nslots;
 
@@ -894,7 +896,40 @@ static int do_map_dump(struct daemon *d, struct ctl_client *cl, json_object *req
 	return ctl_client__reply(cl, o);
 }
 
-int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const char *op)
+static int do_ping(struct daemon *d, struct ctl_client *cl, json_object *req)
+{
+	json_object *o = ok_reply();
+
+	add(o, "version", json_object_new_string(CGPILOT_VERSION));
+	add(o, "pid", json_object_new_int(getpid()));
+	return ctl_client__reply(cl, o);
+}
+
+/* Who may call an op: readers are root, and others where the config allows. */
+enum caller { READERS, ROOT };
+
+struct op {
+	const char *name;
+	enum caller who;
+	int (*fn)(struct daemon *d, struct ctl_client *cl, json_object *req);
+	const char *denied; /* ROOT: what a non-root caller is told */
+};
+
+/* Every control op, one line each (bpftool's command tables). */
+static const struct op ops[] = {
+	{ "ping", READERS, do_ping, NULL },
+	{ "status", READERS, do_status, NULL },
+	{ "cgroup.list", READERS, do_list, NULL },
+	{ "cgroup.show", READERS, do_show, NULL },
+	{ "subscribe", READERS, do_subscribe, NULL },
+	{ "node.show", READERS, do_node_show, NULL },
+	{ "map.list", READERS, do_map_list, NULL },
+	{ "map.dump", READERS, do_map_dump, NULL },
+	{ "prog.show", ROOT, do_prog_show, "prog.show turns on BPF stats, root only" },
+	{ "threshold.set", ROOT, do_threshold_set, "only root may change thresholds" },
+};
+
+int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const char *name)
 {
 	struct daemon *d = ctx;
 	uid_t uid = ctl_client__uid(cl);
@@ -902,38 +937,12 @@ int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const ch
 	if (uid != 0 && !d->conf.allow_read_others)
 		return ctl_client__reply_error(cl, "permission denied: only root may use the "
 						   "control socket ([control] allow_read_others)");
-	if (!strcmp(op, "ping")) {
-		json_object *o = ok_reply();
-
-		add(o, "version", json_object_new_string(CGPILOT_VERSION));
-		add(o, "pid", json_object_new_int(getpid()));
-		return ctl_client__reply(cl, o);
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+		if (strcmp(ops[i].name, name))
+			continue;
+		if (ops[i].who == ROOT && uid != 0)
+			return ctl_client__reply_error(cl, "permission denied: %s", ops[i].denied);
+		return ops[i].fn(d, cl, req);
 	}
-	if (!strcmp(op, "status"))
-		return do_status(d, cl);
-	if (!strcmp(op, "cgroup.list"))
-		return do_list(d, cl);
-	if (!strcmp(op, "cgroup.show"))
-		return do_show(d, cl, req);
-	if (!strcmp(op, "subscribe"))
-		return do_subscribe(d, cl, req);
-	if (!strcmp(op, "node.show"))
-		return do_node_show(d, cl);
-	if (!strcmp(op, "map.list"))
-		return do_map_list(d, cl);
-	if (!strcmp(op, "map.dump"))
-		return do_map_dump(d, cl, req);
-	if (!strcmp(op, "prog.show")) {
-		if (uid != 0)
-			return ctl_client__reply_error(cl, "permission denied: prog.show turns "
-							   "on BPF stats, root only");
-		return do_prog_show(d, cl, req);
-	}
-	if (!strcmp(op, "threshold.set")) {
-		if (uid != 0)
-			return ctl_client__reply_error(cl, "permission denied: only root may "
-							   "change thresholds");
-		return do_threshold_set(d, cl, req);
-	}
-	return ctl_client__reply_error(cl, "unknown op '%s'", op);
+	return ctl_client__reply_error(cl, "unknown op '%s'", name);
 }

@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -51,6 +53,15 @@ static inline void fclosep(FILE **f)
 		(fd) = -1;      \
 		_fd;            \
 	})
+
+/* CLOCK_MONOTONIC in ns: the one clock of the daemon's timers and model. */
+static inline uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 static inline bool streq(const char *a, const char *b)
 {
