@@ -32,7 +32,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 	-Iinclude -Ibpf
 
 LIB_SRCS := $(wildcard lib/*.c)
-DAEMON_SRCS := $(wildcard daemon/*.c)
+# daemon/policy/: the pure decisions (no syscalls), below the loop and requests
+DAEMON_SRCS := $(wildcard daemon/*.c daemon/policy/*.c)
 CLI_SRCS := $(wildcard tools/*.c)
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 
@@ -61,7 +62,7 @@ $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/*.h include/*.h)
 $(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(OUT)/%.o: %.c $(SKELS) $(wildcard include/*.h lib/*.h daemon/*.h tools/*.h)
+$(OUT)/%.o: %.c $(SKELS) $(wildcard include/*.h lib/*.h daemon/*.h daemon/policy/*.h tools/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -33,6 +33,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "policy/node.h"
 #include "proto.h"
 #include "topology.h"
 #include "util.h"
@@ -538,8 +539,13 @@ static void reload(struct daemon *d, const struct cli_overrides *o)
 	}
 	if (strcmp(c.runtime_dir, d->conf.runtime_dir) || strcmp(c.pin_dir, d->conf.pin_dir) ||
 	    strcmp(c.socket_path, d->conf.socket_path) || c.max_cgroups != d->conf.max_cgroups ||
-	    strcmp(c.cgroup_root, d->conf.cgroup_root))
-		log_warn("directories, socket, cgroup_root and max_cgroups change only on restart");
+	    strcmp(c.cgroup_root, d->conf.cgroup_root) ||
+	    strcmp(c.reserved_cpus, d->conf.reserved_cpus) ||
+	    c.reserved_memory != d->conf.reserved_memory)
+		log_warn("directories, socket, cgroup_root, max_cgroups and the [node] reserve "
+			 "change only on restart");
+	memcpy(c.reserved_cpus, d->conf.reserved_cpus, sizeof(c.reserved_cpus));
+	c.reserved_memory = d->conf.reserved_memory;
 	memcpy(c.runtime_dir, d->conf.runtime_dir, sizeof(c.runtime_dir));
 	memcpy(c.pin_dir, d->conf.pin_dir, sizeof(c.pin_dir));
 	memcpy(c.socket_path, d->conf.socket_path, sizeof(c.socket_path));
@@ -688,6 +694,7 @@ static void cleanup(struct daemon *d)
 {
 	leave_own_cgroup(d);
 	requests_free_all(d);
+	node_alloc__free(&d->alloc);
 	observe_free(d);
 	metrics__free(d->metrics);
 	ctl__free(d->ctl);
@@ -738,6 +745,7 @@ int main(int argc, char **argv)
 	struct telemetry_opts topts = { 0 };
 	bool foreground = false, check_only = false;
 	sigset_t sigs;
+	char errbuf[256];
 	int c, r;
 
 	block_signals(&sigs);
@@ -898,6 +906,13 @@ int main(int argc, char **argv)
 	if (r)
 		log_warn_errno(r, "Failed to read the CPU topology from /sys: %m; node.show "
 				  "will retry");
+	else if ((r = node_alloc__compute(d.topo, d.conf.reserved_cpus, d.conf.reserved_memory,
+					  &d.alloc, errbuf, sizeof(errbuf)))) {
+		log_error("[node] %s", errbuf);
+		goto out;
+	} else {
+		d.alloc_valid = true;
+	}
 	r = setup_loop(&d);
 	if (r) {
 		log_error_errno(r, "Failed to set up the event loop: %m");

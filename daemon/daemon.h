@@ -9,6 +9,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "model.h"
+#include "policy/node.h"
 #include "telemetry.h"
 #include "version.h"
 
@@ -69,8 +70,9 @@ struct daemon {
 	uint64_t *slot_ids;
 	uint32_t *slot_vals;
 	struct topology *topo; /* the machine, read once (lib/topology.h) */
+	struct node_alloc alloc; /* what containers may have (policy/node.h) */
+	bool alloc_valid; /* false while the topology could not be read */
 };
-
 
 /* The observed set (daemon/observe.c): discovery at start, the ring
  * buffer's events (the telemetry callback), the sample tick. */

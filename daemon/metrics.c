@@ -234,6 +234,19 @@ static void render_node(struct daemon *d, struct expo *e)
 
 	gauge(e, "cgpilot_node_cpus", "Online CPUs of the node", d->node_cpus);
 	gauge(e, "cgpilot_node_memory_bytes", "Memory of the node", d->node_memory);
+	if (d->alloc_valid) {
+		gauge(e, "cgpilot_node_allocatable_cpus",
+		      "Online CPUs containers may have: all but [node] reserved_cpus",
+		      d->alloc.cpus.n);
+		gauge(e, "cgpilot_node_allocatable_memory_bytes",
+		      "Memory containers may have: MemTotal less [node] reserved_memory",
+		      d->alloc.memory_bytes);
+		gauge(e, "cgpilot_node_reserved_cpus",
+		      "CPUs kept for the system ([node] reserved_cpus)", d->alloc.reserved_cpus.n);
+		gauge(e, "cgpilot_node_reserved_memory_bytes",
+		      "Memory kept for the system ([node] reserved_memory)",
+		      d->alloc.reserved_memory_bytes);
+	}
 	expo_family(e, "cgpilot_node_controller_available", "gauge",
 		    "1 if the cgroup v2 controller is available at the cgroup root");
 	for (unsigned i = 0; i < cgfs_n_controllers; i++) {

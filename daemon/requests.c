@@ -561,6 +561,22 @@ static int node_topology(struct daemon *d)
 	return d->topo ? 0 : topology__read("", &d->topo);
 }
 
+/* What containers may have, or what the system keeps ([node] reserve). */
+static json_object *alloc_json(struct daemon *d, bool reserved)
+{
+	const struct node_alloc *a = &d->alloc;
+	json_object *o;
+
+	if (!d->alloc_valid)
+		return NULL;
+	o = json_object_new_object();
+	add(o, "cpus", cpuset_json(reserved ? &a->reserved_cpus : &a->cpus));
+	if (!reserved)
+		add(o, "millicores", u64(node_alloc__millicores(a)));
+	add(o, "memory_bytes", u64(reserved ? a->reserved_memory_bytes : a->memory_bytes));
+	return o;
+}
+
 static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *req)
 {
 	const struct telemetry_features *f = telemetry__features(d->tel);
@@ -588,6 +604,8 @@ static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *re
 	add(o, "cpus_online", json_object_new_int64(online));
 	add(o, "cpus", cpus);
 	add(o, "memory_bytes", u64(d->topo->memory_bytes));
+	add(o, "allocatable", alloc_json(d, false));
+	add(o, "reserved", alloc_json(d, true));
 	nodes = json_object_new_array();
 	for (unsigned i = 0; i < d->topo->nnodes; i++) {
 		const struct topo_node *nd = &d->topo->nodes[i];

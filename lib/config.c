@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
@@ -14,6 +15,7 @@
 
 #include "cgroupfs.h"
 #include "config.h"
+#include "topology.h"
 #include "util.h"
 
 /* What bind() takes for a unix socket path, with its NUL. */
@@ -43,7 +45,7 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	c->client_timeout_s = 10;
 }
 
-enum key_type { K_STR, K_U32, K_BOOL, K_LEVEL };
+enum key_type { K_STR, K_U32, K_BOOL, K_LEVEL, K_SIZE };
 
 struct key_desc {
 	const char *section;
@@ -82,6 +84,8 @@ static const struct key_desc keys[] = {
 	U32("telemetry", "psi_sweep_s", psi_sweep_s, 1, 3600),
 	STR("metrics", "address", metrics_address),
 	U32("metrics", "max_series_cgroups", max_series_cgroups, 0, 1000000),
+	STR("node", "reserved_cpus", reserved_cpus),
+	{ "node", "reserved_memory", K_SIZE, offsetof(struct cgp_conf, reserved_memory), 0, 0 },
 	U32("metrics", "max_connections", metrics_max_connections, 4, 65536),
 	U32("metrics", "request_timeout_s", metrics_request_timeout_s, 1, 3600),
 	BOOL("control", "allow_read_others", allow_read_others),
@@ -186,6 +190,14 @@ static const char *check_str(const char *section, const char *name, const char *
 			return r ? "auto, none or a cgroup path below the root without '.' or '..'" :
 				   NULL;
 		}
+	}
+	if (!strcmp(section, "node") && !strcmp(name, "reserved_cpus")) {
+		struct topo_cpuset set = { 0 };
+
+		if (topo_parse_cpulist(v, &set))
+			return "a CPU list (as \"0-1,8\") or empty";
+		topo_cpuset_free(&set);
+		return NULL;
 	}
 	if (!strcmp(section, "metrics") && !strcmp(name, "address"))
 		return cgp_conf_metrics_address_ok(v) ? NULL :
@@ -333,6 +345,13 @@ static int handler(void *user, const char *section, const char *name, const char
 		snprintf(field, CGP_CONF_STR_MAX, "%s", value);
 		return 1;
 	}
+	case K_SIZE:
+		if (cgp_parse_size(value, (uint64_t *)field))
+			return set_err(p,
+				       "'%s' in [%s] must be a size (bytes, or with K, M, G or T), "
+				       "not '%s'",
+				       name, section, value);
+		return 1;
 	case K_BOOL:
 		if (parse_bool(value, (bool *)field))
 			return set_err(p, "'%s' in [%s] must be true or false, not '%s'", name,
@@ -488,6 +507,37 @@ int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 	return 0;
 }
 
+int cgp_parse_size(const char *text, uint64_t *ret)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (!isdigit((unsigned char)text[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno)
+		return errno == ERANGE ? -ERANGE : -EINVAL;
+	if (*end) {
+		u = strchr(units, toupper((unsigned char)*end));
+		if (!u)
+			return -EINVAL;
+		shift = 10 * (int)(u - units + 1);
+		end++;
+		if (!strcasecmp(end, "ib") || !strcasecmp(end, "b"))
+			end += strlen(end);
+		if (*end)
+			return -EINVAL;
+	}
+	if (v > (UINT64_C(1) << 63) >> shift)
+		return -ERANGE;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
 void cgp_conf_dump(const struct cgp_conf *c, FILE *f)
 {
 	const char *sec = "";
@@ -506,6 +556,9 @@ void cgp_conf_dump(const struct cgp_conf *c, FILE *f)
 			break;
 		case K_BOOL:
 			fprintf(f, "%s = %s\n", k->name, *(const bool *)field ? "true" : "false");
+			break;
+		case K_SIZE:
+			fprintf(f, "%s = %" PRIu64 "\n", k->name, *(const uint64_t *)field);
 			break;
 		case K_LEVEL:
 			fprintf(f, "%s = %s\n", k->name, level_names[*(const int *)field & 3]);

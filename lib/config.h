@@ -39,6 +39,9 @@ struct cgp_conf {
 	uint32_t max_series_cgroups;
 	uint32_t metrics_max_connections; /* open HTTP connections at once */
 	uint32_t metrics_request_timeout_s; /* a whole request must arrive within this */
+	/* [node] */
+	char reserved_cpus[CGP_CONF_STR_MAX]; /* cpulist kept for the system, "" none */
+	uint64_t reserved_memory; /* bytes kept for the system */
 	/* [control] */
 	bool allow_read_others;
 	uint32_t max_clients; /* control connections at once; more are refused */
@@ -63,6 +66,10 @@ int cgp_conf_parse_string(struct cgp_conf *c, const char *text, const char *name
  * -EIO for a read error (errbuf set, naming the path, every time).
  */
 int cgp_conf_parse_file(struct cgp_conf *c, const char *path, char *errbuf, size_t errlen);
+
+/* A size: bytes, or a number with K, M, G, T (powers of 1024; KiB.. and
+ * KB.. are read the same). -EINVAL if it is not one, -ERANGE past 2^63. */
+int cgp_parse_size(const char *text, uint64_t *ret);
 
 /*
  * Check what a single line cannot: values set after parsing (the command

@@ -257,7 +257,8 @@ ODD_NAMES = ['quote"d', "back\\slash", "sp ace", "utf8-\u00e9\u670d\u52a1", "tab
 def sample_value(text, name, labels):
     want = ",".join('%s="%s"' % (k, v) for k, v in labels)
     for line in text.splitlines():
-        if line.startswith(name + "{") and want in line:
+        if (line.startswith(name + "{") and want in line) or \
+                (not labels and line.startswith(name + " ")):
             return float(line.rsplit(" ", 1)[1])
     return None
 
@@ -445,6 +446,38 @@ def t_node_show(ctx):
     assert n["kernel_release"] in out and "LLC CPUS" in out, out
     assert "ring buffer" in d.cli("node", "status").stdout
     assert "show:" in d.cli("node", "help").stdout
+
+
+def t_node_reserve(ctx):
+    """[node] reserved_cpus and reserved_memory: node.show and /metrics give
+    what containers may have; a reserve the machine cannot give is refused."""
+    online = sorted(os.sched_getaffinity(0))
+    d = ctx.daemon("reserve", config="[node]\nreserved_cpus = %d\nreserved_memory = 64M\n"
+                   % online[0]).start()
+    n = d.request({"op": "node.show"})
+    assert n["reserved"]["cpus"] == [online[0]], n["reserved"]
+    assert online[0] not in n["allocatable"]["cpus"], n["allocatable"]
+    assert len(n["allocatable"]["cpus"]) == n["cpus_online"] - 1, n["allocatable"]
+    assert n["allocatable"]["millicores"] == 1000 * len(n["allocatable"]["cpus"])
+    assert n["reserved"]["memory_bytes"] == 64 << 20
+    assert n["allocatable"]["memory_bytes"] == n["memory_bytes"] - (64 << 20), n
+    text = d.scrape()
+    assert sample_value(text, "cgpilot_node_reserved_cpus", []) == 1
+    assert sample_value(text, "cgpilot_node_allocatable_memory_bytes", []) == \
+        n["allocatable"]["memory_bytes"]
+    # a CPU the machine lacks: the daemon refuses to start, naming it
+    bad = ctx.daemon("reservebad", config="[node]\nreserved_cpus = 0-4095\n")
+    r = subprocess.run(bad.argv, capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "reserved_cpus '0-4095' names CPU" in r.stderr, r.stderr
+    # not a CPU list: --check-config says so, with the line
+    r = subprocess.run([DAEMON, "--check-config", "--config", bad.conf], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r  # a valid list; only the machine can refuse it
+    with open(bad.conf, "w") as f:
+        f.write("[node]\nreserved_cpus = 3-1\n")
+    r = subprocess.run([DAEMON, "--check-config", "--config", bad.conf], capture_output=True,
+                       text=True)
+    assert r.returncode == 1 and bad.conf + ":2:" in r.stderr, r.stderr
 
 
 def t_map_list_dump(ctx):
@@ -646,6 +679,7 @@ TESTS = [
     ("sighup_reload", t_sighup_reload),
     ("own_cgroup", t_own_cgroup),
     ("node_show", t_node_show),
+    ("node_reserve", t_node_reserve),
     ("map_list_dump", t_map_list_dump),
     ("top_not_tty", t_top_not_tty),
     ("top_tty", t_top_tty),

@@ -709,9 +709,68 @@ static void test_validate_sweep_vs_tick(void **state)
 	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), 0);
 }
 
+static void test_sizes(void **state)
+{
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(cgp_parse_size("0", &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(cgp_parse_size("4096", &v), 0);
+	assert_true(v == 4096);
+	assert_int_equal(cgp_parse_size("512M", &v), 0);
+	assert_true(v == 512ULL << 20);
+	assert_int_equal(cgp_parse_size("2GiB", &v), 0);
+	assert_true(v == 2ULL << 30);
+	assert_int_equal(cgp_parse_size("1t", &v), 0);
+	assert_true(v == 1ULL << 40);
+	assert_int_equal(cgp_parse_size("3kb", &v), 0);
+	assert_true(v == 3072);
+	v = 7;
+	assert_int_equal(cgp_parse_size("", &v), -EINVAL);
+	assert_int_equal(cgp_parse_size("-1G", &v), -EINVAL);
+	assert_int_equal(cgp_parse_size(" 1G", &v), -EINVAL);
+	assert_int_equal(cgp_parse_size("1.5G", &v), -EINVAL);
+	assert_int_equal(cgp_parse_size("1Gx", &v), -EINVAL);
+	assert_int_equal(cgp_parse_size("1P", &v), -EINVAL);
+	assert_int_equal(cgp_parse_size("9000000T", &v), -ERANGE);
+	assert_int_equal(cgp_parse_size("99999999999999999999", &v), -ERANGE);
+	assert_true(v == 7); /* untouched */
+}
+
+static void test_node_keys(void **state)
+{
+	struct cgp_conf c;
+	char err[256];
+
+	(void)state;
+	cgp_conf_defaults(&c);
+	assert_string_equal(c.reserved_cpus, "");
+	assert_true(c.reserved_memory == 0);
+	assert_int_equal(cgp_conf_parse_string(&c,
+					       "[node]\nreserved_cpus = 0-1,4\n"
+					       "reserved_memory = 1G\n",
+					       "t.conf", err, sizeof(err)),
+			 0);
+	assert_string_equal(c.reserved_cpus, "0-1,4");
+	assert_true(c.reserved_memory == 1ULL << 30);
+	assert_int_equal(cgp_conf_parse_string(&c, "[node]\n\nreserved_cpus = 3-1\n", "t.conf", err,
+					       sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "t.conf:3:"));
+	assert_non_null(strstr(err, "CPU list"));
+	assert_int_equal(cgp_conf_parse_string(&c, "[node]\nreserved_memory = lots\n", "t.conf",
+					       err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "t.conf:2:"));
+	assert_non_null(strstr(err, "'lots'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_node_keys),
 		cmocka_unit_test(test_validate_sweep_vs_tick),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_defaults),
