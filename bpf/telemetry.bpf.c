@@ -809,6 +809,33 @@ int BPF_PROG(cgp_block_split, struct bio *bio)
 	return 0;
 }
 
+/* Bios merged into one request, looked at for its cgroup and forgotten. */
+#define CGP_RQ_BIOS_MAX 32
+
+/*
+ * The cgroup of a request's bios, from bio_cg, whose entries for all of them
+ * are deleted: a merged bio's entry left behind (only the first bio was
+ * deleted) filled the LRU map with stale entries, and the LRU's eviction
+ * then took fresh ones (inserted, not yet looked up) before their request
+ * was issued: whole requests went unattributed on a busy node.
+ */
+static __always_inline __u64 bios_cgroup(struct bio *bio)
+{
+	__u64 cgid = 0;
+
+	for (int i = 0; i < CGP_RQ_BIOS_MAX && bio; i++) {
+		__u64 bkey = (__u64)bio, *cg = bpf_map_lookup_elem(&bio_cg, &bkey);
+
+		if (cg) {
+			if (!cgid)
+				cgid = *cg;
+			bpf_map_delete_elem(&bio_cg, &bkey);
+		}
+		bio = BPF_CORE_READ(bio, bi_next);
+	}
+	return cgid;
+}
+
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(cgp_block_rq_issue, struct request *rq)
 {
@@ -818,16 +845,10 @@ int BPF_PROG(cgp_block_rq_issue, struct request *rq)
 
 	if (!bio)
 		return 0;
-	if (io_blkcg_v2) {
+	if (io_blkcg_v2)
 		ri.cgid = cgp_bio_blkcg_cgid(bio);
-	} else {
-		__u64 bkey = (__u64)bio, *cg = bpf_map_lookup_elem(&bio_cg, &bkey);
-
-		if (cg) {
-			ri.cgid = *cg;
-			bpf_map_delete_elem(&bio_cg, &bkey);
-		}
-	}
+	else
+		ri.cgid = bios_cgroup(bio);
 	if (!ri.cgid)
 		return 0;
 	ri.issue_ns = bpf_ktime_get_ns();
