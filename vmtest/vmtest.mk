@@ -10,9 +10,11 @@ VMTEST_BINS := $(if $(DAEMON_SRCS),$(OUT)/cgpilotd) $(if $(CLI_SRCS),$(OUT)/cgpi
 .PHONY: vmtest vmtest-guest vmtest-btf61
 
 # Static: the guest needs no libc for it, and it runs on the host for --list.
-$(VMTEST_GUEST): vmtest/guest/guest_tests.c lib/util.h
+VMTEST_GUEST_SRCS := $(wildcard vmtest/guest/*.c)
+
+$(VMTEST_GUEST): $(VMTEST_GUEST_SRCS) vmtest/guest/guest.h lib/util.h
 	@mkdir -p $(@D)
-	$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib -static -o $@ $<
+	$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib -static -o $@ $(VMTEST_GUEST_SRCS)
 
 vmtest-guest: $(VMTEST_GUEST)
 

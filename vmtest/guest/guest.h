@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The guest tests' shared parts: the context a test fills (shared memory),
+ * the verdicts, cgroup files, workers, the daemon and its control socket
+ * (guest_lib.c), and the tests of each area (guest_enforce.c,
+ * guest_telemetry.c), joined by one table in guest_tests.c.
+ */
+#ifndef CGPILOT_GUEST_H
+#define CGPILOT_GUEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <linux/bpf.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define DISK "/dev/vda"
+#define CGPILOTD "/usr/sbin/cgpilotd"
+#define CGPILOT "/usr/bin/cgpilot"
+#define MiB (1024ULL * 1024)
+
+#define MAX_CGROUPS 8
+#define MAX_PIDS 16
+#define TEST_DEADLINE_S 120
+
+enum result {
+	RES_PASS,
+	RES_SKIP,
+	RES_FAIL,
+};
+
+/* Lives in shared memory: the test child fills it, the parent cleans up after it. */
+struct ctx {
+	const char *name;
+	char reason[512];
+	int ncg;
+	char cg[MAX_CGROUPS][PATH_MAX];
+	int npids;
+	pid_t pids[MAX_PIDS];
+	/* Test-specific state, e.g. the daemon's directories. */
+	pid_t daemon_pid;
+	char daemon_dir[64];
+	char pin_dir[64];
+	char sock[96];
+	/* Workers report here. */
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t on_cpu[4];
+	_Atomic uint64_t on_other_cpu;
+	_Atomic uint64_t bad_affinity;
+	_Atomic int worker_err;
+};
+
+struct guest_test {
+	const char *name;
+	const char *desc;
+	enum result (*setup)(struct ctx *ctx);
+	enum result (*run)(struct ctx *ctx);
+	void (*cleanup)(struct ctx *ctx);
+};
+
+extern bool verbose;
+
+void info(struct ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+enum result verdict(struct ctx *ctx, enum result res, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define fail(ctx, ...) verdict(ctx, RES_FAIL, __VA_ARGS__)
+#define skip(ctx, ...) verdict(ctx, RES_SKIP, __VA_ARGS__)
+
+/* guest_lib.c */
+typedef void (*worker_fn)(struct ctx *ctx, void *arg);
+
+/* A connection to the daemon's control socket: JSON lines. */
+struct ctl_conn {
+	int fd;
+	size_t len; /* bytes buffered in buf */
+	char buf[65536];
+};
+
+void sleep_ms(unsigned int ms);
+int write_file(const char *path, const char *val);
+int cg_write(const char *cg, const char *file, const char *fmt, ...);
+int read_file(const char *path, char *buf, size_t size);
+int cg_read_key(const char *cg, const char *file, const char *key, uint64_t *ret_val);
+int cg_read_u64(const char *cg, const char *file, uint64_t *ret_val);
+bool cg_populated(const char *cg);
+int cg_remove(const char *cg);
+int cg_new(struct ctx *ctx, const char *name, char *ret_path, size_t size);
+pid_t spawn(struct ctx *ctx, const char *cg, int cpu, worker_fn fn, void *arg);
+int wait_worker(pid_t pid, unsigned int ms, int *ret_status);
+void busy_loop(struct ctx *ctx, void *arg);
+void rm_tree(const char *dir);
+int count_bpf_ids(int cmd);
+bool socket_ready(const char *path);
+int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status);
+bool json_str(const char *json, const char *key, char *val, size_t size);
+enum result daemon_start(struct ctx *ctx);
+enum result daemon_stop(struct ctx *ctx);
+void daemon_cleanup(struct ctx *ctx);
+enum result daemon_full_run(struct ctx *ctx);
+int ctl_open(struct ctl_conn *c, const char *sock);
+int ctl_read_line(struct ctl_conn *c, char *line, size_t size, unsigned int ms);
+int ctl_call(struct ctl_conn *c, const char *req, char *reply, size_t size);
+bool json_u64(const char *json, const char *path, uint64_t *ret_val);
+
+/* the scratch disk (DISK) */
+struct read_job {
+	off_t off;
+	off_t len;
+	bool direct;
+	bool loop;
+};
+void disk_reader(struct ctx *ctx, void *arg);
+enum result needs_disk(struct ctx *ctx);
+int cached_read(struct ctx *ctx, const char *cg, off_t off, off_t len, uint64_t *ret_peak);
+
+/* guest_enforce.c: limits and weights, measured on the workload */
+enum result cpu_max_setup(struct ctx *ctx);
+enum result cpu_max_run(struct ctx *ctx);
+enum result cpu_weight_setup(struct ctx *ctx);
+enum result cpu_weight_run(struct ctx *ctx);
+enum result cpuset_setup(struct ctx *ctx);
+enum result cpuset_run(struct ctx *ctx);
+enum result memory_high_setup(struct ctx *ctx);
+enum result memory_high_run(struct ctx *ctx);
+enum result io_max_setup(struct ctx *ctx);
+enum result io_max_run(struct ctx *ctx);
+
+/* guest_telemetry.c: the daemon's figures against the kernel's */
+enum result telemetry_oom_setup(struct ctx *ctx);
+enum result telemetry_oom_run(struct ctx *ctx);
+enum result telemetry_reclaim_setup(struct ctx *ctx);
+enum result telemetry_reclaim_run(struct ctx *ctx);
+enum result telemetry_runqueue_setup(struct ctx *ctx);
+enum result telemetry_runqueue_run(struct ctx *ctx);
+enum result telemetry_io_blkcg_setup(struct ctx *ctx);
+enum result telemetry_io_blkcg_run(struct ctx *ctx);
+
+#endif

@@ -1,0 +1,697 @@
+// SPDX-License-Identifier: Apache-2.0
+/* What the guest tests share: verdicts, cgroup files, workers, the daemon and
+ * its control socket, a JSON reader for its replies. */
+#include "guest.h"
+
+bool verbose;
+
+void info(struct ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!verbose)
+		return;
+	printf("  [%s] ", ctx->name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+enum result verdict(struct ctx *ctx, enum result res, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->reason, sizeof(ctx->reason), fmt, ap);
+	va_end(ap);
+	return res;
+}
+
+#define fail(ctx, ...) verdict(ctx, RES_FAIL, __VA_ARGS__)
+#define skip(ctx, ...) verdict(ctx, RES_SKIP, __VA_ARGS__)
+
+void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- cgroup files ---- */
+
+int write_file(const char *path, const char *val)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(val);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, len) != (ssize_t)len)
+		return -errno;
+	return 0;
+}
+
+int cg_write(const char *cg, const char *file, const char *fmt, ...)
+{
+	char path[PATH_MAX], val[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return write_file(path, val);
+}
+
+int read_file(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+/* A "key value" line of a flat-keyed file (cpu.stat, memory.events). */
+int cg_read_key(const char *cg, const char *file, const char *key, uint64_t *ret_val)
+{
+	char path[PATH_MAX], buf[4096], *line, *save = NULL;
+	size_t klen = strlen(key);
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	r = read_file(path, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ' ') {
+			*ret_val = strtoull(line + klen + 1, NULL, 10);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int cg_read_u64(const char *cg, const char *file, uint64_t *ret_val)
+{
+	char path[PATH_MAX], buf[64];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	r = read_file(path, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	*ret_val = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+bool cg_populated(const char *cg)
+{
+	uint64_t v = 1;
+
+	return cg_read_key(cg, "cgroup.events", "populated", &v) < 0 || v != 0;
+}
+
+/* Kill everything in the cgroup and remove it; used for leftovers too. */
+int cg_remove(const char *cg)
+{
+	int i;
+
+	if (access(cg, F_OK) < 0)
+		return 0;
+	cg_write(cg, "cgroup.kill", "1");
+	for (i = 0; i < 500 && cg_populated(cg); i++)
+		sleep_ms(10);
+	for (i = 0; i < 100; i++) {
+		if (rmdir(cg) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			break;
+		sleep_ms(10);
+	}
+	return -errno;
+}
+
+/* Create CG_ROOT/vmtest.<test>.<name> and register it for removal. */
+int cg_new(struct ctx *ctx, const char *name, char *ret_path, size_t size)
+{
+	char path[PATH_MAX];
+
+	if (ctx->ncg >= MAX_CGROUPS)
+		return -ENOSPC;
+	snprintf(path, sizeof(path), "%s/vmtest.%s.%s", CG_ROOT, ctx->name, name);
+	cg_remove(path);
+	if (mkdir(path, 0755) < 0)
+		return -errno;
+	snprintf(ctx->cg[ctx->ncg++], PATH_MAX, "%s", path);
+	snprintf(ret_path, size, "%s", path);
+	return 0;
+}
+
+/* ---- workers ---- */
+
+/*
+ * Fork a worker that moves itself into @cg (and onto @cpu when >= 0) before
+ * @fn runs; returns once the worker is in place. Workers end by SIGKILL or by
+ * returning from @fn.
+ */
+pid_t spawn(struct ctx *ctx, const char *cg, int cpu, worker_fn fn, void *arg)
+{
+	int pfd[2];
+	pid_t pid;
+	char c = 0;
+
+	if (ctx->npids >= MAX_PIDS)
+		return -ENOSPC;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+
+		close(pfd[0]);
+		close(pfd[1]);
+		return r;
+	}
+	if (pid == 0) {
+		char ok = 'k';
+
+		close(pfd[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (cg_write(cg, "cgroup.procs", "0") < 0)
+			ok = 'c';
+		if (ok == 'k' && cpu >= 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			if (sched_setaffinity(0, sizeof(set), &set) < 0)
+				ok = 'a';
+		}
+		if (write(pfd[1], &ok, 1) != 1 || ok != 'k')
+			_exit(1);
+		close(pfd[1]);
+		fn(ctx, arg);
+		_exit(0);
+	}
+	close(pfd[1]);
+	ctx->pids[ctx->npids++] = pid;
+	if (read(pfd[0], &c, 1) != 1 || c != 'k') {
+		close(pfd[0]);
+		return c == 'c' ? -EPERM : -ECHILD;
+	}
+	close(pfd[0]);
+	return pid;
+}
+
+/* Wait for one worker to return, at most @ms; -ETIMEDOUT if it does not. */
+int wait_worker(pid_t pid, unsigned int ms, int *ret_status)
+{
+	uint64_t end = mono_now_ns() + ms * 1000000ULL;
+	int status;
+
+	while (mono_now_ns() < end) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid) {
+			*ret_status = status;
+			return 0;
+		}
+		if (r < 0)
+			return -errno;
+		sleep_ms(10);
+	}
+	return -ETIMEDOUT;
+}
+
+void busy_loop(struct ctx *ctx, void *arg)
+{
+	volatile uint64_t n = 0;
+
+	for (;;)
+		n++;
+}
+
+/* ---- cgpilotd ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+void rm_tree(const char *dir)
+{
+	if (dir[0])
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Number of BPF objects of one kind the kernel has (prog or link ids). */
+int count_bpf_ids(int cmd)
+{
+	union bpf_attr attr;
+	__u32 id = 0;
+	int n = 0;
+
+	for (;;) {
+		memset(&attr, 0, sizeof(attr));
+		attr.start_id = id;
+		if (syscall(SYS_bpf, cmd, &attr, sizeof(attr)) < 0)
+			return errno == ENOENT ? n : -errno;
+		id = attr.next_id;
+		n++;
+	}
+}
+
+bool socket_ready(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, path);
+	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+}
+
+/* Run argv, capture stdout into @buf; status in *ret_status; at most @ms. */
+int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status)
+{
+	uint64_t end = mono_now_ns() + ms * 1000000ULL;
+	size_t len = 0;
+	int pfd[2], r;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(pfd[1], STDOUT_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		int64_t left = (int64_t)(end - mono_now_ns()) / 1000000;
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		n = read(pfd[0], buf + len, size - 1 - len);
+		if (n <= 0)
+			break;
+		len += n;
+		if (len == size - 1)
+			break;
+	}
+	buf[len] = '\0';
+	close(pfd[0]);
+	r = wait_worker(pid, 1000, ret_status);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return r;
+}
+
+/* The string value of "key" in a flat JSON object, copied to @val. */
+bool json_str(const char *json, const char *key, char *val, size_t size)
+{
+	char pat[64];
+	const char *p;
+	size_t n = 0;
+
+	snprintf(pat, sizeof(pat), "\"%s\"", key);
+	p = strstr(json, pat);
+	if (!p)
+		return false;
+	p += strlen(pat);
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	if (*p++ != ':')
+		return false;
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	if (*p++ != '"')
+		return false;
+	while (*p && *p != '"' && n < size - 1)
+		val[n++] = *p++;
+	val[n] = '\0';
+	return *p == '"';
+}
+
+/*
+ * Start cgpilotd with its own runtime dir, pin dir, socket and an empty
+ * config, and wait until its socket answers. Telemetry tests build on this.
+ */
+enum result daemon_start(struct ctx *ctx)
+{
+	char conf[128];
+	uint64_t end;
+	pid_t pid;
+	int fd, st;
+
+	if (access(CGPILOTD, X_OK) < 0)
+		return skip(ctx, "cgpilotd is not in the initramfs (build it first: make all)");
+	snprintf(ctx->daemon_dir, sizeof(ctx->daemon_dir), "/run/vmtest-%.32s", ctx->name);
+	snprintf(ctx->pin_dir, sizeof(ctx->pin_dir), "/sys/fs/bpf/vmtest-%.32s", ctx->name);
+	snprintf(ctx->sock, sizeof(ctx->sock), "%s/cgpilot.sock", ctx->daemon_dir);
+	rm_tree(ctx->daemon_dir);
+	rm_tree(ctx->pin_dir);
+	if (mkdir(ctx->daemon_dir, 0700) < 0)
+		return fail(ctx, "mkdir %s: %s", ctx->daemon_dir, strerror(errno));
+	snprintf(conf, sizeof(conf), "%s/cgpilotd.conf", ctx->daemon_dir);
+	fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail(ctx, "cannot create %s: %s", conf, strerror(errno));
+	close(fd);
+
+	pid = fork();
+	if (pid < 0)
+		return fail(ctx, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		execl(CGPILOTD, CGPILOTD, "--foreground", "--runtime-dir", ctx->daemon_dir,
+		      "--pin-dir", ctx->pin_dir, "--socket", ctx->sock, "--config", conf,
+		      (char *)NULL);
+		_exit(127);
+	}
+	ctx->daemon_pid = pid;
+
+	/* BPF verification is slow under TCG: allow a minute. */
+	for (end = mono_now_ns() + 60 * 1000000000ULL; mono_now_ns() < end; sleep_ms(100)) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			ctx->daemon_pid = 0;
+			return fail(ctx, "cgpilotd exited during start (%s %d)",
+				    WIFEXITED(st) ? "status" : "signal",
+				    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		}
+		if (socket_ready(ctx->sock)) {
+			info(ctx, "cgpilotd pid %d answers on %s", pid, ctx->sock);
+			return RES_PASS;
+		}
+	}
+	return fail(ctx, "cgpilotd did not open %s within 60 s", ctx->sock);
+}
+
+/* SIGTERM and wait: a clean stop exits 0. */
+enum result daemon_stop(struct ctx *ctx)
+{
+	pid_t pid = ctx->daemon_pid;
+	int st, r;
+
+	if (pid <= 0)
+		return RES_PASS;
+	kill(pid, SIGTERM);
+	r = wait_worker(pid, 20000, &st);
+	if (r < 0)
+		return fail(ctx, "cgpilotd did not stop within 20 s of SIGTERM");
+	ctx->daemon_pid = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return fail(ctx, "cgpilotd stopped with %s %d on SIGTERM",
+			    WIFEXITED(st) ? "status" : "signal",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	return RES_PASS;
+}
+
+void daemon_cleanup(struct ctx *ctx)
+{
+	if (ctx->daemon_pid > 0) {
+		kill(ctx->daemon_pid, SIGKILL);
+		waitpid(ctx->daemon_pid, NULL, 0);
+		ctx->daemon_pid = 0;
+	}
+	rm_tree(ctx->daemon_dir);
+	rm_tree(ctx->pin_dir);
+}
+
+enum result daemon_full_run(struct ctx *ctx)
+{
+	char *argv[] = { CGPILOT, "--socket", ctx->sock, "-j", "node", "show", NULL };
+	char out[65536], mode[64];
+	int progs, links, st, r;
+
+	if (access(CGPILOT, X_OK) < 0)
+		return skip(ctx,
+			    "cgpilot (CLI) is not in the initramfs (build it first: make all)");
+	r = run_capture(argv, out, sizeof(out), 30000, &st);
+	if (r < 0)
+		return fail(ctx, "cgpilot -j node show did not finish: %s", strerror(-r));
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return fail(ctx, "cgpilot -j node show failed (status %d): %.200s",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+	if (!json_str(out, "mode", mode, sizeof(mode)))
+		return fail(ctx, "no \"mode\" in cgpilot -j node show: %.200s", out);
+	info(ctx, "status mode: %s", mode);
+	if (!streq(mode, "full"))
+		return fail(ctx, "daemon mode is \"%s\", want \"full\" on a pure v2 node: %.300s",
+			    mode, out);
+
+	/* Nothing else in the guest uses BPF: what the kernel holds is the daemon's. */
+	progs = count_bpf_ids(BPF_PROG_GET_NEXT_ID);
+	links = count_bpf_ids(BPF_LINK_GET_NEXT_ID);
+	info(ctx, "kernel holds %d BPF programs, %d links", progs, links);
+	if (progs <= 0)
+		return fail(ctx, "no BPF program loaded (%d)", progs);
+	if (links <= 0)
+		return fail(ctx, "no BPF program attached: %d links", links);
+	return daemon_stop(ctx);
+}
+
+/* ---- the daemon's control socket: JSON lines ---- */
+
+int ctl_open(struct ctl_conn *c, const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r;
+
+	c->len = 0;
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, sock);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(c->fd);
+		c->fd = -1;
+		return r;
+	}
+	return 0;
+}
+
+/* The next line from the daemon, without its newline, within @ms. */
+int ctl_read_line(struct ctl_conn *c, char *line, size_t size, unsigned int ms)
+{
+	uint64_t end = mono_now_ns() + ms * 1000000ULL;
+
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		int64_t left;
+		ssize_t n;
+
+		if (nl) {
+			size_t len = nl - c->buf;
+
+			if (len >= size)
+				return -EMSGSIZE;
+			memcpy(line, c->buf, len);
+			line[len] = '\0';
+			c->len -= len + 1;
+			memmove(c->buf, nl + 1, c->len);
+			return 0;
+		}
+		if (c->len == sizeof(c->buf))
+			return -EMSGSIZE;
+		left = (int64_t)(end - mono_now_ns()) / 1000000;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n <= 0)
+			continue;
+		n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			c->len += n;
+	}
+}
+
+/* One request line, one reply line. */
+int ctl_call(struct ctl_conn *c, const char *req, char *reply, size_t size)
+{
+	size_t len = strlen(req), off = 0;
+	char msg[512];
+
+	if (len + 1 >= sizeof(msg))
+		return -EMSGSIZE;
+	memcpy(msg, req, len);
+	msg[len++] = '\n';
+	while (off < len) {
+		ssize_t n = send(c->fd, msg + off, len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += n;
+	}
+	return ctl_read_line(c, reply, size, 10000);
+}
+
+/*
+ * Where the value of member @name (@n bytes) of the JSON object opening at @p
+ * starts, or NULL: only the object's own members count, not those of nested
+ * objects, nor strings inside arrays.
+ */
+static const char *json_member(const char *p, const char *end, const char *name, size_t n)
+{
+	int depth = 0;
+
+	for (; p < end; p++) {
+		if (*p == '"') {
+			const char *s = ++p;
+
+			while (p < end && *p != '"')
+				p += *p == '\\' ? 2 : 1;
+			if (p >= end)
+				return NULL;
+			if (depth != 1 || (size_t)(p - s) != n || memcmp(s, name, n) != 0)
+				continue;
+			s = p + 1;
+			while (s < end && (*s == ' ' || *s == '\n'))
+				s++;
+			if (s == end || *s++ != ':')
+				continue;
+			while (s < end && (*s == ' ' || *s == '\n'))
+				s++;
+			return s;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if ((*p == '}' || *p == ']') && --depth == 0) {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The unsigned number at a dotted path ("cgroup.memory.oom_kills") of a JSON
+ * object, as the daemon and the CLI print them.
+ */
+bool json_u64(const char *json, const char *path, uint64_t *ret_val)
+{
+	const char *p = json, *end = json + strlen(json);
+
+	while (*p == ' ' || *p == '\n')
+		p++;
+	for (;;) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+		if (*p != '{')
+			return false;
+		p = json_member(p, end, path, n);
+		if (!p)
+			return false;
+		if (!dot)
+			break;
+		path = dot + 1;
+	}
+	if (*p < '0' || *p > '9')
+		return false;
+	*ret_val = strtoull(p, NULL, 10);
+	return true;
+}
+
+/* ---- the scratch disk ---- */
+
+/* Sequential reads of the scratch disk; bytes read are counted in ctx->bytes. */
+void disk_reader(struct ctx *ctx, void *arg)
+{
+	const struct read_job *job = arg;
+	const size_t bs = 64 * 1024;
+	off_t pos = job->off;
+	void *buf;
+	int fd;
+
+	fd = open(DISK, O_RDONLY | O_CLOEXEC | (job->direct ? O_DIRECT : 0));
+	if (fd < 0 || posix_memalign(&buf, 4096, bs) != 0) {
+		atomic_store(&ctx->worker_err, errno ? errno : EIO);
+		_exit(1);
+	}
+	for (;;) {
+		ssize_t n = pread(fd, buf, bs, pos);
+
+		if (n <= 0) {
+			atomic_store(&ctx->worker_err, n < 0 ? errno : EIO);
+			_exit(1);
+		}
+		atomic_fetch_add(&ctx->bytes, (uint64_t)n);
+		pos += n;
+		if (pos >= job->off + job->len) {
+			if (!job->loop)
+				return;
+			pos = job->off;
+		}
+	}
+}
+
+enum result needs_disk(struct ctx *ctx)
+{
+	struct stat st;
+
+	if (stat(DISK, &st) < 0 || !S_ISBLK(st.st_mode))
+		return skip(ctx, "no scratch disk %s (virtio_blk not loaded or no -drive)", DISK);
+	return RES_PASS;
+}
+
+/*
+ * Read @len bytes of the disk at @off through the page cache from cgroup @cg.
+ * Page cache, not anonymous memory: without swap, anonymous pages over
+ * memory.high can only be throttled, never reclaimed down to the limit.
+ */
+int cached_read(struct ctx *ctx, const char *cg, off_t off, off_t len, uint64_t *ret_peak)
+{
+	struct read_job job = { .off = off, .len = len };
+	uint64_t cur, peak = 0, end = mono_now_ns() + 60 * 1000000000ULL;
+	int st, r;
+	pid_t pid;
+
+	atomic_store(&ctx->bytes, 0);
+	pid = spawn(ctx, cg, -1, disk_reader, &job);
+	if (pid < 0)
+		return pid;
+	/*
+	 * While it runs: the block device's page cache is dropped when its last
+	 * opener closes it. memory.peak where the kernel has it, else sampled.
+	 */
+	for (r = -ETIMEDOUT; r == -ETIMEDOUT && mono_now_ns() < end;) {
+		if (cg_read_u64(cg, "memory.current", &cur) == 0 && cur > peak)
+			peak = cur;
+		r = wait_worker(pid, 20, &st);
+	}
+	if (r < 0)
+		return r;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -(ctx->worker_err ? ctx->worker_err : EIO);
+	if (cg_read_u64(cg, "memory.peak", &cur) == 0)
+		peak = cur;
+	*ret_peak = peak;
+	return 0;
+}
