@@ -294,3 +294,27 @@ class Ctx:
             d.cleanup()
         for c in self.groups:
             c.cleanup()
+
+
+def start_prometheus(ctx, target, name):
+    """A real Prometheus server scraping target every second, on a free
+    loopback port of its own (stopped by ctx); its port."""
+    prom = shutil.which("prometheus")
+    if not prom:
+        raise Skip("prometheus not installed (package prometheus)")
+    pdir = tempfile.mkdtemp(prefix="cgpilot-itest-%s-" % name)
+    ctx.dirs.append(pdir)
+    with open(os.path.join(pdir, "prometheus.yml"), "w") as f:
+        f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
+                "  - job_name: cgpilot\n    static_configs:\n"
+                "      - targets: ['%s']\n" % target)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    p = subprocess.Popen([prom, "--config.file", os.path.join(pdir, "prometheus.yml"),
+                          "--storage.tsdb.path", os.path.join(pdir, "data"),
+                          "--web.listen-address", "127.0.0.1:%d" % port],
+                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(pdir, "log"), "w"))
+    ctx.procs.append(p)
+    return port

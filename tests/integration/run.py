@@ -331,29 +331,13 @@ def t_metrics_cap(ctx):
 
 
 def t_metrics_prometheus_server(ctx):
-    prom = shutil.which("prometheus")
-    if not prom:
+    if not shutil.which("prometheus"):
         raise Skip("prometheus not installed (package prometheus)")
     cgs = ctx.cgroups("promsrv")
     a = cgs.make("a")
     d = ctx.daemon("promsrv").start()
     busy = cgs.busy(a, 1)
-    target = d.request({"op": "status"})["metrics_address"]
-    pdir = tempfile.mkdtemp(prefix="cgpilot-itest-prom-")
-    ctx.dirs.append(pdir)
-    with open(os.path.join(pdir, "prometheus.yml"), "w") as f:
-        f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
-                "  - job_name: cgpilot\n    static_configs:\n"
-                "      - targets: ['%s']\n" % target)
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    p = subprocess.Popen([prom, "--config.file", os.path.join(pdir, "prometheus.yml"),
-                          "--storage.tsdb.path", os.path.join(pdir, "data"),
-                          "--web.listen-address", "127.0.0.1:%d" % port],
-                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(pdir, "log"), "w"))
-    ctx.procs.append(p)
+    port = start_prometheus(ctx, d.request({"op": "status"})["metrics_address"], "prom")
     q = 'cgpilot_cgroup_cpu_seconds_total{cgroup="%s"}' % cgs.rel("a")
     url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (port, urllib.parse.quote(q))
 

@@ -427,25 +427,10 @@ def t_http_keepalive(ctx):
 
 
 def t_http_prometheus_keepalive(ctx):
-    prom = shutil.which("prometheus")
-    if not prom:
+    if not shutil.which("prometheus"):
         raise Skip("prometheus not installed (package prometheus)")
     d = ctx.daemon("promka").start()  # default request_timeout_s (5 s) > scrape interval
-    pdir = tempfile.mkdtemp(prefix="cgpilot-itest-promka-")
-    ctx.dirs.append(pdir)
-    with open(os.path.join(pdir, "prometheus.yml"), "w") as f:
-        f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
-                "  - job_name: cgpilot\n    static_configs:\n"
-                "      - targets: ['%s']\n" % d.request({"op": "status"})["metrics_address"])
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    p = subprocess.Popen([prom, "--config.file", os.path.join(pdir, "prometheus.yml"),
-                          "--storage.tsdb.path", os.path.join(pdir, "data"),
-                          "--web.listen-address", "127.0.0.1:%d" % port],
-                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(pdir, "log"), "w"))
-    ctx.procs.append(p)
+    port = start_prometheus(ctx, d.request({"op": "status"})["metrics_address"], "promka")
 
     def query(q):
         url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (port, urllib.parse.quote(q))
