@@ -445,7 +445,12 @@ char *proto_line(json_object *obj)
 	out = malloc(n + bad * 5 + 2);
 	if (!out)
 		return NULL;
-	for (size_t i = 0; i < n; i += k ? k : 1) {
+	if (!bad) {
+		/* the usual case: one pass to check, a copy */
+		memcpy(out, s, n);
+		w = n;
+	}
+	for (size_t i = 0; bad && i < n; i += k ? k : 1) {
 		k = cgfs_utf8_seq_len((const unsigned char *)s + i);
 		if (k) {
 			memcpy(out + w, s + i, k);
