@@ -31,7 +31,8 @@ LDLIBS = $(LDFLAGS) $(PKG_LIBS) -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ibpf
 
-LIB_SRCS := $(wildcard lib/*.c)
+# lib/actuate/: the isolators, the only code that writes cgroup files
+LIB_SRCS := $(wildcard lib/*.c lib/actuate/*.c)
 # daemon/policy/: the pure decisions (no syscalls), below the loop and requests
 DAEMON_SRCS := $(wildcard daemon/*.c daemon/policy/*.c)
 CLI_SRCS := $(wildcard tools/*.c)
@@ -62,7 +63,8 @@ $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/*.h include/*.h)
 $(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(OUT)/%.o: %.c $(SKELS) $(wildcard include/*.h lib/*.h daemon/*.h daemon/policy/*.h tools/*.h)
+$(OUT)/%.o: %.c $(SKELS) $(wildcard include/*.h lib/*.h lib/actuate/*.h daemon/*.h daemon/policy/*.h \
+		tools/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -3,7 +3,8 @@
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRCS))
 # Pure daemon modules the unit tests may link besides lib/.
-UNIT_DAEMON_OBJS := $(OUT)/daemon/model.o $(OUT)/daemon/policy/node.o
+UNIT_DAEMON_OBJS := $(OUT)/daemon/model.o \
+	$(patsubst %.c,$(OUT)/%.o,$(wildcard daemon/policy/*.c))
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 $(OUT)/tests/unit/%: tests/unit/%.c $(OUT)/libcgpilot.a $(UNIT_DAEMON_OBJS)
@@ -35,7 +36,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard lib/*.h include/*.h)
+$(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard lib/*.h lib/actuate/*.h include/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS) -o $@ $< \
 		$(LIB_SRCS) $(PKG_LIBS)
