@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cgroupfs.h"
+#include "containers.h"
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
@@ -401,16 +402,28 @@ static bool is_own(struct daemon *d, const char *rel)
 	return n == 8 && !memcmp(val, "cgpilotd", 8);
 }
 
+/* systemd marks a cgroup it delegated (Delegate=yes) with this xattr (v251+;
+ * user.delegate from v252 on, for unprivileged readers). */
+static bool delegated(struct daemon *d, const char *rel)
+{
+	char path[CGP_CONF_STR_MAX * 2 + 8], val[8];
+
+	snprintf(path, sizeof(path), "%s/%s", d->cgroup_root, rel);
+	return lgetxattr(path, "trusted.delegate", val, sizeof(val)) > 0 ||
+	       lgetxattr(path, "user.delegate", val, sizeof(val)) > 0;
+}
+
 /*
  * Self-protection: a leaf cgroup of our own, so the daemon's cost shows by
  * itself and no policy of ours ever squeezes it. Under a manager (systemd
  * unit, container) we are already in one: stay there, moving would take us
- * away from it.
+ * away from it; unless the unit delegated its cgroup to us, then our leaf
+ * is <unit>/cgpilotd and the containers live beside it.
  */
 static void enter_own_cgroup(struct daemon *d)
 {
 	const char *want = d->conf.own_cgroup, *msg = NULL;
-	_cleanup_free_ char *norm = NULL;
+	_cleanup_free_ char *norm = NULL, *deleg = NULL;
 	char *orig = NULL;
 	int r = 0;
 
@@ -421,11 +434,21 @@ static void enter_own_cgroup(struct daemon *d)
 		return;
 	}
 	if (!strcmp(want, "auto")) {
-		if (orig[0]) {
+		if (orig[0] && !delegated(d, orig)) {
 			free(orig); /* managed: this is our own cgroup already */
 			return;
 		}
-		want = "cgpilot.slice/cgpilotd";
+		/* a delegated unit (Delegate=yes): the daemon in a leaf beside the
+		 * containers, as systemd's delegation rules ask */
+		if (orig[0]) {
+			if (asprintf(&deleg, "%s/cgpilotd", orig) < 0) {
+				free(orig);
+				return;
+			}
+			want = deleg;
+		} else {
+			want = "cgpilot.slice/cgpilotd";
+		}
 	}
 	if (cgfs_normalize_path(want, &norm, &msg) || !norm[0]) {
 		log_warn("own_cgroup '%s': %s; staying in our cgroup", want,
@@ -647,8 +670,10 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 			case EP_TIMER: {
 				uint64_t ticks;
 
-				if (read(d->timer_fd, &ticks, sizeof(ticks)) > 0)
+				if (read(d->timer_fd, &ticks, sizeof(ticks)) > 0) {
 					observe_sample(d);
+					containers__tick(d->ctrs, mono_now_ns());
+				}
 				if (d->metrics)
 					metrics__run(d->metrics); /* its connection timeouts */
 				ctl__tick(d->ctl, mono_now_ns());
@@ -692,6 +717,9 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 
 static void cleanup(struct daemon *d)
 {
+	containers__stop(d->ctrs);
+	containers__free(d->ctrs);
+	d->ctrs = NULL;
 	leave_own_cgroup(d);
 	requests_free_all(d);
 	node_alloc__free(&d->alloc);
@@ -898,9 +926,6 @@ int main(int argc, char **argv)
 	log_info("BPF telemetry attached%s; I/O attributed %s",
 		 telemetry__features(d.tel)->maps_reused ? " (pinned counters continued)" : "",
 		 topts.io_blkcg_v2 ? "through the blkcg" : "to the submitting task's cgroup");
-	r = observe_discover(&d);
-	if (r)
-		goto out;
 	/* the machine's shape does not change while we run: read it once */
 	r = topology__read("", &d.topo);
 	if (r)
@@ -913,6 +938,12 @@ int main(int argc, char **argv)
 	} else {
 		d.alloc_valid = true;
 	}
+	r = containers__new(&d, &d.ctrs);
+	if (r)
+		goto out;
+	r = observe_discover(&d);
+	if (r)
+		goto out;
 	r = setup_loop(&d);
 	if (r) {
 		log_error_errno(r, "Failed to set up the event loop: %m");

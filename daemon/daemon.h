@@ -13,6 +13,7 @@
 #include "telemetry.h"
 #include "version.h"
 
+struct containers;
 struct deferred;
 struct rescan;
 
@@ -72,6 +73,7 @@ struct daemon {
 	struct topology *topo; /* the machine, read once (lib/topology.h) */
 	struct node_alloc alloc; /* what containers may have (policy/node.h) */
 	bool alloc_valid; /* false while the topology could not be read */
+	struct containers *ctrs; /* managed containers (daemon/containers.h) */
 };
 
 /* The observed set (daemon/observe.c): discovery at start, the ring

@@ -22,6 +22,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "containers.h"
 #include "daemon.h"
 #include "expo.h"
 #include "listen.h"
@@ -209,13 +210,6 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 	}
 }
 
-static void gauge(struct expo *e, const char *name, const char *help, uint64_t v)
-{
-	expo_family(e, name, "gauge", help);
-	expo_begin(e, name, NULL);
-	expo_value_u64(e, v);
-}
-
 static void render_node(struct daemon *d, struct expo *e)
 {
 	const struct telemetry_features *f = telemetry__features(d->tel);
@@ -232,20 +226,21 @@ static void render_node(struct daemon *d, struct expo *e)
 		{ "controllers_complete", !d->telemetry_only },
 	};
 
-	gauge(e, "cgpilot_node_cpus", "Online CPUs of the node", d->node_cpus);
-	gauge(e, "cgpilot_node_memory_bytes", "Memory of the node", d->node_memory);
+	expo_gauge(e, "cgpilot_node_cpus", "Online CPUs of the node", d->node_cpus);
+	expo_gauge(e, "cgpilot_node_memory_bytes", "Memory of the node", d->node_memory);
 	if (d->alloc_valid) {
-		gauge(e, "cgpilot_node_allocatable_cpus",
-		      "Online CPUs containers may have: all but [node] reserved_cpus",
-		      d->alloc.cpus.n);
-		gauge(e, "cgpilot_node_allocatable_memory_bytes",
-		      "Memory containers may have: MemTotal less [node] reserved_memory",
-		      d->alloc.memory_bytes);
-		gauge(e, "cgpilot_node_reserved_cpus",
-		      "CPUs kept for the system ([node] reserved_cpus)", d->alloc.reserved_cpus.n);
-		gauge(e, "cgpilot_node_reserved_memory_bytes",
-		      "Memory kept for the system ([node] reserved_memory)",
-		      d->alloc.reserved_memory_bytes);
+		expo_gauge(e, "cgpilot_node_allocatable_cpus",
+			   "Online CPUs containers may have: all but [node] reserved_cpus",
+			   d->alloc.cpus.n);
+		expo_gauge(e, "cgpilot_node_allocatable_memory_bytes",
+			   "Memory containers may have: MemTotal less [node] reserved_memory",
+			   d->alloc.memory_bytes);
+		expo_gauge(e, "cgpilot_node_reserved_cpus",
+			   "CPUs kept for the system ([node] reserved_cpus)",
+			   d->alloc.reserved_cpus.n);
+		expo_gauge(e, "cgpilot_node_reserved_memory_bytes",
+			   "Memory kept for the system ([node] reserved_memory)",
+			   d->alloc.reserved_memory_bytes);
 	}
 	expo_family(e, "cgpilot_node_controller_available", "gauge",
 		    "1 if the cgroup v2 controller is available at the cgroup root");
@@ -263,55 +258,31 @@ static void render_node(struct daemon *d, struct expo *e)
 	}
 }
 
-static void counter(struct expo *e, const char *name, const char *help, uint64_t v)
-{
-	expo_family(e, name, "counter", help);
-	expo_begin(e, name, NULL);
-	expo_value_u64(e, v);
-}
-
-struct labeled {
-	const char *value;
-	uint64_t n;
-};
-
-/* A counter family with one sample per value of one label. */
-static void counters(struct expo *e, const char *name, const char *help, const char *key,
-		     const struct labeled *v, unsigned n)
-{
-	expo_family(e, name, "counter", help);
-	for (unsigned i = 0; i < n; i++) {
-		expo_begin(e, name, NULL);
-		expo_label_raw(e, key, v[i].value);
-		expo_value_u64(e, v[i].n);
-	}
-}
-
 /* The control socket's clients: what the limits refused and dropped. */
 static void render_control(struct daemon *d, struct expo *e)
 {
 	struct ctl_stats cs;
 
 	ctl__stats(d->ctl, &cs);
-	gauge(e, "cgpilot_control_clients", "Control socket connections open now", cs.clients);
-	gauge(e, "cgpilot_control_output_bytes",
-	      "Replies and events buffered for control clients (all together, bounded by "
-	      "[control] output_limit_kib)",
-	      cs.output_bytes);
+	expo_gauge(e, "cgpilot_control_clients", "Control socket connections open now", cs.clients);
+	expo_gauge(e, "cgpilot_control_output_bytes",
+		   "Replies and events buffered for control clients (all together, bounded by "
+		   "[control] output_limit_kib)",
+		   cs.output_bytes);
 	{
-		const struct labeled closed[] = { { "refused", cs.refused },
-						  { "slow", cs.dropped_slow },
-						  { "over_budget", cs.dropped_over_budget } };
+		const struct expo_labeled closed[] = { { "refused", cs.refused },
+						       { "slow", cs.dropped_slow },
+						       { "over_budget", cs.dropped_over_budget } };
 
-		counters(e, "cgpilot_control_clients_closed_total",
-			 "Control connections the daemon closed: over max_clients (refused), "
-			 "output not read for client_timeout_s (slow), most output when all "
-			 "clients held too much (over_budget)",
-			 "reason", closed, ARRAY_SIZE(closed));
+		expo_counters(e, "cgpilot_control_clients_closed_total",
+			      "Control connections the daemon closed: over max_clients (refused), "
+			      "output not read for client_timeout_s (slow), most output when all "
+			      "clients held too much (over_budget)",
+			      "reason", closed, ARRAY_SIZE(closed));
 	}
-	counter(e, "cgpilot_control_accept_pauses_total",
-		"Times accepting control connections paused: no file descriptor left",
-		cs.accept_pauses);
+	expo_counter(e, "cgpilot_control_accept_pauses_total",
+		     "Times accepting control connections paused: no file descriptor left",
+		     cs.accept_pauses);
 }
 
 static void render_self(struct daemon *d, struct expo *e, unsigned observed, unsigned exported)
@@ -364,36 +335,39 @@ static void render_self(struct daemon *d, struct expo *e, unsigned observed, uns
 		    "Times the BPF side found no free slot for a cgroup (max_cgroups too small)");
 	expo_begin(e, "cgpilot_bpf_slot_alloc_failures_total", NULL);
 	expo_value_u64(e, ss.slot_alloc_fail);
-	counter(e, "cgpilot_bpf_slots_reclaimed_total",
-		"BPF slots of cgroups that no longer existed (removed while the daemon was "
-		"down, or their rmdir event was lost), released by reconciliation",
-		d->slot_stats.reclaimed);
+	expo_counter(e, "cgpilot_bpf_slots_reclaimed_total",
+		     "BPF slots of cgroups that no longer existed (removed while the daemon was "
+		     "down, or their rmdir event was lost), released by reconciliation",
+		     d->slot_stats.reclaimed);
 	render_control(d, e);
 	{
-		const struct labeled ended[] = { { "sample", ss.cleared_by_sample },
-						 { "timer", ss.cleared_by_timer },
-						 { "sweep", ss.cleared_by_sweep } };
+		const struct expo_labeled ended[] = { { "sample", ss.cleared_by_sample },
+						      { "timer", ss.cleared_by_timer },
+						      { "sweep", ss.cleared_by_sweep } };
 
-		counters(e, "cgpilot_pressure_episodes_ended_total",
-			 "Pressure episodes ended, by what noticed: a sample of the cgroup, the "
-			 "window timer, or the maintenance sweep (the timer had missed it)",
-			 "by", ended, ARRAY_SIZE(ended));
+		expo_counters(
+			e, "cgpilot_pressure_episodes_ended_total",
+			"Pressure episodes ended, by what noticed: a sample of the cgroup, the "
+			"window timer, or the maintenance sweep (the timer had missed it)",
+			"by", ended, ARRAY_SIZE(ended));
 	}
-	counter(e, "cgpilot_pressure_episodes_resynced_total",
-		"Cgroups whose episode state was corrected from the BPF windows (an onset or "
-		"cleared event was lost)",
-		d->slot_stats.episodes_resynced);
-	counter(e, "cgpilot_bpf_window_timer_restarts_total",
-		"Times the BPF window timer had stopped and the sweep started it again",
-		ss.timer_restarts);
+	expo_counter(e, "cgpilot_pressure_episodes_resynced_total",
+		     "Cgroups whose episode state was corrected from the BPF windows (an onset or "
+		     "cleared event was lost)",
+		     d->slot_stats.episodes_resynced);
+	expo_counter(e, "cgpilot_bpf_window_timer_restarts_total",
+		     "Times the BPF window timer had stopped and the sweep started it again",
+		     ss.timer_restarts);
 	{
-		const struct labeled recovered[] = { { "slot", d->slot_stats.adopted },
-						     { "rescan", d->slot_stats.rescan_found } };
+		const struct expo_labeled recovered[] = {
+			{ "slot", d->slot_stats.adopted }, { "rescan", d->slot_stats.rescan_found }
+		};
 
-		counters(e, "cgpilot_cgroups_recovered_total",
-			 "Cgroups the model learnt of although their mkdir event was lost: through "
-			 "their BPF slot (via=\"slot\") or a walk of the tree (via=\"rescan\")",
-			 "via", recovered, ARRAY_SIZE(recovered));
+		expo_counters(
+			e, "cgpilot_cgroups_recovered_total",
+			"Cgroups the model learnt of although their mkdir event was lost: through "
+			"their BPF slot (via=\"slot\") or a walk of the tree (via=\"rescan\")",
+			"via", recovered, ARRAY_SIZE(recovered));
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	expo_family(e, "cgpilot_daemon_cpu_seconds_total", "counter", "CPU time of cgpilotd");
@@ -411,8 +385,8 @@ static void render_self(struct daemon *d, struct expo *e, unsigned observed, uns
 			rss_pages = 0;
 		fclose(f);
 	}
-	gauge(e, "cgpilot_daemon_resident_memory_bytes", "Resident memory of cgpilotd",
-	      (uint64_t)rss_pages * (uint64_t)sysconf(_SC_PAGESIZE));
+	expo_gauge(e, "cgpilot_daemon_resident_memory_bytes", "Resident memory of cgpilotd",
+		   (uint64_t)rss_pages * (uint64_t)sysconf(_SC_PAGESIZE));
 	expo_family(e, "cgpilot_scrape_duration_seconds", "gauge",
 		    "Time the previous scrape took to render");
 	expo_begin(e, "cgpilot_scrape_duration_seconds", NULL);
@@ -421,27 +395,29 @@ static void render_self(struct daemon *d, struct expo *e, unsigned observed, uns
 		struct metrics_stats ms;
 
 		metrics__stats(d->metrics, &ms);
-		gauge(e, "cgpilot_http_connections", "Open /metrics HTTP connections",
-		      ms.connections);
-		const struct labeled closed[] = { { "timeout", ms.closed_timeout },
-						  { "evicted", ms.closed_evicted } };
+		expo_gauge(e, "cgpilot_http_connections", "Open /metrics HTTP connections",
+			   ms.connections);
+		const struct expo_labeled closed[] = { { "timeout", ms.closed_timeout },
+						       { "evicted", ms.closed_evicted } };
 
-		counters(e, "cgpilot_http_connections_closed_total",
-			 "HTTP connections the daemon shut down: timeout (no complete request, or "
-			 "its response not taken, within [metrics] request_timeout_s), evicted (to "
-			 "admit a newcomer at [metrics] max_connections)",
-			 "reason", closed, ARRAY_SIZE(closed));
-		counter(e, "cgpilot_http_connections_accepted_total",
-			"HTTP connections accepted (keep-alive clients reuse theirs)", ms.accepted);
-		counter(e, "cgpilot_http_accept_pauses_total",
-			"Times accepting HTTP connections paused for want of file descriptors",
-			ms.accept_pauses);
+		expo_counters(
+			e, "cgpilot_http_connections_closed_total",
+			"HTTP connections the daemon shut down: timeout (no complete request, or "
+			"its response not taken, within [metrics] request_timeout_s), evicted (to "
+			"admit a newcomer at [metrics] max_connections)",
+			"reason", closed, ARRAY_SIZE(closed));
+		expo_counter(e, "cgpilot_http_connections_accepted_total",
+			     "HTTP connections accepted (keep-alive clients reuse theirs)",
+			     ms.accepted);
+		expo_counter(e, "cgpilot_http_accept_pauses_total",
+			     "Times accepting HTTP connections paused for want of file descriptors",
+			     ms.accept_pauses);
 	}
-	gauge(e, "cgpilot_cgroups_observed", "Cgroups in the observed set", observed);
-	gauge(e, "cgpilot_cgroups_exported",
-	      "Cgroups exported one by one ([metrics] max_series_cgroups caps it; the rest "
-	      "are only counted in cgpilot_cgroups_observed)",
-	      exported);
+	expo_gauge(e, "cgpilot_cgroups_observed", "Cgroups in the observed set", observed);
+	expo_gauge(e, "cgpilot_cgroups_exported",
+		   "Cgroups exported one by one ([metrics] max_series_cgroups caps it; the rest "
+		   "are only counted in cgpilot_cgroups_observed)",
+		   exported);
 	expo_family(e, "cgpilot_build_info", "gauge", "Version of cgpilotd");
 	expo_begin(e, "cgpilot_build_info", NULL);
 	expo_label_raw(e, "version", CGPILOT_VERSION);
@@ -479,6 +455,8 @@ char *metrics_render(struct daemon *d, size_t *ret_len)
 	for (int f = 0; f < F_NCG; f++)
 		render_family(&e, f, cgs, labels, exported);
 	render_node(d, &e);
+	if (d->ctrs)
+		containers__metrics(d->ctrs, &e);
 	render_self(d, &e, n, exported);
 	for (unsigned i = 0; i < exported; i++)
 		free(labels[i]);

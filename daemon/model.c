@@ -19,7 +19,24 @@ struct model {
 	struct cg **sorted;
 	bool sorted_valid;
 	uint64_t seed; /* of the path hash: names are chosen by users */
+	void (*on_live)(void *ud, const struct cg *c);
+	void (*on_dead)(void *ud, const struct cg *c);
+	void *hook_ud;
 };
+
+void model__set_hooks(struct model *m, void (*on_live)(void *ud, const struct cg *c),
+		      void (*on_dead)(void *ud, const struct cg *c), void *ud)
+{
+	m->on_live = on_live;
+	m->on_dead = on_dead;
+	m->hook_ud = ud;
+}
+
+static void notify_live(struct model *m, const struct cg *c)
+{
+	if (m->on_live && !c->dead_ns && !c->path_partial)
+		m->on_live(m->hook_ud, c);
+}
 
 static unsigned bucket_of(const struct model *m, uint64_t id)
 {
@@ -172,7 +189,7 @@ static int new_path(const char *path, char **ret_path, char **ret_display)
 	return 0;
 }
 
-int model__set_path(struct model *m, struct cg *c, const char *path)
+static int set_path(struct model *m, struct cg *c, const char *path, bool notify)
 {
 	char *p, *disp;
 
@@ -189,7 +206,14 @@ int model__set_path(struct model *m, struct cg *c, const char *path)
 	if (!c->dead_ns)
 		plink(m, c);
 	m->sorted_valid = false;
+	if (notify)
+		notify_live(m, c);
 	return 0;
+}
+
+int model__set_path(struct model *m, struct cg *c, const char *path)
+{
+	return set_path(m, c, path, true);
 }
 
 /*
@@ -238,6 +262,8 @@ void model__mark_dead(struct model *m, struct cg *c, uint64_t now_ns)
 		return;
 	c->dead_ns = now_ns ? now_ns : 1;
 	punlink(c);
+	if (m->on_dead)
+		m->on_dead(m->hook_ud, c);
 	/* times only grow: appending keeps the FIFO in order of death */
 	c->dprev = m->dead_tail;
 	c->dnext = NULL;
@@ -255,18 +281,23 @@ struct cg *model__oldest_dead(const struct model *m, uint64_t before_ns)
 	return c && c->dead_ns <= before_ns ? c : NULL;
 }
 
-int model__add(struct model *m, uint64_t id, const char *path, struct cg **ret)
+/* @notify: tell the live hook (not for a path about to be marked partial) */
+static int add(struct model *m, uint64_t id, const char *path, struct cg **ret, bool notify)
 {
 	struct cg *c = model__find(m, id);
 
 	if (c) {
-		if (model__set_path(m, c, path))
+		bool revived = c->dead_ns != 0;
+
+		if (set_path(m, c, path, notify))
 			return -ENOMEM;
-		if (c->dead_ns) {
+		if (revived) {
 			dead_unlink(m, c);
 			c->dead_ns = 0;
 			if (!c->path_partial)
 				plink(m, c);
+			if (notify)
+				notify_live(m, c);
 		}
 		if (ret)
 			*ret = c;
@@ -298,9 +329,16 @@ int model__add(struct model *m, uint64_t id, const char *path, struct cg **ret)
 	c->idx = m->count;
 	m->all[m->count++] = c;
 	m->sorted_valid = false;
+	if (notify)
+		notify_live(m, c);
 	if (ret)
 		*ret = c;
 	return 1;
+}
+
+int model__add(struct model *m, uint64_t id, const char *path, struct cg **ret)
+{
+	return add(m, id, path, ret, true);
 }
 
 void model__remove(struct model *m, uint64_t id)
@@ -369,15 +407,17 @@ struct cg *model__apply_event(struct model *m, const struct cgp_event *e, uint64
 	switch (e->type) {
 	case CGP_EV_CGROUP_MKDIR: {
 		const char *p = path;
+		bool cut;
 
 		memcpy(path, e->path, CGP_PATH_MAX);
 		path[CGP_PATH_MAX] = 0;
 		while (*p == '/')
 			p++;
-		if (model__add(m, e->cgid, p, &c) < 0)
-			return NULL;
 		/* a full buffer: the kernel's path was longer than the event holds */
-		if (strlen(path) >= CGP_PATH_MAX - 1)
+		cut = strlen(path) >= CGP_PATH_MAX - 1;
+		if (add(m, e->cgid, p, &c, !cut) < 0)
+			return NULL;
+		if (cut)
 			model__mark_partial(m, c);
 		return c;
 	}

@@ -67,6 +67,15 @@ struct model *model__new(void);
 struct model *model__new_seeded(uint64_t seed);
 void model__free(struct model *m);
 
+/*
+ * Hooks for the modules that follow cgroups (daemon/containers.c): @on_live
+ * when a cgroup is alive with its whole path (added, revived, renamed or its
+ * cut path resolved; possibly more than once for one cgroup), @on_dead when
+ * it is marked removed. They must not change the model.
+ */
+void model__set_hooks(struct model *m, void (*on_live)(void *ud, const struct cg *c),
+		      void (*on_dead)(void *ud, const struct cg *c), void *ud);
+
 /* Add, or update the path of, a cgroup (alive again if it was dead).
  * Returns 1 if added, 0 if it existed. */
 int model__add(struct model *m, uint64_t id, const char *path, struct cg **ret);

@@ -10,6 +10,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "containers.h"
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
@@ -310,17 +311,18 @@ static int do_subscribe(struct daemon *d, struct ctl_client *cl, json_object *re
 			if (t <= 0)
 				return ctl_client__reply_error(
 					cl,
-					"unknown event type %s (known: mkdir, rmdir, oom, onset, cleared)",
+					"unknown event type %s (known: mkdir, rmdir, oom, onset, cleared, "
+					"action)",
 					json_object_to_json_string(e));
 			mask |= 1u << t;
 		}
 	} else {
-		for (uint32_t t = 1; t < CGP_EV_MAX; t++)
+		for (uint32_t t = 1; t < PROTO_EV_MAX; t++)
 			mask |= 1u << t;
 	}
 	o = ok_reply();
 	names = json_object_new_array();
-	for (uint32_t t = 1; t < CGP_EV_MAX; t++)
+	for (uint32_t t = 1; t < PROTO_EV_MAX; t++)
 		if (mask & (1u << t))
 			json_object_array_add(names, json_object_new_string(proto_event_name(t)));
 	add(o, "subscribed", names);
@@ -470,6 +472,8 @@ void requests_client_closed(void *ctx, struct ctl_client *cl)
 	struct daemon *d = ctx;
 	struct deferred *df = d->deferred;
 
+	if (d->ctrs)
+		containers__client_closed(d->ctrs, cl);
 	while (df) {
 		struct deferred *next = df->next;
 
@@ -606,6 +610,8 @@ static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *re
 	add(o, "memory_bytes", u64(d->topo->memory_bytes));
 	add(o, "allocatable", alloc_json(d, false));
 	add(o, "reserved", alloc_json(d, true));
+	if (d->ctrs)
+		containers__node_json(d->ctrs, o);
 	nodes = json_object_new_array();
 	for (unsigned i = 0; i < d->topo->nnodes; i++) {
 		const struct topo_node *nd = &d->topo->nodes[i];
@@ -923,6 +929,22 @@ static int do_ping(struct daemon *d, struct ctl_client *cl, json_object *req)
 	return ctl_client__reply(cl, o);
 }
 
+/* The container ops live in daemon/ctr_ops.c. */
+#define CONTAINER_OP(name, fn)                                                     \
+	static int name(struct daemon *d, struct ctl_client *cl, json_object *req) \
+	{                                                                          \
+		return fn(d->ctrs, cl, req);                                       \
+	}
+CONTAINER_OP(do_container_admit, containers__op_admit)
+CONTAINER_OP(do_container_started, containers__op_started)
+CONTAINER_OP(do_container_list, containers__op_list)
+CONTAINER_OP(do_container_show, containers__op_show)
+CONTAINER_OP(do_container_update, containers__op_update)
+CONTAINER_OP(do_container_kill, containers__op_kill)
+CONTAINER_OP(do_container_release, containers__op_release)
+CONTAINER_OP(do_container_cancel, containers__op_cancel)
+CONTAINER_OP(do_policy_show, containers__op_policy_show)
+
 /* Who may call an op: readers are root, and others where the config allows. */
 enum caller { READERS, ROOT };
 
@@ -945,6 +967,15 @@ static const struct op ops[] = {
 	{ "map.dump", READERS, do_map_dump, NULL },
 	{ "prog.show", ROOT, do_prog_show, "prog.show turns on BPF stats, root only" },
 	{ "threshold.set", ROOT, do_threshold_set, "only root may change thresholds" },
+	{ "container.admit", ROOT, do_container_admit, "only root may admit containers" },
+	{ "container.started", ROOT, do_container_started, "only root may report a start" },
+	{ "container.list", READERS, do_container_list, NULL },
+	{ "container.show", READERS, do_container_show, NULL },
+	{ "container.update", ROOT, do_container_update, "only root may change containers" },
+	{ "container.kill", ROOT, do_container_kill, "only root may kill containers" },
+	{ "container.release", ROOT, do_container_release, "only root may release containers" },
+	{ "container.cancel", ROOT, do_container_cancel, "only root may cancel requests" },
+	{ "policy.show", READERS, do_policy_show, NULL },
 };
 
 int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const char *name)

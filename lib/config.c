@@ -14,6 +14,7 @@
 #include <sys/un.h>
 
 #include "cgroupfs.h"
+#include "actuate/actuate.h"
 #include "config.h"
 #include "topology.h"
 #include "util.h"
@@ -43,6 +44,25 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	c->max_clients = 256;
 	c->client_output_limit_kib = 65536;
 	c->client_timeout_s = 10;
+	snprintf(c->container_root, sizeof(c->container_root), "auto");
+	/* podman (cgroupfs and systemd managers), containerd's ctr and CRI
+	 * namespaces, kubelet's pod slices (both drivers) */
+	snprintf(c->engine_roots, sizeof(c->engine_roots),
+		 "machine.slice libpod_parent default k8s.io kubepods.slice kubepods");
+	c->start_deadline_s = 30;
+	c->max_containers = 10000;
+	c->max_queued = 1000;
+	c->slack_margin_pct = 10;
+	c->slack_half_life_s = 30;
+	snprintf(c->audit_dir, sizeof(c->audit_dir), "/var/log/cgpilot");
+	c->audit_max_kib = 10240;
+	c->audit_keep = 5;
+	c->history = 32;
+	snprintf(c->adopt_presets, sizeof(c->adopt_presets),
+		 "kubelet-systemd kubelet-cgroupfs mesos");
+	c->class_io_weight[0] = 1000;
+	c->class_io_weight[1] = 100;
+	c->class_io_weight[2] = 10;
 }
 
 enum key_type { K_STR, K_U32, K_BOOL, K_LEVEL, K_SIZE };
@@ -92,7 +112,22 @@ static const struct key_desc keys[] = {
 	U32("control", "max_clients", max_clients, 1, 65536),
 	U32("control", "output_limit_kib", client_output_limit_kib, 64, 16777216),
 	U32("control", "client_timeout_s", client_timeout_s, 1, 3600),
+	STR("containers", "root", container_root),
+	STR("containers", "engine_roots", engine_roots),
+	U32("containers", "start_deadline_s", start_deadline_s, 1, 86400),
+	U32("containers", "max_containers", max_containers, 1, 1000000),
+	U32("containers", "max_queued", max_queued, 0, 100000),
+	U32("containers", "slack_margin_pct", slack_margin_pct, 0, 1000),
+	U32("containers", "slack_half_life_s", slack_half_life_s, 1, 86400),
+	STR("audit", "dir", audit_dir),
+	U32("audit", "max_kib", audit_max_kib, 4, 16777216),
+	U32("audit", "keep", audit_keep, 0, 99),
+	U32("audit", "history", history, 0, 4096),
+	STR("adopt", "presets", adopt_presets),
+	STR("adopt", "knobs", adopt_knobs),
 };
+
+static const char *const class_names[] = { "guaranteed", "burstable", "besteffort" };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
@@ -158,6 +193,47 @@ bool cgp_conf_metrics_address_ok(const char *addr)
 	return port_ok(port);
 }
 
+/* A non-empty cgroup path below the root, without "." or "..". */
+static bool cgroup_path_ok(const char *v)
+{
+	char *norm = NULL;
+	int r = cgfs_normalize_path(v, &norm, NULL);
+
+	if (r == -ENOMEM)
+		return true; /* not the value's fault; the daemon checks again */
+	r = r ? r : norm[0] ? 0 : -EINVAL;
+	free(norm);
+	return r == 0;
+}
+
+static bool knob_ok(const char *v)
+{
+	return act_knob_find(v, NULL) != NULL;
+}
+
+/* Every space-separated word of @v passes @ok ("" passes). */
+static bool words_ok(const char *v, bool (*ok)(const char *))
+{
+	char word[CGP_CONF_STR_MAX];
+
+	while (*v) {
+		size_t n;
+
+		v += strspn(v, " \t");
+		n = strcspn(v, " \t");
+		if (!n)
+			break;
+		if (n >= sizeof(word))
+			return false;
+		memcpy(word, v, n);
+		word[n] = 0;
+		if (!ok(word))
+			return false;
+		v += n;
+	}
+	return true;
+}
+
 /*
  * The value of a string key, as the daemon will use it. NULL if fine, else
  * what it must be (for "'KEY' in [SECTION] must be ..., not 'VALUE'").
@@ -176,20 +252,10 @@ static const char *check_str(const char *section, const char *name, const char *
 				return "a path shorter than 108 bytes (a unix socket's limit)";
 			return NULL;
 		}
-		if (!strcmp(name, "own_cgroup")) {
-			char *norm = NULL;
-			int r;
-
-			if (!strcmp(v, "auto") || !strcmp(v, "none"))
-				return NULL;
-			r = cgfs_normalize_path(v, &norm, NULL);
-			if (r == -ENOMEM)
-				return NULL; /* not the value's fault; the daemon checks again */
-			r = r ? r : norm[0] ? 0 : -EINVAL;
-			free(norm);
-			return r ? "auto, none or a cgroup path below the root without '.' or '..'" :
-				   NULL;
-		}
+		if (!strcmp(name, "own_cgroup"))
+			return !strcmp(v, "auto") || !strcmp(v, "none") || cgroup_path_ok(v) ?
+				       NULL :
+				       "auto, none or a cgroup path below the root without '.' or '..'";
 	}
 	if (!strcmp(section, "node") && !strcmp(name, "reserved_cpus")) {
 		struct topo_cpuset set = { 0 };
@@ -199,6 +265,21 @@ static const char *check_str(const char *section, const char *name, const char *
 		topo_cpuset_free(&set);
 		return NULL;
 	}
+	if (!strcmp(section, "containers") && !strcmp(name, "root"))
+		return !strcmp(v, "auto") || cgroup_path_ok(v) ?
+			       NULL :
+			       "auto or a cgroup path below the root "
+			       "without '.' or '..'";
+	if (!strcmp(section, "containers") && !strcmp(name, "engine_roots"))
+		return words_ok(v, cgroup_path_ok) ? NULL :
+						     "cgroup paths below the root (without '.' or "
+						     "'..'), separated by spaces";
+	if (!strcmp(section, "audit") && !strcmp(name, "dir"))
+		return !v[0] || v[0] == '/' ? NULL : "empty or an absolute path";
+	if (!strcmp(name, "knobs"))
+		return words_ok(v, knob_ok) ? NULL :
+					      "cgroup files cgpilot can write (as \"cpu.max "
+					      "memory.high\"), separated by spaces";
 	if (!strcmp(section, "metrics") && !strcmp(name, "address"))
 		return cgp_conf_metrics_address_ok(v) ? NULL :
 							"IP:PORT, [IPv6]:PORT (numeric, port "
@@ -208,6 +289,7 @@ static const char *check_str(const char *section, const char *name, const char *
 
 struct parse_ctx {
 	struct cgp_conf *c;
+	const char *name; /* the file, for patterns' messages */
 	/* input, one of the two */
 	FILE *f;
 	const char *text;
@@ -300,6 +382,163 @@ static int parse_bool(const char *v, bool *ret)
 	return -EINVAL;
 }
 
+/* A word for a [kind.NAME] section: 1-63 of [A-Za-z0-9_.-]. */
+static bool section_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	return len && len < 64 &&
+	       strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+		       len;
+}
+
+static int parse_u32(const char *value, uint32_t lo, uint32_t hi, uint32_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (!*value || *end || errno || value[0] == '-' || v < lo || v > hi)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+/* [adopt.NAME], [class.NAME], [tenant.NAME]. */
+static int named_section(struct parse_ctx *p, const char *section, const char *name,
+			 const char *value)
+{
+	const char *sub = strchr(section, '.') + 1;
+	struct cgp_conf *c = p->c;
+
+	if (!section_name_ok(sub))
+		return set_err(p,
+			       "[%s]: '%s' is not a name (1-63 of A-Z a-z 0-9 _ . -) (value '%s')",
+			       section, sub, value);
+	if (section[0] == 'a') {
+		struct cgp_conf_pattern *pat = NULL;
+
+		for (unsigned i = 0; i < c->npatterns; i++)
+			if (!strcmp(c->patterns[i].name, sub))
+				pat = &c->patterns[i];
+		if (!pat) {
+			if (c->npatterns == CGP_CONF_MAX_PATTERNS)
+				return set_err(p, "[%s]: more than %s adoption patterns%s", section,
+					       "32", "");
+			pat = &c->patterns[c->npatterns++];
+			memset(pat, 0, sizeof(*pat));
+			snprintf(pat->name, sizeof(pat->name), "%s", sub);
+			snprintf(pat->engine, sizeof(pat->engine), "%s", sub);
+			snprintf(pat->file, sizeof(pat->file), "%s", p->name ? p->name : "");
+			pat->line = p->line;
+		}
+		if (strlen(value) >= CGP_CONF_STR_MAX)
+			return set_err(p, "value of '%s' in [%s] is too long: '%.40s...'", name,
+				       section, value);
+		if (!strcmp(name, "path")) {
+			snprintf(pat->path, sizeof(pat->path), "%s", value);
+			pat->has_path = true;
+			pat->line = p->line;
+			return 1;
+		}
+		if (!strcmp(name, "class")) {
+			for (size_t i = 0; i < ARRAY_SIZE(class_names); i++) {
+				if (!strcmp(value, class_names[i])) {
+					snprintf(pat->class_name, sizeof(pat->class_name), "%s",
+						 value);
+					pat->has_class = true;
+					return 1;
+				}
+			}
+			return set_err(p,
+				       "'%s' in [%s] must be guaranteed, burstable or besteffort, "
+				       "not '%s'",
+				       name, section, value);
+		}
+		if (!strcmp(name, "knobs")) {
+			if (check_str(section, name, value))
+				return set_err(p,
+					       "'%s' in [%s] must be cgroup files cgpilot can "
+					       "write, separated by spaces, not '%s'",
+					       name, section, value);
+			snprintf(pat->knobs, sizeof(pat->knobs), "%s", value);
+			return 1;
+		}
+		if (!strcmp(name, "engine")) {
+			if (!section_name_ok(value))
+				return set_err(p, "'%s' in [%s] must be a word, not '%s'", name,
+					       section, value);
+			snprintf(pat->engine, sizeof(pat->engine), "%s", value);
+			return 1;
+		}
+		return set_err(p, "unknown key '%s' in section [%s] (value '%s')", name, section,
+			       value);
+	}
+	if (section[0] == 'c') {
+		size_t k;
+		uint32_t v;
+
+		for (k = 0; k < ARRAY_SIZE(class_names); k++)
+			if (!strcmp(sub, class_names[k]))
+				break;
+		if (k == ARRAY_SIZE(class_names))
+			return set_err(p,
+				       "unknown class [%s] (guaranteed, burstable or besteffort; "
+				       "key '%s' = '%s')",
+				       section, name, value);
+		if (!strcmp(name, "io_weight")) {
+			if (parse_u32(value, 1, 10000, &v))
+				return set_err(p,
+					       "'%s' in [%s] must be an integer in 1..10000, "
+					       "not '%s'",
+					       name, section, value);
+			c->class_io_weight[k] = v;
+			return 1;
+		}
+		if (!strcmp(name, "priority")) {
+			long long pv;
+			char *end;
+
+			errno = 0;
+			pv = strtoll(value, &end, 10);
+			if (!*value || *end || errno || pv < -1000 || pv > 1000)
+				return set_err(p,
+					       "'%s' in [%s] must be an integer in -1000..1000, "
+					       "not '%s'",
+					       name, section, value);
+			c->class_priority[k] = (int32_t)pv;
+			return 1;
+		}
+		return set_err(p, "unknown key '%s' in section [%s] (value '%s')", name, section,
+			       value);
+	}
+	/* tenant */
+	if (strcmp(name, "weight"))
+		return set_err(p, "unknown key '%s' in section [%s] (value '%s')", name, section,
+			       value);
+	{
+		struct cgp_conf_tenant *t = NULL;
+		uint32_t v;
+
+		if (parse_u32(value, 1, 1000000, &v))
+			return set_err(p, "'%s' in [%s] must be an integer in 1..1000000, not '%s'",
+				       name, section, value);
+		for (unsigned i = 0; i < c->ntenants; i++)
+			if (!strcmp(c->tenants[i].name, sub))
+				t = &c->tenants[i];
+		if (!t) {
+			if (c->ntenants == CGP_CONF_MAX_TENANTS)
+				return set_err(p, "[%s]: more than %s tenants%s", section, "64",
+					       "");
+			t = &c->tenants[c->ntenants++];
+			snprintf(t->name, sizeof(t->name), "%s", sub);
+		}
+		t->weight = v;
+	}
+	return 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *p = user;
@@ -310,6 +549,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 0;
 	if (!name) /* a section header alone */
 		return 1;
+	if (!strncmp(section, "adopt.", 6) || !strncmp(section, "class.", 6) ||
+	    !strncmp(section, "tenant.", 7))
+		return named_section(p, section, name, value);
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name))
 			k = &keys[i];
@@ -428,7 +670,7 @@ static int finish(struct parse_ctx *p, int r, const char *name, char *errbuf, si
 int cgp_conf_parse_string(struct cgp_conf *c, const char *text, const char *name, char *errbuf,
 			  size_t errlen)
 {
-	struct parse_ctx p = { .c = c, .text = text };
+	struct parse_ctx p = { .c = c, .text = text, .name = name };
 	int r = ini_parse_stream(reader, &p, handler, &p);
 
 	return finish(&p, r, name, errbuf, errlen);
@@ -436,7 +678,7 @@ int cgp_conf_parse_string(struct cgp_conf *c, const char *text, const char *name
 
 int cgp_conf_parse_file(struct cgp_conf *c, const char *path, char *errbuf, size_t errlen)
 {
-	struct parse_ctx p = { .c = c };
+	struct parse_ctx p = { .c = c, .name = path };
 	struct stat st;
 	int r = 0;
 
@@ -490,6 +732,15 @@ int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 			 "socket path: shorten runtime_dir or set [daemon] socket",
 			 c->runtime_dir, CGP_CONF_SOCKET_NAME, SUN_PATH_MAX - 1);
 		return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->npatterns; i++) {
+		const struct cgp_conf_pattern *pat = &c->patterns[i];
+
+		if (!pat->has_path || !pat->has_class) {
+			snprintf(errbuf, errlen, "%s:%d: [adopt.%s] needs both path and class",
+				 pat->file, pat->line, pat->name);
+			return -EINVAL;
+		}
 	}
 	if (c->max_cgroups & (c->max_cgroups - 1)) {
 		snprintf(errbuf, errlen, "max_cgroups must be a power of two, not %" PRIu32,
@@ -568,4 +819,14 @@ void cgp_conf_dump(const struct cgp_conf *c, FILE *f)
 			break;
 		}
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(class_names); i++)
+		fprintf(f, "\n[class.%s]\nio_weight = %" PRIu32 "\npriority = %" PRId32 "\n",
+			class_names[i], c->class_io_weight[i], c->class_priority[i]);
+	for (unsigned i = 0; i < c->npatterns; i++)
+		fprintf(f, "\n[adopt.%s]\npath = %s\nclass = %s\nknobs = %s\nengine = %s\n",
+			c->patterns[i].name, c->patterns[i].path, c->patterns[i].class_name,
+			c->patterns[i].knobs, c->patterns[i].engine);
+	for (unsigned i = 0; i < c->ntenants; i++)
+		fprintf(f, "\n[tenant.%s]\nweight = %" PRIu32 "\n", c->tenants[i].name,
+			c->tenants[i].weight);
 }

@@ -16,6 +16,28 @@
 /* The control socket in runtime_dir when [daemon] socket is empty. */
 #define CGP_CONF_SOCKET_NAME "cgpilot.sock"
 
+#define CGP_CONF_MAX_PATTERNS 32
+#define CGP_CONF_MAX_TENANTS 64
+
+/* [adopt.NAME]: one adoption pattern; the daemon checks the path's syntax
+ * (daemon/policy/adopt.h) and reports bad ones with @line. */
+struct cgp_conf_pattern {
+	char name[64];
+	char path[CGP_CONF_STR_MAX];
+	char class_name[16]; /* guaranteed, burstable, besteffort */
+	char knobs[CGP_CONF_STR_MAX]; /* cgroup files cgpilot may write there */
+	char engine[64]; /* a word for labels; default the section's name */
+	char file[CGP_CONF_STR_MAX]; /* where it was defined, with @line, for messages */
+	int line; /* of the section header */
+	bool has_path, has_class;
+};
+
+/* [tenant.NAME]: weight in Dominant Resource Fairness order. */
+struct cgp_conf_tenant {
+	char name[64];
+	uint32_t weight; /* 1..1000000 */
+};
+
 struct cgp_conf {
 	/* [daemon] */
 	char runtime_dir[CGP_CONF_STR_MAX];
@@ -42,6 +64,33 @@ struct cgp_conf {
 	/* [node] */
 	char reserved_cpus[CGP_CONF_STR_MAX]; /* cpulist kept for the system, "" none */
 	uint64_t reserved_memory; /* bytes kept for the system */
+	/* [containers] */
+	/* where launched containers live: "auto" (cgpilot.slice, or the unit's
+	 * delegated cgroup under systemd) or a cgroup path */
+	char container_root[CGP_CONF_STR_MAX];
+	/* roots engines create their containers in (runtime-created kind), space-separated */
+	char engine_roots[CGP_CONF_STR_MAX];
+	uint32_t start_deadline_s; /* an admitted container without a process this long is released */
+	uint32_t max_containers; /* admitted and queued together */
+	uint32_t max_queued;
+	uint32_t slack_margin_pct; /* measured use counts this much more */
+	uint32_t slack_half_life_s; /* smoothing of measured use */
+	/* [audit] */
+	char audit_dir[CGP_CONF_STR_MAX]; /* "" none */
+	uint32_t audit_max_kib; /* rotated past this */
+	uint32_t audit_keep; /* rotated files kept */
+	uint32_t history; /* actions kept in memory per container */
+	/* [adopt] */
+	char adopt_presets[CGP_CONF_STR_MAX]; /* space-separated preset names */
+	char adopt_knobs[CGP_CONF_STR_MAX]; /* knobs the presets hand over, space-separated */
+	struct cgp_conf_pattern patterns[CGP_CONF_MAX_PATTERNS]; /* [adopt.NAME] */
+	unsigned npatterns;
+	/* [class.NAME], indexed guaranteed, burstable, besteffort */
+	uint32_t class_io_weight[3];
+	int32_t class_priority[3];
+	/* [tenant.NAME] */
+	struct cgp_conf_tenant tenants[CGP_CONF_MAX_TENANTS];
+	unsigned ntenants;
 	/* [control] */
 	bool allow_read_others;
 	uint32_t max_clients; /* control connections at once; more are refused */

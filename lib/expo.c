@@ -279,3 +279,43 @@ void expo_histogram_log2(struct expo *e, const char *name, const char *label_key
 		expo_label_raw(e, label_key, label_escaped);
 	expo_value_u64(e, total);
 }
+
+static void single(struct expo *e, const char *name, const char *type, const char *help, uint64_t v)
+{
+	expo_family(e, name, type, help);
+	expo_begin(e, name, NULL);
+	expo_value_u64(e, v);
+}
+
+void expo_gauge(struct expo *e, const char *name, const char *help, uint64_t v)
+{
+	single(e, name, "gauge", help, v);
+}
+
+void expo_counter(struct expo *e, const char *name, const char *help, uint64_t v)
+{
+	single(e, name, "counter", help, v);
+}
+
+static void labeled(struct expo *e, const char *name, const char *type, const char *help,
+		    const char *key, const struct expo_labeled *v, unsigned n)
+{
+	expo_family(e, name, type, help);
+	for (unsigned i = 0; i < n; i++) {
+		expo_begin(e, name, NULL);
+		expo_label_raw(e, key, v[i].value);
+		expo_value_u64(e, v[i].n);
+	}
+}
+
+void expo_counters(struct expo *e, const char *name, const char *help, const char *key,
+		   const struct expo_labeled *v, unsigned n)
+{
+	labeled(e, name, "counter", help, key, v, n);
+}
+
+void expo_gauges(struct expo *e, const char *name, const char *help, const char *key,
+		 const struct expo_labeled *v, unsigned n)
+{
+	labeled(e, name, "gauge", help, key, v, n);
+}

@@ -42,6 +42,21 @@ void expo_value_double(struct expo *e, double v);
 /* Escape a label value (\\, \", \n) into a new string, caller frees. */
 char *expo_escape(const char *s);
 
+/* One family of one unlabelled sample. */
+void expo_gauge(struct expo *e, const char *name, const char *help, uint64_t v);
+void expo_counter(struct expo *e, const char *name, const char *help, uint64_t v);
+
+/* A counter (or gauge) family with one sample per value of one label
+ * (values already escaped). */
+struct expo_labeled {
+	const char *value;
+	uint64_t n;
+};
+void expo_counters(struct expo *e, const char *name, const char *help, const char *key,
+		   const struct expo_labeled *v, unsigned n);
+void expo_gauges(struct expo *e, const char *name, const char *help, const char *key,
+		 const struct expo_labeled *v, unsigned n);
+
 /*
  * A histogram from log2 microsecond slots (include/hist.h): cumulative
  * buckets at le = 2^(k+1) us for every k in bounds_k (ascending), then +Inf,

@@ -478,9 +478,10 @@ char *proto_error_line(const char *msg)
 	return line;
 }
 
-static const char *const event_names[CGP_EV_MAX] = {
-	[CGP_EV_CGROUP_MKDIR] = "mkdir", [CGP_EV_CGROUP_RMDIR] = "rmdir", [CGP_EV_OOM_KILL] = "oom",
-	[CGP_EV_ONSET] = "onset",	 [CGP_EV_CLEARED] = "cleared",
+static const char *const event_names[PROTO_EV_MAX] = {
+	[CGP_EV_CGROUP_MKDIR] = "mkdir", [CGP_EV_CGROUP_RMDIR] = "rmdir",
+	[CGP_EV_OOM_KILL] = "oom",	 [CGP_EV_ONSET] = "onset",
+	[CGP_EV_CLEARED] = "cleared",	 [PROTO_EV_ACTION] = "action",
 };
 
 static const char
@@ -488,12 +489,12 @@ static const char
 
 const char *proto_event_name(uint32_t type)
 {
-	return type < CGP_EV_MAX ? event_names[type] : NULL;
+	return type < PROTO_EV_MAX ? event_names[type] : NULL;
 }
 
 int proto_event_type(const char *name)
 {
-	for (int i = 0; i < CGP_EV_MAX; i++)
+	for (int i = 0; i < PROTO_EV_MAX; i++)
 		if (event_names[i] && !strcmp(event_names[i], name))
 			return i;
 	return -1;

@@ -40,6 +40,10 @@ char *proto_error_line(const char *msg);
 char *proto_line(json_object *obj);
 
 /* Event type names used on the wire; NULL for an unknown type. */
+/* Event types of the stream: the BPF ones (enum cgp_event_type) and those
+ * only user space makes. */
+#define PROTO_EV_ACTION CGP_EV_MAX /* a write the actuator made, with its reason */
+#define PROTO_EV_MAX (CGP_EV_MAX + 1)
 const char *proto_event_name(uint32_t type);
 int proto_event_type(const char *name); /* -1 if unknown */
 const char *proto_signal_name(uint32_t sig);

@@ -766,10 +766,116 @@ static void test_node_keys(void **state)
 	assert_non_null(strstr(err, "'lots'"));
 }
 
+/* Parse @text into fresh defaults; the return value, err filled. */
+static int parse_fresh(struct cgp_conf *c, const char *text, char *err, size_t len)
+{
+	cgp_conf_defaults(c);
+	return cgp_conf_parse_string(c, text, "t.conf", err, len);
+}
+
+static void test_container_keys(void **state)
+{
+	struct cgp_conf c;
+	char err[256];
+
+	(void)state;
+	cgp_conf_defaults(&c);
+	assert_string_equal(c.container_root, "auto");
+	assert_true(c.start_deadline_s == 30 && c.max_containers == 10000);
+	assert_contains(c.engine_roots, "machine.slice");
+	assert_string_equal(c.audit_dir, "/var/log/cgpilot");
+	assert_contains(c.adopt_presets, "kubelet-systemd");
+	assert_true(c.class_io_weight[0] == 1000 && c.class_io_weight[2] == 10);
+	assert_int_equal(
+		parse_fresh(&c,
+			    "[containers]\nroot = cgpilot.slice/x\nengine_roots = a b/c\n"
+			    "start_deadline_s = 5\n[audit]\ndir =\n[adopt]\nknobs = cpu.max "
+			    "memory.high\n",
+			    err, sizeof(err)),
+		0);
+	assert_string_equal(c.container_root, "cgpilot.slice/x");
+	assert_string_equal(c.engine_roots, "a b/c");
+	assert_true(c.start_deadline_s == 5);
+	assert_string_equal(c.audit_dir, "");
+	assert_string_equal(c.adopt_knobs, "cpu.max memory.high");
+	/* each bad value names the file, line and value */
+	assert_int_equal(parse_fresh(&c, "[containers]\n\nroot = ../up\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "t.conf:3:");
+	assert_contains(err, "'../up'");
+	assert_int_equal(parse_fresh(&c, "[containers]\nengine_roots = ok a/../b\n", err,
+				     sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "t.conf:2:");
+	assert_int_equal(parse_fresh(&c, "[audit]\ndir = relative\n", err, sizeof(err)), -EINVAL);
+	assert_contains(err, "absolute");
+	assert_int_equal(parse_fresh(&c, "[adopt]\nknobs = cpu.max cpu.maximum\n", err,
+				     sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "t.conf:2:");
+	assert_contains(err, "cpu.maximum");
+	assert_int_equal(parse_fresh(&c, "[containers]\nstart_deadline_s = 0\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "1..86400");
+}
+
+static void test_named_sections(void **state)
+{
+	struct cgp_conf c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse_fresh(&c,
+				     "[adopt.batch]\npath = batch.slice/job-{id}.scope\nclass = "
+				     "besteffort\nknobs = cpu.max\n"
+				     "[class.burstable]\nio_weight = 300\npriority = -5\n"
+				     "[tenant.team-a]\nweight = 3\n",
+				     err, sizeof(err)),
+			 0);
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.npatterns, 1);
+	assert_string_equal(c.patterns[0].name, "batch");
+	assert_string_equal(c.patterns[0].engine, "batch");
+	assert_string_equal(c.patterns[0].path, "batch.slice/job-{id}.scope");
+	assert_string_equal(c.patterns[0].class_name, "besteffort");
+	assert_string_equal(c.patterns[0].knobs, "cpu.max");
+	assert_int_equal(c.patterns[0].line, 2);
+	assert_true(c.class_io_weight[1] == 300 && c.class_priority[1] == -5);
+	assert_int_equal(c.ntenants, 1);
+	assert_string_equal(c.tenants[0].name, "team-a");
+	assert_true(c.tenants[0].weight == 3);
+	/* bad values, each on its line */
+	assert_int_equal(parse_fresh(&c, "[adopt.x]\npath = a\nclass = gold\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "t.conf:3:");
+	assert_contains(err, "'gold'");
+	assert_int_equal(parse_fresh(&c, "[adopt.x]\nwho = a\n", err, sizeof(err)), -EINVAL);
+	assert_contains(err, "unknown key 'who'");
+	assert_int_equal(parse_fresh(&c, "[adopt.a b]\npath = a\n", err, sizeof(err)), -EINVAL);
+	assert_contains(err, "not a name");
+	assert_int_equal(parse_fresh(&c, "[class.gold]\nio_weight = 5\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "unknown class");
+	assert_int_equal(parse_fresh(&c, "[class.besteffort]\nio_weight = 0\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "1..10000");
+	assert_int_equal(parse_fresh(&c, "[class.besteffort]\npriority = 1001\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(parse_fresh(&c, "[tenant.t]\nweight = 0\n", err, sizeof(err)), -EINVAL);
+	assert_contains(err, "1..1000000");
+	/* a pattern without its class is found when the file is done */
+	assert_int_equal(parse_fresh(&c, "\n[adopt.half]\npath = a/b\n", err, sizeof(err)), 0);
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "t.conf:3:");
+	assert_contains(err, "[adopt.half] needs both path and class");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_container_keys),
+		cmocka_unit_test(test_named_sections),
 		cmocka_unit_test(test_node_keys),
 		cmocka_unit_test(test_validate_sweep_vs_tick),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

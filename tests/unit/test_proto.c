@@ -626,18 +626,18 @@ static void test_event_unknown_type(void **state)
 
 static void test_event_names(void **state)
 {
-	static const char *const names[] = { [CGP_EV_CGROUP_MKDIR] = "mkdir",
-					     [CGP_EV_CGROUP_RMDIR] = "rmdir",
-					     [CGP_EV_OOM_KILL] = "oom",
-					     [CGP_EV_ONSET] = "onset",
-					     [CGP_EV_CLEARED] = "cleared" };
+	static const char *const names[] = {
+		[CGP_EV_CGROUP_MKDIR] = "mkdir", [CGP_EV_CGROUP_RMDIR] = "rmdir",
+		[CGP_EV_OOM_KILL] = "oom",	 [CGP_EV_ONSET] = "onset",
+		[CGP_EV_CLEARED] = "cleared",	 [PROTO_EV_ACTION] = "action"
+	};
 
-	for (uint32_t t = CGP_EV_CGROUP_MKDIR; t < CGP_EV_MAX; t++) {
+	for (uint32_t t = CGP_EV_CGROUP_MKDIR; t < PROTO_EV_MAX; t++) {
 		assert_string_equal(proto_event_name(t), names[t]);
 		assert_int_equal(proto_event_type(names[t]), (int)t);
 	}
 	assert_null(proto_event_name(0));
-	assert_null(proto_event_name(CGP_EV_MAX));
+	assert_null(proto_event_name(PROTO_EV_MAX));
 	assert_null(proto_event_name(UINT32_MAX));
 	assert_int_equal(proto_event_type("unknown"), -1);
 	assert_int_equal(proto_event_type(""), -1);

@@ -1,0 +1,1242 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Containers: the books, placement and lifecycle around the pure decisions.
+ * Every cgroup write goes through the actuator (ctr_apply); every decision
+ * that is not a syscall lives in policy/.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ctr_internal.h"
+#include "daemon.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+static const char *const kind_names[CTR_KIND_MAX] = { "launched", "runtime", "adopted" };
+static const char *const state_names[CTR_STATE_MAX] = { "queued", "admitted", "running" };
+static const char *const refusal_names[REFUSE_MAX] = {
+	"invalid", "cpu", "memory", "exclusive", "slack", "controller", "limit", "cgroup",
+};
+
+const char *ctr_kind_name(enum ctr_kind k)
+{
+	return k < CTR_KIND_MAX ? kind_names[k] : "?";
+}
+
+const char *ctr_state_name(enum ctr_state s)
+{
+	return s < CTR_STATE_MAX ? state_names[s] : "?";
+}
+
+const char *ctr_refusal_name(enum ctr_refusal r)
+{
+	return r < REFUSE_MAX ? refusal_names[r] : "?";
+}
+
+static unsigned hash_id(uint64_t id)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdULL;
+	id ^= id >> 33;
+	return (unsigned)(id & (CTR_BUCKETS - 1));
+}
+
+/* The links of a container: a list, and two hashes with chains through
+ * small side arrays would be more memory; 10,000 containers make chains of
+ * about 2 in 4,096 buckets, so the chains reuse one pointer each. */
+struct ctr_links {
+	struct container *id_next, *cg_next;
+};
+
+static struct ctr_links *links(struct container *k)
+{
+	return (struct ctr_links *)(k + 1);
+}
+
+struct container *ctr_alloc(struct containers *c)
+{
+	struct container *k = calloc(1, sizeof(*k) + sizeof(struct ctr_links));
+
+	if (!k)
+		return NULL;
+	if (c->d->conf.history) {
+		k->history = calloc(c->d->conf.history, sizeof(*k->history));
+		if (!k->history) {
+			free(k);
+			return NULL;
+		}
+	}
+	k->id = c->next_id++;
+	return k;
+}
+
+void ctr_free_one(struct container *k)
+{
+	if (!k)
+		return;
+	free(k->path);
+	topo_cpuset_free(&k->cpus);
+	topo_cpuset_free(&k->mems);
+	free(k->history);
+	free(k);
+}
+
+void ctr_link(struct containers *c, struct container *k)
+{
+	unsigned b = hash_id(k->id);
+
+	k->next = c->list;
+	c->list = k;
+	links(k)->id_next = c->by_id[b];
+	c->by_id[b] = k;
+	if (k->cgroup_id) {
+		b = hash_id(k->cgroup_id);
+		links(k)->cg_next = c->by_cg[b];
+		c->by_cg[b] = k;
+	}
+	c->n++;
+	if (k->state != CTR_QUEUED)
+		c->stats.count[k->kind][k->class]++;
+}
+
+static void unlink_cg(struct containers *c, struct container *k)
+{
+	struct container **pp;
+
+	if (!k->cgroup_id)
+		return;
+	for (pp = &c->by_cg[hash_id(k->cgroup_id)]; *pp; pp = &links(*pp)->cg_next) {
+		if (*pp == k) {
+			*pp = links(k)->cg_next;
+			break;
+		}
+	}
+}
+
+void ctr_unlink(struct containers *c, struct container *k)
+{
+	struct container **pp;
+
+	for (pp = &c->list; *pp; pp = &(*pp)->next) {
+		if (*pp == k) {
+			*pp = k->next;
+			break;
+		}
+	}
+	for (pp = &c->by_id[hash_id(k->id)]; *pp; pp = &links(*pp)->id_next) {
+		if (*pp == k) {
+			*pp = links(k)->id_next;
+			break;
+		}
+	}
+	unlink_cg(c, k);
+	c->n--;
+	if (k->state != CTR_QUEUED && c->stats.count[k->kind][k->class])
+		c->stats.count[k->kind][k->class]--;
+	if (c->current == k)
+		c->current = NULL;
+}
+
+void ctr_set_cgroup(struct containers *c, struct container *k, uint64_t cgroup_id)
+{
+	unsigned b;
+
+	unlink_cg(c, k);
+	k->cgroup_id = cgroup_id;
+	if (!cgroup_id)
+		return;
+	b = hash_id(cgroup_id);
+	links(k)->cg_next = c->by_cg[b];
+	c->by_cg[b] = k;
+}
+
+struct container *containers__find(struct containers *c, uint64_t id)
+{
+	struct container *k;
+
+	for (k = c->by_id[hash_id(id)]; k; k = links(k)->id_next)
+		if (k->id == id)
+			return k;
+	return NULL;
+}
+
+struct container *containers__find_cgroup(struct containers *c, uint64_t cgroup_id)
+{
+	struct container *k;
+
+	if (!cgroup_id)
+		return NULL;
+	for (k = c->by_cg[hash_id(cgroup_id)]; k; k = links(k)->cg_next)
+		if (k->cgroup_id == cgroup_id)
+			return k;
+	return NULL;
+}
+
+const struct ctr_stats *containers__stats(struct containers *c)
+{
+	c->stats.waiting = c->drf.n;
+	return &c->stats;
+}
+
+const struct admit_books *containers__books(struct containers *c)
+{
+	return &c->books;
+}
+
+/* ---- the actuator's record: audit log, action events, history ---- */
+
+static void history_add(struct containers *c, struct container *k, const struct act_record *r)
+{
+	unsigned cap = c->d->conf.history;
+	struct ctr_action *a;
+
+	if (!cap || !k->history)
+		return;
+	a = &k->history[k->hist_next];
+	k->hist_next = (k->hist_next + 1) % cap;
+	if (k->hist_n < cap)
+		k->hist_n++;
+	a->time_ns = r->time_ns;
+	snprintf(a->knob, sizeof(a->knob), "%s", r->knob);
+	snprintf(a->old_value, sizeof(a->old_value), "%s", r->old_value);
+	snprintf(a->new_value, sizeof(a->new_value), "%s", r->new_value);
+	snprintf(a->reason, sizeof(a->reason), "%s", r->reason);
+	a->status = r->status;
+}
+
+static void on_record(void *ud, const struct act_record *r)
+{
+	struct containers *c = ud;
+	struct container *k = c->current;
+	json_object *o;
+
+	switch (r->status) {
+	case ACT_DRY_RUN:
+		c->stats.actions_dry_run++;
+		break;
+	case ACT_FAILED:
+		c->stats.actions_failed++;
+		break;
+	case ACT_EXTERNAL:
+		c->stats.external_changes++;
+		break;
+	default: {
+		const struct act_knob *kn = act_knob_find(r->knob, NULL);
+		unsigned i;
+
+		c->stats.actions_ok++;
+		for (i = 0; kn && i < c->stats.nknob; i++)
+			if (c->stats.by_knob[i].knob == kn->file)
+				break;
+		if (kn && i == c->stats.nknob && i < ARRAY_SIZE(c->stats.by_knob))
+			c->stats.by_knob[c->stats.nknob++].knob = kn->file;
+		if (kn && i < c->stats.nknob)
+			c->stats.by_knob[i].n++;
+	}
+	}
+	if (r->status == ACT_FAILED)
+		log_warn("%s of %s: writing '%s' failed: %s (%s)", r->knob,
+			 r->path[0] ? r->path : "/", r->new_value, strerror(-r->err), r->reason);
+	else
+		log_debug("%s %s of %s: '%s' -> '%s' (%s)", act_status_name(r->status), r->knob,
+			  r->path[0] ? r->path : "/", r->old_value, r->new_value, r->reason);
+	if (c->audit) {
+		_cleanup_free_ char *line = audit_format(r);
+
+		if (!line || audit_append(c->audit, line)) {
+			c->stats.audit_failures++;
+			log_warn("cannot append to the audit log in %s (%" PRIu64
+				 " failures so far); actions go on",
+				 c->d->conf.audit_dir, c->stats.audit_failures);
+		}
+	}
+	if (k && k->cgroup_id != r->id && r->id)
+		k = NULL;
+	if (!k && r->id)
+		k = containers__find_cgroup(c, r->id);
+	if (k)
+		history_add(c, k, r);
+	if (!c->d->ctl || !ctl__nclients(c->d->ctl))
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "event", json_object_new_string("action"));
+	json_object_object_add(o, "time_ns", json_object_new_uint64(r->time_ns));
+	json_object_object_add(o, "id", json_object_new_uint64(r->id));
+	json_object_object_add(o, "cgroup", json_object_new_string(r->path[0] ? r->path : "/"));
+	if (k)
+		json_object_object_add(o, "container", json_object_new_uint64(k->id));
+	json_object_object_add(o, "knob", json_object_new_string(r->knob));
+	json_object_object_add(o, "old", json_object_new_string(r->old_value));
+	json_object_object_add(o, "new", json_object_new_string(r->new_value));
+	json_object_object_add(o, "status", json_object_new_string(act_status_name(r->status)));
+	if (r->status == ACT_FAILED)
+		json_object_object_add(o, "error", json_object_new_string(strerror(-r->err)));
+	json_object_object_add(o, "reason", json_object_new_string(r->reason));
+	ctl__broadcast(c->d->ctl, PROTO_EV_ACTION, o);
+	json_object_put(o);
+}
+
+/* Below (or at) one of the roots: the manage set, with the adoption patterns. */
+static bool below(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+
+	return n && !strncmp(root, path, n) && (path[n] == '/' || !path[n]);
+}
+
+static bool in_manage(void *ud, const char *path)
+{
+	struct containers *c = ud;
+	struct adopt_match m;
+
+	if (below(c->root, path))
+		return true;
+	for (unsigned i = 0; i < c->nengine; i++)
+		if (below(c->engine_roots[i], path))
+			return true;
+	return adopt_match(c->patterns, c->npatterns, path, &m);
+}
+
+int ctr_apply(struct containers *c, struct container *k, const struct act_write *w, unsigned n,
+	      const char *reason, struct act_result *res)
+{
+	struct act_write ws[ACT_WRITES_MAX] = { 0 };
+	char rb[ACT_WRITES_MAX][ACT_VALUE_MAX];
+	struct act_target t = {
+		.path = k->path,
+		.id = k->cgroup_id,
+		.knobs = k->kind == CTR_ADOPTED ? (k->pattern ? k->pattern->knobs : "") : NULL,
+	};
+	int r;
+
+	if (n > ACT_WRITES_MAX)
+		return -E2BIG;
+	for (unsigned i = 0; i < n; i++) {
+		ws[i] = w[i];
+		ws[i].readback = rb[i];
+		ws[i].readback_len = sizeof(rb[i]);
+		rb[i][0] = 0;
+		/* another writer's change is noticed where we wrote before */
+		for (unsigned j = 0; k->kind == CTR_ADOPTED && j < k->nknobs; j++)
+			if (streq(k->knobs[j].knob, w[i].knob))
+				ws[i].expect = k->knobs[j].value;
+	}
+	c->current = k;
+	r = act_apply(&c->act, &t, ws, n, reason, res);
+	c->current = NULL;
+	if (r == -EAGAIN) {
+		k->backed_off = true;
+		log_warn("%s: %s; cgpilot leaves it to the other writer", k->path, res->msg);
+		return r;
+	}
+	for (unsigned i = 0; i < n && !r && !c->act.dry_run; i++) {
+		struct ctr_knob *kn = NULL;
+
+		for (unsigned j = 0; j < k->nknobs; j++)
+			if (streq(k->knobs[j].knob, w[i].knob))
+				kn = &k->knobs[j];
+		if (!kn && k->nknobs < CTR_KNOBS_MAX)
+			kn = &k->knobs[k->nknobs++];
+		if (!kn)
+			continue;
+		snprintf(kn->knob, sizeof(kn->knob), "%s", w[i].knob);
+		snprintf(kn->value, sizeof(kn->value), "%.*s", (int)sizeof(kn->value) - 1, rb[i]);
+	}
+	return r;
+}
+
+/* ---- placement and knobs ---- */
+
+unsigned ctr_exclusive_size(const struct containers *c, enum cgp_class class,
+			    const struct res_spec *spec)
+{
+	if (!c->pool_ok || !class_exclusive(class, spec))
+		return 0;
+	return place_exclusive_size(&c->pool, (unsigned)(spec->cpu_request_mc / CGP_MILLI));
+}
+
+/* The cpuset a container is to have: its own CPUs, or the shared pool. */
+static int target_cpus(struct containers *c, const struct container *k, char *buf, size_t len)
+{
+	struct topo_cpuset s = { 0 };
+	int r;
+
+	if (k->exclusive)
+		return topo_format_cpulist(&k->cpus, buf, len);
+	r = place_cpus_of(&c->pool, 0, &s);
+	if (r)
+		return r;
+	r = topo_format_cpulist(&s, buf, len);
+	topo_cpuset_free(&s);
+	return r;
+}
+
+static void plan_add(struct ctr_plan *p, const char *knob, const char *value)
+{
+	if (p->n < ACT_WRITES_MAX)
+		p->w[p->n++] = (struct act_write){ .knob = knob, .value = value };
+}
+
+void ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_plan *p,
+		    char *unenforced, size_t ulen)
+{
+	unsigned on = c->enforce;
+	size_t off = 0;
+
+	memset(p, 0, sizeof(*p));
+	class_knobs(k->class, &k->spec, &p->kn);
+	unenforced[0] = 0;
+#define SKIP(name)                                                                             \
+	do {                                                                                   \
+		int w_ = snprintf(unenforced + off, ulen - off, "%s%s", off ? " " : "", name); \
+		if (w_ > 0 && (size_t)w_ < ulen - off)                                         \
+			off += (size_t)w_;                                                     \
+	} while (0)
+	if (c->pool_ok && (on & CGFS_CPUSET)) {
+		if (!target_cpus(c, k, p->cpus, sizeof(p->cpus)) && p->cpus[0])
+			plan_add(p, "cpuset.cpus", p->cpus);
+		if (k->mems.n && !topo_format_cpulist(&k->mems, p->mems, sizeof(p->mems)))
+			plan_add(p, "cpuset.mems", p->mems);
+	} else if (k->exclusive) {
+		SKIP("cpuset.cpus");
+	}
+	if (on & CGFS_CPU) {
+		plan_add(p, "cpu.weight", p->kn.cpu_weight);
+		plan_add(p, "cpu.max", p->kn.cpu_max);
+	} else {
+		SKIP("cpu.weight");
+	}
+	if (on & CGFS_MEMORY) {
+		if (k->class == CGP_CLASS_GUARANTEED)
+			plan_add(p, "memory.min", p->kn.memory_min);
+		else
+			plan_add(p, "memory.low", p->kn.memory_low);
+		plan_add(p, "memory.max", p->kn.memory_max);
+	} else if (k->spec.mem_request) {
+		SKIP(k->class == CGP_CLASS_GUARANTEED ? "memory.min" : "memory.low");
+	}
+	if (on & CGFS_IO)
+		plan_add(p, "io.weight", p->kn.io_weight);
+	else
+		SKIP("io.weight");
+#undef SKIP
+}
+
+/*
+ * Limits a missing controller cannot enforce: the request is refused, the
+ * controller named. Requests alone (weights, protection) are admitted and
+ * listed as not enforced.
+ */
+int ctr_check_enforceable(const struct containers *c, enum cgp_class class,
+			  const struct res_spec *spec, unsigned exclusive, char *why, size_t whylen)
+{
+	const char *knob = NULL, *ctrl = NULL;
+
+	if (spec->cpu_limit_mc && !(c->enforce & CGFS_CPU))
+		knob = "a CPU limit (cpu.max)", ctrl = "cpu";
+	else if (spec->mem_limit && !(c->enforce & CGFS_MEMORY))
+		knob = "a memory limit (memory.max)", ctrl = "memory";
+	else if (exclusive && !(c->enforce & CGFS_CPUSET))
+		knob = "exclusive CPUs (cpuset.cpus)", ctrl = "cpuset";
+	if (!knob)
+		return 0;
+	snprintf(why, whylen,
+		 "%s container: %s needs the %s controller, which the cgroup v2 root %s does "
+		 "not offer (node show lists what is enforceable)",
+		 class_name(class), knob, ctrl, c->d->cgroup_root);
+	return -EOPNOTSUPP;
+}
+
+bool below_own(const struct containers *c, const char *path)
+{
+	return below(c->root, path) || (c->d->own_cgroup && below(c->d->own_cgroup, path));
+}
+
+int ctr_signal(struct containers *c, struct container *k, int sig, const char *reason)
+{
+	char buf[4096], *p, *end;
+	int n = 0, r;
+
+	/* cgroup.procs of a cgroup we manage: the pids are in it now; one
+	 * that exits meanwhile gives ESRCH, and a pid is not reused while
+	 * its cgroup still lists it (the read and the kill are close) */
+	r = act_read(&c->act, k->path, "cgroup.procs", buf, sizeof(buf));
+	if (r)
+		return r;
+	for (p = buf; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (pid > 0 && !kill((pid_t)pid, sig))
+			n++;
+		while (*end == '\n')
+			end++;
+	}
+	log_info("signal %d sent to %d processes of %s (%s)", sig, n, k->path, reason);
+	return n;
+}
+
+/* Move every shared container from the pool @from to the pool as it is now. */
+static void rebalance(struct containers *c, const struct topo_cpuset *from, const char *reason)
+{
+	struct topo_cpuset to = { 0 };
+	struct place_change *ch = NULL;
+	struct place_write *w = NULL;
+	struct container **who = NULL;
+	unsigned n = 0, nw;
+
+	if (!c->pool_ok || !(c->enforce & CGFS_CPUSET) || place_cpus_of(&c->pool, 0, &to))
+		return;
+	for (struct container *k = c->list; k; k = k->next)
+		n += k->kind != CTR_ADOPTED && !k->exclusive && k->cgroup_id && !k->dry;
+	if (!n)
+		goto out;
+	ch = calloc(n, sizeof(*ch));
+	w = calloc(2 * n, sizeof(*w));
+	who = calloc(n, sizeof(*who));
+	if (!ch || !w || !who) {
+		log_error("out of memory rebalancing the shared CPU pool");
+		goto out;
+	}
+	n = 0;
+	for (struct container *k = c->list; k; k = k->next) {
+		if (k->kind == CTR_ADOPTED || k->exclusive || !k->cgroup_id || k->dry)
+			continue;
+		who[n] = k;
+		ch[n] = (struct place_change){ .key = n, .from = from, .to = &to };
+		n++;
+	}
+	nw = place_plan(ch, n, w);
+	for (unsigned i = 0; i < nw; i++) {
+		char buf[ACT_VALUE_MAX];
+		struct act_write aw = { .knob = "cpuset.cpus", .value = buf };
+		struct act_result res;
+
+		if (topo_format_cpulist(&w[i].set, buf, sizeof(buf)))
+			continue;
+		ctr_apply(c, who[w[i].key], &aw, 1, reason, &res);
+	}
+	place_writes_free(w, nw);
+out:
+	free(ch);
+	free(w);
+	free(who);
+	topo_cpuset_free(&to);
+}
+
+/* ---- admission ---- */
+
+static int make_cgroup(struct containers *c, struct container *k, const char *reason, char *why,
+		       size_t whylen)
+{
+	char owner[64], unenf[sizeof(k->unenforced)];
+	struct ctr_plan p;
+	struct act_result res;
+	uint64_t id = 0;
+	int r;
+
+	snprintf(owner, sizeof(owner), CTR_OWNER ":%" PRIu64, k->id);
+	r = act_mkdir_parents(&c->act, k->path, CTR_OWNER);
+	if (r) {
+		snprintf(why, whylen, "cannot create the parents of cgroup %s: %s", k->path,
+			 strerror(-r));
+		return r;
+	}
+	if (c->enforce) {
+		r = act_enable_controllers(&c->act, k->path, c->enforce, &c->undo,
+					   "controllers for managed containers", &res);
+		if (r) {
+			snprintf(why, whylen, "%s", res.msg);
+			return r;
+		}
+	}
+	r = act_mkdir(&c->act, k->path, owner, &id);
+	if (r) {
+		snprintf(why, whylen, "cannot create cgroup %s: %s", k->path,
+			 r == -EEXIST ? "it exists already" : strerror(-r));
+		return r;
+	}
+	ctr_set_cgroup(c, k, id);
+	k->dry = c->act.dry_run;
+	ctr_plan_knobs(c, k, &p, unenf, sizeof(unenf));
+	snprintf(k->unenforced, sizeof(k->unenforced), "%s", unenf);
+	if (k->dry) {
+		/* nothing was made: say what would have been written */
+		for (unsigned i = 0; i < p.n; i++) {
+			struct act_record rec = {
+				.time_ns = 0,
+				.path = k->path,
+				.id = 0,
+				.knob = p.w[i].knob,
+				.old_value = "",
+				.new_value = p.w[i].value,
+				.reason = reason,
+				.status = ACT_DRY_RUN,
+			};
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			rec.time_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+			c->current = k;
+			on_record(c, &rec);
+			c->current = NULL;
+		}
+		return 0;
+	}
+	r = p.n ? ctr_apply(c, k, p.w, p.n, reason, &res) : 0;
+	if (r) {
+		snprintf(why, whylen, "%s", res.msg);
+		act_rmdir(&c->act, k->path, id, owner);
+		ctr_set_cgroup(c, k, 0);
+	}
+	return r;
+}
+
+int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t whylen,
+		  enum ctr_refusal *ret_reason)
+{
+	struct topo_cpuset old_pool = { 0 };
+	char reason[160];
+	enum admit_verdict v;
+	struct res_vec rv = { k->spec.cpu_request_mc, k->spec.mem_request };
+	int r;
+
+	v = admit_decide(&c->books, k->class, &k->spec, k->exclusive, why, whylen);
+	if (v != ADMIT_FITS) {
+		*ret_reason = k->class == CGP_CLASS_BESTEFFORT ? REFUSE_SLACK :
+			      strncmp(why, "memory", 6)	       ? REFUSE_CPU :
+								 REFUSE_MEMORY;
+		return v == ADMIT_NEVER ? -E2BIG : -ENOSPC;
+	}
+	if (k->exclusive) {
+		if (place_cpus_of(&c->pool, 0, &old_pool))
+			return -ENOMEM;
+		r = place_exclusive(&c->pool, k->id, (unsigned)(k->spec.cpu_request_mc / CGP_MILLI),
+				    &k->cpus, why, whylen);
+		if (r) {
+			topo_cpuset_free(&old_pool);
+			*ret_reason = REFUSE_EXCLUSIVE;
+			return r;
+		}
+		place_mems_of(c->d->topo, &k->cpus, &k->mems);
+		/* the CPUs leave the shared containers before the new one has them */
+		rebalance(c, &old_pool, "exclusive CPUs for a guaranteed container");
+	}
+	snprintf(reason, sizeof(reason),
+		 "admitted %s container %" PRIu64 " (cpu request %" PRIu64 " mc, memory %" PRIu64
+		 " bytes)",
+		 class_name(k->class), k->id, k->spec.cpu_request_mc, k->spec.mem_request);
+	r = make_cgroup(c, k, reason, why, whylen);
+	if (r) {
+		if (k->exclusive) {
+			struct topo_cpuset mid = { 0 };
+
+			place_cpus_of(&c->pool, 0, &mid);
+			place_release(&c->pool, k->id);
+			topo_cpuset_free(&k->cpus);
+			topo_cpuset_free(&k->mems);
+			rebalance(c, &mid, "exclusive CPUs returned (admission failed)");
+			topo_cpuset_free(&mid);
+		}
+		topo_cpuset_free(&old_pool);
+		*ret_reason = REFUSE_CGROUP;
+		return r;
+	}
+	topo_cpuset_free(&old_pool);
+	admit_book(&c->books, k->class, &k->spec, k->exclusive);
+	drf_charge(&c->drf, k->tenant, &rv);
+	k->booked = true;
+	if (k->state == CTR_QUEUED)
+		c->stats.count[k->kind][k->class]++;
+	k->state = CTR_ADMITTED;
+	k->admitted_ns = mono_now_ns();
+	k->deadline_ns = k->admitted_ns + (uint64_t)c->d->conf.start_deadline_s * 1000000000ULL;
+	c->stats.admitted[k->class]++;
+	c->state_dirty = true;
+	log_info("container %" PRIu64 " (%s) admitted: %s %s at %s%s%s", k->id, k->name,
+		 class_name(k->class), ctr_kind_name(k->kind), k->path,
+		 k->unenforced[0] ? "; not enforced (no controller): " : "", k->unenforced);
+	return 0;
+}
+
+static void unbook(struct containers *c, struct container *k)
+{
+	struct res_vec rv = { k->spec.cpu_request_mc, k->spec.mem_request };
+	struct topo_cpuset mid = { 0 };
+
+	if (!k->booked)
+		return;
+	admit_unbook(&c->books, k->class, &k->spec, k->exclusive);
+	drf_refund(&c->drf, k->tenant, &rv);
+	k->booked = false;
+	if (k->exclusive && c->pool_ok && !place_cpus_of(&c->pool, 0, &mid)) {
+		place_release(&c->pool, k->id);
+		/* the container's cgroup is gone (or going): the pool grows after */
+		rebalance(c, &mid, "exclusive CPUs returned to the shared pool");
+		topo_cpuset_free(&mid);
+	}
+}
+
+static void forget(struct containers *c, struct container *k)
+{
+	unbook(c, k);
+	ctr_unlink(c, k);
+	ctr_free_one(k);
+	c->state_dirty = true;
+}
+
+static void reply_waiter(struct container *k, json_object *o)
+{
+	struct ctl_client *cl = k->waiter;
+
+	k->waiter = NULL;
+	if (cl)
+		ctl_client__reply(cl, o);
+	else
+		json_object_put(o);
+}
+
+int ctr_release(struct containers *c, struct container *k, const char *reason, bool kill)
+{
+	char owner[64];
+	int r;
+
+	if (k->state == CTR_QUEUED) {
+		drf_remove(&c->drf, k->id);
+		if (k->waiter) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "error", json_object_new_string(reason));
+			reply_waiter(k, o);
+		}
+		ctr_unlink(c, k);
+		ctr_free_one(k);
+		return 0;
+	}
+	if (k->kind == CTR_ADOPTED) {
+		log_info("container %" PRIu64 " (%s): no longer managed: %s", k->id, k->path,
+			 reason);
+		forget(c, k);
+		return 0;
+	}
+	snprintf(owner, sizeof(owner), CTR_OWNER ":%" PRIu64, k->id);
+	r = k->dry ? 0 : act_rmdir(&c->act, k->path, k->cgroup_id, owner);
+	if (r == -EBUSY && kill) {
+		struct act_write w = { .knob = "cgroup.kill", .value = "1" };
+		struct act_result res;
+
+		r = ctr_apply(c, k, &w, 1, reason, &res);
+		if (r && r != -ESTALE)
+			return r;
+		k->releasing = true;
+		return -EINPROGRESS;
+	}
+	if (r && r != -ESTALE && r != -ENOENT)
+		return r;
+	log_info("container %" PRIu64 " (%s) released: %s", k->id, k->path, reason);
+	c->stats.released++;
+	forget(c, k);
+	return 0;
+}
+
+/* Try the queue in DRF order, admitting what fits now. */
+void ctr_serve_queue(struct containers *c, uint64_t now_ns)
+{
+	unsigned *order, n;
+
+	if (!c->drf.n)
+		return;
+	order = calloc(c->drf.n, sizeof(*order));
+	if (!order)
+		return;
+	n = drf_order(&c->drf, &c->books.alloc, order, c->drf.n);
+	/* ids first: admitting changes the queue's indexes */
+	{
+		uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
+
+		if (!ids) {
+			free(order);
+			return;
+		}
+		for (unsigned i = 0; i < n; i++)
+			ids[i] = c->drf.q[order[i]].id;
+		for (unsigned i = 0; i < n; i++) {
+			struct container *k = containers__find(c, ids[i]);
+			enum ctr_refusal why_r;
+			char why[512];
+
+			if (!k || k->state != CTR_QUEUED)
+				continue;
+			if (ctr_admit_now(c, k, why, sizeof(why), &why_r)) {
+				if (why_r == REFUSE_CGROUP) {
+					json_object *o = json_object_new_object();
+
+					c->stats.refused[why_r]++;
+					json_object_object_add(o, "error",
+							       json_object_new_string(why));
+					drf_remove(&c->drf, k->id);
+					reply_waiter(k, o);
+					ctr_unlink(c, k);
+					ctr_free_one(k);
+				}
+				continue;
+			}
+			drf_remove(&c->drf, k->id);
+			{
+				json_object *o = json_object_new_object();
+
+				json_object_object_add(o, "ok", json_object_new_boolean(true));
+				json_object_object_add(o, "container", ctr_json(c, k, false));
+				reply_waiter(k, o);
+			}
+		}
+		free(ids);
+	}
+	free(order);
+	(void)now_ns;
+}
+
+/* ---- the model's hooks: adoption, and cgroups gone ---- */
+
+static void read_knob(struct containers *c, const char *path, const char *knob, char *buf,
+		      size_t len, const char **ret)
+{
+	*ret = act_read(&c->act, path, knob, buf, len) ? NULL : buf;
+}
+
+static void adopt(struct containers *c, const struct cg *cg, const struct adopt_match *m)
+{
+	char w[32], cm[64], mmin[32], mlow[32], mmax[32];
+	const char *pw, *pcm, *pmin, *plow, *pmax, *pod, *base;
+	struct res_vec rv;
+	struct container *k;
+
+	if (c->n >= c->d->conf.max_containers) {
+		c->stats.refused[REFUSE_LIMIT]++;
+		log_warn("not adopting %s: max_containers (%" PRIu32 ") reached", cg->path,
+			 c->d->conf.max_containers);
+		return;
+	}
+	k = ctr_alloc(c);
+	if (!k || !(k->path = strdup(cg->path))) {
+		ctr_free_one(k);
+		return;
+	}
+	k->kind = CTR_ADOPTED;
+	k->state = CTR_RUNNING;
+	k->class = m->pattern->class;
+	k->pattern = m->pattern;
+	k->cgroup_id = cg->id;
+	base = strrchr(cg->path, '/');
+	snprintf(k->name, sizeof(k->name), "%s", base ? base + 1 : cg->path);
+	pod = adopt_capture(m, "pod");
+	if (pod)
+		snprintf(k->pod_uid, sizeof(k->pod_uid), "%s", pod);
+	snprintf(k->tenant, sizeof(k->tenant), "%s", m->pattern->engine);
+	read_knob(c, cg->path, "cpu.weight", w, sizeof(w), &pw);
+	read_knob(c, cg->path, "cpu.max", cm, sizeof(cm), &pcm);
+	read_knob(c, cg->path, "memory.min", mmin, sizeof(mmin), &pmin);
+	read_knob(c, cg->path, "memory.low", mlow, sizeof(mlow), &plow);
+	read_knob(c, cg->path, "memory.max", mmax, sizeof(mmax), &pmax);
+	if (class_spec_from_files(pw, pcm, pmin, plow, pmax, &k->spec))
+		memset(&k->spec, 0, sizeof(k->spec));
+	k->admitted_ns = k->started_ns = mono_now_ns();
+	ctr_link(c, k);
+	/* another scheduler admitted it: its requests count, whether they fit or not */
+	admit_book(&c->books, k->class, &k->spec, 0);
+	rv = (struct res_vec){ k->spec.cpu_request_mc, k->spec.mem_request };
+	drf_charge(&c->drf, k->tenant, &rv);
+	k->booked = true;
+	c->stats.adopted++;
+	log_info("adopted %s as %s (pattern %s%s%s)", cg_display_path(cg), class_name(k->class),
+		 m->pattern->name, pod ? ", pod " : "", pod ? pod : "");
+}
+
+void containers__cgroup_added(struct containers *c, const struct cg *cg)
+{
+	struct container *k = containers__find_cgroup(c, cg->id);
+	struct adopt_match m;
+
+	if (k) {
+		if (strcmp(k->path, cg->path)) {
+			char *p = strdup(cg->path);
+
+			if (p) {
+				free(k->path);
+				k->path = p;
+				c->state_dirty = true;
+			}
+		}
+		return;
+	}
+	if (c->npatterns && cg->path[0] && adopt_match(c->patterns, c->npatterns, cg->path, &m))
+		adopt(c, cg, &m);
+}
+
+void containers__cgroup_removed(struct containers *c, uint64_t cgroup_id)
+{
+	struct container *k = containers__find_cgroup(c, cgroup_id);
+
+	if (!k)
+		return;
+	if (k->releasing) {
+		c->stats.released++;
+		log_info("container %" PRIu64 " (%s) released after its processes ended", k->id,
+			 k->path);
+	} else {
+		c->stats.vanished++;
+		log_info("container %" PRIu64 " (%s): its cgroup was removed; reservation "
+			 "returned",
+			 k->id, k->path);
+	}
+	forget(c, k);
+}
+
+void containers__client_closed(struct containers *c, struct ctl_client *cl)
+{
+	struct container *k = c->list, *next;
+
+	for (; k; k = next) {
+		next = k->next;
+		if (k->waiter == cl) {
+			k->waiter = NULL;
+			c->stats.cancelled++;
+			ctr_release(c, k, "the waiting client went away", false);
+		}
+	}
+}
+
+/* ---- the tick ---- */
+
+static bool populated(struct containers *c, struct container *k)
+{
+	char buf[256];
+	const char *p;
+
+	if (act_read(&c->act, k->path, "cgroup.events", buf, sizeof(buf)))
+		return false;
+	p = strstr(buf, "populated ");
+	return p && p[10] == '1';
+}
+
+static void update_slack(struct containers *c, uint64_t now_ns)
+{
+	struct res_vec used = { 0 }, reserved = c->books.reserved;
+	unsigned budget = 256;
+
+	for (struct container *k = c->list; k; k = k->next) {
+		struct cg *cg;
+
+		if (k->state == CTR_QUEUED || k->class == CGP_CLASS_BESTEFFORT || !k->cgroup_id)
+			continue;
+		cg = model__find(c->d->model, k->cgroup_id);
+		if (cg)
+			used.cpu_mc += (uint64_t)(cg->fig.cpu_rate * CGP_MILLI);
+		/* memory.current: read for a bounded number per tick; the rest
+		 * count their request (what they may use anyway) */
+		if ((c->enforce & CGFS_MEMORY) && budget) {
+			char buf[32];
+
+			budget--;
+			if (!act_read(&c->act, k->path, "memory.current", buf, sizeof(buf)))
+				used.mem += strtoull(buf, NULL, 10);
+			else
+				used.mem += k->spec.mem_request;
+		} else {
+			used.mem += k->spec.mem_request;
+		}
+	}
+	c->books.slack =
+		slack_update(&c->slack, &c->slack_conf, now_ns, &c->books.alloc, &reserved, &used);
+}
+
+void containers__tick(struct containers *c, uint64_t now_ns)
+{
+	struct container *k, *next;
+
+	for (k = c->list; k; k = next) {
+		next = k->next;
+		if (k->releasing) {
+			ctr_release(c, k, "killed; its processes are gone", true);
+			continue;
+		}
+		if (k->state != CTR_ADMITTED)
+			continue;
+		if (!k->dry && populated(c, k)) {
+			k->state = CTR_RUNNING;
+			k->started_ns = now_ns;
+			c->state_dirty = true;
+			continue;
+		}
+		if (now_ns >= k->deadline_ns) {
+			c->stats.expired++;
+			if (ctr_release(c, k, "no process within start_deadline_s", false))
+				log_warn("container %" PRIu64 " (%s) passed its start deadline "
+					 "but could not be removed",
+					 k->id, k->path);
+		}
+	}
+	update_slack(c, now_ns);
+	ctr_serve_queue(c, now_ns);
+	if (c->state_dirty && !ctr_state_save(c))
+		c->state_dirty = false;
+}
+
+/* ---- setup ---- */
+
+static void model_live(void *ud, const struct cg *cg)
+{
+	containers__cgroup_added(ud, cg);
+}
+
+static void model_dead(void *ud, const struct cg *cg)
+{
+	containers__cgroup_removed(ud, cg->id);
+}
+
+static int split_words(const char *text, char ***ret, unsigned *ret_n)
+{
+	char **v = NULL;
+	unsigned n = 0;
+
+	while (*text) {
+		size_t len;
+		char **nv;
+
+		text += strspn(text, " \t");
+		len = strcspn(text, " \t");
+		if (!len)
+			break;
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv)
+			goto oom;
+		v = nv;
+		v[n] = strndup(text, len);
+		if (!v[n])
+			goto oom;
+		n++;
+		text += len;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+oom:
+	while (n)
+		free(v[--n]);
+	free(v);
+	return -ENOMEM;
+}
+
+/* The container root: configured, or beside our own leaf (auto). */
+static char *pick_root(struct daemon *d)
+{
+	const char *want = d->conf.container_root;
+	char *norm = NULL, *slash;
+
+	if (strcmp(want, "auto")) {
+		if (cgfs_normalize_path(want, &norm, NULL))
+			return NULL;
+		return norm;
+	}
+	if (d->own_cgroup && (slash = strrchr(d->own_cgroup, '/')))
+		return strndup(d->own_cgroup, (size_t)(slash - d->own_cgroup));
+	return strdup("cgpilot.slice");
+}
+
+static int load_patterns(struct containers *c)
+{
+	const struct cgp_conf *conf = &c->d->conf;
+	char err[256], **presets = NULL;
+	unsigned np = 0;
+	int r = 0;
+
+	if (split_words(conf->adopt_presets, &presets, &np))
+		return -ENOMEM;
+	for (unsigned i = 0; i < conf->npatterns; i++) {
+		const struct cgp_conf_pattern *cp = &conf->patterns[i];
+		struct adopt_pattern *p = &c->patterns[c->npatterns];
+
+		if (adopt_pattern_check(cp->path, err, sizeof(err))) {
+			log_error("%s:%d: [adopt.%s] path '%s': %s", cp->file, cp->line, cp->name,
+				  cp->path, err);
+			r = -EINVAL;
+			goto out;
+		}
+		memset(p, 0, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "%s", cp->name);
+		snprintf(p->engine, sizeof(p->engine), "%s", cp->engine);
+		snprintf(p->path, sizeof(p->path), "%s", cp->path);
+		snprintf(p->knobs, sizeof(p->knobs), "%s", cp->knobs);
+		if (class_parse(cp->class_name, &p->class)) {
+			r = -EINVAL;
+			goto out;
+		}
+		c->npatterns++;
+	}
+	for (unsigned i = 0; i < np; i++) {
+		int n = adopt_preset(presets[i], conf->adopt_knobs, c->patterns + c->npatterns,
+				     ADOPT_MAX_PATTERNS - c->npatterns);
+
+		if (n == -ENOENT) {
+			char known[256] = "";
+
+			for (const char *const *p = adopt_preset_names; *p; p++)
+				snprintf(known + strlen(known), sizeof(known) - strlen(known),
+					 "%s%s", known[0] ? ", " : "", *p);
+			log_error("[adopt] presets: unknown preset '%s' (known: %s)", presets[i],
+				  known);
+			r = -EINVAL;
+			goto out;
+		}
+		if (n < 0) {
+			log_error("[adopt] presets: more than %d adoption patterns in all",
+				  ADOPT_MAX_PATTERNS);
+			r = -EINVAL;
+			goto out;
+		}
+		c->npatterns += (unsigned)n;
+	}
+out:
+	while (np)
+		free(presets[--np]);
+	free(presets);
+	return r;
+}
+
+int containers__new(struct daemon *d, struct containers **ret)
+{
+	struct containers *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->d = d;
+	c->next_id = 1;
+	drf_init(&c->drf);
+	class_conf_defaults(c->classes);
+	for (int i = 0; i < CGP_CLASS_MAX; i++) {
+		c->classes[i].io_weight = d->conf.class_io_weight[i];
+		c->classes[i].priority = d->conf.class_priority[i];
+	}
+	for (unsigned i = 0; i < d->conf.ntenants; i++)
+		drf_set_weight(&c->drf, d->conf.tenants[i].name, d->conf.tenants[i].weight);
+	slack_conf_defaults(&c->slack_conf);
+	c->slack_conf.margin_pct = d->conf.slack_margin_pct;
+	c->slack_conf.half_life_ns = (uint64_t)d->conf.slack_half_life_s * 1000000000ULL;
+	c->root = pick_root(d);
+	if (!c->root || !c->root[0]) {
+		log_error("[containers] root '%s' is not a cgroup path below the root",
+			  d->conf.container_root);
+		r = -EINVAL;
+		goto err;
+	}
+	r = split_words(d->conf.engine_roots, &c->engine_roots, &c->nengine);
+	if (r)
+		goto err;
+	r = load_patterns(c);
+	if (r)
+		goto err;
+	/* the controllers the root offers; telemetry-only hosts have none */
+	c->enforce = d->controllers & (CGFS_CPU | CGFS_CPUSET | CGFS_MEMORY | CGFS_IO | CGFS_PIDS);
+	c->act = (struct actuator){
+		.mount_fd = d->root_fd,
+		.dry_run = d->conf.dry_run,
+		.in_manage = in_manage,
+		.manage_ud = c,
+		.record = on_record,
+		.record_ud = c,
+	};
+	if (d->alloc_valid) {
+		c->books.alloc.cpu_mc = node_alloc__millicores(&d->alloc);
+		c->books.alloc.mem = d->alloc.memory_bytes;
+		c->books.shared_mc = c->books.alloc.cpu_mc;
+		r = place_pool_init(&c->pool, d->topo, &d->alloc.cpus, 1);
+		if (r)
+			goto err;
+		c->pool_ok = true;
+	}
+	if (d->conf.audit_dir[0]) {
+		/* the unit's LogsDirectory= makes it; by hand it may be missing */
+		if (mkdir(d->conf.audit_dir, 0750) && errno != EEXIST)
+			log_debug("cannot create %s: %m", d->conf.audit_dir);
+		r = audit_open(d->conf.audit_dir, (uint64_t)d->conf.audit_max_kib * 1024,
+			       d->conf.audit_keep, &c->audit);
+		if (r) {
+			log_warn_errno(r,
+				       "cannot open the audit log in %s: %m; actions are logged "
+				       "and streamed only",
+				       d->conf.audit_dir);
+			c->audit = NULL;
+		}
+	}
+	snprintf(c->state_path, sizeof(c->state_path), "%s/state.json", d->conf.runtime_dir);
+	r = ctr_state_load(c);
+	if (r)
+		log_warn_errno(r, "cannot read the state file %s: %m; starting with no containers",
+			       c->state_path);
+	model__set_hooks(d->model, model_live, model_dead, c);
+	log_info("containers under %s; engines' roots: %s; %u adoption patterns", c->root,
+		 d->conf.engine_roots[0] ? d->conf.engine_roots : "none", c->npatterns);
+	*ret = c;
+	return 0;
+err:
+	containers__free(c);
+	return r;
+}
+
+void containers__stop(struct containers *c)
+{
+	if (!c)
+		return;
+	if (c->state_dirty)
+		ctr_state_save(c);
+	/* the class directories and the root, where cgpilot made them and
+	 * nothing is left in them (containers outlive the daemon) */
+	for (int i = 0; i < CGP_CLASS_MAX; i++) {
+		char p[512];
+
+		snprintf(p, sizeof(p), "%s/%s", c->root, class_name(i));
+		act_rmdir(&c->act, p, 0, CTR_OWNER);
+	}
+	act_rmdir(&c->act, c->root, 0, CTR_OWNER);
+	act_undo(&c->act, &c->undo, "clean stop: controllers cgpilot enabled");
+}
+
+void containers__free(struct containers *c)
+{
+	struct container *k, *next;
+
+	if (!c)
+		return;
+	if (c->d && c->d->model)
+		model__set_hooks(c->d->model, NULL, NULL, NULL);
+	for (k = c->list; k; k = next) {
+		next = k->next;
+		if (k->waiter) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "error",
+					       json_object_new_string("cgpilotd is stopping"));
+			reply_waiter(k, o);
+		}
+		ctr_free_one(k);
+	}
+	for (unsigned i = 0; i < c->nengine; i++)
+		free(c->engine_roots[i]);
+	free(c->engine_roots);
+	free(c->root);
+	if (c->pool_ok)
+		place_pool_free(&c->pool);
+	drf_free(&c->drf);
+	act_undo_free(&c->undo);
+	audit_close(c->audit);
+	free(c);
+}

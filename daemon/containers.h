@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The containers cgpilot manages, and the books behind them: the daemon's
+ * shell around the pure decisions (policy/: class, admit, place, adopt) and
+ * the actuator (lib/actuate/), which alone writes cgroup files.
+ *
+ * Three kinds (docs/ARCHITECTURE.md, "Containers"):
+ *   launched  admitted and created under the container root
+ *             (<root>/<class>/<name>); cgpilot owns every knob and removes
+ *             the cgroup after release;
+ *   runtime   admitted at a path an engine chose, inside an engine root;
+ *             created and removed by cgpilot, every knob its own;
+ *   adopted   made and removed by another scheduler, matched by a pattern;
+ *             only the pattern's knobs are written, external changes are
+ *             noticed and not fought.
+ * A container's life: queued (waiting for admission) -> admitted (cgroup
+ * made and written, no process yet) -> running (a process is in it, or the
+ * launcher said so) -> gone. An admitted container without a process by
+ * its deadline is released and removed.
+ */
+#ifndef CGPILOT_CONTAINERS_H
+#define CGPILOT_CONTAINERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "actuate/actuate.h"
+#include "policy/admit.h"
+#include "policy/adopt.h"
+#include "policy/class.h"
+#include "topology.h"
+
+struct daemon;
+struct ctl_client;
+struct cg;
+
+enum ctr_kind { CTR_LAUNCHED = 0, CTR_RUNTIME, CTR_ADOPTED, CTR_KIND_MAX };
+enum ctr_state { CTR_QUEUED = 0, CTR_ADMITTED, CTR_RUNNING, CTR_STATE_MAX };
+
+const char *ctr_kind_name(enum ctr_kind k);
+const char *ctr_state_name(enum ctr_state s);
+
+/* One knob as cgpilot last wrote it (read back), to notice other writers. */
+struct ctr_knob {
+	char knob[32];
+	char value[ACT_VALUE_MAX];
+};
+
+#define CTR_KNOBS_MAX 12
+
+/* One action in a container's in-memory history. */
+struct ctr_action {
+	uint64_t time_ns; /* CLOCK_REALTIME */
+	char knob[32];
+	char old_value[64];
+	char new_value[64];
+	char reason[160];
+	enum act_status status;
+};
+
+struct container {
+	uint64_t id; /* the handle of every op; never reused (persisted) */
+	char name[64];
+	enum ctr_kind kind;
+	enum ctr_state state;
+	enum cgp_class class;
+	struct res_spec spec;
+	char tenant[64];
+	char *path; /* relative to the mount, raw */
+	uint64_t cgroup_id; /* 0 while queued */
+	unsigned exclusive; /* CPUs held exclusively (0: the shared pool) */
+	struct topo_cpuset cpus; /* exclusive CPUs; empty in the shared pool */
+	struct topo_cpuset mems; /* cpuset.mems written, empty: not written */
+	uint64_t queued_ns, admitted_ns, started_ns; /* CLOCK_MONOTONIC, 0: not yet */
+	uint64_t deadline_ns; /* admitted: released unless running by then */
+	pid_t pid; /* the workload's pid, as the launcher reported it */
+	char command[256];
+	const struct adopt_pattern *pattern; /* adopted */
+	char pod_uid[40]; /* adopted from a kubelet pattern */
+	struct ctl_client *waiter; /* queued: the client that waits for the reply */
+	bool booked; /* counted in the books */
+	bool backed_off; /* adopted: a knob was changed by someone else */
+	bool releasing; /* killed; removed once its processes are gone */
+	bool dry; /* admitted in dry run: no cgroup was made */
+	char unenforced[128]; /* knobs a missing controller left unwritten */
+	struct ctr_knob knobs[CTR_KNOBS_MAX];
+	unsigned nknobs;
+	struct ctr_action *history; /* ring of conf.history */
+	unsigned hist_n, hist_next;
+	struct container *next;
+};
+
+struct containers;
+
+/* Counters for status and /metrics. */
+enum ctr_refusal {
+	REFUSE_INVALID = 0, /* a bad request */
+	REFUSE_CPU,
+	REFUSE_MEMORY,
+	REFUSE_EXCLUSIVE, /* no whole free cores */
+	REFUSE_SLACK, /* besteffort beyond slack */
+	REFUSE_CONTROLLER, /* a limit a missing controller cannot enforce */
+	REFUSE_LIMIT, /* max_containers / max_queued */
+	REFUSE_CGROUP, /* the cgroup could not be made or written */
+	REFUSE_MAX,
+};
+const char *ctr_refusal_name(enum ctr_refusal r);
+
+struct ctr_stats {
+	uint64_t admitted[CGP_CLASS_MAX];
+	uint64_t refused[REFUSE_MAX];
+	uint64_t queued, cancelled, released, expired, vanished, adopted;
+	uint64_t actions_ok, actions_failed, actions_dry_run, external_changes;
+	uint64_t audit_failures;
+	struct {
+		const char *knob; /* act_knob's file name (static) */
+		uint64_t n;
+	} by_knob[48]; /* writes made, by knob */
+	unsigned nknob;
+	unsigned count[CTR_KIND_MAX][CGP_CLASS_MAX]; /* containers now */
+	unsigned waiting;
+};
+
+/*
+ * Set up from the daemon's config, topology and allocatable: roots, the
+ * actuator, the audit log (a failure to open it is logged, not fatal),
+ * adoption patterns; then the state file of an earlier run is read back
+ * (containers whose cgroup still has its id keep their books and CPUs).
+ * -errno with a message logged (a bad pattern in the config).
+ */
+int containers__new(struct daemon *d, struct containers **ret);
+void containers__free(struct containers *c);
+/* A clean stop: enable-only writes undone, state written. */
+void containers__stop(struct containers *c);
+
+/* The model saw a cgroup appear (its path known) or go: adoption, and
+ * release of a container whose cgroup disappeared. */
+void containers__cgroup_added(struct containers *c, const struct cg *cg);
+void containers__cgroup_removed(struct containers *c, uint64_t cgroup_id);
+/* Every sample tick: deadlines, started detection, slack, the queue. */
+void containers__tick(struct containers *c, uint64_t now_ns);
+/* A client went away: its queued requests are cancelled. */
+void containers__client_closed(struct containers *c, struct ctl_client *cl);
+
+struct container *containers__find(struct containers *c, uint64_t id);
+struct container *containers__find_cgroup(struct containers *c, uint64_t cgroup_id);
+const struct ctr_stats *containers__stats(struct containers *c);
+const struct admit_books *containers__books(struct containers *c);
+
+/* Control ops (daemon/req_container.c uses these). */
+int containers__op_admit(struct containers *c, struct ctl_client *cl, json_object *req);
+int containers__op_started(struct containers *c, struct ctl_client *cl, json_object *req);
+int containers__op_list(struct containers *c, struct ctl_client *cl, json_object *req);
+int containers__op_show(struct containers *c, struct ctl_client *cl, json_object *req);
+int containers__op_update(struct containers *c, struct ctl_client *cl, json_object *req);
+int containers__op_kill(struct containers *c, struct ctl_client *cl, json_object *req);
+int containers__op_release(struct containers *c, struct ctl_client *cl, json_object *req);
+int containers__op_cancel(struct containers *c, struct ctl_client *cl, json_object *req);
+int containers__op_policy_show(struct containers *c, struct ctl_client *cl, json_object *req);
+/* The allocation families of /metrics (daemon/ctr_metrics.c). */
+struct expo;
+void containers__metrics(struct containers *c, struct expo *e);
+/* node.show's allocation part: reserved, slack, pools, exclusive assignments. */
+void containers__node_json(struct containers *c, json_object *o);
+
+#endif

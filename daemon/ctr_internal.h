@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared by daemon/containers.c, ctr_ops.c and ctr_state.c only. */
+#ifndef CGPILOT_CTR_INTERNAL_H
+#define CGPILOT_CTR_INTERNAL_H
+
+#include "actuate/audit.h"
+#include "containers.h"
+#include "policy/place.h"
+
+#define CTR_BUCKETS 4096
+/* What a cgroup cgpilot made says in ACT_OWNER_XATTR: parents, containers. */
+#define CTR_OWNER "cgpilotd"
+
+struct containers {
+	struct daemon *d;
+	char *root; /* launched containers: <root>/<class>/<name> */
+	char **engine_roots;
+	unsigned nengine;
+	struct adopt_pattern patterns[ADOPT_MAX_PATTERNS];
+	unsigned npatterns;
+	struct class_conf classes[CGP_CLASS_MAX];
+	struct actuator act;
+	struct act_undo undo; /* enable-only writes to take back on a clean stop */
+	struct audit_log *audit;
+	struct admit_books books;
+	struct place_pool pool;
+	bool pool_ok;
+	struct drf_queue drf;
+	struct slack_est slack;
+	struct slack_conf slack_conf;
+	unsigned slack_cursor; /* memory.current reads spread over ticks */
+	struct container *list; /* every container, newest first */
+	struct container *by_id[CTR_BUCKETS];
+	struct container *by_cg[CTR_BUCKETS];
+	unsigned n; /* containers, queued ones included */
+	uint64_t next_id;
+	struct ctr_stats stats;
+	bool state_dirty;
+	char state_path[512];
+	unsigned enforce; /* CGFS_* controllers writable for containers */
+	struct container *current; /* whose act_apply is running (history) */
+};
+
+/* Knob values of a container's decision, only where the controller is on. */
+struct ctr_plan {
+	struct class_knobs kn;
+	char cpus[ACT_VALUE_MAX], mems[ACT_VALUE_MAX];
+	struct act_write w[ACT_WRITES_MAX];
+	unsigned n;
+};
+
+/* containers.c */
+void ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_plan *p,
+		    char *unenforced, size_t ulen);
+int ctr_check_enforceable(const struct containers *c, enum cgp_class class,
+			  const struct res_spec *spec, unsigned exclusive, char *why,
+			  size_t whylen);
+/* In the container root or our own cgroup: not for an engine's containers. */
+bool below_own(const struct containers *c, const char *path);
+/* Send @sig to every process of the container; the number signalled, or -errno. */
+int ctr_signal(struct containers *c, struct container *k, int sig, const char *reason);
+void ctr_link(struct containers *c, struct container *k);
+void ctr_unlink(struct containers *c, struct container *k);
+void ctr_set_cgroup(struct containers *c, struct container *k, uint64_t cgroup_id);
+void ctr_free_one(struct container *k);
+struct container *ctr_alloc(struct containers *c);
+int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t whylen,
+		  enum ctr_refusal *ret_reason);
+int ctr_release(struct containers *c, struct container *k, const char *reason, bool kill);
+void ctr_serve_queue(struct containers *c, uint64_t now_ns);
+int ctr_apply(struct containers *c, struct container *k, const struct act_write *w, unsigned n,
+	      const char *reason, struct act_result *res);
+unsigned ctr_exclusive_size(const struct containers *c, enum cgp_class class,
+			    const struct res_spec *spec);
+json_object *ctr_json(const struct containers *c, const struct container *k, bool detail);
+json_object *ctr_cpuset_json(const struct topo_cpuset *set);
+
+/* ctr_state.c */
+int ctr_state_save(struct containers *c);
+int ctr_state_load(struct containers *c);
+
+#endif

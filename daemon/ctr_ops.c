@@ -1,0 +1,768 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The container.* and policy.show control ops: JSON in, decisions, JSON out. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ctr_internal.h"
+#include "daemon.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+static void add(json_object *o, const char *k, json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+static json_object *u64(uint64_t v)
+{
+	return json_object_new_uint64(v);
+}
+
+static json_object *str(const char *s)
+{
+	return json_object_new_string(s);
+}
+
+/* A path as users see it (valid UTF-8, cgfs_display_path). */
+static json_object *path_json(const char *raw)
+{
+	_cleanup_free_ char *disp = NULL;
+
+	if (cgfs_display_path(raw, &disp) < 0)
+		return NULL;
+	return str(disp ? disp : raw[0] ? raw : "/");
+}
+
+json_object *ctr_cpuset_json(const struct topo_cpuset *set)
+{
+	json_object *a = json_object_new_array_ext((int)set->n);
+
+	for (unsigned i = 0; i < set->n; i++)
+		json_object_array_add(a, json_object_new_int64(set->cpu[i]));
+	return a;
+}
+
+static json_object *res_json(uint64_t cpu_mc, uint64_t mem)
+{
+	json_object *o = json_object_new_object();
+
+	add(o, "cpu_mc", u64(cpu_mc));
+	add(o, "memory_bytes", u64(mem));
+	return o;
+}
+
+static json_object *words_json(const char *text)
+{
+	json_object *a = json_object_new_array();
+
+	while (*text) {
+		size_t n;
+
+		text += strspn(text, " ");
+		n = strcspn(text, " ");
+		if (!n)
+			break;
+		json_object_array_add(a, json_object_new_string_len(text, (int)n));
+		text += n;
+	}
+	return a;
+}
+
+json_object *ctr_json(const struct containers *c, const struct container *k, bool detail)
+{
+	json_object *o = json_object_new_object();
+	uint64_t now = mono_now_ns();
+
+	add(o, "id", u64(k->id));
+	add(o, "name", path_json(k->name));
+	add(o, "kind", str(ctr_kind_name(k->kind)));
+	add(o, "state", str(ctr_state_name(k->state)));
+	add(o, "class", str(class_name(k->class)));
+	add(o, "tenant", str(k->tenant));
+	add(o, "priority", json_object_new_int(k->spec.priority));
+	add(o, "cgroup", k->path ? path_json(k->path) : NULL);
+	add(o, "cgroup_id", k->cgroup_id ? u64(k->cgroup_id) : NULL);
+	add(o, "requests", res_json(k->spec.cpu_request_mc, k->spec.mem_request));
+	add(o, "limits", res_json(k->spec.cpu_limit_mc, k->spec.mem_limit));
+	add(o, "io_weight", json_object_new_int64(k->spec.io_weight));
+	add(o, "exclusive", json_object_new_boolean(k->exclusive != 0));
+	add(o, "cpus", k->exclusive ? ctr_cpuset_json(&k->cpus) : str("shared"));
+	add(o, "mems", ctr_cpuset_json(&k->mems));
+	add(o, "unenforced", words_json(k->unenforced));
+	if (k->pid)
+		add(o, "pid", json_object_new_int(k->pid));
+	if (k->command[0])
+		add(o, "command", str(k->command));
+	if (k->pattern) {
+		add(o, "pattern", str(k->pattern->name));
+		add(o, "engine", str(k->pattern->engine));
+		add(o, "knobs", words_json(k->pattern->knobs));
+	}
+	if (k->pod_uid[0])
+		add(o, "pod_uid", str(k->pod_uid));
+	if (k->backed_off)
+		add(o, "backed_off", json_object_new_boolean(true));
+	if (k->dry)
+		add(o, "dry_run", json_object_new_boolean(true));
+	if (k->releasing)
+		add(o, "releasing", json_object_new_boolean(true));
+	if (k->state == CTR_ADMITTED && k->deadline_ns > now)
+		add(o, "start_deadline_s",
+		    json_object_new_double((double)(k->deadline_ns - now) / 1e9));
+	if (!detail)
+		return o;
+	{
+		json_object *kn = json_object_new_object(), *h = json_object_new_array();
+		unsigned cap = c->d->conf.history;
+
+		for (unsigned i = 0; i < k->nknobs; i++)
+			add(kn, k->knobs[i].knob, str(k->knobs[i].value));
+		add(o, "written", kn);
+		for (unsigned i = 0; i < k->hist_n; i++) {
+			const struct ctr_action *a =
+				&k->history[(k->hist_next + cap - k->hist_n + i) % cap];
+			json_object *e = json_object_new_object();
+
+			add(e, "time_ns", u64(a->time_ns));
+			add(e, "knob", str(a->knob));
+			add(e, "old", str(a->old_value));
+			add(e, "new", str(a->new_value));
+			add(e, "status", str(act_status_name(a->status)));
+			add(e, "reason", str(a->reason));
+			json_object_array_add(h, e);
+		}
+		add(o, "history", h);
+	}
+	return o;
+}
+
+static json_object *ok(void)
+{
+	json_object *o = json_object_new_object();
+
+	add(o, "ok", json_object_new_boolean(true));
+	return o;
+}
+
+/* ---- arguments ---- */
+
+static int get_i32(json_object *req, const char *key, int32_t lo, int32_t hi, int32_t *ret,
+		   const char **ret_msg)
+{
+	json_object *v;
+	int64_t x;
+
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_int)) {
+		*ret_msg = "must be an integer";
+		return -EINVAL;
+	}
+	x = json_object_get_int64(v);
+	if (x < lo || x > hi) {
+		*ret_msg = "out of range";
+		return -EINVAL;
+	}
+	*ret = (int32_t)x;
+	return 1;
+}
+
+static int get_bool(json_object *req, const char *key, bool *ret, const char **ret_msg)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean)) {
+		*ret_msg = "must be true or false";
+		return -EINVAL;
+	}
+	*ret = json_object_get_boolean(v);
+	return 1;
+}
+
+/* The spec fields of admit and update; @have says which were given. */
+static int parse_spec(struct ctl_client *cl, json_object *req, struct res_spec *s, bool *replied)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} u[] = {
+		{ "cpu_request_mc", offsetof(struct res_spec, cpu_request_mc) },
+		{ "cpu_limit_mc", offsetof(struct res_spec, cpu_limit_mc) },
+		{ "memory_request", offsetof(struct res_spec, mem_request) },
+		{ "memory_limit", offsetof(struct res_spec, mem_limit) },
+	};
+	const char *msg = NULL;
+	uint64_t v;
+	int32_t i32;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(u); i++) {
+		r = proto_get_u64(req, u[i].key, false, &v, &msg);
+		if (r < 0) {
+			*replied = true;
+			return ctl_client__reply_error(cl, "\"%s\": %s", u[i].key, msg);
+		}
+		if (r > 0)
+			*(uint64_t *)((char *)s + u[i].off) = v;
+	}
+	r = get_i32(req, "io_weight", 0, 10000, &i32, &msg);
+	if (r < 0) {
+		*replied = true;
+		return ctl_client__reply_error(cl,
+					       "\"io_weight\": %s (0 for the class default, "
+					       "else 1..10000)",
+					       msg);
+	}
+	if (r > 0)
+		s->io_weight = (uint32_t)i32;
+	r = get_i32(req, "priority", -1000, 1000, &i32, &msg);
+	if (r < 0) {
+		*replied = true;
+		return ctl_client__reply_error(cl, "\"priority\": %s (-1000..1000)", msg);
+	}
+	if (r > 0)
+		s->priority = i32;
+	return 0;
+}
+
+/* 1-63 of [A-Za-z0-9_.-], not starting with '.' (no hidden or special names). */
+static bool name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	return len && len < 64 && n[0] != '.' &&
+	       strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+		       len;
+}
+
+static bool strictly_below(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+
+	return n && !strncmp(root, path, n) && path[n] == '/' && path[n + 1];
+}
+
+static int refuse(struct containers *c, struct ctl_client *cl, enum ctr_refusal r, const char *why)
+{
+	json_object *o = json_object_new_object();
+
+	c->stats.refused[r]++;
+	add(o, "error", str(why));
+	add(o, "refused", str(ctr_refusal_name(r)));
+	log_info("admission refused (%s): %s", ctr_refusal_name(r), why);
+	return ctl_client__reply(cl, o);
+}
+
+static struct container *same_path(struct containers *c, const char *path)
+{
+	for (struct container *k = c->list; k; k = k->next)
+		if (k->path && streq(k->path, path))
+			return k;
+	return NULL;
+}
+
+int containers__op_admit(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	const char *kind = "launched", *name = NULL, *path = NULL, *class = "burstable";
+	const char *tenant = "", *msg = NULL;
+	_cleanup_free_ char *norm = NULL;
+	char why[512];
+	struct res_spec spec = { 0 };
+	enum cgp_class cls;
+	enum ctr_refusal rr;
+	bool wait = false, replied = false;
+	struct container *k;
+	int r;
+
+	if (proto_get_string(req, "kind", false, &kind, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"kind\": %s", msg);
+	if (proto_get_string(req, "name", false, &name, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"name\": %s", msg);
+	if (proto_get_string(req, "path", false, &path, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"path\": %s", msg);
+	if (proto_get_string(req, "class", false, &class, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"class\": %s", msg);
+	if (proto_get_string(req, "tenant", false, &tenant, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"tenant\": %s", msg);
+	if (get_bool(req, "wait", &wait, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"wait\": %s", msg);
+	r = parse_spec(cl, req, &spec, &replied);
+	if (replied)
+		return r;
+	if (class_parse(class, &cls)) {
+		snprintf(why, sizeof(why),
+			 "unknown class '%s' (guaranteed, burstable or besteffort)", class);
+		return refuse(c, cl, REFUSE_INVALID, why);
+	}
+	if (strlen(tenant) >= sizeof(k->tenant) || (tenant[0] && !name_ok(tenant))) {
+		snprintf(why, sizeof(why),
+			 "tenant '%.80s' is not a name (1-63 of A-Z a-z 0-9 _ . -)", tenant);
+		return refuse(c, cl, REFUSE_INVALID, why);
+	}
+	if (!spec.priority)
+		spec.priority = c->classes[cls].priority;
+	if (class_check(cls, c->classes, &spec, why, sizeof(why)))
+		return refuse(c, cl, REFUSE_INVALID, why);
+	if (streq(kind, "launched")) {
+		if (path)
+			return refuse(c, cl, REFUSE_INVALID,
+				      "a launched container's cgroup is <root>/<class>/<name>: "
+				      "give \"name\", not \"path\" (or kind \"runtime\")");
+		if (name && !name_ok(name)) {
+			snprintf(why, sizeof(why),
+				 "name '%.80s' is not a container name (1-63 of A-Z a-z 0-9 _ . -, "
+				 "not starting with '.')",
+				 name);
+			return refuse(c, cl, REFUSE_INVALID, why);
+		}
+	} else if (streq(kind, "runtime")) {
+		bool inside = false;
+
+		if (!path)
+			return refuse(c, cl, REFUSE_INVALID,
+				      "a runtime-created container needs \"path\", its cgroup");
+		if (cgfs_normalize_path(path, &norm, &msg) || !norm[0]) {
+			snprintf(why, sizeof(why), "path '%.200s': %s", path,
+				 msg ? msg : "the root is not a container");
+			return refuse(c, cl, REFUSE_INVALID, why);
+		}
+		for (unsigned i = 0; i < c->nengine && !inside; i++)
+			inside = strictly_below(c->engine_roots[i], norm);
+		if (!inside || below_own(c, norm)) {
+			snprintf(why, sizeof(why),
+				 "path '%.200s' is not below an engine root ([containers] "
+				 "engine_roots: %.200s)",
+				 norm, c->d->conf.engine_roots);
+			return refuse(c, cl, REFUSE_INVALID, why);
+		}
+		if (name && !name_ok(name)) {
+			snprintf(why, sizeof(why), "name '%.80s' is not a container name", name);
+			return refuse(c, cl, REFUSE_INVALID, why);
+		}
+	} else {
+		snprintf(why, sizeof(why), "unknown kind '%.40s' (launched or runtime)", kind);
+		return refuse(c, cl, REFUSE_INVALID, why);
+	}
+	if (c->n >= c->d->conf.max_containers) {
+		snprintf(why, sizeof(why), "max_containers (%" PRIu32 ") reached",
+			 c->d->conf.max_containers);
+		return refuse(c, cl, REFUSE_LIMIT, why);
+	}
+	r = ctr_check_enforceable(c, cls, &spec, ctr_exclusive_size(c, cls, &spec), why,
+				  sizeof(why));
+	if (r)
+		return refuse(c, cl, REFUSE_CONTROLLER, why);
+	k = ctr_alloc(c);
+	if (!k)
+		return -ENOMEM;
+	k->kind = streq(kind, "runtime") ? CTR_RUNTIME : CTR_LAUNCHED;
+	k->class = cls;
+	k->spec = spec;
+	k->exclusive = ctr_exclusive_size(c, cls, &spec);
+	snprintf(k->tenant, sizeof(k->tenant), "%s", tenant);
+	if (name)
+		snprintf(k->name, sizeof(k->name), "%s", name);
+	else if (k->kind == CTR_RUNTIME)
+		snprintf(k->name, sizeof(k->name), "%s", strrchr(norm, '/') + 1);
+	else
+		snprintf(k->name, sizeof(k->name), "c%" PRIu64, k->id);
+	if (k->kind == CTR_RUNTIME)
+		k->path = TAKE_PTR(norm);
+	else if (asprintf(&k->path, "%s/%s/%s", c->root, class_name(cls), k->name) < 0)
+		k->path = NULL;
+	if (!k->path) {
+		ctr_free_one(k);
+		return -ENOMEM;
+	}
+	if (same_path(c, k->path)) {
+		snprintf(why, sizeof(why), "a container at %s exists already", k->path);
+		ctr_free_one(k);
+		return refuse(c, cl, REFUSE_INVALID, why);
+	}
+	k->queued_ns = mono_now_ns();
+	ctr_link(c, k);
+	r = ctr_admit_now(c, k, why, sizeof(why), &rr);
+	if (!r) {
+		json_object *o = ok();
+
+		add(o, "container", ctr_json(c, k, false));
+		if (c->state_dirty && !ctr_state_save(c))
+			c->state_dirty = false;
+		return ctl_client__reply(cl, o);
+	}
+	if (wait && (r == -ENOSPC) && c->drf.n < c->d->conf.max_queued) {
+		struct drf_entry e = {
+			.id = k->id, .class = cls, .spec = spec, .enqueued_ns = k->queued_ns
+		};
+		json_object *o;
+
+		snprintf(e.tenant, sizeof(e.tenant), "%s", tenant);
+		if (drf_enqueue(&c->drf, &e) == 0) {
+			k->waiter = cl;
+			c->stats.queued++;
+			o = ok();
+			add(o, "queued", json_object_new_boolean(true));
+			add(o, "reason", str(why));
+			add(o, "container", ctr_json(c, k, false));
+			log_info("container %" PRIu64 " queued: %s", k->id, why);
+			return ctl_client__reply(cl, o);
+		}
+	}
+	ctr_unlink(c, k);
+	ctr_free_one(k);
+	if (r == -ENOMEM)
+		return r;
+	return refuse(c, cl, rr, why);
+}
+
+/* The container an op names: "id". */
+static struct container *arg_container(struct containers *c, struct ctl_client *cl,
+				       json_object *req)
+{
+	const char *msg = NULL;
+	uint64_t id = 0;
+	struct container *k;
+
+	if (proto_get_u64(req, "id", true, &id, &msg) < 0) {
+		ctl_client__reply_error(cl, "\"id\": %s (the container's id)", msg);
+		return NULL;
+	}
+	k = containers__find(c, id);
+	if (!k)
+		ctl_client__reply_error(cl, "no container with id %" PRIu64, id);
+	return k;
+}
+
+int containers__op_started(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	const char *cmd = "", *msg = NULL;
+	struct container *k = arg_container(c, cl, req);
+	uint64_t pid = 0;
+
+	if (!k)
+		return 0;
+	if (proto_get_u64(req, "pid", true, &pid, &msg) < 0 || !pid || pid > INT32_MAX)
+		return ctl_client__reply_error(cl, "\"pid\": %s", msg ? msg : "not a pid");
+	if (proto_get_string(req, "command", false, &cmd, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"command\": %s", msg);
+	if (k->state == CTR_QUEUED)
+		return ctl_client__reply_error(cl, "container %" PRIu64 " is still queued", k->id);
+	k->pid = (pid_t)pid;
+	snprintf(k->command, sizeof(k->command), "%s", cmd);
+	if (k->state == CTR_ADMITTED) {
+		k->state = CTR_RUNNING;
+		k->started_ns = mono_now_ns();
+	}
+	c->state_dirty = true;
+	return ctl_client__reply(cl, ok());
+}
+
+int containers__op_list(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	json_object *o = ok(), *a = json_object_new_array();
+
+	/* oldest first: the list is newest first */
+	for (struct container *k = c->list; k; k = k->next)
+		json_object_array_add(a, ctr_json(c, k, false));
+	{
+		size_t n = json_object_array_length(a);
+
+		for (size_t i = 0; i < n / 2; i++) {
+			json_object *x = json_object_get(json_object_array_get_idx(a, i));
+			json_object *y = json_object_get(json_object_array_get_idx(a, n - 1 - i));
+
+			json_object_array_put_idx(a, i, y);
+			json_object_array_put_idx(a, n - 1 - i, x);
+		}
+	}
+	add(o, "containers", a);
+	(void)req;
+	return ctl_client__reply(cl, o);
+}
+
+int containers__op_show(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	struct container *k = arg_container(c, cl, req);
+	json_object *o;
+
+	if (!k)
+		return 0;
+	o = ok();
+	add(o, "container", ctr_json(c, k, true));
+	return ctl_client__reply(cl, o);
+}
+
+int containers__op_update(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	struct container *k = arg_container(c, cl, req);
+	struct res_spec spec;
+	struct act_result res;
+	char why[512], reason[160], unenf[128];
+	bool replied = false;
+	enum admit_verdict v;
+	int r;
+
+	if (!k)
+		return 0;
+	if (k->state == CTR_QUEUED)
+		return ctl_client__reply_error(cl,
+					       "container %" PRIu64 " is queued: cancel it and "
+					       "admit it again",
+					       k->id);
+	if (k->kind == CTR_ADOPTED)
+		return ctl_client__reply_error(cl,
+					       "container %" PRIu64 " is adopted: its "
+					       "requests are %s's to change",
+					       k->id, k->pattern ? k->pattern->engine : "another");
+	spec = k->spec;
+	r = parse_spec(cl, req, &spec, &replied);
+	if (replied)
+		return r;
+	if (class_check(k->class, c->classes, &spec, why, sizeof(why)))
+		return ctl_client__reply_error(cl, "%s", why);
+	if (ctr_exclusive_size(c, k->class, &spec) != k->exclusive)
+		return ctl_client__reply_error(cl,
+					       "container %" PRIu64 " would change its "
+					       "exclusive CPUs (%u now): release it and admit "
+					       "it again",
+					       k->id, k->exclusive);
+	r = ctr_check_enforceable(c, k->class, &spec, k->exclusive, why, sizeof(why));
+	if (r)
+		return ctl_client__reply_error(cl, "%s", why);
+	admit_unbook(&c->books, k->class, &k->spec, k->exclusive);
+	v = admit_decide(&c->books, k->class, &spec, k->exclusive, why, sizeof(why));
+	if (v != ADMIT_FITS) {
+		admit_book(&c->books, k->class, &k->spec, k->exclusive);
+		return ctl_client__reply_error(cl, "update refused: %s", why);
+	}
+	snprintf(reason, sizeof(reason), "container.update of %" PRIu64 " by uid %u", k->id,
+		 (unsigned)ctl_client__uid(cl));
+	{
+		struct res_spec old = k->spec;
+		struct ctr_plan p;
+
+		k->spec = spec;
+		ctr_plan_knobs(c, k, &p, unenf, sizeof(unenf));
+		r = k->dry || !p.n ? 0 : ctr_apply(c, k, p.w, p.n, reason, &res);
+		if (r) {
+			k->spec = old;
+			admit_book(&c->books, k->class, &k->spec, k->exclusive);
+			return ctl_client__reply_error(cl, "update of %s failed: %s", k->path,
+						       res.msg);
+		}
+		snprintf(k->unenforced, sizeof(k->unenforced), "%s", unenf);
+		{
+			struct res_vec o = { old.cpu_request_mc, old.mem_request };
+			struct res_vec n = { spec.cpu_request_mc, spec.mem_request };
+
+			drf_refund(&c->drf, k->tenant, &o);
+			drf_charge(&c->drf, k->tenant, &n);
+		}
+	}
+	admit_book(&c->books, k->class, &k->spec, k->exclusive);
+	c->state_dirty = true;
+	{
+		json_object *o = ok();
+
+		add(o, "container", ctr_json(c, k, false));
+		return ctl_client__reply(cl, o);
+	}
+}
+
+int containers__op_kill(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	struct container *k = arg_container(c, cl, req);
+	const char *msg = NULL;
+	char reason[160];
+	uint64_t sig = SIGKILL;
+	int r;
+
+	if (!k)
+		return 0;
+	if (proto_get_u64(req, "signal", false, &sig, &msg) < 0 || !sig || sig >= 65)
+		return ctl_client__reply_error(cl, "\"signal\": %s",
+					       msg ? msg : "a signal number, 1..64");
+	if (k->state == CTR_QUEUED || !k->cgroup_id)
+		return ctl_client__reply_error(cl, "container %" PRIu64 " has no cgroup yet",
+					       k->id);
+	snprintf(reason, sizeof(reason),
+		 "container.kill of %" PRIu64 " (signal %" PRIu64 ") by uid %u", k->id, sig,
+		 (unsigned)ctl_client__uid(cl));
+	if (sig == SIGKILL) {
+		struct act_write w = { .knob = "cgroup.kill", .value = "1" };
+		struct act_result res;
+
+		r = ctr_apply(c, k, &w, 1, reason, &res);
+		if (r)
+			return ctl_client__reply_error(cl, "%s", res.msg);
+		return ctl_client__reply(cl, ok());
+	}
+	r = ctr_signal(c, k, (int)sig, reason);
+	if (r < 0)
+		return ctl_client__reply_error(cl, "cannot signal the processes of %s: %s", k->path,
+					       strerror(-r));
+	{
+		json_object *o = ok();
+
+		add(o, "signalled", json_object_new_int(r));
+		return ctl_client__reply(cl, o);
+	}
+}
+
+int containers__op_release(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	struct container *k = arg_container(c, cl, req);
+	const char *msg = NULL;
+	char reason[160];
+	bool kill = false;
+	uint64_t id;
+	int r;
+
+	if (!k)
+		return 0;
+	if (get_bool(req, "kill", &kill, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"kill\": %s", msg);
+	id = k->id;
+	snprintf(reason, sizeof(reason), "container.release of %" PRIu64 " by uid %u", id,
+		 (unsigned)ctl_client__uid(cl));
+	r = ctr_release(c, k, reason, kill);
+	if (r == -EINPROGRESS) {
+		json_object *o = ok();
+
+		add(o, "releasing", json_object_new_boolean(true));
+		return ctl_client__reply(cl, o);
+	}
+	if (r == -EBUSY)
+		return ctl_client__reply_error(cl,
+					       "container %" PRIu64 " still has processes: stop "
+					       "them, or release with \"kill\": true",
+					       id);
+	if (r)
+		return ctl_client__reply_error(cl, "cannot release container %" PRIu64 ": %s", id,
+					       strerror(-r));
+	if (c->state_dirty && !ctr_state_save(c))
+		c->state_dirty = false;
+	ctr_serve_queue(c, mono_now_ns());
+	return ctl_client__reply(cl, ok());
+}
+
+int containers__op_cancel(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	struct container *k = arg_container(c, cl, req);
+
+	if (!k)
+		return 0;
+	if (k->state != CTR_QUEUED)
+		return ctl_client__reply_error(cl,
+					       "container %" PRIu64 " is not queued (%s): "
+					       "release it instead",
+					       k->id, ctr_state_name(k->state));
+	c->stats.cancelled++;
+	ctr_release(c, k, "cancelled (container.cancel)", false);
+	return ctl_client__reply(cl, ok());
+}
+
+int containers__op_policy_show(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	json_object *o = ok(), *classes = json_object_new_object(), *pats = json_object_new_array();
+	json_object *roots = json_object_new_array(), *tenants = json_object_new_array();
+	char buf[32];
+
+	for (int i = 0; i < CGP_CLASS_MAX; i++) {
+		json_object *e = json_object_new_object();
+
+		add(e, "io_weight", json_object_new_int64(c->classes[i].io_weight));
+		add(e, "priority", json_object_new_int(c->classes[i].priority));
+		add(classes, class_name(i), e);
+	}
+	for (unsigned i = 0; i < c->npatterns; i++) {
+		json_object *e = json_object_new_object();
+
+		add(e, "name", str(c->patterns[i].name));
+		add(e, "engine", str(c->patterns[i].engine));
+		add(e, "path", str(c->patterns[i].path));
+		add(e, "class", str(class_name(c->patterns[i].class)));
+		add(e, "knobs", words_json(c->patterns[i].knobs));
+		json_object_array_add(pats, e);
+	}
+	for (unsigned i = 0; i < c->nengine; i++)
+		json_object_array_add(roots, str(c->engine_roots[i]));
+	for (unsigned i = 0; i < c->drf.nt; i++) {
+		json_object *e = json_object_new_object();
+
+		add(e, "name", str(c->drf.t[i].name));
+		add(e, "weight", json_object_new_double(c->drf.t[i].weight));
+		add(e, "allocated",
+		    res_json(c->drf.t[i].allocated.cpu_mc, c->drf.t[i].allocated.mem));
+		add(e, "dominant_share",
+		    json_object_new_double(drf_share(&c->drf, c->drf.t[i].name, &c->books.alloc)));
+		json_object_array_add(tenants, e);
+	}
+	add(o, "dry_run", json_object_new_boolean(c->act.dry_run));
+	add(o, "container_root", str(c->root));
+	add(o, "engine_roots", roots);
+	add(o, "classes", classes);
+	add(o, "adoption", pats);
+	add(o, "tenants", tenants);
+	cgfs_controllers_str(c->enforce, buf, sizeof(buf));
+	add(o, "enforceable", words_json(buf));
+	add(o, "start_deadline_s", json_object_new_int64(c->d->conf.start_deadline_s));
+	add(o, "slack_margin_pct", json_object_new_int64(c->slack_conf.margin_pct));
+	add(o, "slack_half_life_s",
+	    json_object_new_double((double)c->slack_conf.half_life_ns / 1e9));
+	add(o, "audit_log", c->audit ? str(c->d->conf.audit_dir) : NULL);
+	(void)req;
+	return ctl_client__reply(cl, o);
+}
+
+void containers__node_json(struct containers *c, json_object *o)
+{
+	const struct admit_books *b = &c->books;
+	json_object *pools = json_object_new_array(), *excl = json_object_new_array();
+	struct topo_cpuset shared = { 0 };
+	char buf[32];
+	uint64_t free_cpu =
+		b->alloc.cpu_mc > b->reserved.cpu_mc ? b->alloc.cpu_mc - b->reserved.cpu_mc : 0;
+	uint64_t free_mem = b->alloc.mem > b->reserved.mem ? b->alloc.mem - b->reserved.mem : 0;
+
+	add(o, "requested", res_json(b->reserved.cpu_mc, b->reserved.mem));
+	add(o, "free", res_json(free_cpu, free_mem));
+	add(o, "besteffort", res_json(b->be_admitted.cpu_mc, b->be_admitted.mem));
+	add(o, "slack", res_json(b->slack.cpu_mc, b->slack.mem));
+	if (c->pool_ok && !place_cpus_of(&c->pool, 0, &shared)) {
+		json_object *p = json_object_new_object();
+
+		add(p, "name", str("shared"));
+		add(p, "cpus", ctr_cpuset_json(&shared));
+		add(p, "millicores", u64(b->shared_mc));
+		add(p, "requested_mc", u64(b->shared_reserved_mc));
+		json_object_array_add(pools, p);
+		topo_cpuset_free(&shared);
+	}
+	for (struct container *k = c->list; k; k = k->next) {
+		json_object *e;
+
+		if (!k->exclusive || k->state == CTR_QUEUED)
+			continue;
+		e = json_object_new_object();
+		add(e, "container", u64(k->id));
+		add(e, "name", path_json(k->name));
+		add(e, "cpus", ctr_cpuset_json(&k->cpus));
+		add(e, "mems", ctr_cpuset_json(&k->mems));
+		json_object_array_add(excl, e);
+	}
+	add(o, "pools", pools);
+	add(o, "exclusive", excl);
+	cgfs_controllers_str(c->enforce, buf, sizeof(buf));
+	add(o, "enforceable", words_json(buf));
+	add(o, "containers", json_object_new_int64(c->n - c->drf.n));
+	add(o, "queued", json_object_new_int64(c->drf.n));
+}

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The state file (<runtime_dir>/state.json): the containers cgpilot made,
+ * their reservations and placements, written atomically (a temporary file,
+ * fsync, rename, fsync of the directory) whenever they change, and read
+ * back at start: a container whose cgroup still has its id keeps its books
+ * and CPUs; the others are dropped (and their empty cgroup removed when it
+ * is ours). Adopted containers are found again by their patterns, queued
+ * requests died with their clients.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctr_internal.h"
+#include "daemon.h"
+#include "log.h"
+#include "util.h"
+
+#define STATE_VERSION 1
+#define STATE_MAX_BYTES (64u << 20)
+
+static void add(json_object *o, const char *k, json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+static json_object *cpulist(const struct topo_cpuset *s)
+{
+	char buf[ACT_VALUE_MAX];
+
+	if (topo_format_cpulist(s, buf, sizeof(buf)))
+		buf[0] = 0;
+	return json_object_new_string(buf);
+}
+
+static json_object *one(const struct container *k)
+{
+	json_object *o = json_object_new_object();
+	_cleanup_free_ char *disp = NULL;
+
+	add(o, "id", json_object_new_uint64(k->id));
+	add(o, "name", json_object_new_string(k->name));
+	add(o, "kind", json_object_new_string(ctr_kind_name(k->kind)));
+	add(o, "state", json_object_new_string(ctr_state_name(k->state)));
+	add(o, "class", json_object_new_string(class_name(k->class)));
+	add(o, "tenant", json_object_new_string(k->tenant));
+	/* paths in display form: JSON holds only UTF-8 */
+	cgfs_display_path(k->path, &disp);
+	add(o, "path", json_object_new_string(disp ? disp : k->path));
+	add(o, "cgroup_id", json_object_new_uint64(k->cgroup_id));
+	add(o, "cpu_request_mc", json_object_new_uint64(k->spec.cpu_request_mc));
+	add(o, "cpu_limit_mc", json_object_new_uint64(k->spec.cpu_limit_mc));
+	add(o, "memory_request", json_object_new_uint64(k->spec.mem_request));
+	add(o, "memory_limit", json_object_new_uint64(k->spec.mem_limit));
+	add(o, "io_weight", json_object_new_int64(k->spec.io_weight));
+	add(o, "priority", json_object_new_int(k->spec.priority));
+	add(o, "exclusive", json_object_new_int64(k->exclusive));
+	add(o, "cpus", cpulist(&k->cpus));
+	add(o, "mems", cpulist(&k->mems));
+	add(o, "pid", json_object_new_int(k->pid));
+	add(o, "command", json_object_new_string(k->command));
+	return o;
+}
+
+int ctr_state_save(struct containers *c)
+{
+	json_object *root = json_object_new_object(), *a = json_object_new_array();
+	char tmp[sizeof(c->state_path) + 8];
+	const char *text;
+	_cleanup_close_ int fd = -1;
+	size_t len, off = 0;
+	int r = 0;
+
+	if (c->act.dry_run) {
+		json_object_put(root);
+		json_object_put(a);
+		return 0;
+	}
+	add(root, "version", json_object_new_int(STATE_VERSION));
+	add(root, "next_id", json_object_new_uint64(c->next_id));
+	for (struct container *k = c->list; k; k = k->next)
+		if (k->kind != CTR_ADOPTED && k->state != CTR_QUEUED && k->cgroup_id)
+			json_object_array_add(a, one(k));
+	add(root, "containers", a);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+	len = strlen(text);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (write(fd, "\n", 1) != 1 || fsync(fd)) {
+		r = errno ? -errno : -EIO;
+		goto out;
+	}
+	if (rename(tmp, c->state_path)) {
+		r = -errno;
+		goto out;
+	}
+	{
+		_cleanup_close_ int dfd =
+			open(c->d->conf.runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0)
+			fsync(dfd);
+	}
+out:
+	if (r) {
+		unlink(tmp);
+		log_warn_errno(r,
+			       "cannot write the state file %s: %m; a restart would not "
+			       "find this run's containers",
+			       c->state_path);
+	}
+	json_object_put(root);
+	return r;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static uint64_t get_u64(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return 0;
+	return json_object_get_uint64(v);
+}
+
+/* Does @path still name the cgroup @id? */
+static bool same_cgroup(struct containers *c, const char *path, uint64_t id)
+{
+	_cleanup_close_ int fd =
+		openat(c->d->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+
+	return fd >= 0 && !fstat(fd, &st) && st.st_ino == id;
+}
+
+/* One saved container back into the books; false: it is gone. */
+static bool restore(struct containers *c, json_object *e, unsigned idx)
+{
+	const char *path = get_str(e, "path"), *kind = get_str(e, "kind");
+	const char *cls = get_str(e, "class"), *state = get_str(e, "state");
+	const char *cpus = get_str(e, "cpus"), *mems = get_str(e, "mems");
+	_cleanup_free_ char *raw = NULL;
+	struct container *k;
+	struct res_vec rv;
+	enum cgp_class class;
+	uint64_t id = get_u64(e, "cgroup_id");
+
+	if (!path || !kind || !cls || !state || !cpus || !mems || class_parse(cls, &class) ||
+	    (!streq(kind, "launched") && !streq(kind, "runtime"))) {
+		log_warn("%s: container %u is malformed; ignored", c->state_path, idx);
+		return false;
+	}
+	if (cgfs_decode_display(path, &raw) < 0)
+		return false;
+	if (!same_cgroup(c, raw ? raw : path, id)) {
+		log_info("container %" PRIu64 " (%s) of the previous run is gone; released",
+			 get_u64(e, "id"), path);
+		return false;
+	}
+	k = ctr_alloc(c);
+	if (!k)
+		return false;
+	c->next_id--; /* ctr_alloc took one: the saved id is the one */
+	k->id = get_u64(e, "id");
+	k->kind = streq(kind, "runtime") ? CTR_RUNTIME : CTR_LAUNCHED;
+	k->state = streq(state, "running") ? CTR_RUNNING : CTR_ADMITTED;
+	k->class = class;
+	snprintf(k->name, sizeof(k->name), "%s", get_str(e, "name") ? get_str(e, "name") : "");
+	snprintf(k->tenant, sizeof(k->tenant), "%s",
+		 get_str(e, "tenant") ? get_str(e, "tenant") : "");
+	snprintf(k->command, sizeof(k->command), "%s",
+		 get_str(e, "command") ? get_str(e, "command") : "");
+	k->pid = (pid_t)get_u64(e, "pid");
+	k->path = strdup(raw ? raw : path);
+	k->spec.cpu_request_mc = get_u64(e, "cpu_request_mc");
+	k->spec.cpu_limit_mc = get_u64(e, "cpu_limit_mc");
+	k->spec.mem_request = get_u64(e, "memory_request");
+	k->spec.mem_limit = get_u64(e, "memory_limit");
+	k->spec.io_weight = (uint32_t)get_u64(e, "io_weight");
+	{
+		json_object *v;
+
+		if (json_object_object_get_ex(e, "priority", &v))
+			k->spec.priority = json_object_get_int(v);
+	}
+	k->exclusive = (unsigned)get_u64(e, "exclusive");
+	if (!k->path || !k->id || containers__find(c, k->id) ||
+	    topo_parse_cpulist(cpus, &k->cpus) || topo_parse_cpulist(mems, &k->mems)) {
+		log_warn("%s: container %u is malformed; ignored", c->state_path, idx);
+		ctr_free_one(k);
+		return false;
+	}
+	if (k->exclusive && (!c->pool_ok || place_assign(&c->pool, k->id, &k->cpus))) {
+		log_warn("container %" PRIu64 " (%s): its exclusive CPUs are no longer free or "
+			 "allocatable; it shares the pool now",
+			 k->id, k->path);
+		k->exclusive = 0;
+		topo_cpuset_free(&k->cpus);
+	}
+	k->cgroup_id = id;
+	k->admitted_ns = mono_now_ns();
+	k->deadline_ns = k->admitted_ns + (uint64_t)c->d->conf.start_deadline_s * 1000000000ULL;
+	ctr_link(c, k);
+	admit_book(&c->books, k->class, &k->spec, k->exclusive);
+	rv = (struct res_vec){ k->spec.cpu_request_mc, k->spec.mem_request };
+	drf_charge(&c->drf, k->tenant, &rv);
+	k->booked = true;
+	if (k->id >= c->next_id)
+		c->next_id = k->id + 1;
+	return true;
+}
+
+int ctr_state_load(struct containers *c)
+{
+	_cleanup_close_ int fd = open(c->state_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ char *buf = NULL;
+	json_object *root, *a;
+	struct stat st;
+	unsigned kept = 0, dropped = 0;
+	size_t len = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size > STATE_MAX_BYTES)
+		return -EINVAL;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+
+		if (n < 0)
+			return -errno;
+		if (!n)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = 0;
+	root = json_tokener_parse(buf);
+	if (!root || !json_object_is_type(root, json_type_object) ||
+	    get_u64(root, "version") != STATE_VERSION ||
+	    !json_object_object_get_ex(root, "containers", &a) ||
+	    !json_object_is_type(a, json_type_array)) {
+		json_object_put(root);
+		log_warn("%s is not a state file of this cgpilotd (corrupt, or another version); "
+			 "starting with no containers",
+			 c->state_path);
+		return 0;
+	}
+	if (get_u64(root, "next_id") > c->next_id)
+		c->next_id = get_u64(root, "next_id");
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		if (restore(c, json_object_array_get_idx(a, i), (unsigned)i))
+			kept++;
+		else
+			dropped++;
+	}
+	json_object_put(root);
+	if (kept || dropped)
+		log_info("state of the previous run: %u containers kept, %u gone", kept, dropped);
+	c->state_dirty = dropped != 0;
+	return 0;
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The actuator: the one module through which every write to a cgroup file
+ * goes, for the daemon, the launcher and the OCI runtime alike. In the shape
+ * of Mesos's isolators: one small table entry per controller (cpu, cpuset,
+ * memory, io, pids, freezer, kill), each listing its knobs with the same
+ * verbs (check a value, read, write, restore), so that a new knob is a new
+ * entry, not a new code path.
+ *
+ * act_apply() writes one decision's values to one cgroup, together:
+ *  1. every value is checked first (known knob, value in range and format,
+ *     the cgroup inside the manage set, an adopted cgroup's knob handed to
+ *     cgpilot); one bad value and nothing is written;
+ *  2. the cgroup is opened beneath the mount (no symlinks, no "..") and must
+ *     still have the id the caller knows (not a new cgroup of the same name);
+ *  3. the old values are read; where the caller says what it last wrote
+ *     (expect) and the file now holds something else, another writer changed
+ *     it: nothing is written and the result says so (the caller backs off);
+ *  4. the values are written in order; if one fails, those already written
+ *     get their old values back, in reverse order, and the result names the
+ *     knob that failed, its error, and what was restored;
+ *  5. every write (and, in dry run, every write not made) is handed to the
+ *     record callback with the old value, the new one and the reason.
+ */
+#ifndef CGPILOT_ACTUATE_H
+#define CGPILOT_ACTUATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest value text a knob takes (io.max lines, long cpulists). */
+#define ACT_VALUE_MAX 512
+/* Largest number of writes in one act_apply(). */
+#define ACT_WRITES_MAX 16
+/* The xattr that records who made a cgroup (lib/actuate/cgroup.c). */
+#define ACT_OWNER_XATTR "trusted.cgpilot.owner"
+
+struct act_knob {
+	const char *file; /* "cpu.weight" */
+	/* 0, or -EINVAL with the reason ("cpu.weight '0': not in 1..10000") in err */
+	int (*check)(const char *value, char *err, size_t errlen);
+	bool restorable; /* the old value can be written back (not cgroup.kill) */
+};
+
+struct act_isolator {
+	const char *name; /* "cpu", "cpuset", "memory", "io", "pids", "freezer", "kill" */
+	unsigned controller; /* CGFS_* bit the files need enabled, 0 for cgroup core files */
+	const struct act_knob *knobs;
+	unsigned nknobs;
+};
+
+extern const struct act_isolator act_isolators[];
+extern const unsigned act_nisolators;
+
+/* The knob for a file name and its isolator (*ret_iso may be NULL); NULL if unknown. */
+const struct act_knob *act_knob_find(const char *file, const struct act_isolator **ret_iso);
+/* Check @value for @file: -ENOENT for an unknown knob, -EINVAL for a bad value (err says why). */
+int act_check(const char *file, const char *value, char *err, size_t errlen);
+
+enum act_status {
+	ACT_WRITTEN = 0,
+	ACT_DRY_RUN, /* decided and recorded, not written */
+	ACT_FAILED, /* this write failed */
+	/* written, then given its old value back after a later failure; the record
+	 * keeps the write's old and new values */
+	ACT_RESTORED,
+	ACT_EXTERNAL, /* found changed by another writer: not written */
+};
+
+const char *act_status_name(enum act_status s);
+
+/* One write, for the audit log, `action` events and per-cgroup history. */
+struct act_record {
+	uint64_t time_ns; /* CLOCK_REALTIME */
+	const char *path; /* relative to the mount */
+	uint64_t id;
+	const char *knob;
+	const char *old_value; /* as read before, "" if unreadable */
+	const char *new_value;
+	const char *reason;
+	enum act_status status;
+	int err; /* -errno for ACT_FAILED */
+};
+
+typedef void (*act_record_fn)(void *ud, const struct act_record *r);
+
+struct actuator {
+	int mount_fd; /* O_RDONLY directory fd of the cgroup v2 mount (not owned) */
+	bool dry_run;
+	/* May cgpilot write to @path (relative, normalised)? The daemon's answer:
+	 * under a manage root or matched by an adoption pattern. NULL: yes. */
+	bool (*in_manage)(void *ud, const char *path);
+	void *manage_ud;
+	act_record_fn record; /* NULL: nothing recorded */
+	void *record_ud;
+};
+
+struct act_target {
+	const char *path; /* relative to the mount, normalised, not "" (the root is never written) */
+	uint64_t id; /* the cgroup id it must have; 0 only right after act_mkdir() gave it */
+	/* adopted cgroups: the space-separated knobs cgpilot may write there;
+	 * NULL for cgroups cgpilot owns (every knob) */
+	const char *knobs;
+};
+
+struct act_write {
+	const char *knob;
+	const char *value;
+	/* what cgpilot last wrote (as read back), NULL: do not compare */
+	const char *expect;
+	/* where to put the value read back after a successful write, or NULL */
+	char *readback;
+	size_t readback_len;
+};
+
+struct act_result {
+	unsigned written; /* writes that took effect and stayed */
+	/* index of the write that failed, was refused (bad value, not handed over)
+	 * or found changed (-EAGAIN); -1 when no one write is to blame */
+	int failed;
+	int err; /* the -errno act_apply() returned, 0 */
+	bool restored; /* the earlier writes got their old values back */
+	bool external; /* a value was found changed by another writer */
+	char msg[512]; /* one line a person reads: what failed, where, and what was left */
+};
+
+/*
+ * Apply @n writes (at most ACT_WRITES_MAX) to one cgroup, as described at the
+ * top. 0 when every write took effect (or, in dry run, would have); else
+ * -EINVAL (a bad value or unknown knob: nothing written), -EPERM (outside the
+ * manage set, the root "" or "/", or a knob not handed over: nothing
+ * written), -ESTALE (the cgroup is gone or has another id), -ELOOP (the path
+ * leads through a symlink), -EAGAIN (changed by another writer: nothing
+ * written, ACT_EXTERNAL recorded), or the -errno of the write that failed
+ * (the earlier ones restored). @res is always filled. Values are given
+ * without a newline; each is written as one write() of the value and "\n".
+ * In dry run, expect is not compared (cgpilot never wrote what it expects).
+ */
+int act_apply(const struct actuator *a, const struct act_target *t, const struct act_write *w,
+	      unsigned n, const char *reason, struct act_result *res);
+
+/* Read one knob of a cgroup ("" the root; trailing newline removed): its length, or
+ * -errno (-EFBIG when it does not fit in @len). */
+int act_read(const struct actuator *a, const char *path, const char *knob, char *buf, size_t len);
+
+/*
+ * The directory of cgroup @path ("" the mount itself) opened O_RDONLY beneath
+ * a->mount_fd, with no symlink, magic link or ".." on the way (openat2, or a
+ * walk one component at a time before 5.6). An fd, or -errno: -ELOOP through
+ * a symlink, -EINVAL for "..", -ENOENT when it does not exist.
+ */
+int act_open_cgroup(const struct actuator *a, const char *path);
+
+/* Internal to the files of lib/actuate/ (the one writer), not for callers:
+ * one write() of @value and a newline; a read with the newline removed
+ * (-EFBIG if cut short); one record stamped with CLOCK_REALTIME. */
+int act__write(int dirfd, const char *file, const char *value);
+int act__read(int dirfd, const char *file, char *buf, size_t len);
+void act__record(const struct actuator *a, const char *path, uint64_t id, const char *knob,
+		 const char *old_value, const char *new_value, const char *reason,
+		 enum act_status status, int err);
+
+/*
+ * Cgroup lifecycle (lib/actuate/cgroup.c). act_mkdir creates @path (its
+ * parent must exist) and tags it with @owner in ACT_OWNER_XATTR before
+ * anything else is done with it; returns its id. -EEXIST if it exists,
+ * -EPERM outside the manage set. In dry run nothing is made and the id is 0.
+ */
+int act_mkdir(const struct actuator *a, const char *path, const char *owner, uint64_t *ret_id);
+/* Create the missing directories of @path's parents, each tagged @owner
+ * (@path itself is not made; those that exist are left alone). */
+int act_mkdir_parents(const struct actuator *a, const char *path, const char *owner);
+/*
+ * Remove @path if it still has id @id (0: any) and its owner tag is @owner:
+ * -EPERM when the tag is missing or another's (nothing cgpilot did not make
+ * is deleted), -ESTALE for another id, -ENOENT when it is gone, -EBUSY
+ * while it has processes or children. In dry run it is checked, not removed.
+ */
+int act_rmdir(const struct actuator *a, const char *path, uint64_t id, const char *owner);
+/* The owner tag of @path into @buf: its length, -ENODATA without one. */
+int act_owner(const struct actuator *a, const char *path, char *buf, size_t len);
+
+/*
+ * Enable-only writes outside the manage set: add the controllers in @mask
+ * (CGFS_* bits) to cgroup.subtree_control of every ancestor of @path, root
+ * first, so @path can have them. What was added (not there before) is
+ * remembered in @undo for act_undo(), and recorded with @reason. -errno and
+ * the ancestor in @res->msg when one cannot be enabled (what was added
+ * before stays, and is in @undo).
+ */
+struct act_undo_entry {
+	char path[256];
+	unsigned added; /* CGFS_* bits this module added there */
+};
+
+struct act_undo {
+	struct act_undo_entry *e;
+	unsigned n, cap;
+};
+
+int act_enable_controllers(const struct actuator *a, const char *path, unsigned mask,
+			   struct act_undo *undo, const char *reason, struct act_result *res);
+/* Take back what @undo holds, deepest first (a clean stop); EBUSY ones stay,
+ * recorded as ACT_FAILED, and stay in @undo for a later try. In dry run the
+ * writes are recorded, not made, and @undo is unchanged. */
+void act_undo(const struct actuator *a, struct act_undo *undo, const char *reason);
+void act_undo_free(struct act_undo *undo);
+
+#endif

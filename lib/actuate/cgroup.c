@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Cgroup lifecycle: make a cgroup (tagged with its owner before anything else
+ * is done with it), remove only what carries our tag, and the enable-only
+ * writes to the ancestors' cgroup.subtree_control that a new cgroup needs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "actuate.h"
+#include "cgroupfs.h"
+#include "util.h"
+
+#define SUBTREE "cgroup.subtree_control"
+/* Longest owner tag act_rmdir() compares; a longer one is not ours. */
+#define OWNER_MAX 256
+
+static bool allowed(const struct actuator *a, const char *path)
+{
+	return !a->in_manage || a->in_manage(a->manage_ud, path);
+}
+
+/* Split normalised @path into its parent (a new string) and its last name. */
+static int split(const char *path, char **ret_parent, const char **ret_name)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent = slash ? strndup(path, (size_t)(slash - path)) : strdup("");
+
+	if (!parent)
+		return -ENOMEM;
+	*ret_parent = parent;
+	*ret_name = slash ? slash + 1 : path;
+	return 0;
+}
+
+/* Normalise a caller's path; -EPERM for the root, which is never made or removed. */
+static int norm_nonroot(const char *path, char **ret)
+{
+	char *norm = NULL;
+	int r;
+
+	if (!path)
+		return -EINVAL;
+	r = cgfs_normalize_path(path, &norm, NULL);
+	if (r)
+		return r;
+	if (!*norm) {
+		free(norm);
+		return -EPERM;
+	}
+	*ret = norm;
+	return 0;
+}
+
+static int mkdir_norm(const struct actuator *a, const char *path, const char *owner,
+		      uint64_t *ret_id)
+{
+	_cleanup_free_ char *parent = NULL;
+	_cleanup_close_ int pfd = -1, fd = -1;
+	const char *name;
+	struct stat st;
+	int r;
+
+	if (!allowed(a, path))
+		return -EPERM;
+	r = split(path, &parent, &name);
+	if (r)
+		return r;
+	pfd = act_open_cgroup(a, parent);
+	if (pfd < 0)
+		return pfd;
+	if (a->dry_run) {
+		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return -EEXIST;
+		if (ret_id)
+			*ret_id = 0;
+		return 0;
+	}
+	if (mkdirat(pfd, name, 0755) < 0)
+		return -errno;
+	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fsetxattr(fd, ACT_OWNER_XATTR, owner, strlen(owner), XATTR_CREATE) < 0 ||
+	    fstat(fd, &st) < 0) {
+		/* an untagged cgroup would be one cgpilot could never remove */
+		r = -errno;
+		unlinkat(pfd, name, AT_REMOVEDIR);
+		return r;
+	}
+	if (ret_id)
+		*ret_id = (uint64_t)st.st_ino;
+	return 0;
+}
+
+int act_mkdir(const struct actuator *a, const char *path, const char *owner, uint64_t *ret_id)
+{
+	_cleanup_free_ char *norm = NULL;
+	int r;
+
+	if (!a || !owner || !*owner)
+		return -EINVAL;
+	r = norm_nonroot(path, &norm);
+	if (r)
+		return r;
+	return mkdir_norm(a, norm, owner, ret_id);
+}
+
+int act_mkdir_parents(const struct actuator *a, const char *path, const char *owner)
+{
+	_cleanup_free_ char *norm = NULL;
+	bool missing = false;
+	int r;
+
+	if (!a || !owner || !*owner)
+		return -EINVAL;
+	r = norm_nonroot(path, &norm);
+	if (r)
+		return r;
+	for (char *s = strchr(norm, '/'); s; s = strchr(s + 1, '/')) {
+		*s = 0;
+		if (!missing) {
+			int fd = act_open_cgroup(a, norm);
+
+			if (fd >= 0)
+				close(fd);
+			else if (fd != -ENOENT)
+				r = fd;
+			else
+				missing = true;
+		}
+		if (!r && missing) {
+			/* in dry run nothing is made, so everything below is missing too */
+			if (a->dry_run)
+				r = allowed(a, norm) ? 0 : -EPERM;
+			else
+				r = mkdir_norm(a, norm, owner, NULL);
+			if (r == -EEXIST)
+				r = 0;
+		}
+		*s = '/';
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int act_owner(const struct actuator *a, const char *path, char *buf, size_t len)
+{
+	_cleanup_free_ char *norm = NULL;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	int r;
+
+	if (!a || !path || !buf || !len)
+		return -EINVAL;
+	r = cgfs_normalize_path(path, &norm, NULL);
+	if (r)
+		return r;
+	fd = act_open_cgroup(a, norm);
+	if (fd < 0)
+		return fd;
+	n = fgetxattr(fd, ACT_OWNER_XATTR, buf, len - 1);
+	if (n < 0)
+		return errno == ENOTSUP ? -ENODATA : -errno;
+	buf[n] = 0;
+	return (int)n;
+}
+
+int act_rmdir(const struct actuator *a, const char *path, uint64_t id, const char *owner)
+{
+	_cleanup_free_ char *norm = NULL, *parent = NULL;
+	_cleanup_close_ int pfd = -1, fd = -1;
+	char tag[OWNER_MAX];
+	const char *name;
+	struct stat st;
+	ssize_t n;
+	int r;
+
+	if (!a || !owner || !*owner)
+		return -EINVAL;
+	r = norm_nonroot(path, &norm);
+	if (r)
+		return r;
+	r = split(norm, &parent, &name);
+	if (r)
+		return r;
+	pfd = act_open_cgroup(a, parent);
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = fgetxattr(fd, ACT_OWNER_XATTR, tag, sizeof(tag));
+	if (n < 0 && errno != ENODATA && errno != ENOTSUP && errno != ERANGE)
+		return -errno;
+	/* untagged, too long a tag, or another's: not cgpilot's (this owner's) to delete */
+	if (n < 0 || (size_t)n != strlen(owner) || memcmp(tag, owner, (size_t)n))
+		return -EPERM;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (id && (uint64_t)st.st_ino != id)
+		return -ESTALE;
+	if (a->dry_run)
+		return 0;
+	if (unlinkat(pfd, name, AT_REMOVEDIR) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- controllers ---- */
+
+static void __attribute__((format(printf, 2, 3)))
+set_msg(struct act_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
+	va_end(ap);
+}
+
+static int undo_find(struct act_undo *undo, const char *path)
+{
+	for (unsigned i = 0; i < undo->n; i++)
+		if (streq(undo->e[i].path, path))
+			return (int)i;
+	return -1;
+}
+
+/* Room for one more entry, so that recording an addition cannot fail after the write. */
+static int undo_reserve(struct act_undo *undo)
+{
+	struct act_undo_entry *e;
+	unsigned cap;
+
+	if (undo->n < undo->cap)
+		return 0;
+	cap = undo->cap ? undo->cap * 2 : 8;
+	e = realloc(undo->e, cap * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	undo->e = e;
+	undo->cap = cap;
+	return 0;
+}
+
+/* Enable what @mask lacks in the cgroup.subtree_control of @anc (open as @fd). */
+static int enable_at(const struct actuator *a, int fd, uint64_t id, const char *anc, unsigned mask,
+		     struct act_undo *undo, const char *reason, struct act_result *res)
+{
+	char cur[1024], val[32];
+	unsigned missing;
+	int r, e;
+
+	r = act__read(fd, SUBTREE, cur, sizeof(cur));
+	if (r < 0) {
+		set_msg(res, "cannot read %s of cgroup '%s': %s", SUBTREE, anc, strerror(-r));
+		return r;
+	}
+	missing = mask & ~cgfs_parse_controllers(cur);
+	if (!missing)
+		return 0;
+	e = undo_find(undo, anc);
+	if (e < 0 && !a->dry_run) {
+		r = undo_reserve(undo);
+		if (r)
+			return r;
+	}
+	for (unsigned i = 0; i < cgfs_n_controllers; i++) {
+		unsigned bit = cgfs_controller_bits[i];
+
+		if (!(missing & bit))
+			continue;
+		snprintf(val, sizeof(val), "+%s", cgfs_controller_names[i]);
+		if (a->dry_run) {
+			act__record(a, anc, id, SUBTREE, cur, val, reason, ACT_DRY_RUN, 0);
+			continue;
+		}
+		r = act__write(fd, SUBTREE, val);
+		act__record(a, anc, id, SUBTREE, cur, val, reason, r ? ACT_FAILED : ACT_WRITTEN, r);
+		if (r) {
+			set_msg(res, "cannot enable %s in cgroup '%s' (%s): %s",
+				cgfs_controller_names[i], anc, SUBTREE, strerror(-r));
+			return r;
+		}
+		if (e < 0) {
+			e = (int)undo->n++;
+			snprintf(undo->e[e].path, sizeof(undo->e[e].path), "%s", anc);
+			undo->e[e].added = 0;
+		}
+		undo->e[e].added |= bit;
+		if (act__read(fd, SUBTREE, cur, sizeof(cur)) < 0)
+			cur[0] = 0;
+	}
+	return 0;
+}
+
+int act_enable_controllers(const struct actuator *a, const char *path, unsigned mask,
+			   struct act_undo *undo, const char *reason, struct act_result *res)
+{
+	_cleanup_free_ char *norm = NULL;
+	struct act_result dummy;
+	unsigned all = 0;
+	size_t end = 0;
+	int r;
+
+	if (!res)
+		res = &dummy;
+	*res = (struct act_result){ .failed = -1 };
+	if (!a || !path || !undo) {
+		set_msg(res, "act_enable_controllers: missing argument");
+		return res->err = -EINVAL;
+	}
+	r = cgfs_normalize_path(path, &norm, NULL);
+	if (r) {
+		set_msg(res, "cgroup path '%s' is not valid", path);
+		return res->err = r;
+	}
+	for (unsigned i = 0; i < cgfs_n_controllers; i++)
+		all |= cgfs_controller_bits[i];
+	mask &= all;
+	/* the proper ancestors, root ("") first: each prefix ending before a '/' */
+	for (bool first = true; mask && *norm; first = false) {
+		_cleanup_close_ int fd = -1;
+		struct stat st;
+		char saved;
+
+		if (!first) {
+			const char *s = strchr(norm + end + 1, '/');
+
+			if (!s)
+				break;
+			end = (size_t)(s - norm);
+		}
+		saved = norm[end];
+		norm[end] = 0;
+		if (end >= sizeof(undo->e[0].path)) {
+			set_msg(res, "cgroup path '%s' too long to remember", norm);
+			r = -ENAMETOOLONG;
+		} else if ((fd = act_open_cgroup(a, norm)) < 0) {
+			set_msg(res, "cannot open cgroup '%s': %s", norm, strerror(-fd));
+			r = fd;
+		} else if (fstat(fd, &st) < 0) {
+			r = -errno;
+			set_msg(res, "cannot stat cgroup '%s': %s", norm, strerror(-r));
+		} else {
+			r = enable_at(a, fd, (uint64_t)st.st_ino, norm, mask, undo, reason, res);
+		}
+		norm[end] = saved;
+		if (r)
+			return res->err = r;
+	}
+	return 0;
+}
+
+static unsigned depth(const char *path)
+{
+	unsigned d = *path ? 1 : 0;
+
+	for (; *path; path++)
+		d += *path == '/';
+	return d;
+}
+
+static void undo_one(const struct actuator *a, struct act_undo_entry *e, const char *reason)
+{
+	_cleanup_close_ int fd = act_open_cgroup(a, e->path);
+	char cur[1024], val[32];
+	uint64_t id = 0;
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		id = (uint64_t)st.st_ino;
+	for (unsigned i = cgfs_n_controllers; i-- > 0;) {
+		unsigned bit = cgfs_controller_bits[i];
+		int r;
+
+		if (!(e->added & bit))
+			continue;
+		snprintf(val, sizeof(val), "-%s", cgfs_controller_names[i]);
+		if (fd < 0 || act__read(fd, SUBTREE, cur, sizeof(cur)) < 0)
+			cur[0] = 0;
+		if (a->dry_run) {
+			act__record(a, e->path, id, SUBTREE, cur, val, reason, ACT_DRY_RUN, 0);
+			continue;
+		}
+		/* EBUSY: a child still has it enabled; it stays, and stays in @undo */
+		r = fd < 0 ? fd : act__write(fd, SUBTREE, val);
+		act__record(a, e->path, id, SUBTREE, cur, val, reason, r ? ACT_FAILED : ACT_WRITTEN,
+			    r);
+		if (!r)
+			e->added &= ~bit;
+	}
+}
+
+void act_undo(const struct actuator *a, struct act_undo *undo, const char *reason)
+{
+	unsigned maxd = 0, w = 0;
+
+	if (!a || !undo || !undo->n)
+		return;
+	for (unsigned i = 0; i < undo->n; i++)
+		if (depth(undo->e[i].path) > maxd)
+			maxd = depth(undo->e[i].path);
+	/* deepest first: a parent cannot drop a controller a child still has */
+	for (unsigned d = maxd + 1; d-- > 0;)
+		for (unsigned i = undo->n; i-- > 0;)
+			if (depth(undo->e[i].path) == d)
+				undo_one(a, &undo->e[i], reason);
+	for (unsigned i = 0; i < undo->n; i++)
+		if (undo->e[i].added)
+			undo->e[w++] = undo->e[i];
+	undo->n = w;
+}
+
+void act_undo_free(struct act_undo *undo)
+{
+	if (!undo)
+		return;
+	free(undo->e);
+	*undo = (struct act_undo){ 0 };
+}
