@@ -5,6 +5,7 @@
  * that is not a syscall lives in policy/.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -320,9 +321,13 @@ int ctr_apply(struct containers *c, struct container *k, const struct act_write 
 		return -E2BIG;
 	for (unsigned i = 0; i < n; i++) {
 		ws[i] = w[i];
-		ws[i].readback = rb[i];
-		ws[i].readback_len = sizeof(rb[i]);
-		rb[i][0] = 0;
+		/* what the kernel shows after the write is what another writer's
+		 * change is told from: read back where others write too */
+		if (k->kind == CTR_ADOPTED) {
+			ws[i].readback = rb[i];
+			ws[i].readback_len = sizeof(rb[i]);
+		}
+		snprintf(rb[i], sizeof(rb[i]), "%s", w[i].value);
 		/* another writer's change is noticed where we wrote before */
 		for (unsigned j = 0; k->kind == CTR_ADOPTED && j < k->nknobs; j++)
 			if (streq(k->knobs[j].knob, w[i].knob))
@@ -461,25 +466,33 @@ bool below_own(const struct containers *c, const char *path)
 
 int ctr_signal(struct containers *c, struct container *k, int sig, const char *reason)
 {
-	char buf[4096], *p, *end;
-	int n = 0, r;
+	_cleanup_close_ int dfd = act_open_cgroup(&c->act, k->path);
+	_cleanup_fclose_ FILE *f = NULL;
+	struct stat st;
+	long pid;
+	int n = 0, fd;
 
-	/* cgroup.procs of a cgroup we manage: the pids are in it now; one
-	 * that exits meanwhile gives ESRCH, and a pid is not reused while
-	 * its cgroup still lists it (the read and the kill are close) */
-	r = act_read(&c->act, k->path, "cgroup.procs", buf, sizeof(buf));
-	if (r)
-		return r;
-	for (p = buf; *p; p = end) {
-		long pid = strtol(p, &end, 10);
-
-		if (end == p)
-			break;
+	if (dfd < 0)
+		return dfd;
+	if (fstat(dfd, &st))
+		return -errno;
+	if (st.st_ino != k->cgroup_id)
+		return -ESTALE;
+	/* cgroup.procs of a cgroup we manage, read whole however many pids it
+	 * lists: a pid that exits meanwhile gives ESRCH, and a pid is not
+	 * reused while its cgroup still lists it (the read and the kill are
+	 * close) */
+	fd = openat(dfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	while (fscanf(f, "%ld", &pid) == 1)
 		if (pid > 0 && !kill((pid_t)pid, sig))
 			n++;
-		while (*end == '\n')
-			end++;
-	}
 	log_info("signal %d sent to %d processes of %s (%s)", sig, n, k->path, reason);
 	return n;
 }
@@ -534,6 +547,39 @@ out:
 
 /* ---- admission ---- */
 
+/*
+ * Parents whose ancestors' subtree_control was seen to hold the controllers:
+ * each admission below them would otherwise read every ancestor's file
+ * again. Forgotten when a write below them fails.
+ */
+static bool parent_enabled(struct containers *c, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	for (unsigned i = 0; i < c->nparents; i++)
+		if (strlen(c->parents[i]) == n && !strncmp(c->parents[i], path, n))
+			return true;
+	return false;
+}
+
+static void remember_parent(struct containers *c, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || c->nparents == ARRAY_SIZE(c->parents))
+		return;
+	c->parents[c->nparents] = strndup(path, (size_t)(slash - path));
+	if (c->parents[c->nparents])
+		c->nparents++;
+}
+
+static void forget_parents(struct containers *c)
+{
+	while (c->nparents)
+		free(c->parents[--c->nparents]);
+}
+
 static int make_cgroup(struct containers *c, struct container *k, const char *reason, char *why,
 		       size_t whylen)
 {
@@ -550,13 +596,14 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 			 strerror(-r));
 		return r;
 	}
-	if (c->enforce) {
+	if (c->enforce && !parent_enabled(c, k->path)) {
 		r = act_enable_controllers(&c->act, k->path, c->enforce, &c->undo,
 					   "controllers for managed containers", &res);
 		if (r) {
 			snprintf(why, whylen, "%s", res.msg);
 			return r;
 		}
+		remember_parent(c, k->path);
 	}
 	r = act_mkdir(&c->act, k->path, owner, &id);
 	if (r) {
@@ -593,6 +640,7 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 	}
 	r = p.n ? ctr_apply(c, k, p.w, p.n, reason, &res) : 0;
 	if (r) {
+		forget_parents(c);
 		snprintf(why, whylen, "%s", res.msg);
 		act_rmdir(&c->act, k->path, id, owner);
 		ctr_set_cgroup(c, k, 0);
@@ -809,7 +857,7 @@ void ctr_serve_queue(struct containers *c, uint64_t now_ns)
 static void read_knob(struct containers *c, const char *path, const char *knob, char *buf,
 		      size_t len, const char **ret)
 {
-	*ret = act_read(&c->act, path, knob, buf, len) ? NULL : buf;
+	*ret = act_read(&c->act, path, knob, buf, len) < 0 ? NULL : buf;
 }
 
 static void adopt(struct containers *c, const struct cg *cg, const struct adopt_match *m)
@@ -921,7 +969,7 @@ static bool populated(struct containers *c, struct container *k)
 	char buf[256];
 	const char *p;
 
-	if (act_read(&c->act, k->path, "cgroup.events", buf, sizeof(buf)))
+	if (act_read(&c->act, k->path, "cgroup.events", buf, sizeof(buf)) < 0)
 		return false;
 	p = strstr(buf, "populated ");
 	return p && p[10] == '1';
@@ -946,7 +994,7 @@ static void update_slack(struct containers *c, uint64_t now_ns)
 			char buf[32];
 
 			budget--;
-			if (!act_read(&c->act, k->path, "memory.current", buf, sizeof(buf)))
+			if (act_read(&c->act, k->path, "memory.current", buf, sizeof(buf)) >= 0)
 				used.mem += strtoull(buf, NULL, 10);
 			else
 				used.mem += k->spec.mem_request;
@@ -1235,6 +1283,7 @@ void containers__free(struct containers *c)
 	free(c->root);
 	if (c->pool_ok)
 		place_pool_free(&c->pool);
+	forget_parents(c);
 	drf_free(&c->drf);
 	act_undo_free(&c->undo);
 	audit_close(c->audit);

@@ -39,6 +39,8 @@ struct containers {
 	char state_path[512];
 	unsigned enforce; /* CGFS_* controllers writable for containers */
 	struct container *current; /* whose act_apply is running (history) */
+	char *parents[64]; /* controllers seen enabled above these (containers.c) */
+	unsigned nparents;
 };
 
 /* Knob values of a container's decision, only where the controller is on. */

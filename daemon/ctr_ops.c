@@ -233,6 +233,22 @@ static int parse_spec(struct ctl_client *cl, json_object *req, struct res_spec *
 	return 0;
 }
 
+/* Copy @src into @dst, cut at a character boundary (UTF-8 stays valid). */
+static void utf8_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	while (src[n]) {
+		size_t l = cgfs_utf8_seq_len((const unsigned char *)src + n);
+
+		if (!l || n + l >= size)
+			break;
+		n += l;
+	}
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 /* 1-63 of [A-Za-z0-9_.-], not starting with '.' (no hidden or special names). */
 static bool name_ok(const char *n)
 {
@@ -394,8 +410,6 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 		json_object *o = ok();
 
 		add(o, "container", ctr_json(c, k, false));
-		if (c->state_dirty && !ctr_state_save(c))
-			c->state_dirty = false;
 		return ctl_client__reply(cl, o);
 	}
 	if (wait && (r == -ENOSPC) && c->drf.n < c->d->conf.max_queued) {
@@ -456,7 +470,7 @@ int containers__op_started(struct containers *c, struct ctl_client *cl, json_obj
 	if (k->state == CTR_QUEUED)
 		return ctl_client__reply_error(cl, "container %" PRIu64 " is still queued", k->id);
 	k->pid = (pid_t)pid;
-	snprintf(k->command, sizeof(k->command), "%s", cmd);
+	utf8_copy(k->command, sizeof(k->command), cmd);
 	if (k->state == CTR_ADMITTED) {
 		k->state = CTR_RUNNING;
 		k->started_ns = mono_now_ns();
@@ -593,6 +607,13 @@ int containers__op_kill(struct containers *c, struct ctl_client *cl, json_object
 	if (k->state == CTR_QUEUED || !k->cgroup_id)
 		return ctl_client__reply_error(cl, "container %" PRIu64 " has no cgroup yet",
 					       k->id);
+	/* another scheduler's container: only if its pattern hands over killing */
+	if (k->kind == CTR_ADOPTED &&
+	    !(k->pattern && adopt_knob_allowed(k->pattern, "cgroup.kill")))
+		return ctl_client__reply_error(cl,
+					       "container %" PRIu64 " is adopted (%s) and its "
+					       "pattern does not hand cgroup.kill to cgpilot",
+					       k->id, k->pattern ? k->pattern->name : "?");
 	snprintf(reason, sizeof(reason),
 		 "container.kill of %" PRIu64 " (signal %" PRIu64 ") by uid %u", k->id, sig,
 		 (unsigned)ctl_client__uid(cl));
@@ -648,8 +669,6 @@ int containers__op_release(struct containers *c, struct ctl_client *cl, json_obj
 	if (r)
 		return ctl_client__reply_error(cl, "cannot release container %" PRIu64 ": %s", id,
 					       strerror(-r));
-	if (c->state_dirty && !ctr_state_save(c))
-		c->state_dirty = false;
 	ctr_serve_queue(c, mono_now_ns());
 	return ctl_client__reply(cl, ok());
 }

@@ -2,7 +2,9 @@
 /*
  * The state file (<runtime_dir>/state.json): the containers cgpilot made,
  * their reservations and placements, written atomically (a temporary file,
- * fsync, rename, fsync of the directory) whenever they change, and read
+ * fsync, rename, fsync of the directory) on the sample tick after they
+ * changed (coalesced: one write for a burst of admissions) and at a clean
+ * stop, and read
  * back at start: a container whose cgroup still has its id keeps its books
  * and CPUs; the others are dropped (and their empty cgroup removed when it
  * is ours). Adopted containers are found again by their patterns, queued

@@ -52,13 +52,17 @@ def ensure_bpffs():
 class Cgroups:
     """Cgroups this test created, under one parent; removed on exit."""
 
-    def __init__(self, name):
+    def __init__(self, name, sweep=False):
+        """sweep: on cleanup, also remove every cgroup left below the
+        parent that the test did not make itself (a daemon's, or ones
+        made with os.mkdir, names that are not UTF-8 included)."""
         self.mount = v2_mount()
         self.rel_parent = "cgpilot-itest-%d-%s" % (os.getpid(), name)
         self.parent = os.path.join(self.mount, self.rel_parent)
         os.mkdir(self.parent)
         self.made = [self.parent]
         self.procs = []
+        self.sweep = sweep
 
     def make(self, name):
         p = os.path.join(self.parent, name)
@@ -93,22 +97,32 @@ class Cgroups:
         for p in procs:
             p.wait()
 
+    @staticmethod
+    def _remove(p):
+        if not os.path.isdir(p):
+            return
+        try:
+            with open(os.path.join(p, b"cgroup.kill" if isinstance(p, bytes) else "cgroup.kill"),
+                      "w") as f:
+                f.write("1")
+        except OSError:
+            pass
+        for _ in range(100):
+            try:
+                os.rmdir(p)
+                break
+            except OSError:
+                time.sleep(0.02)
+
     def cleanup(self):
         self.stop(self.procs)
+        if self.sweep and os.path.isdir(self.parent):
+            top = os.fsencode(self.parent)
+            for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count(b"/")):
+                if dirpath != top:
+                    self._remove(dirpath)
         for p in reversed(self.made):
-            if not os.path.isdir(p):
-                continue
-            try:
-                with open(os.path.join(p, "cgroup.kill"), "w") as f:
-                    f.write("1")
-            except OSError:
-                pass
-            for _ in range(100):
-                try:
-                    os.rmdir(p)
-                    break
-                except OSError:
-                    time.sleep(0.02)
+            self._remove(p)
 
 
 class Daemon:
@@ -252,6 +266,41 @@ class Subscriber:
         self.s.close()
 
 
+class Conn:
+    """A control connection of the test's own, kept open: requests one at
+    a time and their reply lines one by one (container.admit with "wait"
+    answers a second time when the request is admitted or dropped)."""
+
+    def __init__(self, d, timeout=10):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.settimeout(timeout)
+        self.s.connect(d.sock)
+        self.f = self.s.makefile("rb")
+
+    def send(self, obj):
+        self.s.sendall((json.dumps(obj) + "\n").encode())
+
+    def line(self, timeout=10):
+        """The next reply line as an object; None at end of stream."""
+        self.s.settimeout(timeout)
+        raw = self.f.readline()
+        return json.loads(raw.decode()) if raw else None
+
+    def request(self, obj, timeout=10):
+        self.send(obj)
+        return self.line(timeout)
+
+    def close(self):
+        self.f.close()
+        self.s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
 def wait_until(fn, timeout, what):
     deadline = time.time() + timeout
     last = None
@@ -274,8 +323,8 @@ class Ctx:
         self.daemons.append(d)
         return d
 
-    def cgroups(self, name):
-        c = Cgroups(name)
+    def cgroups(self, name, **kw):
+        c = Cgroups(name, **kw)
         self.groups.append(c)
         return c
 
