@@ -623,6 +623,24 @@ static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *re
 		json_object_array_add(nodes, n);
 	}
 	add(o, "nodes", nodes);
+	{
+		json_object *blk = json_object_new_array();
+
+		for (unsigned i = 0; i < d->topo->nblock; i++) {
+			const struct topo_blockdev *b = &d->topo->block[i];
+			json_object *e = json_object_new_object();
+			char dev[24];
+
+			snprintf(dev, sizeof(dev), "%u:%u", b->major, b->minor);
+			add(e, "name", json_object_new_string(b->name));
+			add(e, "dev", json_object_new_string(dev));
+			add(e, "size_bytes", u64(b->size_bytes));
+			add(e, "rotational", json_object_new_boolean(b->rotational));
+			add(e, "removable", json_object_new_boolean(b->removable));
+			json_object_array_add(blk, e);
+		}
+		add(o, "block_devices", blk);
+	}
 	add(o, "cgroup_root", json_object_new_string(d->cgroup_root));
 	add(o, "controllers", controllers_json(d->controllers));
 	add(o, "missing_controllers", controllers_json(d->missing_controllers));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* CPU topology and memory from sysfs and procfs: pure parsers and one reader. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -361,6 +362,83 @@ static int read_nodes(const char *sys, struct topology *t)
 	return 0;
 }
 
+int topo_parse_devnum(const char *text, unsigned *ret_major, unsigned *ret_minor)
+{
+	unsigned long ma, mi;
+	char *end;
+
+	if (!isdigit((unsigned char)text[0]))
+		return -EINVAL;
+	errno = 0;
+	ma = strtoul(text, &end, 10);
+	if (errno || *end != ':' || !isdigit((unsigned char)end[1]) || ma > 4095)
+		return -EINVAL;
+	mi = strtoul(end + 1, &end, 10);
+	if (errno || (*end && strcmp(end, "\n")) || mi > 1048575)
+		return -EINVAL;
+	*ret_major = (unsigned)ma;
+	*ret_minor = (unsigned)mi;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct topo_blockdev *)a)->name,
+		      ((const struct topo_blockdev *)b)->name);
+}
+
+/* Whole block devices; a missing /sys/block is no device, not an error. */
+static void read_block(const char *root, struct topology *t)
+{
+	char path[PATH_LEN], buf[64];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/sys/block", root);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((de = readdir(dir)) && t->nblock < TOPO_BLOCK_MAX) {
+		struct topo_blockdev b = { 0 };
+		unsigned long long sectors = 0;
+		int v;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(b.name) ||
+		    !strncmp(de->d_name, "loop", 4) || !strncmp(de->d_name, "ram", 3))
+			continue;
+		snprintf(b.name, sizeof(b.name), "%s", de->d_name);
+		snprintf(path, sizeof(path), "%s/sys/block/%s/dev", root, de->d_name);
+		if (read_text(path, buf, sizeof(buf)) < 0 ||
+		    topo_parse_devnum(buf, &b.major, &b.minor))
+			continue;
+		snprintf(path, sizeof(path), "%s/sys/block/%s/size", root, de->d_name);
+		if (read_text(path, buf, sizeof(buf)) >= 0)
+			sectors = strtoull(buf, NULL, 10);
+		if (!sectors)
+			continue;
+		b.size_bytes = sectors * 512;
+		snprintf(path, sizeof(path), "%s/sys/block/%s/queue/rotational", root,
+			 de->d_name);
+		b.rotational = read_text(path, buf, sizeof(buf)) >= 0 && !topo_parse_int(buf, &v) &&
+			       v == 1;
+		snprintf(path, sizeof(path), "%s/sys/block/%s/removable", root, de->d_name);
+		b.removable = read_text(path, buf, sizeof(buf)) >= 0 && !topo_parse_int(buf, &v) &&
+			      v == 1;
+		{
+			struct topo_blockdev *nb =
+				realloc(t->block, (t->nblock + 1) * sizeof(*nb));
+
+			if (!nb)
+				break;
+			t->block = nb;
+			t->block[t->nblock++] = b;
+		}
+	}
+	closedir(dir);
+	if (t->nblock > 1)
+		qsort(t->block, t->nblock, sizeof(*t->block), by_name);
+}
+
 int topology__read(const char *root, struct topology **ret)
 {
 	struct topology *t = calloc(1, sizeof(*t));
@@ -410,6 +488,7 @@ int topology__read(const char *root, struct topology **ret)
 	r = read_nodes(sys, t);
 	if (r)
 		goto err_free;
+	read_block(root, t);
 	topo_cpuset_free(&present);
 	topo_cpuset_free(&online);
 	*ret = t;
@@ -434,6 +513,7 @@ void topology__free(struct topology *t)
 		topo_cpuset_free(&t->nodes[i].cpus);
 	free(t->cpus);
 	free(t->nodes);
+	free(t->block);
 	free(t);
 }
 

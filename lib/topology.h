@@ -54,6 +54,17 @@ struct topo_node {
 	struct topo_cpuset cpus;
 };
 
+/* A whole block device (/sys/block/NAME), the unit io.weight and io.max name. */
+struct topo_blockdev {
+	char name[32];
+	unsigned major, minor;
+	uint64_t size_bytes; /* 512-byte sectors in /sys/block/NAME/size, as bytes */
+	bool rotational;
+	bool removable;
+};
+
+#define TOPO_BLOCK_MAX 256
+
 /* A read-only snapshot; fields are public, free it with topology__free(). */
 struct topology {
 	unsigned ncpus; /* present CPUs */
@@ -62,6 +73,9 @@ struct topology {
 	struct topo_node *nodes;
 	uint64_t memory_bytes; /* MemTotal of /proc/meminfo */
 	char kernel_release[65];
+	/* block devices with a size, by name; loop and ram devices left out */
+	unsigned nblock;
+	struct topo_blockdev *block;
 };
 
 /*
@@ -90,8 +104,11 @@ int topo_pick_llc(const struct topo_cache *caches, unsigned n);
  */
 int topo_parse_meminfo(const char *text, const char *key, uint64_t *ret_bytes);
 
+/* "MAJ:MIN" (a block device's dev file, a newline allowed); -EINVAL otherwise. */
+int topo_parse_devnum(const char *text, unsigned *ret_major, unsigned *ret_minor);
+
 /*
- * Reads the topology from <root>/sys/devices/system/{cpu,node} and
+ * Reads the topology from <root>/sys/devices/system/{cpu,node}, <root>/sys/block and
  * <root>/proc/{meminfo,sys/kernel/osrelease}; @root "" is the running
  * system. Without NUMA information in sysfs there is one node 0 with every
  * CPU and MemTotal. -errno when the list of present CPUs cannot be read.

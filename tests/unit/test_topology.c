@@ -302,6 +302,47 @@ static void test_read_numa(void **state)
 	topology__free(topo);
 }
 
+static void test_read_block(void **state)
+{
+	struct tree *t = *state;
+	struct topology *topo = NULL;
+	unsigned ma = 0, mi = 0;
+
+	/* a disk, an NVMe namespace, a loop device and an empty drive */
+	put(t->root, "sys/block/vda/dev", "254:0\n");
+	put(t->root, "sys/block/vda/size", "2097152\n");
+	put(t->root, "sys/block/vda/queue/rotational", "1\n");
+	put(t->root, "sys/block/nvme0n1/dev", "259:0\n");
+	put(t->root, "sys/block/nvme0n1/size", "1000\n");
+	put(t->root, "sys/block/nvme0n1/queue/rotational", "0\n");
+	put(t->root, "sys/block/nvme0n1/removable", "0\n");
+	put(t->root, "sys/block/loop0/dev", "7:0\n");
+	put(t->root, "sys/block/loop0/size", "100\n");
+	put(t->root, "sys/block/sr0/dev", "11:0\n");
+	put(t->root, "sys/block/sr0/size", "0\n");
+	put(t->root, "sys/block/bad/dev", "x:y\n");
+	put(t->root, "sys/block/bad/size", "8\n");
+	assert_int_equal(topology__read(t->root, &topo), 0);
+	assert_int_equal(topo->nblock, 2);
+	assert_string_equal(topo->block[0].name, "nvme0n1");
+	assert_int_equal(topo->block[0].major, 259);
+	assert_int_equal(topo->block[0].size_bytes, 512000);
+	assert_false(topo->block[0].rotational);
+	assert_string_equal(topo->block[1].name, "vda");
+	assert_int_equal(topo->block[1].major, 254);
+	assert_int_equal(topo->block[1].minor, 0);
+	assert_int_equal(topo->block[1].size_bytes, 1ULL << 30);
+	assert_true(topo->block[1].rotational);
+	topology__free(topo);
+
+	assert_int_equal(topo_parse_devnum("8:16\n", &ma, &mi), 0);
+	assert_true(ma == 8 && mi == 16);
+	assert_int_equal(topo_parse_devnum("8:", &ma, &mi), -EINVAL);
+	assert_int_equal(topo_parse_devnum("-1:0", &ma, &mi), -EINVAL);
+	assert_int_equal(topo_parse_devnum("8:1 x", &ma, &mi), -EINVAL);
+	assert_int_equal(topo_parse_devnum("5000:0", &ma, &mi), -EINVAL);
+}
+
 static void test_read_missing_tree(void **state)
 {
 	struct tree *t = *state;
@@ -326,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_meminfo),
 		cmocka_unit_test_setup_teardown(test_read_without_numa, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_read_numa, tree_setup, tree_teardown),
+		cmocka_unit_test_setup_teardown(test_read_block, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_read_missing_tree, tree_setup, tree_teardown),
 	};
 
