@@ -49,11 +49,12 @@ static unsigned hash_id(uint64_t id)
 	return (unsigned)(id & (CTR_BUCKETS - 1));
 }
 
-/* The links of a container: a list, and two hashes with chains through
- * small side arrays would be more memory; 10,000 containers make chains of
- * about 2 in 4,096 buckets, so the chains reuse one pointer each. */
+/* The links of a container, behind it in the same allocation: the list's
+ * back pointer and the chains of the two hashes (10,000 containers make
+ * chains of about 2 in 4,096 buckets). */
 struct ctr_links {
 	struct container *id_next, *cg_next;
+	struct container *prev; /* in c->list (NULL: the head) */
 };
 
 static struct ctr_links *links(struct container *k)
@@ -94,6 +95,9 @@ void ctr_link(struct containers *c, struct container *k)
 	unsigned b = hash_id(k->id);
 
 	k->next = c->list;
+	links(k)->prev = NULL;
+	if (c->list)
+		links(c->list)->prev = k;
 	c->list = k;
 	links(k)->id_next = c->by_id[b];
 	c->by_id[b] = k;
@@ -125,12 +129,14 @@ void ctr_unlink(struct containers *c, struct container *k)
 {
 	struct container **pp;
 
-	for (pp = &c->list; *pp; pp = &(*pp)->next) {
-		if (*pp == k) {
-			*pp = k->next;
-			break;
-		}
-	}
+	/* O(1): a node with 10,000 containers releases them often */
+	if (links(k)->prev)
+		links(k)->prev->next = k->next;
+	else if (c->list == k)
+		c->list = k->next;
+	if (k->next)
+		links(k->next)->prev = links(k)->prev;
+	k->next = links(k)->prev = NULL;
 	for (pp = &c->by_id[hash_id(k->id)]; *pp; pp = &links(*pp)->id_next) {
 		if (*pp == k) {
 			*pp = links(k)->id_next;
