@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -55,11 +56,57 @@ static unsigned hash_id(uint64_t id)
 struct ctr_links {
 	struct container *id_next, *cg_next;
 	struct container *prev; /* in c->list (NULL: the head) */
+	struct container *path_next;
 };
 
 static struct ctr_links *links(struct container *k)
 {
 	return (struct ctr_links *)(k + 1);
+}
+
+/* FNV-1a over the path, seeded: adopted cgroups' names are chosen by users. */
+static unsigned hash_path(const struct containers *c, const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ c->path_seed;
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	return hash_id(h);
+}
+
+static void link_path(struct containers *c, struct container *k)
+{
+	unsigned b;
+
+	if (!k->path)
+		return;
+	b = hash_path(c, k->path);
+	links(k)->path_next = c->by_path[b];
+	c->by_path[b] = k;
+}
+
+static void unlink_path(struct containers *c, struct container *k)
+{
+	struct container **pp;
+
+	if (!k->path)
+		return;
+	for (pp = &c->by_path[hash_path(c, k->path)]; *pp; pp = &links(*pp)->path_next) {
+		if (*pp == k) {
+			*pp = links(k)->path_next;
+			break;
+		}
+	}
+}
+
+struct container *ctr_find_path(struct containers *c, const char *path)
+{
+	struct container *k;
+
+	for (k = c->by_path[hash_path(c, path)]; k; k = links(k)->path_next)
+		if (streq(k->path, path))
+			return k;
+	return NULL;
 }
 
 struct container *ctr_alloc(struct containers *c)
@@ -101,6 +148,7 @@ void ctr_link(struct containers *c, struct container *k)
 	c->list = k;
 	links(k)->id_next = c->by_id[b];
 	c->by_id[b] = k;
+	link_path(c, k);
 	if (k->cgroup_id) {
 		b = hash_id(k->cgroup_id);
 		links(k)->cg_next = c->by_cg[b];
@@ -144,6 +192,7 @@ void ctr_unlink(struct containers *c, struct container *k)
 		}
 	}
 	unlink_cg(c, k);
+	unlink_path(c, k);
 	c->n--;
 	if (k->state != CTR_QUEUED && c->stats.count[k->kind][k->class])
 		c->stats.count[k->kind][k->class]--;
@@ -320,6 +369,7 @@ int ctr_apply(struct containers *c, struct container *k, const struct act_write 
 		.path = k->path,
 		.id = k->cgroup_id,
 		.knobs = k->kind == CTR_ADOPTED ? (k->pattern ? k->pattern->knobs : "") : NULL,
+		.fresh = k->fresh,
 	};
 	int r;
 
@@ -602,7 +652,8 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 			 strerror(-r));
 		return r;
 	}
-	if (c->enforce && !parent_enabled(c, k->path)) {
+	/* in dry run the parents were not made: nothing to enable them in */
+	if (c->enforce && !c->act.dry_run && !parent_enabled(c, k->path)) {
 		r = act_enable_controllers(&c->act, k->path, c->enforce, &c->undo,
 					   "controllers for managed containers", &res);
 		if (r) {
@@ -644,7 +695,9 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 		}
 		return 0;
 	}
+	k->fresh = true;
 	r = p.n ? ctr_apply(c, k, p.w, p.n, reason, &res) : 0;
+	k->fresh = false;
 	if (r) {
 		forget_parents(c);
 		snprintf(why, whylen, "%s", res.msg);
@@ -924,8 +977,10 @@ void containers__cgroup_added(struct containers *c, const struct cg *cg)
 			char *p = strdup(cg->path);
 
 			if (p) {
+				unlink_path(c, k);
 				free(k->path);
 				k->path = p;
+				link_path(c, k);
 				c->state_dirty = true;
 			}
 		}
@@ -1174,6 +1229,8 @@ int containers__new(struct daemon *d, struct containers **ret)
 		return -ENOMEM;
 	c->d = d;
 	c->next_id = 1;
+	if (getrandom(&c->path_seed, sizeof(c->path_seed), 0) != sizeof(c->path_seed))
+		c->path_seed = mono_now_ns();
 	drf_init(&c->drf);
 	class_conf_defaults(c->classes);
 	for (int i = 0; i < CGP_CLASS_MAX; i++) {
@@ -1252,8 +1309,10 @@ void containers__stop(struct containers *c)
 		return;
 	if (c->state_dirty)
 		ctr_state_save(c);
-	/* the class directories and the root, where cgpilot made them and
-	 * nothing is left in them (containers outlive the daemon) */
+	/* the controllers cgpilot enabled first (deepest first), then the class
+	 * directories and the root, where cgpilot made them and nothing is
+	 * left in them (containers outlive the daemon) */
+	act_undo(&c->act, &c->undo, "clean stop: controllers cgpilot enabled");
 	for (int i = 0; i < CGP_CLASS_MAX; i++) {
 		char p[512];
 
@@ -1261,7 +1320,6 @@ void containers__stop(struct containers *c)
 		act_rmdir(&c->act, p, 0, CTR_OWNER);
 	}
 	act_rmdir(&c->act, c->root, 0, CTR_OWNER);
-	act_undo(&c->act, &c->undo, "clean stop: controllers cgpilot enabled");
 }
 
 void containers__free(struct containers *c)

@@ -85,6 +85,7 @@ struct container {
 	bool backed_off; /* adopted: a knob was changed by someone else */
 	bool releasing; /* killed; removed once its processes are gone */
 	bool dry; /* admitted in dry run: no cgroup was made */
+	bool fresh; /* its cgroup was made for the writes under way (act_target.fresh) */
 	char unenforced[128]; /* knobs a missing controller left unwritten */
 	struct ctr_knob knobs[CTR_KNOBS_MAX];
 	unsigned nknobs;

@@ -32,6 +32,8 @@ struct containers {
 	struct container *list; /* every container, newest first */
 	struct container *by_id[CTR_BUCKETS];
 	struct container *by_cg[CTR_BUCKETS];
+	struct container *by_path[CTR_BUCKETS];
+	uint64_t path_seed;
 	unsigned n; /* containers, queued ones included */
 	uint64_t next_id;
 	struct ctr_stats stats;
@@ -57,6 +59,8 @@ void ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_
 int ctr_check_enforceable(const struct containers *c, enum cgp_class class,
 			  const struct res_spec *spec, unsigned exclusive, char *why,
 			  size_t whylen);
+/* The container at @path (raw), or NULL. */
+struct container *ctr_find_path(struct containers *c, const char *path);
 /* In the container root or our own cgroup: not for an engine's containers. */
 bool below_own(const struct containers *c, const char *path);
 /* Send @sig to every process of the container; the number signalled, or -errno. */

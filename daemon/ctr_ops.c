@@ -277,14 +277,6 @@ static int refuse(struct containers *c, struct ctl_client *cl, enum ctr_refusal 
 	return ctl_client__reply(cl, o);
 }
 
-static struct container *same_path(struct containers *c, const char *path)
-{
-	for (struct container *k = c->list; k; k = k->next)
-		if (k->path && streq(k->path, path))
-			return k;
-	return NULL;
-}
-
 int containers__op_admit(struct containers *c, struct ctl_client *cl, json_object *req)
 {
 	const char *kind = "launched", *name = NULL, *path = NULL, *class = "burstable";
@@ -398,7 +390,7 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 		ctr_free_one(k);
 		return -ENOMEM;
 	}
-	if (same_path(c, k->path)) {
+	if (ctr_find_path(c, k->path)) {
 		snprintf(why, sizeof(why), "a container at %s exists already", k->path);
 		ctr_free_one(k);
 		return refuse(c, cl, REFUSE_INVALID, why);

@@ -361,6 +361,11 @@ struct apply_ctx {
 	int *old_err; /* 0 when read */
 };
 
+/* old_err[] of a write left out because the file held its value already */
+#define UNCHANGED 1
+/* old_err[] of a knob of a cgroup just made (act_target.fresh): not read */
+#define FRESH 2
+
 static const char *old_of(const struct apply_ctx *c, unsigned i)
 {
 	return c->old + (size_t)i * OLD_MAX;
@@ -384,6 +389,8 @@ static void roll_back(const struct apply_ctx *c, int dirfd, unsigned upto, struc
 			add_msg(res, "; %s cannot be undone", w->knob);
 			continue;
 		}
+		if (c->old_err[j] == UNCHANGED || c->old_err[j] == FRESH)
+			continue; /* never written, or a new cgroup that goes as a whole */
 		if (c->old_err[j]) {
 			all = false;
 			res->written++;
@@ -550,6 +557,12 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 	}
 	c = (struct apply_ctx){ a, path, id, w, reason, old, old_err };
 	for (unsigned i = 0; i < n; i++) {
+		/* a cgroup made for this decision holds the kernel's defaults: no
+		 * reading them, no restoring them (its maker removes it on failure) */
+		if (t->fresh) {
+			old_err[i] = FRESH;
+			continue;
+		}
 		/* a write-only file (cgroup.kill) has nothing to read or give back */
 		if (!act_knob_find(w[i].knob, NULL)->restorable) {
 			old_err[i] = -EACCES;
@@ -575,6 +588,19 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 		return r;
 
 	for (unsigned i = 0; i < n; i++) {
+		/* the value is there already (as the kernel shows it): no action */
+		if (!old_err[i] && !strcmp(old_of(&c, i), w[i].value)) {
+			old_err[i] = UNCHANGED;
+			res->written++;
+			if (w[i].readback && w[i].readback_len) {
+				bool fits = strlen(w[i].value) < w[i].readback_len;
+
+				/* as a read back that does not fit: empty, not cut */
+				snprintf(w[i].readback, w[i].readback_len, "%s",
+					 fits ? w[i].value : "");
+			}
+			continue;
+		}
 		r = act__write(dirfd, w[i].knob, w[i].value);
 		if (r) {
 			act__record(a, path, id, w[i].knob, old_of(&c, i), w[i].value, reason,

@@ -16,7 +16,8 @@
  *  3. the old values are read; where the caller says what it last wrote
  *     (expect) and the file now holds something else, another writer changed
  *     it: nothing is written and the result says so (the caller backs off);
- *  4. the values are written in order; if one fails, those already written
+ *  4. the values are written in order (one the file shows already is left
+ *     alone: no write, no record); if one fails, those already written
  *     get their old values back, in reverse order, and the result names the
  *     knob that failed, its error, and what was restored;
  *  5. every write (and, in dry run, every write not made) is handed to the
@@ -102,6 +103,10 @@ struct act_target {
 	/* adopted cgroups: the space-separated knobs cgpilot may write there;
 	 * NULL for cgroups cgpilot owns (every knob) */
 	const char *knobs;
+	/* made by act_mkdir() for this decision: the old values (the kernel's
+	 * defaults) are not read (records say old ""), and a failure restores
+	 * nothing: the caller removes the cgroup as a whole */
+	bool fresh;
 };
 
 struct act_write {

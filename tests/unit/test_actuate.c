@@ -601,6 +601,27 @@ static uint64_t real_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* A value the file shows already is neither written nor recorded, and a
+ * later failure does not "restore" it. */
+static void test_apply_unchanged(void **state)
+{
+	struct fx *f = *state;
+	struct act_target t = target(f, "a/b");
+	char rb[32] = "x";
+	struct act_write w[] = {
+		{ "cpu.weight", "100", .readback = rb, .readback_len = sizeof(rb) },
+		{ "cpu.max", "50000 100000" },
+	};
+	struct act_result res;
+
+	assert_int_equal(act_apply(&f->a, &t, w, 2, "same", &res), 0);
+	assert_int_equal(res.written, 2);
+	assert_string_equal(rb, "100");
+	assert_int_equal(f->nrecs, 1);
+	assert_string_equal(f->recs[0].knob, "cpu.max");
+	assert_string_equal(get(f, "a/b/cpu.max"), "50000 100000\n");
+}
+
 static void test_apply_writes_and_readback(void **state)
 {
 	struct fx *f = *state;
@@ -1187,6 +1208,7 @@ int main(void)
 		T(test_apply_id_mismatch),
 		T(test_apply_symlink),
 		T(test_apply_root_and_dotdot),
+		T(test_apply_unchanged),
 		T(test_apply_writes_and_readback),
 		T(test_apply_external_change),
 		T(test_apply_rollback),
