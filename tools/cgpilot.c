@@ -4,6 +4,7 @@
  *   cgpilot [OPTIONS] OBJECT { COMMAND | help }
  * Objects and commands are matched by unique prefix; one file per object.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -49,11 +50,13 @@ static void print_candidates(char *buf, size_t size, const struct cmd *cmds, con
 	buf[0] = '\0';
 	for (i = 0; cmds[i].cmd && off < size; i++)
 		if (is_prefix(word, cmds[i].cmd))
-			off += (size_t)snprintf(buf + off, size - off, "%s%s", off ? ", " : "",
+			off += (size_t)snprintf(buf + off, size - off, "%s%s", off ? " or " : "",
 						cmds[i].cmd);
 }
 
-int cmd_select(const struct cmd *cmds, int argc, char **argv, void (*usage)(FILE *f))
+/* Runs the entry of @cmds that argv[0] names; @what is "object" or "command". */
+static int select_in(const struct cmd *cmds, int argc, char **argv, void (*usage)(FILE *f),
+		     const char *what)
 {
 	const struct cmd *found = NULL;
 	char names[256];
@@ -77,16 +80,27 @@ int cmd_select(const struct cmd *cmds, int argc, char **argv, void (*usage)(FILE
 		return found->func(argc - 1, argv + 1);
 
 	if (n == 0) {
-		r = p_usage("unknown command '%s'", argv[0]);
+		r = p_usage("unknown %s '%s'", what, argv[0]);
 	} else {
 		print_candidates(names, sizeof(names), cmds, argv[0]);
-		r = p_usage("ambiguous command '%s': %s", argv[0], names);
+		r = p_usage("ambiguous %s '%s': it may be %s (type more of it)", what, argv[0],
+			    names);
 	}
 	if (!json_output) {
 		fputc('\n', stderr);
 		usage(stderr);
 	}
 	return r;
+}
+
+int cmd_select(const struct cmd *cmds, int argc, char **argv, void (*usage)(FILE *f))
+{
+	return select_in(cmds, argc, argv, usage, "command");
+}
+
+int object_select(const struct cmd *objects, int argc, char **argv, void (*usage)(FILE *f))
+{
+	return select_in(objects, argc, argv, usage, "object");
 }
 
 static const char *client_error_text(int r)
@@ -168,14 +182,17 @@ static void usage(FILE *f)
 		"       %s help\n"
 		"       %s --version\n"
 		"\n"
-		"       OBJECT := { cgroup | event | map | node | prog | top }\n"
+		"       OBJECT := { cgroup | container | event | map | node | policy | prog |\n"
+		"                   top }\n"
 		"       OPTIONS := { -j|--json | -p|--pretty | -v|--verbose | --socket PATH |\n"
 		"                    -h|--help | -V|--version }\n"
 		"\n"
 		"Talks to cgpilotd on its control socket: --socket, else $%s, else\n"
 		"%s. Objects and commands may be shortened to a unique prefix;\n"
 		"'%s OBJECT help' describes each object. -j prints JSON (the daemon's reply\n"
-		"without \"ok\"), -p pretty-printed JSON.\n",
+		"without \"ok\"), -p pretty-printed JSON.\n"
+		"\n"
+		"Exit status: 0 success, 1 error, 2 usage error, 3 admission refused.\n",
 		bin_name, bin_name, bin_name, CGPILOT_SOCKET_ENV, CGPILOT_DEFAULT_SOCKET, bin_name);
 }
 
@@ -203,13 +220,62 @@ static int do_version(void)
 }
 
 static const struct cmd objects[] = {
-	{ "help", do_help }, { "cgroup", do_cgroup }, { "event", do_event }, { "map", do_map },
-	{ "node", do_node }, { "prog", do_prog },     { "top", do_top },     { NULL, NULL },
+	{ "help", do_help },	 { "cgroup", do_cgroup }, { "container", do_container },
+	{ "event", do_event },	 { "map", do_map },	  { "node", do_node },
+	{ "policy", do_policy }, { "prog", do_prog },	  { "top", do_top },
+	{ NULL, NULL },
 };
 
 enum {
 	OPT_SOCKET = 256,
 };
+
+static bool is_negative_number(const char *a)
+{
+	return a[0] == '-' &&
+	       (isdigit((unsigned char)a[1]) || (a[1] == '.' && isdigit((unsigned char)a[2])));
+}
+
+/*
+ * Options may come anywhere, as in bpftool, but "priority -5" is a keyword and
+ * its value: puts the options first, then "--", then the words in their order,
+ * a negative number after the object being a word. NULL when out of memory.
+ */
+static char **order_args(int argc, char **argv)
+{
+	char **out = calloc((size_t)argc + 2, sizeof(*out));
+	char **words = calloc((size_t)argc + 1, sizeof(*words));
+	int i, n = 0, nw = 0;
+
+	if (!out || !words) {
+		free(out);
+		free(words);
+		return NULL;
+	}
+	out[n++] = argv[0];
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (streq(a, "--")) {
+			while (++i < argc)
+				words[nw++] = argv[i];
+			break;
+		}
+		if (a[0] != '-' || !a[1] || (nw && is_negative_number(a))) {
+			words[nw++] = argv[i];
+			continue;
+		}
+		out[n++] = argv[i];
+		/* --socket PATH (or an abbreviation of it) takes the next word */
+		if (a[1] == '-' && a[2] && !strchr(a, '=') && is_prefix(a + 2, "socket") &&
+		    i + 1 < argc)
+			out[n++] = argv[++i];
+	}
+	out[n++] = "--";
+	memcpy(out + n, words, (size_t)nw * sizeof(*words));
+	free(words);
+	return out;
+}
 
 int main(int argc, char **argv)
 {
@@ -223,8 +289,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool want_help = false, want_version = false;
+	_cleanup_free_ char **args = NULL;
 	const char *env;
-	int opt, i, r;
+	int opt;
 
 	bin_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	log_set_ident(bin_name);
@@ -233,6 +300,13 @@ int main(int argc, char **argv)
 	env = getenv(CGPILOT_SOCKET_ENV);
 	if (env && *env)
 		socket_path = env;
+
+	args = order_args(argc, argv);
+	if (!args)
+		return p_err("out of memory");
+	argv = args;
+	for (argc = 0; argv[argc]; argc++)
+		;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":jpvhV", options, NULL)) >= 0) {
@@ -279,13 +353,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CLI_USAGE;
 	}
-	for (i = 0; objects[i].cmd; i++)
-		if (is_prefix(argv[0], objects[i].cmd))
-			return cmd_select(objects, argc, argv, usage);
-	r = p_usage("unknown object '%s'", argv[0]);
-	if (!json_output) {
-		fputc('\n', stderr);
-		usage(stderr);
-	}
-	return r;
+	return object_select(objects, argc, argv, usage);
 }

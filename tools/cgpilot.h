@@ -19,6 +19,7 @@ enum cli_exit {
 	CLI_OK = 0,
 	CLI_ERR = 1,
 	CLI_USAGE = 2,
+	CLI_REFUSED = 3, /* the daemon refused an admission: no room, no controller, ... */
 };
 
 /* Time allowed for a reply to an ordinary request. */
@@ -40,6 +41,8 @@ struct cmd {
  * are usage errors, followed by @usage's text on stderr.
  */
 int cmd_select(const struct cmd *cmds, int argc, char **argv, void (*usage)(FILE *f));
+/* The same for the objects table: errors say "object", not "command". */
+int object_select(const struct cmd *objects, int argc, char **argv, void (*usage)(FILE *f));
 
 bool is_prefix(const char *pfx, const char *str);
 
@@ -76,10 +79,20 @@ int cli_connect(struct client **ret_client);
 /* Prints the error of a failed client call (-errno) and returns CLI_ERR. */
 int cli_report_client_error(int r);
 
+/* node show's allocation part (cmd_node_alloc.c): requested, free, pools, owners. */
+void node_print_alloc(struct json_object *node);
+/*
+ * The controllers that enforce containers' limits (a JSON array of names) after
+ * a label of @width, and what each missing one costs; "none: telemetry-only".
+ */
+void print_enforceable(int width, struct json_object *enf);
+
 int do_cgroup(int argc, char **argv);
+int do_container(int argc, char **argv);
 int do_event(int argc, char **argv);
 int do_node(int argc, char **argv);
 int do_map(int argc, char **argv);
+int do_policy(int argc, char **argv);
 int do_prog(int argc, char **argv);
 int do_top(int argc, char **argv);
 

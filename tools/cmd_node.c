@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * cgpilot node { show | status }: the machine as the daemon knows it (`node.show`:
- * CPU topology, memory, controllers, kernel features) and the daemon's own state
- * (`status`).
+ * CPU topology, memory, controllers, kernel features, then what containers have
+ * of it: cmd_node_alloc.c) and the daemon's own state (`status`).
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -12,7 +12,6 @@
 
 #include "cgpilot.h"
 #include "output.h"
-#include "topology.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -26,7 +25,14 @@ static void usage(FILE *f)
 		"        and per NUMA node), cgroup v2 controllers available and missing, the\n"
 		"        kernel features probed and those missing, and the CPU topology from\n"
 		"        sysfs, one row per core: its package, NUMA node, SMT siblings and\n"
-		"        last-level cache. 'node' alone is 'node show'.\n"
+		"        last-level cache. Then the allocation: what containers may have,\n"
+		"        what the system keeps, requested (reserved by guaranteed and\n"
+		"        burstable containers), free, slack (measured unused, what besteffort\n"
+		"        containers are admitted against) and besteffort admitted, in CPUs\n"
+		"        and memory; the controllers that can enforce limits; and one row\n"
+		"        per allocatable CPU with its NUMA node, core and owner (the shared\n"
+		"        pool, or the container holding it exclusively). 'node' alone is\n"
+		"        'node show'.\n"
 		"status: the daemon's state: its mode (full, or telemetry-only where cgroup v2\n"
 		"        controllers are missing), dry-run, cgroups observed, the onset window,\n"
 		"        ring-buffer events and drops.\n",
@@ -191,29 +197,6 @@ static void print_status(struct json_object *st)
 	print_ringbuf(jget_obj(st, "ringbuf"));
 }
 
-/* A JSON array of CPU numbers in cpulist format ("0-3,8"), or "-". */
-static void fmt_cpus(char *buf, size_t size, struct json_object *list)
-{
-	size_t n = list && json_object_is_type(list, json_type_array) ?
-			   json_object_array_length(list) :
-			   0;
-	_cleanup_free_ unsigned *cpu = calloc(n ? n : 1, sizeof(*cpu));
-	struct topo_cpuset set = { .n = 0, .cpu = cpu };
-
-	snprintf(buf, size, "-");
-	if (!n || !cpu)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		int64_t v = json_object_get_int64(json_object_array_get_idx(list, i));
-
-		if (v < 0 || (set.n && (unsigned)v <= cpu[set.n - 1]))
-			return;
-		cpu[set.n++] = (unsigned)v;
-	}
-	if (topo_format_cpulist(&set, buf, size))
-		snprintf(buf, size, "(too many)");
-}
-
 static void fmt_int_key(char *buf, size_t size, struct json_object *obj, const char *key)
 {
 	struct json_object *v;
@@ -281,7 +264,7 @@ static void print_topology(struct json_object *cpus)
 		fmt_int_key(pkg, sizeof(pkg), c, "package_id");
 		fmt_int_key(core, sizeof(core), c, "core_id");
 		if (sib && json_object_array_length(sib))
-			fmt_cpus(threads, sizeof(threads), sib);
+			fmt_cpulist(threads, sizeof(threads), sib);
 		else
 			snprintf(threads, sizeof(threads), "%" PRIu64, cpu);
 		l = jget_obj(c, "llc");
@@ -291,7 +274,7 @@ static void print_topology(struct json_object *cpus)
 			fmt_int_key(lvl, sizeof(lvl), l, "level");
 			fmt_int_key(id, sizeof(id), l, "id");
 			snprintf(llc, sizeof(llc), "L%s#%s", lvl, id);
-			fmt_cpus(llc_cpus, sizeof(llc_cpus), jget_array(l, "cpus"));
+			fmt_cpulist(llc_cpus, sizeof(llc_cpus), jget_array(l, "cpus"));
 		}
 		printf("%-5s %-5s %-6s %-16s %-8s %s\n", node, pkg, core, threads, llc, llc_cpus);
 	}
@@ -311,7 +294,7 @@ static void print_memory(struct json_object *node)
 		nd = json_object_array_get_idx(nodes, i);
 		fmt_int_key(id, sizeof(id), nd, "id");
 		fmt_bytes_key(mem, sizeof(mem), nd, "memory_bytes");
-		fmt_cpus(cpus, sizeof(cpus), jget_array(nd, "cpus"));
+		fmt_cpulist(cpus, sizeof(cpus), jget_array(nd, "cpus"));
 		printf("%-14snode %s: %s, CPUs %s\n", "", id, mem, cpus);
 	}
 }
@@ -353,6 +336,7 @@ static void print_node(struct json_object *node)
 	print_names("tracepoints", "missing: ", jget_array(node, "missing_tracepoints"));
 	putchar('\n');
 	print_topology(jget_array(node, "cpus"));
+	node_print_alloc(node);
 }
 
 /* One request without arguments; its reply printed as JSON or by @print. */

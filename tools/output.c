@@ -3,10 +3,12 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cgpilot.h"
 #include "output.h"
+#include "topology.h"
 
 void json_print(struct json_object *obj)
 {
@@ -120,6 +122,46 @@ void fmt_bytes(char *buf, size_t size, double bytes)
 	snprintf(buf, size, "%.1f%s", bytes, units[i]);
 }
 
+void fmt_cpulist(char *buf, size_t size, struct json_object *list)
+{
+	size_t n = list && json_object_is_type(list, json_type_array) ?
+			   json_object_array_length(list) :
+			   0;
+	unsigned *cpu = calloc(n ? n : 1, sizeof(*cpu));
+	struct topo_cpuset set = { .n = 0, .cpu = cpu };
+
+	snprintf(buf, size, "-");
+	if (!n || !cpu) {
+		free(cpu);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t v = json_object_get_int64(json_object_array_get_idx(list, i));
+
+		if (v < 0 || (set.n && (unsigned)v <= cpu[set.n - 1])) {
+			free(cpu);
+			return;
+		}
+		cpu[set.n++] = (unsigned)v;
+	}
+	if (topo_format_cpulist(&set, buf, size))
+		snprintf(buf, size, "(too many)");
+	free(cpu);
+}
+
+void fmt_millicpus(char *buf, size_t size, uint64_t mc)
+{
+	int len;
+
+	len = snprintf(buf, size, "%" PRIu64 ".%03" PRIu64, mc / 1000, mc % 1000);
+	if (len <= 0 || (size_t)len >= size)
+		return;
+	while (buf[len - 1] == '0')
+		buf[--len] = '\0';
+	if (buf[len - 1] == '.')
+		buf[--len] = '\0';
+}
+
 /* Length of the valid UTF-8 sequence at @s, or 0; also sets *ret_cp. */
 static size_t utf8_seq(const unsigned char *s, uint32_t *ret_cp)
 {
@@ -156,8 +198,11 @@ static size_t utf8_seq(const unsigned char *s, uint32_t *ret_cp)
 
 void fmt_escaped(char *buf, size_t size, const char *str)
 {
-	FILE *f = size ? fmemopen(buf, size, "w") : NULL;
+	FILE *f;
 
+	if (size)
+		buf[0] = '\0';
+	f = size ? fmemopen(buf, size, "w") : NULL;
 	if (!f) {
 		if (size)
 			buf[0] = '\0';

@@ -26,6 +26,11 @@ void fmt_duration(char *buf, size_t size, double ns);
 /* "0", "512B", "1.5KiB", ..., "3.2TiB". */
 void fmt_bytes(char *buf, size_t size, double bytes);
 
+/* A JSON array of ascending CPU numbers in cpulist format ("0-3,8"), or "-". */
+void fmt_cpulist(char *buf, size_t size, struct json_object *list);
+/* Millicores as CPUs: 1500 -> "1.5", 250 -> "0.25", 2000 -> "2". */
+void fmt_millicpus(char *buf, size_t size, uint64_t mc);
+
 /*
  * Prints @s with control characters (and an invalid UTF-8 byte) as \xNN so a
  * cgroup name cannot move the cursor or change the terminal; UTF-8 passes.
