@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "ctr_internal.h"
@@ -115,13 +116,9 @@ struct container *ctr_alloc(struct containers *c)
 
 	if (!k)
 		return NULL;
-	if (c->d->conf.history) {
-		k->history = calloc(c->d->conf.history, sizeof(*k->history));
-		if (!k->history) {
-			free(k);
-			return NULL;
-		}
-	}
+	/* its own ring size: a reload may change [audit] history, and the ring
+	 * is allocated on its first action */
+	k->hist_cap = c->d->conf.history;
 	k->id = c->next_id++;
 	return k;
 }
@@ -155,6 +152,7 @@ void ctr_link(struct containers *c, struct container *k)
 		c->by_cg[b] = k;
 	}
 	c->n++;
+	c->nadopted += k->kind == CTR_ADOPTED;
 	if (k->state != CTR_QUEUED)
 		c->stats.count[k->kind][k->class]++;
 }
@@ -194,6 +192,7 @@ void ctr_unlink(struct containers *c, struct container *k)
 	unlink_cg(c, k);
 	unlink_path(c, k);
 	c->n--;
+	c->nadopted -= k->kind == CTR_ADOPTED;
 	if (k->state != CTR_QUEUED && c->stats.count[k->kind][k->class])
 		c->stats.count[k->kind][k->class]--;
 	if (c->current == k)
@@ -250,11 +249,16 @@ const struct admit_books *containers__books(struct containers *c)
 
 static void history_add(struct containers *c, struct container *k, const struct act_record *r)
 {
-	unsigned cap = c->d->conf.history;
+	unsigned cap = k->hist_cap;
 	struct ctr_action *a;
 
-	if (!cap || !k->history)
+	if (!cap)
 		return;
+	if (!k->history) {
+		k->history = calloc(cap, sizeof(*k->history));
+		if (!k->history)
+			return;
+	}
 	a = &k->history[k->hist_next];
 	k->hist_next = (k->hist_next + 1) % cap;
 	if (k->hist_n < cap)
@@ -386,7 +390,7 @@ int ctr_apply(struct containers *c, struct container *k, const struct act_write 
 		snprintf(rb[i], sizeof(rb[i]), "%s", w[i].value);
 		/* another writer's change is noticed where we wrote before */
 		for (unsigned j = 0; k->kind == CTR_ADOPTED && j < k->nknobs; j++)
-			if (streq(k->knobs[j].knob, w[i].knob))
+			if (k->knobs[j].known && streq(k->knobs[j].knob, w[i].knob))
 				ws[i].expect = k->knobs[j].value;
 	}
 	c->current = k;
@@ -408,7 +412,8 @@ int ctr_apply(struct containers *c, struct container *k, const struct act_write 
 		if (!kn)
 			continue;
 		snprintf(kn->knob, sizeof(kn->knob), "%s", w[i].knob);
-		snprintf(kn->value, sizeof(kn->value), "%.*s", (int)sizeof(kn->value) - 1, rb[i]);
+		kn->known = strlen(rb[i]) < sizeof(kn->value);
+		snprintf(kn->value, sizeof(kn->value), "%s", kn->known ? rb[i] : "");
 	}
 	return r;
 }
@@ -445,8 +450,8 @@ static void plan_add(struct ctr_plan *p, const char *knob, const char *value)
 		p->w[p->n++] = (struct act_write){ .knob = knob, .value = value };
 }
 
-void ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_plan *p,
-		    char *unenforced, size_t ulen)
+int ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_plan *p,
+		   char *unenforced, size_t ulen)
 {
 	unsigned on = c->enforce;
 	size_t off = 0;
@@ -461,10 +466,16 @@ void ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_
 			off += (size_t)w_;                                                     \
 	} while (0)
 	if (c->pool_ok && (on & CGFS_CPUSET)) {
-		if (!target_cpus(c, k, p->cpus, sizeof(p->cpus)) && p->cpus[0])
-			plan_add(p, "cpuset.cpus", p->cpus);
-		if (k->mems.n && !topo_format_cpulist(&k->mems, p->mems, sizeof(p->mems)))
+		/* an empty or unwritable set would give it every CPU, the
+		 * exclusive ones too: no plan rather than that */
+		if (target_cpus(c, k, p->cpus, sizeof(p->cpus)) || !p->cpus[0])
+			return -ENOSPC;
+		plan_add(p, "cpuset.cpus", p->cpus);
+		if (k->mems.n) {
+			if (topo_format_cpulist(&k->mems, p->mems, sizeof(p->mems)))
+				return -ENOSPC;
 			plan_add(p, "cpuset.mems", p->mems);
+		}
 	} else if (k->exclusive) {
 		SKIP("cpuset.cpus");
 	}
@@ -488,6 +499,7 @@ void ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_
 	else
 		SKIP("io.weight");
 #undef SKIP
+	return 0;
 }
 
 /*
@@ -520,6 +532,40 @@ bool below_own(const struct containers *c, const char *path)
 	return below(c->root, path) || (c->d->own_cgroup && below(c->d->own_cgroup, path));
 }
 
+/* Is the process @pid (pinned by @pidfd) in @path or below it? */
+static bool in_cgroup(pid_t pid, const char *path)
+{
+	char file[64], buf[4096];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	size_t len = strlen(path);
+	const char *p;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	/* the v2 line: "0::/PATH" */
+	p = strstr(buf, "0::/");
+	if (!p || (p != buf && p[-1] != '\n'))
+		return false;
+	p += 4;
+	return !strncmp(p, path, len) && (p[len] == '\n' || p[len] == '/' || !p[len]);
+}
+
+static bool signal_member(const struct container *k, pid_t pid, int sig)
+{
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0 || !in_cgroup(pid, k->path))
+		return false;
+	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0;
+}
+
 int ctr_signal(struct containers *c, struct container *k, int sig, const char *reason)
 {
 	_cleanup_close_ int dfd = act_open_cgroup(&c->act, k->path);
@@ -535,9 +581,9 @@ int ctr_signal(struct containers *c, struct container *k, int sig, const char *r
 	if (st.st_ino != k->cgroup_id)
 		return -ESTALE;
 	/* cgroup.procs of a cgroup we manage, read whole however many pids it
-	 * lists: a pid that exits meanwhile gives ESRCH, and a pid is not
-	 * reused while its cgroup still lists it (the read and the kill are
-	 * close) */
+	 * lists; each pid is pinned with a pidfd and signalled only if that
+	 * process is still in the container (a pid that exited between the
+	 * read and the signal may name another process by then) */
 	fd = openat(dfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
@@ -547,15 +593,20 @@ int ctr_signal(struct containers *c, struct container *k, int sig, const char *r
 		return -errno;
 	}
 	while (fscanf(f, "%ld", &pid) == 1)
-		if (pid > 0 && !kill((pid_t)pid, sig))
+		if (pid > 0 && pid <= INT32_MAX && signal_member(k, (pid_t)pid, sig))
 			n++;
 	log_info("signal %d sent to %d processes of %s (%s)", sig, n, k->path, reason);
 	return n;
 }
 
-/* Move every shared container from the pool @from to the pool as it is now. */
-static void rebalance(struct containers *c, const struct topo_cpuset *from, const char *reason)
+/*
+ * Move every shared container from the pool @from to the pool as it is now.
+ * Returns how many live containers could not be written (a cgroup gone
+ * meanwhile does not count).
+ */
+static unsigned rebalance(struct containers *c, const struct topo_cpuset *from, const char *reason)
 {
+	unsigned failed = 0;
 	struct topo_cpuset to = { 0 };
 	struct place_change *ch = NULL;
 	struct place_write *w = NULL;
@@ -563,7 +614,7 @@ static void rebalance(struct containers *c, const struct topo_cpuset *from, cons
 	unsigned n = 0, nw;
 
 	if (!c->pool_ok || !(c->enforce & CGFS_CPUSET) || place_cpus_of(&c->pool, 0, &to))
-		return;
+		return 0;
 	for (struct container *k = c->list; k; k = k->next)
 		n += k->kind != CTR_ADOPTED && !k->exclusive && k->cgroup_id && !k->dry;
 	if (!n)
@@ -573,6 +624,7 @@ static void rebalance(struct containers *c, const struct topo_cpuset *from, cons
 	who = calloc(n, sizeof(*who));
 	if (!ch || !w || !who) {
 		log_error("out of memory rebalancing the shared CPU pool");
+		failed = n;
 		goto out;
 	}
 	n = 0;
@@ -589,9 +641,15 @@ static void rebalance(struct containers *c, const struct topo_cpuset *from, cons
 		struct act_write aw = { .knob = "cpuset.cpus", .value = buf };
 		struct act_result res;
 
-		if (topo_format_cpulist(&w[i].set, buf, sizeof(buf)))
+		int r;
+
+		if (topo_format_cpulist(&w[i].set, buf, sizeof(buf))) {
+			failed++;
 			continue;
-		ctr_apply(c, who[w[i].key], &aw, 1, reason, &res);
+		}
+		r = ctr_apply(c, who[w[i].key], &aw, 1, reason, &res);
+		if (r && r != -ESTALE && r != -ENOENT)
+			failed++;
 	}
 	place_writes_free(w, nw);
 out:
@@ -599,6 +657,7 @@ out:
 	free(w);
 	free(who);
 	topo_cpuset_free(&to);
+	return failed;
 }
 
 /* ---- admission ---- */
@@ -670,7 +729,15 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 	}
 	ctr_set_cgroup(c, k, id);
 	k->dry = c->act.dry_run;
-	ctr_plan_knobs(c, k, &p, unenf, sizeof(unenf));
+	if (ctr_plan_knobs(c, k, &p, unenf, sizeof(unenf))) {
+		snprintf(why, whylen,
+			 "cgroup %s: its cpuset (the shared pool or its CPUs) is empty "
+			 "or too long to write",
+			 k->path);
+		act_rmdir(&c->act, k->path, id, owner);
+		ctr_set_cgroup(c, k, 0);
+		return -ENOSPC;
+	}
 	snprintf(k->unenforced, sizeof(k->unenforced), "%s", unenf);
 	if (k->dry) {
 		/* nothing was made: say what would have been written */
@@ -734,8 +801,25 @@ int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t w
 			return r;
 		}
 		place_mems_of(c->d->topo, &k->cpus, &k->mems);
-		/* the CPUs leave the shared containers before the new one has them */
-		rebalance(c, &old_pool, "exclusive CPUs for a guaranteed container");
+		/* the CPUs leave the shared containers before the new one has them;
+		 * if one cannot give them up, the new one does not get them */
+		if (rebalance(c, &old_pool, "exclusive CPUs for a guaranteed container")) {
+			struct topo_cpuset mid = { 0 };
+
+			place_cpus_of(&c->pool, 0, &mid);
+			place_release(&c->pool, k->id);
+			rebalance(c, &mid,
+				  "exclusive CPUs returned (a shared container kept them)");
+			topo_cpuset_free(&mid);
+			topo_cpuset_free(&k->cpus);
+			topo_cpuset_free(&k->mems);
+			topo_cpuset_free(&old_pool);
+			snprintf(why, whylen,
+				 "exclusive CPUs: a shared container's cpuset could not be shrunk "
+				 "(see the log); nothing given");
+			*ret_reason = REFUSE_CGROUP;
+			return -EBUSY;
+		}
 	}
 	snprintf(reason, sizeof(reason),
 		 "admitted %s container %" PRIu64 " (cpu request %" PRIu64 " mc, memory %" PRIu64
@@ -767,7 +851,7 @@ int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t w
 	k->admitted_ns = mono_now_ns();
 	k->deadline_ns = k->admitted_ns + (uint64_t)c->d->conf.start_deadline_s * 1000000000ULL;
 	c->stats.admitted[k->class]++;
-	c->state_dirty = true;
+	ctr_state_put(c, k);
 	log_info("container %" PRIu64 " (%s) admitted: %s %s at %s%s%s", k->id, k->name,
 		 class_name(k->class), ctr_kind_name(k->kind), k->path,
 		 k->unenforced[0] ? "; not enforced (no controller): " : "", k->unenforced);
@@ -794,10 +878,11 @@ static void unbook(struct containers *c, struct container *k)
 
 static void forget(struct containers *c, struct container *k)
 {
+	if (k->kind != CTR_ADOPTED)
+		ctr_state_del(c, k->id);
 	unbook(c, k);
 	ctr_unlink(c, k);
 	ctr_free_one(k);
-	c->state_dirty = true;
 }
 
 static void reply_waiter(struct container *k, json_object *o)
@@ -809,6 +894,21 @@ static void reply_waiter(struct container *k, json_object *o)
 		ctl_client__reply(cl, o);
 	else
 		json_object_put(o);
+}
+
+/* The parents cgpilot made for a runtime container (tagged CTR_OWNER, the
+ * engine root too if it made it), once empty; one that is not ours or not
+ * empty stops it. */
+static void remove_made_parents(struct containers *c, const char *path)
+{
+	_cleanup_free_ char *p = strdup(path);
+	char *slash;
+
+	while (p && (slash = strrchr(p, '/'))) {
+		*slash = 0;
+		if (act_rmdir(&c->act, p, 0, CTR_OWNER))
+			return;
+	}
 }
 
 int ctr_release(struct containers *c, struct container *k, const char *reason, bool kill)
@@ -835,7 +935,7 @@ int ctr_release(struct containers *c, struct container *k, const char *reason, b
 		return 0;
 	}
 	snprintf(owner, sizeof(owner), CTR_OWNER ":%" PRIu64, k->id);
-	r = k->dry ? 0 : act_rmdir(&c->act, k->path, k->cgroup_id, owner);
+	r = k->dry ? 0 : act_rmdir_tree(&c->act, k->path, k->cgroup_id, owner);
 	if (r == -EBUSY && kill) {
 		struct act_write w = { .knob = "cgroup.kill", .value = "1" };
 		struct act_result res;
@@ -844,70 +944,71 @@ int ctr_release(struct containers *c, struct container *k, const char *reason, b
 		if (r && r != -ESTALE)
 			return r;
 		k->releasing = true;
+		ctr_state_put(c, k);
 		return -EINPROGRESS;
 	}
 	if (r && r != -ESTALE && r != -ENOENT)
 		return r;
+	if (k->kind == CTR_RUNTIME && !k->dry)
+		remove_made_parents(c, k->path);
 	log_info("container %" PRIu64 " (%s) released: %s", k->id, k->path, reason);
 	c->stats.released++;
 	forget(c, k);
 	return 0;
 }
 
-/* Try the queue in DRF order, admitting what fits now. */
+/* Admit @k from the queue, or drop it for good (its cgroup could not be
+ * made); true if it left the queue. */
+static bool serve_one(struct containers *c, struct container *k)
+{
+	enum ctr_refusal why_r;
+	char why[512];
+	json_object *o;
+
+	if (ctr_admit_now(c, k, why, sizeof(why), &why_r)) {
+		if (why_r != REFUSE_CGROUP)
+			return false; /* does not fit yet: it keeps its place */
+		c->stats.refused[why_r]++;
+		o = json_object_new_object();
+		json_object_object_add(o, "error", json_object_new_string(why));
+		drf_remove(&c->drf, k->id);
+		reply_waiter(k, o);
+		ctr_unlink(c, k);
+		ctr_free_one(k);
+		return true;
+	}
+	drf_remove(&c->drf, k->id);
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "container", ctr_json(c, k, false));
+	reply_waiter(k, o);
+	return true;
+}
+
+/*
+ * Try the queue in DRF order, admitting what fits now. The order is taken
+ * again after each admission (the admitted tenant's share grew), at most
+ * 64 admissions per call so that a long queue does not hold up the loop.
+ */
 void ctr_serve_queue(struct containers *c, uint64_t now_ns)
 {
-	unsigned *order, n;
+	for (unsigned round = 0; round < 64 && c->drf.n; round++) {
+		unsigned *order = calloc(c->drf.n, sizeof(*order)), n;
+		bool moved = false;
 
-	if (!c->drf.n)
-		return;
-	order = calloc(c->drf.n, sizeof(*order));
-	if (!order)
-		return;
-	n = drf_order(&c->drf, &c->books.alloc, order, c->drf.n);
-	/* ids first: admitting changes the queue's indexes */
-	{
-		uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
-
-		if (!ids) {
-			free(order);
+		if (!order)
 			return;
+		n = drf_order(&c->drf, &c->books.alloc, order, c->drf.n);
+		for (unsigned i = 0; i < n && !moved; i++) {
+			struct container *k = containers__find(c, c->drf.q[order[i]].id);
+
+			if (k && k->state == CTR_QUEUED)
+				moved = serve_one(c, k);
 		}
-		for (unsigned i = 0; i < n; i++)
-			ids[i] = c->drf.q[order[i]].id;
-		for (unsigned i = 0; i < n; i++) {
-			struct container *k = containers__find(c, ids[i]);
-			enum ctr_refusal why_r;
-			char why[512];
-
-			if (!k || k->state != CTR_QUEUED)
-				continue;
-			if (ctr_admit_now(c, k, why, sizeof(why), &why_r)) {
-				if (why_r == REFUSE_CGROUP) {
-					json_object *o = json_object_new_object();
-
-					c->stats.refused[why_r]++;
-					json_object_object_add(o, "error",
-							       json_object_new_string(why));
-					drf_remove(&c->drf, k->id);
-					reply_waiter(k, o);
-					ctr_unlink(c, k);
-					ctr_free_one(k);
-				}
-				continue;
-			}
-			drf_remove(&c->drf, k->id);
-			{
-				json_object *o = json_object_new_object();
-
-				json_object_object_add(o, "ok", json_object_new_boolean(true));
-				json_object_object_add(o, "container", ctr_json(c, k, false));
-				reply_waiter(k, o);
-			}
-		}
-		free(ids);
+		free(order);
+		if (!moved)
+			break;
 	}
-	free(order);
 	(void)now_ns;
 }
 
@@ -926,7 +1027,7 @@ static void adopt(struct containers *c, const struct cg *cg, const struct adopt_
 	struct res_vec rv;
 	struct container *k;
 
-	if (c->n >= c->d->conf.max_containers) {
+	if (c->nadopted >= c->d->conf.max_containers) {
 		c->stats.refused[REFUSE_LIMIT]++;
 		log_warn("not adopting %s: max_containers (%" PRIu32 ") reached", cg->path,
 			 c->d->conf.max_containers);
@@ -981,7 +1082,8 @@ void containers__cgroup_added(struct containers *c, const struct cg *cg)
 				free(k->path);
 				k->path = p;
 				link_path(c, k);
-				c->state_dirty = true;
+				if (k->kind != CTR_ADOPTED)
+					ctr_state_put(c, k);
 			}
 		}
 		return;
@@ -1013,6 +1115,8 @@ void containers__client_closed(struct containers *c, struct ctl_client *cl)
 {
 	struct container *k = c->list, *next;
 
+	if (!c->drf.n)
+		return; /* only queued requests have a waiting client */
 	for (; k; k = next) {
 		next = k->next;
 		if (k->waiter == cl) {
@@ -1036,33 +1140,56 @@ static bool populated(struct containers *c, struct container *k)
 	return p && p[10] == '1';
 }
 
+/* A container's CPU use from its cgroup's cpu.stat usage_usec (read by the
+ * model's sweep), which counts its children too, unlike the BPF rate of
+ * the cgroup's own tasks (kept as the fallback before two readings). */
+static uint64_t cpu_used(struct container *k, const struct cg *cg)
+{
+	if (!cg)
+		return k->cpu_used_valid ? k->cpu_used_mc : 0;
+	if (cg->fig.usage_valid && cg->fig.kernel_ns && cg->fig.kernel_ns != k->usage_prev_ns) {
+		if (k->usage_prev_ns && cg->fig.usage_usec >= k->usage_prev_usec &&
+		    cg->fig.kernel_ns > k->usage_prev_ns) {
+			uint64_t dt_us = (cg->fig.kernel_ns - k->usage_prev_ns) / 1000;
+
+			if (dt_us) {
+				k->cpu_used_mc = (cg->fig.usage_usec - k->usage_prev_usec) *
+						 CGP_MILLI / dt_us;
+				k->cpu_used_valid = true;
+			}
+		}
+		k->usage_prev_usec = cg->fig.usage_usec;
+		k->usage_prev_ns = cg->fig.kernel_ns;
+	}
+	if (k->cpu_used_valid)
+		return k->cpu_used_mc;
+	return (uint64_t)(cg->fig.cpu_rate * CGP_MILLI);
+}
+
 static void update_slack(struct containers *c, uint64_t now_ns)
 {
 	struct res_vec used = { 0 }, reserved = c->books.reserved;
-	unsigned budget = 256;
+	unsigned idx = 0, budget = 256, n = c->n ? c->n : 1;
+	/* memory.current: 256 containers a tick, in turns; the others count
+	 * their last reading (or their request, before the first) */
+	unsigned from = c->slack_cursor % n;
 
-	for (struct container *k = c->list; k; k = k->next) {
-		struct cg *cg;
-
+	for (struct container *k = c->list; k; k = k->next, idx++) {
 		if (k->state == CTR_QUEUED || k->class == CGP_CLASS_BESTEFFORT || !k->cgroup_id)
 			continue;
-		cg = model__find(c->d->model, k->cgroup_id);
-		if (cg)
-			used.cpu_mc += (uint64_t)(cg->fig.cpu_rate * CGP_MILLI);
-		/* memory.current: read for a bounded number per tick; the rest
-		 * count their request (what they may use anyway) */
-		if ((c->enforce & CGFS_MEMORY) && budget) {
+		used.cpu_mc += cpu_used(k, model__find(c->d->model, k->cgroup_id));
+		if ((c->enforce & CGFS_MEMORY) && budget && (idx + n - from) % n < 256) {
 			char buf[32];
 
 			budget--;
-			if (act_read(&c->act, k->path, "memory.current", buf, sizeof(buf)) >= 0)
-				used.mem += strtoull(buf, NULL, 10);
-			else
-				used.mem += k->spec.mem_request;
-		} else {
-			used.mem += k->spec.mem_request;
+			if (act_read(&c->act, k->path, "memory.current", buf, sizeof(buf)) >= 0) {
+				k->mem_used = strtoull(buf, NULL, 10);
+				k->mem_used_valid = true;
+			}
 		}
+		used.mem += k->mem_used_valid ? k->mem_used : k->spec.mem_request;
 	}
+	c->slack_cursor += 256;
 	c->books.slack =
 		slack_update(&c->slack, &c->slack_conf, now_ns, &c->books.alloc, &reserved, &used);
 }
@@ -1082,7 +1209,7 @@ void containers__tick(struct containers *c, uint64_t now_ns)
 		if (!k->dry && populated(c, k)) {
 			k->state = CTR_RUNNING;
 			k->started_ns = now_ns;
-			c->state_dirty = true;
+			ctr_state_put(c, k);
 			continue;
 		}
 		if (now_ns >= k->deadline_ns) {
@@ -1095,8 +1222,7 @@ void containers__tick(struct containers *c, uint64_t now_ns)
 	}
 	update_slack(c, now_ns);
 	ctr_serve_queue(c, now_ns);
-	if (c->state_dirty && !ctr_state_save(c))
-		c->state_dirty = false;
+	ctr_state_compact(c);
 }
 
 /* ---- setup ---- */
@@ -1142,6 +1268,34 @@ oom:
 		free(v[--n]);
 	free(v);
 	return -ENOMEM;
+}
+
+/*
+ * The containers taken back from the state file get their knobs again, as
+ * this configuration and placement decide (a container whose exclusive CPUs
+ * were not free any more shares the pool now): a value already in place is
+ * not written (act_apply), so a plain restart writes nothing.
+ */
+static void reapply(struct containers *c)
+{
+	for (struct container *k = c->list; k; k = k->next) {
+		char unenf[sizeof(k->unenforced)];
+		struct act_result res;
+		struct ctr_plan p;
+
+		if (k->kind == CTR_ADOPTED || k->state == CTR_QUEUED || !k->cgroup_id)
+			continue;
+		if (ctr_plan_knobs(c, k, &p, unenf, sizeof(unenf))) {
+			log_warn("container %" PRIu64 " (%s): its cpuset does not fit a value; "
+				 "left as it is",
+				 k->id, k->path);
+			continue;
+		}
+		snprintf(k->unenforced, sizeof(k->unenforced), "%s", unenf);
+		if (p.n &&
+		    ctr_apply(c, k, p.w, p.n, "restart: the container's decided values", &res))
+			log_warn("container %" PRIu64 ": %s", k->id, res.msg);
+	}
 }
 
 /* The container root: configured, or beside our own leaf (auto). */
@@ -1228,6 +1382,7 @@ int containers__new(struct daemon *d, struct containers **ret)
 	if (!c)
 		return -ENOMEM;
 	c->d = d;
+	c->journal_fd = -1;
 	c->next_id = 1;
 	if (getrandom(&c->path_seed, sizeof(c->path_seed), 0) != sizeof(c->path_seed))
 		c->path_seed = mono_now_ns();
@@ -1289,10 +1444,14 @@ int containers__new(struct daemon *d, struct containers **ret)
 		}
 	}
 	snprintf(c->state_path, sizeof(c->state_path), "%s/state.json", d->conf.runtime_dir);
+	snprintf(c->journal_path, sizeof(c->journal_path), "%s/state.journal", d->conf.runtime_dir);
 	r = ctr_state_load(c);
 	if (r)
 		log_warn_errno(r, "cannot read the state file %s: %m; starting with no containers",
 			       c->state_path);
+	/* what was taken back becomes the new snapshot, and the journal starts empty */
+	ctr_state_save(c);
+	reapply(c);
 	model__set_hooks(d->model, model_live, model_dead, c);
 	log_info("containers under %s; engines' roots: %s; %u adoption patterns", c->root,
 		 d->conf.engine_roots[0] ? d->conf.engine_roots : "none", c->npatterns);
@@ -1307,11 +1466,25 @@ void containers__stop(struct containers *c)
 {
 	if (!c)
 		return;
-	if (c->state_dirty)
-		ctr_state_save(c);
-	/* the controllers cgpilot enabled first (deepest first), then the class
-	 * directories and the root, where cgpilot made them and nothing is
-	 * left in them (containers outlive the daemon) */
+	ctr_state_save(c);
+	/*
+	 * Containers outlive the daemon: while any of cgpilot's runs on, the
+	 * controllers it enabled above them stay (taking them from a parent
+	 * takes every child's limits with them). Else they are taken back
+	 * (deepest first), then the empty class directories and root it made.
+	 */
+	{
+		unsigned left = 0;
+
+		for (struct container *k = c->list; k; k = k->next)
+			left += k->kind != CTR_ADOPTED && k->state != CTR_QUEUED && !k->dry;
+		if (left) {
+			log_info("%u containers run on: the controllers cgpilot enabled for them "
+				 "stay enabled",
+				 left);
+			return;
+		}
+	}
 	act_undo(&c->act, &c->undo, "clean stop: controllers cgpilot enabled");
 	for (int i = 0; i < CGP_CLASS_MAX; i++) {
 		char p[512];
@@ -1348,6 +1521,7 @@ void containers__free(struct containers *c)
 	if (c->pool_ok)
 		place_pool_free(&c->pool);
 	forget_parents(c);
+	ctr_state_close(c);
 	drf_free(&c->drf);
 	act_undo_free(&c->undo);
 	audit_close(c->audit);

@@ -46,7 +46,8 @@ const char *ctr_state_name(enum ctr_state s);
 /* One knob as cgpilot last wrote it (read back), to notice other writers. */
 struct ctr_knob {
 	char knob[32];
-	char value[ACT_VALUE_MAX];
+	char value[128];
+	bool known; /* false: the value was too long to keep (nothing to compare) */
 };
 
 #define CTR_KNOBS_MAX 12
@@ -86,11 +87,16 @@ struct container {
 	bool releasing; /* killed; removed once its processes are gone */
 	bool dry; /* admitted in dry run: no cgroup was made */
 	bool fresh; /* its cgroup was made for the writes under way (act_target.fresh) */
+	/* measured use, for slack: CPU from cpu.stat usage_usec (hierarchical: a
+	 * pod's use is its containers'), memory.current read in turns */
+	uint64_t usage_prev_usec, usage_prev_ns;
+	uint64_t cpu_used_mc, mem_used;
+	bool cpu_used_valid, mem_used_valid;
 	char unenforced[128]; /* knobs a missing controller left unwritten */
 	struct ctr_knob knobs[CTR_KNOBS_MAX];
 	unsigned nknobs;
-	struct ctr_action *history; /* ring of conf.history */
-	unsigned hist_n, hist_next;
+	struct ctr_action *history; /* ring of hist_cap, allocated on the first action */
+	unsigned hist_cap, hist_n, hist_next;
 	struct container *next;
 };
 

@@ -35,10 +35,13 @@ struct containers {
 	struct container *by_path[CTR_BUCKETS];
 	uint64_t path_seed;
 	unsigned n; /* containers, queued ones included */
+	unsigned nadopted; /* of them adopted (max_containers counts each side) */
 	uint64_t next_id;
 	struct ctr_stats stats;
-	bool state_dirty;
-	char state_path[512];
+	int journal_fd; /* <runtime_dir>/state.journal, -1: none (dry run, or unwritable) */
+	unsigned journal_lines; /* since the last snapshot */
+	char state_path[512]; /* <runtime_dir>/state.json */
+	char journal_path[512]; /* <runtime_dir>/state.journal */
 	unsigned enforce; /* CGFS_* controllers writable for containers */
 	struct container *current; /* whose act_apply is running (history) */
 	char *parents[64]; /* controllers seen enabled above these (containers.c) */
@@ -54,8 +57,9 @@ struct ctr_plan {
 };
 
 /* containers.c */
-void ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_plan *p,
-		    char *unenforced, size_t ulen);
+/* -ENOSPC when a cpuset would be empty or does not fit a value (nothing planned). */
+int ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_plan *p,
+		   char *unenforced, size_t ulen);
 int ctr_check_enforceable(const struct containers *c, enum cgp_class class,
 			  const struct res_spec *spec, unsigned exclusive, char *why,
 			  size_t whylen);
@@ -81,8 +85,15 @@ unsigned ctr_exclusive_size(const struct containers *c, enum cgp_class class,
 json_object *ctr_json(const struct containers *c, const struct container *k, bool detail);
 json_object *ctr_cpuset_json(const struct topo_cpuset *set);
 
-/* ctr_state.c */
-int ctr_state_save(struct containers *c);
+/* ctr_state.c: the snapshot (state.json) and the journal of changes since */
 int ctr_state_load(struct containers *c);
+/* A snapshot of every persisted container, then an empty journal. */
+int ctr_state_save(struct containers *c);
+/* A snapshot when the journal has grown long (the tick). */
+void ctr_state_compact(struct containers *c);
+/* Record a container as it is now, or its end, before the reply goes out. */
+void ctr_state_put(struct containers *c, const struct container *k);
+void ctr_state_del(struct containers *c, uint64_t id);
+void ctr_state_close(struct containers *c);
 
 #endif

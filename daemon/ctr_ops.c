@@ -119,7 +119,7 @@ json_object *ctr_json(const struct containers *c, const struct container *k, boo
 		return o;
 	{
 		json_object *kn = json_object_new_object(), *h = json_object_new_array();
-		unsigned cap = c->d->conf.history;
+		unsigned cap = k->hist_cap;
 
 		for (unsigned i = 0; i < k->nknobs; i++)
 			add(kn, k->knobs[i].knob, str(k->knobs[i].value));
@@ -355,11 +355,26 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 			snprintf(why, sizeof(why), "name '%.80s' is not a container name", name);
 			return refuse(c, cl, REFUSE_INVALID, why);
 		}
+		/* not inside another container: its books and knobs are its own */
+		for (char *s = strchr(norm, '/'); s; s = strchr(s + 1, '/')) {
+			struct container *up;
+
+			*s = 0;
+			up = ctr_find_path(c, norm);
+			*s = '/';
+			if (up) {
+				snprintf(why, sizeof(why),
+					 "path '%.200s' is inside container %" PRIu64
+					 " (%.100s): containers do not nest",
+					 norm, up->id, up->path);
+				return refuse(c, cl, REFUSE_INVALID, why);
+			}
+		}
 	} else {
 		snprintf(why, sizeof(why), "unknown kind '%.40s' (launched or runtime)", kind);
 		return refuse(c, cl, REFUSE_INVALID, why);
 	}
-	if (c->n >= c->d->conf.max_containers) {
+	if (c->n - c->nadopted >= c->d->conf.max_containers) {
 		snprintf(why, sizeof(why), "max_containers (%" PRIu32 ") reached",
 			 c->d->conf.max_containers);
 		return refuse(c, cl, REFUSE_LIMIT, why);
@@ -379,7 +394,7 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 	if (name)
 		snprintf(k->name, sizeof(k->name), "%s", name);
 	else if (k->kind == CTR_RUNTIME)
-		snprintf(k->name, sizeof(k->name), "%s", strrchr(norm, '/') + 1);
+		utf8_copy(k->name, sizeof(k->name), strrchr(norm, '/') + 1);
 	else
 		snprintf(k->name, sizeof(k->name), "c%" PRIu64, k->id);
 	if (k->kind == CTR_RUNTIME)
@@ -467,7 +482,7 @@ int containers__op_started(struct containers *c, struct ctl_client *cl, json_obj
 		k->state = CTR_RUNNING;
 		k->started_ns = mono_now_ns();
 	}
-	c->state_dirty = true;
+	ctr_state_put(c, k);
 	return ctl_client__reply(cl, ok());
 }
 
@@ -556,8 +571,11 @@ int containers__op_update(struct containers *c, struct ctl_client *cl, json_obje
 		struct ctr_plan p;
 
 		k->spec = spec;
-		ctr_plan_knobs(c, k, &p, unenf, sizeof(unenf));
-		r = k->dry || !p.n ? 0 : ctr_apply(c, k, p.w, p.n, reason, &res);
+		r = ctr_plan_knobs(c, k, &p, unenf, sizeof(unenf));
+		if (r)
+			snprintf(res.msg, sizeof(res.msg), "its cpuset is empty or too long");
+		else
+			r = k->dry || !p.n ? 0 : ctr_apply(c, k, p.w, p.n, reason, &res);
 		if (r) {
 			k->spec = old;
 			admit_book(&c->books, k->class, &k->spec, k->exclusive);
@@ -574,7 +592,7 @@ int containers__op_update(struct containers *c, struct ctl_client *cl, json_obje
 		}
 	}
 	admit_book(&c->books, k->class, &k->spec, k->exclusive);
-	c->state_dirty = true;
+	ctr_state_put(c, k);
 	{
 		json_object *o = ok();
 

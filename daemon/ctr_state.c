@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The state file (<runtime_dir>/state.json): the containers cgpilot made,
- * their reservations and placements, written atomically (a temporary file,
- * fsync, rename, fsync of the directory) on the sample tick after they
- * changed (coalesced: one write for a burst of admissions) and at a clean
- * stop, and read
- * back at start: a container whose cgroup still has its id keeps its books
- * and CPUs; the others are dropped (and their empty cgroup removed when it
- * is ours). Adopted containers are found again by their patterns, queued
- * requests died with their clients.
+ * The daemon's state: the containers cgpilot made, their reservations and
+ * placements. A snapshot (<runtime_dir>/state.json, written atomically: a
+ * temporary file, fsync, rename, fsync of the directory) and a journal of
+ * the changes since (<runtime_dir>/state.journal: one JSON line per
+ * admission, start, update or end, appended and fdatasync'ed before the
+ * reply goes out, so what a caller was told survives a kill -9). The
+ * journal becomes a new snapshot when it grows long, at start and at a
+ * clean stop. At start the snapshot is read and the journal replayed over
+ * it (a put replaces a container, a del removes it: replaying twice gives
+ * the same), and a container whose cgroup still has its id keeps its books
+ * and CPUs; the others are dropped. Adopted containers are found again by
+ * their patterns; queued requests died with their clients.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,8 @@
 
 #define STATE_VERSION 1
 #define STATE_MAX_BYTES (64u << 20)
+/* Journal lines after which the tick writes a new snapshot. */
+#define JOURNAL_COMPACT 1024
 
 static void add(json_object *o, const char *k, json_object *v)
 {
@@ -67,7 +72,95 @@ static json_object *one(const struct container *k)
 	add(o, "mems", cpulist(&k->mems));
 	add(o, "pid", json_object_new_int(k->pid));
 	add(o, "command", json_object_new_string(k->command));
+	add(o, "releasing", json_object_new_boolean(k->releasing));
 	return o;
+}
+
+static bool persisted(const struct container *k)
+{
+	return k->kind != CTR_ADOPTED && k->state != CTR_QUEUED && k->cgroup_id && !k->dry;
+}
+
+/* One journal line, synced; a failure is logged and the next snapshot
+ * (the tick) makes up for it. */
+static void journal(struct containers *c, json_object *o)
+{
+	const char *text;
+	size_t len;
+	char *line;
+
+	if (c->journal_fd < 0) {
+		json_object_put(o);
+		return;
+	}
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	len = strlen(text);
+	line = malloc(len + 1);
+	if (line) {
+		memcpy(line, text, len);
+		line[len] = '\n';
+		if (write(c->journal_fd, line, len + 1) != (ssize_t)(len + 1) ||
+		    fdatasync(c->journal_fd)) {
+			log_warn_errno(errno ? errno : EIO,
+				       "cannot append to %s: %m; the next snapshot has it",
+				       c->journal_path);
+			c->journal_lines = JOURNAL_COMPACT; /* snapshot on the next tick */
+		} else {
+			c->journal_lines++;
+		}
+		free(line);
+	}
+	json_object_put(o);
+}
+
+void ctr_state_put(struct containers *c, const struct container *k)
+{
+	json_object *o;
+
+	if (!persisted(k) || c->journal_fd < 0)
+		return;
+	o = json_object_new_object();
+	add(o, "put", one(k));
+	journal(c, o);
+}
+
+void ctr_state_del(struct containers *c, uint64_t id)
+{
+	json_object *o;
+
+	if (c->journal_fd < 0)
+		return;
+	o = json_object_new_object();
+	add(o, "del", json_object_new_uint64(id));
+	journal(c, o);
+}
+
+void ctr_state_compact(struct containers *c)
+{
+	if (c->journal_lines >= JOURNAL_COMPACT)
+		ctr_state_save(c);
+}
+
+void ctr_state_close(struct containers *c)
+{
+	if (c->journal_fd >= 0)
+		close(c->journal_fd);
+	c->journal_fd = -1;
+}
+
+static void journal_open(struct containers *c)
+{
+	const char *path = c->journal_path;
+
+	ctr_state_close(c);
+	c->journal_fd =
+		open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (c->journal_fd < 0)
+		log_warn_errno(errno,
+			       "cannot open %s: %m; changes reach the state only at the "
+			       "next snapshot",
+			       path);
+	c->journal_lines = 0;
 }
 
 int ctr_state_save(struct containers *c)
@@ -87,7 +180,7 @@ int ctr_state_save(struct containers *c)
 	add(root, "version", json_object_new_int(STATE_VERSION));
 	add(root, "next_id", json_object_new_uint64(c->next_id));
 	for (struct container *k = c->list; k; k = k->next)
-		if (k->kind != CTR_ADOPTED && k->state != CTR_QUEUED && k->cgroup_id)
+		if (persisted(k))
 			json_object_array_add(a, one(k));
 	add(root, "containers", a);
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
@@ -122,6 +215,8 @@ int ctr_state_save(struct containers *c)
 		if (dfd >= 0)
 			fsync(dfd);
 	}
+	/* the snapshot holds everything: the journal starts again */
+	journal_open(c);
 out:
 	if (r) {
 		unlink(tmp);
@@ -213,6 +308,13 @@ static bool restore(struct containers *c, json_object *e, unsigned idx)
 			k->spec.priority = json_object_get_int(v);
 	}
 	k->exclusive = (unsigned)get_u64(e, "exclusive");
+	{
+		json_object *v;
+
+		/* killed before the stop: removed once its processes are gone */
+		k->releasing = json_object_object_get_ex(e, "releasing", &v) &&
+			       json_object_get_boolean(v);
+	}
 	if (!k->path || !k->id || containers__find(c, k->id) ||
 	    topo_parse_cpulist(cpus, &k->cpus) || topo_parse_cpulist(mems, &k->mems)) {
 		log_warn("%s: container %u is malformed; ignored", c->state_path, idx);
@@ -239,15 +341,15 @@ static bool restore(struct containers *c, json_object *e, unsigned idx)
 	return true;
 }
 
-int ctr_state_load(struct containers *c)
+/* A whole small file into *ret (NUL-terminated); 0 with *ret NULL if missing. */
+static int read_whole(const char *path, char **ret)
 {
-	_cleanup_close_ int fd = open(c->state_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	_cleanup_free_ char *buf = NULL;
-	json_object *root, *a;
 	struct stat st;
-	unsigned kept = 0, dropped = 0;
 	size_t len = 0;
 
+	*ret = NULL;
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (fstat(fd, &st))
@@ -267,28 +369,97 @@ int ctr_state_load(struct containers *c)
 		len += (size_t)n;
 	}
 	buf[len] = 0;
-	root = json_tokener_parse(buf);
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+/* The snapshot's containers into @byid (id -> object). */
+static void load_snapshot(struct containers *c, const char *text, json_object *byid)
+{
+	json_object *root = json_tokener_parse(text), *a;
+
 	if (!root || !json_object_is_type(root, json_type_object) ||
 	    get_u64(root, "version") != STATE_VERSION ||
 	    !json_object_object_get_ex(root, "containers", &a) ||
 	    !json_object_is_type(a, json_type_array)) {
-		json_object_put(root);
 		log_warn("%s is not a state file of this cgpilotd (corrupt, or another version); "
-			 "starting with no containers",
+			 "its containers are not taken back",
 			 c->state_path);
-		return 0;
+		json_object_put(root);
+		return;
 	}
 	if (get_u64(root, "next_id") > c->next_id)
 		c->next_id = get_u64(root, "next_id");
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		if (restore(c, json_object_array_get_idx(a, i), (unsigned)i))
+		json_object *e = json_object_array_get_idx(a, i);
+		char key[24];
+
+		snprintf(key, sizeof(key), "%" PRIu64, get_u64(e, "id"));
+		json_object_object_add(byid, key, json_object_get(e));
+	}
+	json_object_put(root);
+}
+
+/* The journal's lines over @byid; a line cut short by a kill is skipped. */
+static void replay_journal(struct containers *c, char *text, json_object *byid)
+{
+	unsigned lineno = 0, bad = 0;
+
+	for (char *line = text, *next; line && *line; line = next) {
+		json_object *o, *v;
+		char key[24];
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		lineno++;
+		o = json_tokener_parse(line);
+		if (o && json_object_object_get_ex(o, "put", &v) &&
+		    json_object_is_type(v, json_type_object)) {
+			snprintf(key, sizeof(key), "%" PRIu64, get_u64(v, "id"));
+			json_object_object_add(byid, key, json_object_get(v));
+		} else if (o && json_object_object_get_ex(o, "del", &v) &&
+			   json_object_is_type(v, json_type_int)) {
+			snprintf(key, sizeof(key), "%" PRIu64, json_object_get_uint64(v));
+			json_object_object_del(byid, key);
+		} else {
+			bad++;
+		}
+		json_object_put(o);
+	}
+	if (bad)
+		log_warn("%s: %u of %u lines unreadable (a write cut short?); skipped",
+			 c->journal_path, bad, lineno);
+}
+
+int ctr_state_load(struct containers *c)
+{
+	_cleanup_free_ char *snap = NULL, *jtext = NULL;
+	json_object *byid = json_object_new_object();
+	unsigned kept = 0, dropped = 0, idx = 0;
+	int r;
+
+	if (!byid)
+		return -ENOMEM;
+	r = read_whole(c->state_path, &snap);
+	if (!r && snap)
+		load_snapshot(c, snap, byid);
+	if (!r)
+		r = read_whole(c->journal_path, &jtext);
+	if (!r && jtext)
+		replay_journal(c, jtext, byid);
+	json_object_object_foreach(byid, key, e)
+	{
+		(void)key;
+		if (get_u64(e, "id") >= c->next_id)
+			c->next_id = get_u64(e, "id") + 1;
+		if (restore(c, e, idx++))
 			kept++;
 		else
 			dropped++;
 	}
-	json_object_put(root);
+	json_object_put(byid);
 	if (kept || dropped)
 		log_info("state of the previous run: %u containers kept, %u gone", kept, dropped);
-	c->state_dirty = dropped != 0;
-	return 0;
+	return r;
 }

@@ -122,7 +122,7 @@ static const struct key_desc keys[] = {
 	STR("audit", "dir", audit_dir),
 	U32("audit", "max_kib", audit_max_kib, 4, 16777216),
 	U32("audit", "keep", audit_keep, 0, 99),
-	U32("audit", "history", history, 0, 4096),
+	U32("audit", "history", history, 0, 256),
 	STR("adopt", "presets", adopt_presets),
 	STR("adopt", "knobs", adopt_knobs),
 };

@@ -82,12 +82,14 @@ done
 
 mode=$(cmdline_arg vmtest.mode)
 test_name=$(cmdline_arg vmtest.test)
+# The guest tests read vmtest.profile themselves (guest_tests --profile overrides).
+profile=$(cmdline_arg vmtest.profile)
 
 mark BOOTED "$(cut -d' ' -f1 /proc/uptime)"
 
 case "$mode" in
 shell)
-	echo "vmtest: $(uname -r), cgroup v2 at /sys/fs/cgroup," \
+	echo "vmtest: $(uname -r), profile ${profile:-default}, cgroup v2 at /sys/fs/cgroup," \
 		"controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 	echo "vmtest: guest tests: /usr/libexec/vmtest/guest_tests [-v] [NAME...];" \
 		"exit the shell to power off"

@@ -22,6 +22,7 @@ TOOLS=(/usr/bin/stress-ng /usr/bin/fio /usr/sbin/bpftool)
 
 kernels=()
 tests=()
+profiles=()
 mode='test'
 btf_out=
 verbose=0
@@ -29,11 +30,18 @@ verbose=0
 usage()
 {
 	cat <<EOF
-Usage: vmtest/run.sh [--kernel 6.1|6.12]... [--test NAME]... [--shell] [-v]
+Usage: vmtest/run.sh [--kernel 6.1|6.12]... [--profile P]... [--test NAME]... [--shell] [-v]
        vmtest/run.sh --kernel 6.1 --btf-dump FILE
 
   -k, --kernel K     kernel series to boot (default: 6.1 and 6.12)
-  -t, --test NAME    run only this guest test (repeatable; see --list)
+  -p, --profile P    guest shape (repeatable; default: every profile with tests to run):
+                       default  -smp \$SMP -m \$MEM_MB, one node, no SMT
+                       numa     -smp 4 (2 sockets of 1 core x 2 threads), 2 NUMA nodes
+                                (CPUs 0-1 node 0, 2-3 node 1), -cpu qemu64,vendor=GenuineIntel
+                       bench    the default shape, for benchmarks (make bench); booted
+                                only when named
+  -t, --test NAME    run only this guest test (repeatable; see --list), in each
+                     profile it is marked for
   -l, --list         list the guest tests
   -s, --shell        interactive shell in the guest (one kernel; Ctrl-a x quits QEMU)
       --btf-dump F   write the kernel's raw BTF (/sys/kernel/btf/vmlinux) to F
@@ -60,6 +68,7 @@ while (($#)); do
 	case $1 in
 	-k | --kernel) kernels+=("${2:?--kernel needs a value}"); shift ;;
 	-t | --test) tests+=("${2:?--test needs a value}"); shift ;;
+	-p | --profile) profiles+=("${2:?--profile needs a value}"); shift ;;
 	-l | --list) mode=list ;;
 	-s | --shell) mode=shell ;;
 	--btf-dump) mode=btf; btf_out=${2:?--btf-dump needs a file}; shift ;;
@@ -83,6 +92,13 @@ if ((${#kernels[@]} == 0)); then
 fi
 if [[ $mode == shell || $mode == btf ]] && ((${#kernels[@]} != 1)); then
 	die "--shell and --btf-dump take exactly one --kernel"
+fi
+for p in "${profiles[@]}"; do
+	[[ $p == default || $p == numa || $p == bench ]] ||
+		die "--profile takes default, numa or bench, not '$p'"
+done
+if [[ $mode == shell || $mode == btf ]] && ((${#profiles[@]} > 1)); then
+	die "--shell and --btf-dump take at most one --profile"
 fi
 
 # ---- host tools ----
@@ -274,21 +290,59 @@ build_initrd()
 
 # ---- running ----
 
-# Boots one kernel; sets vm_rc (QEMU's status, 124 on timeout) and vm_ms.
+# The run directory of a kernel in a profile: <series> (default), <series>-<profile>.
+run_dir()
+{
+	if [[ $2 == default ]]; then
+		echo "$work/$1"
+	else
+		echo "$work/$1-$2"
+	fi
+}
+
+# QEMU's machine shape for a profile, into the array machine.
+machine_args()
+{
+	local half
+
+	case $1 in
+	default | bench) machine=(-smp "$SMP" -m "$MEM_MB") ;;
+	numa)
+		# A socket per node: one socket of two cores over two nodes gives an
+		# LLC across nodes, which 6.1 warns about at boot (topology_sane).
+		# Both memory backends together are -m; SMT siblings need the Intel
+		# vendor on 6.1 (its AMD path shows no siblings for qemu64).
+		half=$((MEM_MB / 2))
+		machine=(-cpu "qemu64,vendor=GenuineIntel" -smp "4,sockets=2,cores=1,threads=2"
+			-m "$((half * 2))"
+			-object "memory-backend-ram,id=m0,size=${half}M"
+			-object "memory-backend-ram,id=m1,size=${half}M"
+			-numa "node,memdev=m0,cpus=0-1,nodeid=0"
+			-numa "node,memdev=m1,cpus=2-3,nodeid=1")
+		;;
+	esac
+}
+
+# Boots one kernel in one profile, running the tests named after the profile
+# (all of the profile's when none); sets vm_rc (QEMU's status, 124 on
+# timeout) and vm_ms.
 boot()
 {
-	local series=$1 gmode=$2 dir=$work/$1 append t0
-	local -a qemu
+	local series=$1 gmode=$2 profile=$3 dir append t0
+	local -a qemu machine run_tests=("${@:4}")
 
+	dir=$(run_dir "$series" "$profile")
+	mkdir -p "$dir"
 	rm -f "$dir/disk.img" "$dir/console.log" "$dir/results.log"
 	truncate -s "${DISK_MB}M" "$dir/disk.img"
 	: > "$dir/results.log"
-	append="console=ttyS0 panic=-1 psi=1 quiet vmtest.mode=$gmode"
-	if ((${#tests[@]})); then
-		append+=" vmtest.test=$(IFS=,; echo "${tests[*]}")"
+	append="console=ttyS0 panic=-1 psi=1 quiet vmtest.mode=$gmode vmtest.profile=$profile"
+	if ((${#run_tests[@]})); then
+		append+=" vmtest.test=$(IFS=,; echo "${run_tests[*]}")"
 	fi
-	qemu=(qemu-system-x86_64 -accel tcg -smp "$SMP" -m "$MEM_MB" -no-reboot -nographic
-		-kernel "$vmlinuz" -initrd "$dir/initrd.cpio" -append "$append"
+	machine_args "$profile"
+	qemu=(qemu-system-x86_64 -accel tcg "${machine[@]}" -no-reboot -nographic
+		-kernel "$vmlinuz" -initrd "$work/$series/initrd.cpio" -append "$append"
 		-drive "file=$dir/disk.img,format=raw,if=virtio" -nic none)
 	t0=$(date +%s%N)
 	if [[ $gmode == shell ]]; then
@@ -329,18 +383,27 @@ result()
 	esac
 }
 
+# One boot of a kernel in a profile with the tests given after them.
 run_kernel()
 {
-	local series=$1 dir=$work/$1 name status reason booted done_at splat
+	local series=$1 profile=$2 dir name status reason booted done_at splat label
 	local -A res=()
 	local -a order=() w
 
+	dir=$(run_dir "$series" "$profile")
+	label=$series
+	[[ $profile == default ]] || label=$series/$profile
 	# Every test counts as failed until the guest says otherwise.
-	for name in "${test_names[@]}"; do
+	for name in "${@:3}"; do
 		order+=("$name")
 		res[$name]="FAIL no result from the guest (crashed or hung)"
 	done
-	boot "$series" test
+	# The names only when some were asked for: else the guest runs its profile's.
+	if ((${#tests[@]})); then
+		boot "$series" test "$profile" "${@:3}"
+	else
+		boot "$series" test "$profile"
+	fi
 	while read -ra w; do
 		[[ ${w[0]:-} == @@VMTEST && ${w[1]:-} == RESULT && -n ${res[${w[2]:-}]+x} ]] ||
 			continue
@@ -349,23 +412,23 @@ run_kernel()
 	for name in "${order[@]}"; do
 		status=${res[$name]%% *}
 		reason=${res[$name]#"$status"}
-		result "$status" "$series" "$name" "${reason# }"
+		result "$status" "$label" "$name" "${reason# }"
 	done
 
 	booted=$(awk '$1 == "@@VMTEST" && $2 == "BOOTED" { print $3 }' "$dir/results.txt")
 	done_at=$(awk '$1 == "@@VMTEST" && $2 == "DONE" { print $3 }' "$dir/results.txt")
 	splat=$(splats "$dir")
 	if ((vm_rc == 124 || vm_rc == 137)); then
-		result FAIL "$series" guest "timed out after $TIMEOUT s (console: $dir/console.log)"
+		result FAIL "$label" guest "timed out after $TIMEOUT s (console: $dir/console.log)"
 	elif [[ -z $done_at ]]; then
-		result FAIL "$series" guest "guest did not finish (QEMU status $vm_rc," \
+		result FAIL "$label" guest "guest did not finish (QEMU status $vm_rc," \
 			"console: $dir/console.log)"
 	elif [[ -n $splat ]]; then
-		result FAIL "$series" guest "kernel log: $(head -n 1 <<< "$splat")"
+		result FAIL "$label" guest "kernel log: $(head -n 1 <<< "$splat")"
 	else
-		result PASS "$series" guest
+		result PASS "$label" guest
 	fi
-	note "$series ($kver): /init reached at ${booted:-?} s guest uptime," \
+	note "$label ($kver): /init reached at ${booted:-?} s guest uptime," \
 		"tests done at ${done_at:-?} s, VM wall time $((vm_ms / 1000)).$((vm_ms % 1000 / 100)) s"
 	if ((verbose)); then
 		tr -d '\r' < "$dir/console.log" >&2
@@ -376,7 +439,7 @@ run_btf()
 {
 	local series=$1 dir=$work/$1 size
 
-	boot "$series" btf
+	boot "$series" btf default
 	size=$(awk '$1 == "@@VMTEST" && $2 == "BTF" { print $3 }' "$dir/results.txt")
 	[[ -n $size ]] || die "the $series guest did not dump its BTF (see $dir/console.log)"
 	mkdir -p "$(dirname "$btf_out")"
@@ -401,13 +464,52 @@ flock 9 || die "cannot lock $CACHE/.lock"
 ensure_host_tools
 build_guest
 
-mapfile -t test_names < <("$GUEST_BIN" --list | cut -f1)
-if ((${#tests[@]})); then
-	for name in "${tests[@]}"; do
-		printf '%s\n' "${test_names[@]}" | grep -qx -- "$name" ||
-			die "no guest test '$name' (vmtest/run.sh --list)"
+# Is $1 one of the other arguments?
+in_list()
+{
+	local x=$1 y
+
+	shift
+	for y; do
+		[[ $x == "$y" ]] && return 0
 	done
-	test_names=("${tests[@]}")
+	return 1
+}
+
+# NAME<TAB>PROFILES<TAB>DESCRIPTION: each profile's tests, in table order.
+declare -A prof_tests=()
+mapfile -t test_list < <("$GUEST_BIN" --list)
+all_names=()
+for line in "${test_list[@]}"; do
+	all_names+=("${line%%$'\t'*}")
+done
+for name in "${tests[@]}"; do
+	in_list "$name" "${all_names[@]}" || die "no guest test '$name' (vmtest/run.sh --list)"
+done
+for line in "${test_list[@]}"; do
+	IFS=$'\t' read -r name plist _ <<< "$line"
+	if ((${#tests[@]})) && ! in_list "$name" "${tests[@]}"; then
+		continue
+	fi
+	for p in ${plist//,/ }; do
+		prof_tests[$p]+="$name "
+	done
+done
+if ((${#profiles[@]} == 0)); then
+	case $mode in
+	shell | btf) profiles=(default) ;;
+	*)
+		for p in default numa; do
+			[[ -n ${prof_tests[$p]:-} ]] && profiles+=("$p")
+		done
+		;;
+	esac
+fi
+if [[ $mode == test ]]; then
+	for p in "${profiles[@]}"; do
+		[[ -n ${prof_tests[$p]:-} ]] ||
+			note "no test selected runs in the $p profile: it is not booted"
+	done
 fi
 
 work=$CACHE/run
@@ -419,9 +521,15 @@ for series in "${kernels[@]}"; do
 	mkdir -p "$work/$series"
 	build_initrd "$series"
 	case $mode in
-	shell) boot "$series" shell; exit 0 ;;
+	shell) boot "$series" shell "${profiles[0]}"; exit 0 ;;
 	btf) run_btf "$series"; exit 0 ;;
-	*) run_kernel "$series" ;;
+	*)
+		for p in "${profiles[@]}"; do
+			[[ -n ${prof_tests[$p]:-} ]] || continue
+			# shellcheck disable=SC2086 # the names: split on purpose
+			run_kernel "$series" "$p" ${prof_tests[$p]}
+		done
+		;;
 	esac
 done
 note "total $(($(date +%s) - t_start)) s for ${kernels[*]}"

@@ -363,8 +363,10 @@ struct apply_ctx {
 
 /* old_err[] of a write left out because the file held its value already */
 #define UNCHANGED 1
-/* old_err[] of a knob of a cgroup just made (act_target.fresh): not read */
+/* old_err[] of a knob of a cgroup just made (act_target.fresh): not read;
+ * FRESH_KNOWN: its old value is the kernel's default (act_knob.fresh) */
 #define FRESH 2
+#define FRESH_KNOWN 3
 
 static const char *old_of(const struct apply_ctx *c, unsigned i)
 {
@@ -389,7 +391,8 @@ static void roll_back(const struct apply_ctx *c, int dirfd, unsigned upto, struc
 			add_msg(res, "; %s cannot be undone", w->knob);
 			continue;
 		}
-		if (c->old_err[j] == UNCHANGED || c->old_err[j] == FRESH)
+		if (c->old_err[j] == UNCHANGED || c->old_err[j] == FRESH ||
+		    c->old_err[j] == FRESH_KNOWN)
 			continue; /* never written, or a new cgroup that goes as a whole */
 		if (c->old_err[j]) {
 			all = false;
@@ -560,7 +563,11 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 		/* a cgroup made for this decision holds the kernel's defaults: no
 		 * reading them, no restoring them (its maker removes it on failure) */
 		if (t->fresh) {
-			old_err[i] = FRESH;
+			const char *dfl = act_knob_find(w[i].knob, NULL)->fresh;
+
+			if (dfl && strlen(dfl) < OLD_MAX)
+				memcpy(old + (size_t)i * OLD_MAX, dfl, strlen(dfl) + 1);
+			old_err[i] = dfl ? FRESH_KNOWN : FRESH;
 			continue;
 		}
 		/* a write-only file (cgroup.kill) has nothing to read or give back */
@@ -589,7 +596,8 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 
 	for (unsigned i = 0; i < n; i++) {
 		/* the value is there already (as the kernel shows it): no action */
-		if (!old_err[i] && !strcmp(old_of(&c, i), w[i].value)) {
+		if ((!old_err[i] || old_err[i] == FRESH_KNOWN) &&
+		    !strcmp(old_of(&c, i), w[i].value)) {
 			old_err[i] = UNCHANGED;
 			res->written++;
 			if (w[i].readback && w[i].readback_len) {

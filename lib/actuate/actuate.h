@@ -30,8 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Largest value text a knob takes (io.max lines, long cpulists). */
-#define ACT_VALUE_MAX 512
+/* Largest value text a knob takes (io.max lines, the cpulist of a fragmented
+ * pool on a machine of hundreds of CPUs). */
+#define ACT_VALUE_MAX 4096
 /* Largest number of writes in one act_apply(). */
 #define ACT_WRITES_MAX 16
 /* The xattr that records who made a cgroup (lib/actuate/cgroup.c). */
@@ -42,6 +43,8 @@ struct act_knob {
 	/* 0, or -EINVAL with the reason ("cpu.weight '0': not in 1..10000") in err */
 	int (*check)(const char *value, char *err, size_t errlen);
 	bool restorable; /* the old value can be written back (not cgroup.kill) */
+	/* what a cgroup the kernel just made shows (its defaults), NULL unknown */
+	const char *fresh;
 };
 
 struct act_isolator {
@@ -103,9 +106,10 @@ struct act_target {
 	/* adopted cgroups: the space-separated knobs cgpilot may write there;
 	 * NULL for cgroups cgpilot owns (every knob) */
 	const char *knobs;
-	/* made by act_mkdir() for this decision: the old values (the kernel's
-	 * defaults) are not read (records say old ""), and a failure restores
-	 * nothing: the caller removes the cgroup as a whole */
+	/* made by act_mkdir() for this decision: the old values are the
+	 * kernel's defaults (act_knob.fresh), not read, so a value equal to
+	 * the default is not written at all; a failure restores nothing: the
+	 * caller removes the cgroup as a whole */
 	bool fresh;
 };
 
@@ -183,6 +187,10 @@ int act_mkdir_parents(const struct actuator *a, const char *path, const char *ow
  * while it has processes or children. In dry run it is checked, not removed.
  */
 int act_rmdir(const struct actuator *a, const char *path, uint64_t id, const char *owner);
+/* The same, removing the empty cgroups below it first (deepest first: a
+ * workload's own children need no tag, they are inside a cgroup that is
+ * this owner's); -EBUSY while any of them has processes. */
+int act_rmdir_tree(const struct actuator *a, const char *path, uint64_t id, const char *owner);
 /* The owner tag of @path into @buf: its length, -ENODATA without one. */
 int act_owner(const struct actuator *a, const char *path, char *buf, size_t len);
 

@@ -4,6 +4,7 @@
  * is done with it), remove only what carries our tag, and the enable-only
  * writes to the ancestors' cgroup.subtree_control that a new cgroup needs.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -74,6 +75,12 @@ static int mkdir_norm(const struct actuator *a, const char *path, const char *ow
 	if (r)
 		return r;
 	pfd = act_open_cgroup(a, parent);
+	/* in dry run the parents were not made either */
+	if (pfd == -ENOENT && a->dry_run) {
+		if (ret_id)
+			*ret_id = 0;
+		return 0;
+	}
 	if (pfd < 0)
 		return pfd;
 	if (a->dry_run) {
@@ -172,7 +179,49 @@ int act_owner(const struct actuator *a, const char *path, char *buf, size_t len)
 	return (int)n;
 }
 
-int act_rmdir(const struct actuator *a, const char *path, uint64_t id, const char *owner)
+/*
+ * The empty cgroups below the one open at @fd, deepest first (a workload's
+ * own children: a container's systemd or engine makes them). Bounded depth;
+ * -EBUSY while one still has processes.
+ */
+static int rmdir_children(int fd, unsigned depth)
+{
+	_cleanup_close_ int dfd = -1;
+	struct dirent *de;
+	DIR *dir;
+	int r = 0;
+
+	if (depth > 32)
+		return -ELOOP;
+	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dfd < 0)
+		return -errno;
+	dir = fdopendir(dfd);
+	if (!dir)
+		return -errno;
+	dfd = -1; /* the DIR owns it */
+	while (!r && (de = readdir(dir))) {
+		int cfd;
+
+		if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		cfd = openat(dirfd(dir), de->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd < 0) {
+			r = errno == ENOENT ? 0 : -errno;
+			continue;
+		}
+		r = rmdir_children(cfd, depth + 1);
+		close(cfd);
+		if (!r && unlinkat(dirfd(dir), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			r = -errno;
+	}
+	closedir(dir);
+	return r;
+}
+
+static int rmdir_impl(const struct actuator *a, const char *path, uint64_t id, const char *owner,
+		      bool tree)
 {
 	_cleanup_free_ char *norm = NULL, *parent = NULL;
 	_cleanup_close_ int pfd = -1, fd = -1;
@@ -208,9 +257,24 @@ int act_rmdir(const struct actuator *a, const char *path, uint64_t id, const cha
 		return -ESTALE;
 	if (a->dry_run)
 		return 0;
+	if (tree) {
+		r = rmdir_children(fd, 0);
+		if (r)
+			return r;
+	}
 	if (unlinkat(pfd, name, AT_REMOVEDIR) < 0)
 		return -errno;
 	return 0;
+}
+
+int act_rmdir(const struct actuator *a, const char *path, uint64_t id, const char *owner)
+{
+	return rmdir_impl(a, path, id, owner, false);
+}
+
+int act_rmdir_tree(const struct actuator *a, const char *path, uint64_t id, const char *owner)
+{
+	return rmdir_impl(a, path, id, owner, true);
 }
 
 /* ---- controllers ---- */

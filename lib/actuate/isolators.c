@@ -338,43 +338,43 @@ static int check_kill(const char *value, char *err, size_t errlen)
 }
 
 static const struct act_knob cpu_knobs[] = {
-	{ "cpu.weight", check_cpu_weight, true },
-	{ "cpu.max", check_cpu_max, true },
-	{ "cpu.max.burst", check_cpu_burst, true },
-	{ "cpu.idle", check_cpu_idle, true },
+	{ "cpu.weight", check_cpu_weight, true, "100" },
+	{ "cpu.max", check_cpu_max, true, "max 100000" },
+	{ "cpu.max.burst", check_cpu_burst, true, "0" },
+	{ "cpu.idle", check_cpu_idle, true, "0" },
 };
 
 static const struct act_knob cpuset_knobs[] = {
-	{ "cpuset.cpus", check_cpuset_cpus, true },
-	{ "cpuset.mems", check_cpuset_mems, true },
-	{ "cpuset.cpus.partition", check_cpuset_partition, true },
+	{ "cpuset.cpus", check_cpuset_cpus, true, "" },
+	{ "cpuset.mems", check_cpuset_mems, true, "" },
+	{ "cpuset.cpus.partition", check_cpuset_partition, true, "member" },
 };
 
 static const struct act_knob memory_knobs[] = {
-	{ "memory.min", check_memory_min, true },
-	{ "memory.low", check_memory_low, true },
-	{ "memory.high", check_memory_high, true },
-	{ "memory.max", check_memory_max, true },
-	{ "memory.swap.max", check_memory_swap_max, true },
-	{ "memory.oom.group", check_memory_oom_group, true },
+	{ "memory.min", check_memory_min, true, "0" },
+	{ "memory.low", check_memory_low, true, "0" },
+	{ "memory.high", check_memory_high, true, "max" },
+	{ "memory.max", check_memory_max, true, "max" },
+	{ "memory.swap.max", check_memory_swap_max, true, "max" },
+	{ "memory.oom.group", check_memory_oom_group, true, "0" },
 };
 
 static const struct act_knob io_knobs[] = {
-	{ "io.weight", check_io_weight, true },
-	{ "io.max", check_io_max, true },
-	{ "io.latency", check_io_latency, true },
+	{ "io.weight", check_io_weight, true, "default 100" },
+	{ "io.max", check_io_max, true, "" },
+	{ "io.latency", check_io_latency, true, "" },
 };
 
 static const struct act_knob pids_knobs[] = {
-	{ "pids.max", check_pids_max, true },
+	{ "pids.max", check_pids_max, true, "max" },
 };
 
 static const struct act_knob freezer_knobs[] = {
-	{ "cgroup.freeze", check_freeze, true },
+	{ "cgroup.freeze", check_freeze, true, "0" },
 };
 
 static const struct act_knob kill_knobs[] = {
-	{ "cgroup.kill", check_kill, false },
+	{ "cgroup.kill", check_kill, false, NULL },
 };
 
 const struct act_isolator act_isolators[] = {

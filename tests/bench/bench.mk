@@ -23,3 +23,13 @@ bench: all $(BENCH_OUT)/empty $(BENCH_OUT)/poll_baseline
 		tests/bench/overhead.sh
 	CGPILOTD=$(OUT)/cgpilotd CGPILOT=$(OUT)/cgpilot BASELINE=$(BENCH_OUT)/poll_baseline \
 		tests/bench/scrape.sh
+
+# Decision cost where limits can be written: in a 6.12 guest (vmtest), the
+# time from container.admit to its reply (cgroup made, knobs written) at 1,
+# 100 and 1,000 containers, beside mkdir and the same writes.
+.PHONY: bench-admit
+bench-admit: all vmtest-guest
+	OUT=$(OUT) VMTEST_NO_MAKE=1 vmtest/run.sh --kernel 6.12 --profile bench -v 2>&1 | \
+		grep -E '^bench admit:|passed|failed'
+
+bench: bench-admit

@@ -552,6 +552,71 @@ def t_churn(ctx):
         assert rss[300] - rss[100] <= 3 * 1024, rss
 
 
+def t_kill9_keeps_acknowledged(ctx):
+    """What a caller was told survives kill -9: the journal has every
+    admission and release before its reply; a journal line cut short by the
+    kill is skipped with a warning, the lines before it count."""
+    cg = ctx.cgroups("ctrkill9", sweep=True)
+    d = ctr_daemon(ctx, cg, "ctrkill9").start()
+    a = admit(d, name="a", cpu_request_mc=300, memory_request=8 * MIB)
+    mark_started(d, a["id"])
+    b = admit(d, name="b", memory_request=16 * MIB)
+    mark_started(d, b["id"])
+    d.proc.kill()  # at once: no tick, no clean stop
+    d.proc.wait()
+    d.start()
+    assert sorted(listed(d)) == sorted([a["id"], b["id"]]), (listed(d), d.log())
+    assert requested(d) == (300, 24 * MIB)
+    assert d.request({"op": "container.release", "id": b["id"]}) == {"ok": True}
+    d.proc.kill()
+    d.proc.wait()
+    with open(os.path.join(d.dir, "state.journal"), "ab") as f:
+        f.write(b'{"put":{"id":99,"na')  # a write the kill cut short
+    d.start()
+    assert sorted(listed(d)) == [a["id"]], (listed(d), d.log())
+    assert requested(d) == (300, 8 * MIB)
+    assert "lines unreadable" in d.log(), d.log()
+    # the next ids stay above every id seen
+    c = admit(d, name="c")
+    assert c["id"] > b["id"], (c, b)
+
+
+def t_nesting_and_children(ctx):
+    """A runtime container is never inside another container; a
+    container's own children (a workload's systemd or engine makes them)
+    go with it on release, and the parents cgpilot made for it too."""
+    cg = ctx.cgroups("ctrnest", sweep=True)
+    eng = cg.rel("eng")
+    d = ctr_daemon(ctx, cg, "ctrnest", "[containers]\nengine_roots = %s\n" % eng).start()
+    r = d.request({"op": "container.admit", "kind": "runtime", "path": eng + "/ns/a"})
+    assert r.get("ok"), r
+    a = r["container"]
+    mark_started(d, a["id"])
+    r = d.request({"op": "container.admit", "kind": "runtime", "path": eng + "/ns/a/b"})
+    assert "do not nest" in r.get("error", "") and r.get("refused") == "invalid", r
+    # the parents it made are tagged as cgpilot's
+    assert os.getxattr(os.path.join(cg.mount, eng, "ns"), OWNER_XATTR) == b"cgpilotd"
+    inner = os.path.join(cg.mount, a["cgroup"], "init.scope", "deeper")
+    os.makedirs(inner)
+    assert d.request({"op": "container.release", "id": a["id"]}) == {"ok": True}
+    assert not os.path.exists(os.path.join(cg.mount, a["cgroup"])), "container left"
+    assert not os.path.exists(os.path.join(cg.mount, eng)), "parents cgpilot made left"
+    # a populated child keeps the container: release says so
+    r = d.request({"op": "container.admit", "kind": "runtime", "path": eng + "/ns/x"})
+    x = r["container"]
+    mark_started(d, x["id"])
+    child = os.path.join(cg.mount, x["cgroup"], "work")
+    os.mkdir(child)
+    p = cg.spawn(child, ["sleep", "60"])
+    r = d.request({"op": "container.release", "id": x["id"]})
+    assert "still has processes" in r.get("error", ""), r
+    assert d.request({"op": "container.release", "id": x["id"], "kill": True}).get("releasing")
+    p.wait(10)
+    wait_until(lambda: not os.path.exists(os.path.join(cg.mount, x["cgroup"])), 5,
+               "the killed container's removal")
+    wait_until(lambda: x["id"] not in listed(d), 3, "the container's release")
+
+
 TESTS = [
     ("admit_burstable_telemetry_only", t_admit_burstable_telemetry_only),
     ("refused_with_numbers", t_refused_with_numbers),
@@ -562,4 +627,6 @@ TESTS = [
     ("adoption_kubelet_tree", t_adoption_kubelet_tree),
     ("non_root_denied", t_non_root_denied),
     ("churn", t_churn),
+    ("kill9_keeps_acknowledged", t_kill9_keeps_acknowledged),
+    ("nesting_and_children", t_nesting_and_children),
 ]

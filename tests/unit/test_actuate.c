@@ -208,7 +208,7 @@ static void test_check_covers_every_knob(void **state)
 
 static void test_check_messages(void **state)
 {
-	char err[256], longv[700];
+	char err[256], longv[ACT_VALUE_MAX + 100];
 
 	assert_int_equal(act_check("cpu.weight", "0", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "cpu.weight '0': not in 1..10000");
@@ -942,6 +942,14 @@ static void test_mkdir_parents(void **state)
 	assert_int_equal(act_mkdir_parents(&f->a, "other/p/q", "cgpilot-test"), -EPERM);
 }
 
+static void unlink_rel(struct fx *f, const char *rel)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", f->root, rel);
+	assert_int_equal(unlink(p), 0);
+}
+
 static void test_rmdir(void **state)
 {
 	struct fx *f = *state;
@@ -980,6 +988,35 @@ static void test_rmdir(void **state)
 	unlink(p);
 	assert_int_equal(act_rmdir(&f->a, "a/mine", id, "cgpilot-test"), 0);
 	assert_false(exists(f, "a/mine"));
+}
+
+/* A container's own children (untagged, inside it) go with it, deepest first. */
+static void test_rmdir_tree(void **state)
+{
+	struct fx *f = *state;
+	uint64_t id;
+	int r;
+
+	r = act_mkdir(&f->a, "a/pod", "cgpilot-test", &id);
+	if (xattr_unsupported(r))
+		skip();
+	assert_int_equal(r, 0);
+	mkd(f, "a/pod/init.scope");
+	mkd(f, "a/pod/ctr");
+	mkd(f, "a/pod/ctr/inner");
+	assert_true(act_rmdir(&f->a, "a/pod", id, "cgpilot-test") < 0);
+	/* not ours at the top: nothing below is touched either */
+	mkd(f, "a/foreign");
+	mkd(f, "a/foreign/child");
+	assert_int_equal(act_rmdir_tree(&f->a, "a/foreign", 0, "cgpilot-test"), -EPERM);
+	assert_true(exists(f, "a/foreign/child"));
+	/* a child with something in it stays, and so does the container */
+	put(f, "a/pod/ctr/inner/busy", "");
+	assert_true(act_rmdir_tree(&f->a, "a/pod", id, "cgpilot-test") < 0);
+	assert_true(exists(f, "a/pod"));
+	unlink_rel(f, "a/pod/ctr/inner/busy");
+	assert_int_equal(act_rmdir_tree(&f->a, "a/pod", id, "cgpilot-test"), 0);
+	assert_false(exists(f, "a/pod"));
 }
 
 /* ---- one syscall failing, in a child ---- */
@@ -1223,6 +1260,7 @@ int main(void)
 		T(test_mkdir_untaggable),
 		T(test_mkdir_parents),
 		T(test_rmdir),
+		T(test_rmdir_tree),
 		T(test_enable_controllers),
 		T(test_enable_controllers_dry_run),
 		T(test_enable_controllers_failure),

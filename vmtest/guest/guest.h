@@ -75,12 +75,28 @@ struct ctx {
 	_Atomic int worker_err;
 };
 
+/*
+ * Boot profiles (vmtest/run.sh --profile): the guest's shape. A test runs in
+ * the profiles its mask names; 0 means the default profile only.
+ *   default  -smp 2, one NUMA node, no SMT: every timing test
+ *   numa     -smp 4 as 2 sockets x 1 core x 2 threads, two NUMA nodes
+ *            (CPUs 0-1 node 0, 2-3 node 1): placement only, no timing
+ *   bench    the default shape, for benchmarks (make bench), never booted
+ *            unless asked for
+ */
+enum profile {
+	PROF_DEFAULT = 1u << 0,
+	PROF_NUMA = 1u << 1,
+	PROF_BENCH = 1u << 2, /* the default shape, booted only when asked (make bench) */
+};
+
 struct guest_test {
 	const char *name;
 	const char *desc;
 	enum result (*setup)(struct ctx *ctx);
 	enum result (*run)(struct ctx *ctx);
 	void (*cleanup)(struct ctx *ctx);
+	unsigned profiles; /* PROF_* mask; 0: PROF_DEFAULT */
 };
 
 extern bool verbose;
@@ -119,6 +135,8 @@ bool socket_ready(const char *path);
 int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status);
 bool json_str(const char *json, const char *key, char *val, size_t size);
 enum result daemon_start(struct ctx *ctx);
+/* daemon_start() with this config text and extra arguments (NULL-terminated, or NULL). */
+enum result daemon_start_with(struct ctx *ctx, const char *conf_text, const char *const *extra);
 enum result daemon_stop(struct ctx *ctx);
 void daemon_cleanup(struct ctx *ctx);
 enum result daemon_full_run(struct ctx *ctx);
@@ -126,6 +144,12 @@ int ctl_open(struct ctl_conn *c, const char *sock);
 int ctl_read_line(struct ctl_conn *c, char *line, size_t size, unsigned int ms);
 int ctl_call(struct ctl_conn *c, const char *req, char *reply, size_t size);
 bool json_u64(const char *json, const char *path, uint64_t *ret_val);
+/* Where the value at a dotted path of a JSON object starts, or NULL. */
+const char *json_at(const char *json, const char *path);
+/* Past the JSON value at @p (object, array, string, number, literal). */
+const char *json_skip(const char *p);
+/* The string at a dotted path (no unescaping), copied to @val. */
+bool json_str_at(const char *json, const char *path, char *val, size_t size);
 
 /* the scratch disk (DISK) */
 struct read_job {
@@ -159,5 +183,21 @@ enum result telemetry_runqueue_setup(struct ctx *ctx);
 enum result telemetry_runqueue_run(struct ctx *ctx);
 enum result telemetry_io_blkcg_setup(struct ctx *ctx);
 enum result telemetry_io_blkcg_run(struct ctx *ctx);
+
+/* guest_alloc.c: the allocation core (admission, placement, knobs, adoption) */
+enum result alloc_exclusive_setup(struct ctx *ctx);
+enum result alloc_exclusive_run(struct ctx *ctx);
+enum result alloc_knobs_setup(struct ctx *ctx);
+enum result alloc_knobs_run(struct ctx *ctx);
+enum result alloc_dry_run_setup(struct ctx *ctx);
+enum result alloc_dry_run_run(struct ctx *ctx);
+enum result alloc_adopt_setup(struct ctx *ctx);
+enum result alloc_adopt_run(struct ctx *ctx);
+void alloc_cleanup(struct ctx *ctx);
+
+/* guest_bench.c: benchmarks that need enforcement (profile bench) */
+enum result bench_admit_setup(struct ctx *ctx);
+enum result bench_admit_run(struct ctx *ctx);
+void bench_admit_cleanup(struct ctx *ctx);
 
 #endif

@@ -356,10 +356,18 @@ bool json_str(const char *json, const char *key, char *val, size_t size)
  */
 enum result daemon_start(struct ctx *ctx)
 {
+	return daemon_start_with(ctx, "", NULL);
+}
+
+/* The same with @conf_text as its config and @extra arguments after the others. */
+enum result daemon_start_with(struct ctx *ctx, const char *conf_text, const char *const *extra)
+{
+	const char *argv[24];
 	char conf[128];
 	uint64_t end;
+	size_t len = strlen(conf_text);
 	pid_t pid;
-	int fd, st;
+	int fd, st, n = 0;
 
 	if (access(CGPILOTD, X_OK) < 0)
 		return skip(ctx, "cgpilotd is not in the initramfs (build it first: make all)");
@@ -374,15 +382,31 @@ enum result daemon_start(struct ctx *ctx)
 	fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fail(ctx, "cannot create %s: %s", conf, strerror(errno));
+	if (write(fd, conf_text, len) != (ssize_t)len) {
+		close(fd);
+		return fail(ctx, "cannot write %s: %s", conf, strerror(errno));
+	}
 	close(fd);
+
+	argv[n++] = CGPILOTD;
+	argv[n++] = "--foreground";
+	argv[n++] = "--runtime-dir";
+	argv[n++] = ctx->daemon_dir;
+	argv[n++] = "--pin-dir";
+	argv[n++] = ctx->pin_dir;
+	argv[n++] = "--socket";
+	argv[n++] = ctx->sock;
+	argv[n++] = "--config";
+	argv[n++] = conf;
+	while (extra && *extra && n < (int)ARRAY_SIZE(argv) - 1)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
 
 	pid = fork();
 	if (pid < 0)
 		return fail(ctx, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		execl(CGPILOTD, CGPILOTD, "--foreground", "--runtime-dir", ctx->daemon_dir,
-		      "--pin-dir", ctx->pin_dir, "--socket", ctx->sock, "--config", conf,
-		      (char *)NULL);
+		execv(CGPILOTD, (char *const *)argv);
 		_exit(127);
 	}
 	ctx->daemon_pid = pid;
@@ -590,11 +614,8 @@ static const char *json_member(const char *p, const char *end, const char *name,
 	return NULL;
 }
 
-/*
- * The unsigned number at a dotted path ("cgroup.memory.oom_kills") of a JSON
- * object, as the daemon and the CLI print them.
- */
-bool json_u64(const char *json, const char *path, uint64_t *ret_val)
+/* Where the value at a dotted path ("container.cpus") of a JSON object starts, or NULL. */
+const char *json_at(const char *json, const char *path)
 {
 	const char *p = json, *end = json + strlen(json);
 
@@ -605,18 +626,74 @@ bool json_u64(const char *json, const char *path, uint64_t *ret_val)
 		size_t n = dot ? (size_t)(dot - path) : strlen(path);
 
 		if (*p != '{')
-			return false;
+			return NULL;
 		p = json_member(p, end, path, n);
 		if (!p)
-			return false;
+			return NULL;
 		if (!dot)
-			break;
+			return p;
 		path = dot + 1;
 	}
-	if (*p < '0' || *p > '9')
+}
+
+/*
+ * The unsigned number at a dotted path ("cgroup.memory.oom_kills") of a JSON
+ * object, as the daemon and the CLI print them.
+ */
+bool json_u64(const char *json, const char *path, uint64_t *ret_val)
+{
+	const char *p = json_at(json, path);
+
+	if (!p || *p < '0' || *p > '9')
 		return false;
 	*ret_val = strtoull(p, NULL, 10);
 	return true;
+}
+
+/* Past the JSON value at @p (object, array, string, number, literal). */
+const char *json_skip(const char *p)
+{
+	int depth = 0;
+
+	do {
+		if (!*p)
+			return p;
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p += *p == '\\' && p[1] ? 2 : 1)
+				;
+			if (*p)
+				p++;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			p++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+			p++;
+		} else if (depth == 0) {
+			while (*p && *p != ',' && *p != '}' && *p != ']')
+				p++;
+		} else {
+			p++;
+		}
+	} while (depth > 0);
+	return p;
+}
+
+/* The string at a dotted path (no unescaping), copied to @val. */
+bool json_str_at(const char *json, const char *path, char *val, size_t size)
+{
+	const char *p = json_at(json, path);
+	size_t n = 0;
+
+	if (!p || *p++ != '"')
+		return false;
+	while (*p && *p != '"' && n < size - 1) {
+		if (*p == '\\' && p[1])
+			p++;
+		val[n++] = *p++;
+	}
+	val[n] = '\0';
+	return *p == '"';
 }
 
 /* ---- the scratch disk ---- */

@@ -95,7 +95,102 @@ static const struct guest_test tests[] = {
 		.run = telemetry_io_blkcg_run,
 		.cleanup = daemon_cleanup,
 	},
+	/*
+	 * The allocation core: each test starts its own daemon with a config
+	 * of its own ([containers] root cgpilot.slice), talks container.* ops
+	 * and reads back what the kernel holds; no timing.
+	 */
+	{
+		.name = "alloc_exclusive",
+		.desc = "guaranteed 2 CPUs get one whole core on one node, kept from the shared pool",
+		.setup = alloc_exclusive_setup,
+		.run = alloc_exclusive_run,
+		.cleanup = alloc_cleanup,
+		.profiles = PROF_NUMA,
+	},
+	{
+		.name = "alloc_knobs",
+		.desc = "admission writes the class knobs, audited and streamed; kill; memory refusal",
+		.setup = alloc_knobs_setup,
+		.run = alloc_knobs_run,
+		.cleanup = alloc_cleanup,
+	},
+	{
+		.name = "alloc_dry_run",
+		.desc = "--dry-run admits without a cgroup, audits the writes it did not make",
+		.setup = alloc_dry_run_setup,
+		.run = alloc_dry_run_run,
+		.cleanup = alloc_cleanup,
+	},
+	{
+		.name = "alloc_adopt",
+		.desc = "kubelet pod cgroups (systemd and cgroupfs drivers) adopted, nothing written",
+		.setup = alloc_adopt_setup,
+		.run = alloc_adopt_run,
+		.cleanup = alloc_cleanup,
+	},
+	/* benchmarks (make bench): they print figures, never fail on them */
+	{
+		.name = "bench_admit",
+		.desc = "container.admit at 1, 100, 1000 containers beside bare mkdir + writes",
+		.setup = bench_admit_setup,
+		.run = bench_admit_run,
+		.cleanup = bench_admit_cleanup,
+		.profiles = PROF_BENCH,
+	},
 };
+
+/* ---- profiles ---- */
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} profile_names[] = {
+	{ "default", PROF_DEFAULT },
+	{ "numa", PROF_NUMA },
+	{ "bench", PROF_BENCH },
+};
+
+static unsigned test_profiles(const struct guest_test *t)
+{
+	return t->profiles ? t->profiles : PROF_DEFAULT;
+}
+
+static unsigned profile_bit(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(profile_names); i++)
+		if (streq(name, profile_names[i].name))
+			return profile_names[i].bit;
+	return 0;
+}
+
+/* "default", "numa", "default,numa" */
+static void profiles_str(unsigned mask, char *buf, size_t size)
+{
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(profile_names); i++)
+		if (mask & profile_names[i].bit)
+			off += snprintf(buf + off, size - off, "%s%s", off ? "," : "",
+					profile_names[i].name);
+}
+
+/* The guest's profile: vmtest.profile= on the kernel command line, else default. */
+static const char *cmdline_profile(void)
+{
+	static char val[32] = "default";
+	char buf[4096], *p;
+
+	if (read_file("/proc/cmdline", buf, sizeof(buf)) < 0)
+		return val;
+	for (p = strtok(buf, " \n"); p; p = strtok(NULL, " \n"))
+		if (strncmp(p, "vmtest.profile=", 15) == 0)
+			snprintf(val, sizeof(val), "%s", p + 15);
+	return val;
+}
 
 /* ---- runner ---- */
 
@@ -175,8 +270,12 @@ static void report(FILE *out, const struct guest_test *t, enum result res, const
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: guest_tests [-v] [--list] [--results FILE] [NAME...]\n"
-		   "Runs the vmtest guest tests (all, or the NAMEs) as root in a guest.\n");
+	fprintf(f,
+		"Usage: guest_tests [-v] [--list] [--profile P] [--results FILE] [NAME...]\n"
+		"Runs the vmtest guest tests (all of the guest's profile, or the NAMEs) as root\n"
+		"in a guest. The profile (default, numa, bench) is vmtest.profile= on the kernel\n"
+		"command line unless --profile names it; a NAME of another profile is\n"
+		"skipped. --list prints NAME, PROFILES and the description, tab-separated.\n");
 }
 
 int main(int argc, char **argv)
@@ -185,17 +284,19 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "results", required_argument, NULL, 'r' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *results = NULL;
+	const char *results = NULL, *profile = NULL;
+	unsigned prof;
 	bool list = false, any_fail = false;
 	FILE *rf = NULL;
 	struct ctx *ctx;
 	size_t i;
 	int c, k;
 
-	while ((c = getopt_long(argc, argv, "vlr:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vlr:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			verbose = true;
@@ -205,6 +306,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			results = optarg;
+			break;
+		case 'p':
+			profile = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -224,9 +328,20 @@ int main(int argc, char **argv)
 		}
 	}
 	if (list) {
-		for (i = 0; i < ARRAY_SIZE(tests); i++)
-			printf("%s\t%s\n", tests[i].name, tests[i].desc);
+		char ps[64];
+
+		for (i = 0; i < ARRAY_SIZE(tests); i++) {
+			profiles_str(test_profiles(&tests[i]), ps, sizeof(ps));
+			printf("%s\t%s\t%s\n", tests[i].name, ps, tests[i].desc);
+		}
 		return 0;
+	}
+	if (!profile)
+		profile = cmdline_profile();
+	prof = profile_bit(profile);
+	if (!prof) {
+		fprintf(stderr, "Error: no profile named '%s' (default, numa, bench)\n", profile);
+		return 2;
 	}
 	if (results) {
 		rf = fopen(results, "we");
@@ -248,7 +363,7 @@ int main(int argc, char **argv)
 		const struct guest_test *t = &tests[i];
 		enum result res;
 		uint64_t t0;
-		bool wanted = optind == argc;
+		bool wanted = optind == argc && (test_profiles(t) & prof);
 
 		for (k = optind; k < argc && !wanted; k++)
 			wanted = streq(argv[k], t->name);
@@ -256,6 +371,17 @@ int main(int argc, char **argv)
 			continue;
 		memset(ctx, 0, sizeof(*ctx));
 		ctx->name = t->name;
+		if (!(test_profiles(t) & prof)) {
+			char ps[64];
+
+			profiles_str(test_profiles(t), ps, sizeof(ps));
+			snprintf(ctx->reason, sizeof(ctx->reason),
+				 "runs in the %s profile, this guest is %s (run.sh --profile)", ps,
+				 profile);
+			printf("@@VMTEST RESULT %s SKIP %s\n", t->name, ctx->reason);
+			report(rf, t, RES_SKIP, ctx->reason);
+			continue;
+		}
 		printf("vmtest: %s: %s\n", t->name, t->desc);
 		t0 = mono_now_ns();
 		res = run_test(t, ctx);
