@@ -162,50 +162,42 @@ enum admit_verdict admit_decide(const struct admit_books *b, enum cgp_class clas
 	return v;
 }
 
-void admit_book(struct admit_books *b, enum cgp_class class, const struct res_spec *spec,
-		unsigned exclusive_cpus)
+/* Book @spec in (@in) or out: the same sums both ways, never below zero. */
+static void book(struct admit_books *b, enum cgp_class class, const struct res_spec *spec,
+		 unsigned exclusive_cpus, bool in)
 {
+	uint64_t (*more)(uint64_t, uint64_t) = in ? sat_add : sat_sub;
+	uint64_t (*less)(uint64_t, uint64_t) = in ? sat_sub : sat_add;
+
 	switch (class) {
 	case CGP_CLASS_GUARANTEED:
 	case CGP_CLASS_BURSTABLE:
-		b->reserved.cpu_mc = sat_add(b->reserved.cpu_mc, cpu_charge(spec, exclusive_cpus));
-		b->reserved.mem = sat_add(b->reserved.mem, spec->mem_request);
+		b->reserved.cpu_mc = more(b->reserved.cpu_mc, cpu_charge(spec, exclusive_cpus));
+		b->reserved.mem = more(b->reserved.mem, spec->mem_request);
 		if (exclusive_cpus)
-			b->shared_mc = sat_sub(b->shared_mc, cpus_mc(exclusive_cpus));
+			b->shared_mc = less(b->shared_mc, cpus_mc(exclusive_cpus));
 		else
-			b->shared_reserved_mc =
-				sat_add(b->shared_reserved_mc, spec->cpu_request_mc);
+			b->shared_reserved_mc = more(b->shared_reserved_mc, spec->cpu_request_mc);
 		break;
 	case CGP_CLASS_BESTEFFORT:
-		b->be_admitted.cpu_mc = sat_add(b->be_admitted.cpu_mc, spec->cpu_request_mc);
-		b->be_admitted.mem = sat_add(b->be_admitted.mem, spec->mem_request);
+		b->be_admitted.cpu_mc = more(b->be_admitted.cpu_mc, spec->cpu_request_mc);
+		b->be_admitted.mem = more(b->be_admitted.mem, spec->mem_request);
 		break;
 	default:
 		break;
 	}
 }
 
+void admit_book(struct admit_books *b, enum cgp_class class, const struct res_spec *spec,
+		unsigned exclusive_cpus)
+{
+	book(b, class, spec, exclusive_cpus, true);
+}
+
 void admit_unbook(struct admit_books *b, enum cgp_class class, const struct res_spec *spec,
 		  unsigned exclusive_cpus)
 {
-	switch (class) {
-	case CGP_CLASS_GUARANTEED:
-	case CGP_CLASS_BURSTABLE:
-		b->reserved.cpu_mc = sat_sub(b->reserved.cpu_mc, cpu_charge(spec, exclusive_cpus));
-		b->reserved.mem = sat_sub(b->reserved.mem, spec->mem_request);
-		if (exclusive_cpus)
-			b->shared_mc = sat_add(b->shared_mc, cpus_mc(exclusive_cpus));
-		else
-			b->shared_reserved_mc =
-				sat_sub(b->shared_reserved_mc, spec->cpu_request_mc);
-		break;
-	case CGP_CLASS_BESTEFFORT:
-		b->be_admitted.cpu_mc = sat_sub(b->be_admitted.cpu_mc, spec->cpu_request_mc);
-		b->be_admitted.mem = sat_sub(b->be_admitted.mem, spec->mem_request);
-		break;
-	default:
-		break;
-	}
+	book(b, class, spec, exclusive_cpus, false);
 }
 
 /* Slack */
@@ -415,6 +407,14 @@ void drf_refund(struct drf_queue *d, const char *tenant, const struct res_vec *r
 		return;
 	t->allocated.cpu_mc = sat_sub(t->allocated.cpu_mc, r->cpu_mc);
 	t->allocated.mem = sat_sub(t->allocated.mem, r->mem);
+	/* a tenant with nothing left, no waiting request and the default
+	 * weight is forgotten: names come and go with the callers */
+	if (!t->allocated.cpu_mc && !t->allocated.mem && t->weight == 1.0) {
+		for (unsigned i = 0; i < d->n; i++)
+			if (!strcmp(d->q[i].tenant, t->name))
+				return;
+		*t = d->t[--d->nt];
+	}
 }
 
 static int entry_index(const struct drf_queue *d, uint64_t id)

@@ -141,7 +141,9 @@ void drf_init(struct drf_queue *d);
 void drf_free(struct drf_queue *d);
 /* Set a tenant's weight (created if new). -EINVAL unless 0 < weight <= 1e6. */
 int drf_set_weight(struct drf_queue *d, const char *tenant, double weight);
-/* Add (tenant created if new; -ENOMEM, -EINVAL) or take away a tenant's admitted allocation. */
+/* Add or take away a tenant's admitted allocation (-EINVAL for a name past 63
+ * bytes); a tenant left with nothing, no queued request and the default
+ * weight is forgotten: tenants' names come and go with their callers. */
 int drf_charge(struct drf_queue *d, const char *tenant, const struct res_vec *r);
 void drf_refund(struct drf_queue *d, const char *tenant, const struct res_vec *r);
 /*

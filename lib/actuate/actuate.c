@@ -193,8 +193,7 @@ void act__record(const struct actuator *a, const char *path, uint64_t id, const 
 
 /* ---- act_apply ---- */
 
-static void __attribute__((format(printf, 2, 3)))
-set_msg(struct act_result *res, const char *fmt, ...)
+void act__set_msg(struct act_result *res, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -428,18 +427,19 @@ static int check_writes(const struct actuator *a, const struct act_target *t, co
 	char err[256];
 
 	if (a->in_manage && !a->in_manage(a->manage_ud, path)) {
-		set_msg(res, "cgroup '%s' is outside the manage set: nothing written", path);
+		act__set_msg(res, "cgroup '%s' is outside the manage set: nothing written", path);
 		return fail(res, -1, -EPERM);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		int r = act_check(w[i].knob, w[i].value, err, sizeof(err));
 
 		if (r) {
-			set_msg(res, "cgroup '%s': %s: nothing written", path, err);
+			act__set_msg(res, "cgroup '%s': %s: nothing written", path, err);
 			return fail(res, (int)i, -EINVAL);
 		}
 		if (t->knobs && !word_in(t->knobs, w[i].knob)) {
-			set_msg(res,
+			act__set_msg(
+				res,
 				"cgroup '%s' is adopted and %s was not handed over (only: %s): "
 				"nothing written",
 				path, w[i].knob, t->knobs);
@@ -456,31 +456,33 @@ static int open_target(const struct actuator *a, const struct act_target *t, con
 	struct stat st;
 
 	if (fd == -ENOENT || fd == -ENOTDIR) {
-		set_msg(res, "cgroup '%s' is gone: nothing written", path);
+		act__set_msg(res, "cgroup '%s' is gone: nothing written", path);
 		return fail(res, -1, -ESTALE);
 	}
 	if (fd == -ELOOP || fd == -EXDEV) {
-		set_msg(res,
-			"cgroup path '%s' leads through a symlink or out of the mount: "
-			"nothing written",
-			path);
+		act__set_msg(res,
+			     "cgroup path '%s' leads through a symlink or out of the mount: "
+			     "nothing written",
+			     path);
 		return fail(res, -1, fd);
 	}
 	if (fd < 0) {
-		set_msg(res, "cannot open cgroup '%s': %s: nothing written", path, strerror(-fd));
+		act__set_msg(res, "cannot open cgroup '%s': %s: nothing written", path,
+			     strerror(-fd));
 		return fail(res, -1, fd);
 	}
 	if (fstat(fd, &st) < 0) {
 		int r = -errno;
 
-		set_msg(res, "cannot stat cgroup '%s': %s: nothing written", path, strerror(-r));
+		act__set_msg(res, "cannot stat cgroup '%s': %s: nothing written", path,
+			     strerror(-r));
 		return fail(res, -1, r);
 	}
 	if (t->id && (uint64_t)st.st_ino != t->id) {
-		set_msg(res,
-			"cgroup '%s' has id %" PRIu64 ", not %" PRIu64
-			" (a new cgroup of the same name): nothing written",
-			path, (uint64_t)st.st_ino, t->id);
+		act__set_msg(res,
+			     "cgroup '%s' has id %" PRIu64 ", not %" PRIu64
+			     " (a new cgroup of the same name): nothing written",
+			     path, (uint64_t)st.st_ino, t->id);
 		return fail(res, -1, -ESTALE);
 	}
 	*ret_id = (uint64_t)st.st_ino;
@@ -500,10 +502,10 @@ static int check_external(const struct apply_ctx *c, unsigned n, struct act_resu
 		if (!res->external) {
 			res->external = true;
 			fail(res, (int)i, -EAGAIN);
-			set_msg(res,
-				"cgroup '%s': %s is '%.64s', not '%.64s' as cgpilot left it: "
-				"changed by another writer, nothing written",
-				c->path, w->knob, old_of(c, i), w->expect);
+			act__set_msg(res,
+				     "cgroup '%s': %s is '%.64s', not '%.64s' as cgpilot left it: "
+				     "changed by another writer, nothing written",
+				     c->path, w->knob, old_of(c, i), w->expect);
 		}
 	}
 	return res->external ? -EAGAIN : 0;
@@ -525,23 +527,24 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 		res = &dummy;
 	*res = (struct act_result){ .failed = -1 };
 	if (!a || !t || (n && !w)) {
-		set_msg(res, "act_apply: missing argument");
+		act__set_msg(res, "act_apply: missing argument");
 		return fail(res, -1, -EINVAL);
 	}
 	if (n > ACT_WRITES_MAX) {
-		set_msg(res, "%u writes in one decision, at most %d: nothing written", n,
-			ACT_WRITES_MAX);
+		act__set_msg(res, "%u writes in one decision, at most %d: nothing written", n,
+			     ACT_WRITES_MAX);
 		return fail(res, -1, -EINVAL);
 	}
 	r = t->path ? cgfs_normalize_path(t->path, &path, &why) : -EINVAL;
 	if (r == -ENOMEM)
 		return fail(res, -1, r);
 	if (r) {
-		set_msg(res, "cgroup path '%s': %s: nothing written", t->path ? t->path : "", why);
+		act__set_msg(res, "cgroup path '%s': %s: nothing written", t->path ? t->path : "",
+			     why);
 		return fail(res, -1, -EINVAL);
 	}
 	if (!*path) {
-		set_msg(res, "the root cgroup is never written: nothing written");
+		act__set_msg(res, "the root cgroup is never written: nothing written");
 		return fail(res, -1, -EPERM);
 	}
 	r = check_writes(a, t, path, w, n, res);
@@ -555,7 +558,7 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 	old = calloc(n, OLD_MAX);
 	old_err = calloc(n, sizeof(*old_err));
 	if (!old || !old_err) {
-		set_msg(res, "cgroup '%s': out of memory: nothing written", path);
+		act__set_msg(res, "cgroup '%s': out of memory: nothing written", path);
 		return fail(res, -1, -ENOMEM);
 	}
 	c = (struct apply_ctx){ a, path, id, w, reason, old, old_err };
@@ -586,8 +589,8 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 		for (unsigned i = 0; i < n; i++)
 			act__record(a, path, id, w[i].knob, old_of(&c, i), w[i].value, reason,
 				    ACT_DRY_RUN, 0);
-		set_msg(res, "dry run: %u write%s to cgroup '%s' not made", n, n == 1 ? "" : "s",
-			path);
+		act__set_msg(res, "dry run: %u write%s to cgroup '%s' not made", n,
+			     n == 1 ? "" : "s", path);
 		return 0;
 	}
 	r = check_external(&c, n, res);
@@ -614,8 +617,8 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 			act__record(a, path, id, w[i].knob, old_of(&c, i), w[i].value, reason,
 				    ACT_FAILED, r);
 			fail(res, (int)i, r);
-			set_msg(res, "cgroup '%s': writing %s '%.128s' failed: %s", path, w[i].knob,
-				w[i].value, strerror(-r));
+			act__set_msg(res, "cgroup '%s': writing %s '%.128s' failed: %s", path,
+				     w[i].knob, w[i].value, strerror(-r));
 			if (!i)
 				add_msg(res, "; nothing written");
 			res->written = 0; /* roll_back() counts those that stay */
@@ -631,7 +634,7 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 		}
 	}
 	res->written = n;
-	set_msg(res, "cgroup '%s': %u value%s written", path, n, n == 1 ? "" : "s");
+	act__set_msg(res, "cgroup '%s': %u value%s written", path, n, n == 1 ? "" : "s");
 	return 0;
 }
 

@@ -169,6 +169,10 @@ int act__read(int dirfd, const char *file, char *buf, size_t len);
 void act__record(const struct actuator *a, const char *path, uint64_t id, const char *knob,
 		 const char *old_value, const char *new_value, const char *reason,
 		 enum act_status status, int err);
+struct act_result;
+/* res->msg from a format */
+void act__set_msg(struct act_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * Cgroup lifecycle (lib/actuate/cgroup.c). act_mkdir creates @path (its

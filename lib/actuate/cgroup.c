@@ -279,16 +279,6 @@ int act_rmdir_tree(const struct actuator *a, const char *path, uint64_t id, cons
 
 /* ---- controllers ---- */
 
-static void __attribute__((format(printf, 2, 3)))
-set_msg(struct act_result *res, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
-	va_end(ap);
-}
-
 static int undo_find(struct act_undo *undo, const char *path)
 {
 	for (unsigned i = 0; i < undo->n; i++)
@@ -324,7 +314,7 @@ static int enable_at(const struct actuator *a, int fd, uint64_t id, const char *
 
 	r = act__read(fd, SUBTREE, cur, sizeof(cur));
 	if (r < 0) {
-		set_msg(res, "cannot read %s of cgroup '%s': %s", SUBTREE, anc, strerror(-r));
+		act__set_msg(res, "cannot read %s of cgroup '%s': %s", SUBTREE, anc, strerror(-r));
 		return r;
 	}
 	missing = mask & ~cgfs_parse_controllers(cur);
@@ -349,8 +339,8 @@ static int enable_at(const struct actuator *a, int fd, uint64_t id, const char *
 		r = act__write(fd, SUBTREE, val);
 		act__record(a, anc, id, SUBTREE, cur, val, reason, r ? ACT_FAILED : ACT_WRITTEN, r);
 		if (r) {
-			set_msg(res, "cannot enable %s in cgroup '%s' (%s): %s",
-				cgfs_controller_names[i], anc, SUBTREE, strerror(-r));
+			act__set_msg(res, "cannot enable %s in cgroup '%s' (%s): %s",
+				     cgfs_controller_names[i], anc, SUBTREE, strerror(-r));
 			return r;
 		}
 		if (e < 0) {
@@ -378,12 +368,12 @@ int act_enable_controllers(const struct actuator *a, const char *path, unsigned 
 		res = &dummy;
 	*res = (struct act_result){ .failed = -1 };
 	if (!a || !path || !undo) {
-		set_msg(res, "act_enable_controllers: missing argument");
+		act__set_msg(res, "act_enable_controllers: missing argument");
 		return res->err = -EINVAL;
 	}
 	r = cgfs_normalize_path(path, &norm, NULL);
 	if (r) {
-		set_msg(res, "cgroup path '%s' is not valid", path);
+		act__set_msg(res, "cgroup path '%s' is not valid", path);
 		return res->err = r;
 	}
 	for (unsigned i = 0; i < cgfs_n_controllers; i++)
@@ -405,14 +395,14 @@ int act_enable_controllers(const struct actuator *a, const char *path, unsigned 
 		saved = norm[end];
 		norm[end] = 0;
 		if (end >= sizeof(undo->e[0].path)) {
-			set_msg(res, "cgroup path '%s' too long to remember", norm);
+			act__set_msg(res, "cgroup path '%s' too long to remember", norm);
 			r = -ENAMETOOLONG;
 		} else if ((fd = act_open_cgroup(a, norm)) < 0) {
-			set_msg(res, "cannot open cgroup '%s': %s", norm, strerror(-fd));
+			act__set_msg(res, "cannot open cgroup '%s': %s", norm, strerror(-fd));
 			r = fd;
 		} else if (fstat(fd, &st) < 0) {
 			r = -errno;
-			set_msg(res, "cannot stat cgroup '%s': %s", norm, strerror(-r));
+			act__set_msg(res, "cannot stat cgroup '%s': %s", norm, strerror(-r));
 		} else {
 			r = enable_at(a, fd, (uint64_t)st.st_ino, norm, mask, undo, reason, res);
 		}

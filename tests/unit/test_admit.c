@@ -626,6 +626,29 @@ static void test_drf_duplicate(void **state)
 	assert_int_equal(f->d.n, 1);
 }
 
+/* Tenants with nothing left are forgotten unless weighted or waiting. */
+static void test_drf_forget(void **state)
+{
+	struct drf_fixture *f = *state;
+	struct res_vec r = { 100, 1000 };
+	struct drf_entry e = { .id = 7 };
+
+	assert_int_equal(drf_charge(&f->d, "gone", &r), 0);
+	assert_int_equal(drf_charge(&f->d, "heavy", &r), 0);
+	assert_int_equal(drf_set_weight(&f->d, "heavy", 3), 0);
+	assert_int_equal(drf_charge(&f->d, "waits", &r), 0);
+	snprintf(e.tenant, sizeof(e.tenant), "waits");
+	assert_int_equal(drf_enqueue(&f->d, &e), 0);
+	assert_int_equal(f->d.nt, 3);
+	drf_refund(&f->d, "gone", &r);
+	drf_refund(&f->d, "heavy", &r);
+	drf_refund(&f->d, "waits", &r);
+	assert_int_equal(f->d.nt, 2);
+	for (unsigned i = 0; i < f->d.nt; i++)
+		assert_true(strcmp(f->d.t[i].name, "gone") != 0);
+	assert_true(drf_share(&f->d, "heavy", &f->alloc) == 0);
+}
+
 static void test_drf_weights(void **state)
 {
 	struct drf_fixture *f = *state;
@@ -759,6 +782,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drf_ties, drf_setup, drf_teardown),
 		cmocka_unit_test_setup_teardown(test_drf_cancel, drf_setup, drf_teardown),
 		cmocka_unit_test_setup_teardown(test_drf_duplicate, drf_setup, drf_teardown),
+		cmocka_unit_test_setup_teardown(test_drf_forget, drf_setup, drf_teardown),
 		cmocka_unit_test_setup_teardown(test_drf_weights, drf_setup, drf_teardown),
 		cmocka_unit_test_setup_teardown(test_drf_many, drf_setup, drf_teardown),
 		cmocka_unit_test_setup_teardown(test_drf_backfill, drf_setup, drf_teardown),
