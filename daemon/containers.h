@@ -164,6 +164,7 @@ int containers__op_list(struct containers *c, struct ctl_client *cl, json_object
 int containers__op_show(struct containers *c, struct ctl_client *cl, json_object *req);
 int containers__op_update(struct containers *c, struct ctl_client *cl, json_object *req);
 int containers__op_kill(struct containers *c, struct ctl_client *cl, json_object *req);
+int containers__op_freeze(struct containers *c, struct ctl_client *cl, json_object *req);
 int containers__op_release(struct containers *c, struct ctl_client *cl, json_object *req);
 int containers__op_cancel(struct containers *c, struct ctl_client *cl, json_object *req);
 int containers__op_policy_show(struct containers *c, struct ctl_client *cl, json_object *req);

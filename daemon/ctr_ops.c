@@ -648,6 +648,33 @@ int containers__op_kill(struct containers *c, struct ctl_client *cl, json_object
 	}
 }
 
+int containers__op_freeze(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	struct container *k = arg_container(c, cl, req);
+	struct act_write w = { .knob = "cgroup.freeze" };
+	struct act_result res;
+	const char *msg = NULL;
+	char reason[160];
+	bool frozen = true;
+	int r;
+
+	if (!k)
+		return 0;
+	if (get_bool(req, "frozen", &frozen, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"frozen\": %s", msg);
+	if (k->state == CTR_QUEUED || !k->cgroup_id)
+		return ctl_client__reply_error(cl, "container %" PRIu64 " has no cgroup yet",
+					       k->id);
+	w.value = frozen ? "1" : "0";
+	snprintf(reason, sizeof(reason), "container.freeze of %" PRIu64 " (%s) by uid %u", k->id,
+		 frozen ? "freeze" : "thaw", (unsigned)ctl_client__uid(cl));
+	/* an adopted container only where its pattern hands cgroup.freeze over */
+	r = ctr_apply(c, k, &w, 1, reason, &res);
+	if (r)
+		return ctl_client__reply_error(cl, "%s", res.msg);
+	return ctl_client__reply(cl, ok());
+}
+
 int containers__op_release(struct containers *c, struct ctl_client *cl, json_object *req)
 {
 	struct container *k = arg_container(c, cl, req);

@@ -959,6 +959,7 @@ CONTAINER_OP(do_container_list, containers__op_list)
 CONTAINER_OP(do_container_show, containers__op_show)
 CONTAINER_OP(do_container_update, containers__op_update)
 CONTAINER_OP(do_container_kill, containers__op_kill)
+CONTAINER_OP(do_container_freeze, containers__op_freeze)
 CONTAINER_OP(do_container_release, containers__op_release)
 CONTAINER_OP(do_container_cancel, containers__op_cancel)
 CONTAINER_OP(do_policy_show, containers__op_policy_show)
@@ -991,6 +992,7 @@ static const struct op ops[] = {
 	{ "container.show", READERS, do_container_show, NULL },
 	{ "container.update", ROOT, do_container_update, "only root may change containers" },
 	{ "container.kill", ROOT, do_container_kill, "only root may kill containers" },
+	{ "container.freeze", ROOT, do_container_freeze, "only root may freeze containers" },
 	{ "container.release", ROOT, do_container_release, "only root may release containers" },
 	{ "container.cancel", ROOT, do_container_cancel, "only root may cancel requests" },
 	{ "policy.show", READERS, do_policy_show, NULL },

@@ -617,6 +617,41 @@ def t_nesting_and_children(ctx):
     wait_until(lambda: x["id"] not in listed(d), 3, "the container's release")
 
 
+def t_freeze_audited(ctx):
+    """A freeze (a core cgroup file: it works without controllers) goes
+    through the actuator: the cgroup is frozen, the audit log has the
+    write with its old value and reason, subscribers get an action event;
+    a thaw likewise; a bad argument changes nothing."""
+    cg = ctx.cgroups("ctrfreeze", sweep=True)
+    d = ctr_daemon(ctx, cg, "ctrfreeze").start()
+    a = admit(d, name="a")
+    path = os.path.join(cg.mount, a["cgroup"])
+    p = cg.spawn(path, ["sleep", "60"])
+    sub = Subscriber(d, ["action"])
+    r = d.request({"op": "container.freeze", "id": a["id"], "frozen": "yes"})
+    assert "error" in r, r
+    assert d.request({"op": "container.freeze", "id": a["id"]}) == {"ok": True}
+    ev = sub.wait_for(lambda e: e.get("knob") == "cgroup.freeze", 5)
+    assert (ev["new"], ev["old"], ev["status"]) == ("1", "0", "written"), ev
+    assert ev["container"] == a["id"] and ev["cgroup"] == a["cgroup"], ev
+    assert "container.freeze of %d" % a["id"] in ev["reason"], ev
+    wait_until(lambda: "frozen 1" in open(os.path.join(path, "cgroup.events")).read(), 5,
+               "the cgroup frozen")
+    assert d.request({"op": "container.freeze", "id": a["id"], "frozen": False}) == \
+        {"ok": True}
+    ev = sub.wait_for(lambda e: e.get("knob") == "cgroup.freeze" and e["new"] == "0", 5)
+    audit = open(os.path.join(d.dir, "log", "audit.log")).read().splitlines()
+    lines = [json.loads(l) for l in audit if '"cgroup.freeze"' in l]
+    assert [(l["old"], l["new"], l["status"]) for l in lines] == \
+        [("0", "1", "written"), ("1", "0", "written")], lines
+    assert all(l["cgroup"] == a["cgroup"] and l["reason"] for l in lines), lines
+    shown = ok(d, {"op": "container.show", "id": a["id"]})["container"]
+    assert [h["knob"] for h in shown["history"]] == ["cgroup.freeze"] * 2, shown
+    sub.close()
+    p.kill()
+    p.wait()
+
+
 TESTS = [
     ("admit_burstable_telemetry_only", t_admit_burstable_telemetry_only),
     ("refused_with_numbers", t_refused_with_numbers),
@@ -629,4 +664,5 @@ TESTS = [
     ("churn", t_churn),
     ("kill9_keeps_acknowledged", t_kill9_keeps_acknowledged),
     ("nesting_and_children", t_nesting_and_children),
+    ("freeze_audited", t_freeze_audited),
 ]
