@@ -63,6 +63,10 @@ int ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_p
 int ctr_check_enforceable(const struct containers *c, enum cgp_class class,
 			  const struct res_spec *spec, unsigned exclusive, char *why,
 			  size_t whylen);
+/* Forget a container: its journal line, books, CPUs and links; freed. */
+void ctr_forget(struct containers *c, struct container *k);
+/* Give @k the path @path (taken over), rehashed. */
+void ctr_set_path(struct containers *c, struct container *k, char *path);
 /* The container at @path (raw), or NULL. */
 struct container *ctr_find_path(struct containers *c, const char *path);
 /* In the container root or our own cgroup: not for an engine's containers. */
