@@ -279,6 +279,29 @@ static void history_add(struct containers *c, struct container *k, const struct 
 	a->status = r->status;
 }
 
+static void audit_failed(struct containers *c)
+{
+	c->stats.audit_failures++;
+	log_warn("cannot append to the audit log in %s (%" PRIu64 " failures so far); actions go on",
+		 c->d->conf.audit_dir, c->stats.audit_failures);
+}
+
+/* The lines of one actuator call in one write (actuator.recorded). */
+static void audit_flush(struct containers *c)
+{
+	if (c->audit && c->naudit_pending &&
+	    audit_append_lines(c->audit, (const char *const *)c->audit_pending,
+			       c->naudit_pending))
+		audit_failed(c);
+	while (c->naudit_pending)
+		free(c->audit_pending[--c->naudit_pending]);
+}
+
+static void on_recorded(void *ud)
+{
+	audit_flush(ud);
+}
+
 static void on_record(void *ud, const struct act_record *r)
 {
 	struct containers *c = ud;
@@ -316,14 +339,14 @@ static void on_record(void *ud, const struct act_record *r)
 		log_debug("%s %s of %s: '%s' -> '%s' (%s)", act_status_name(r->status), r->knob,
 			  r->path[0] ? r->path : "/", r->old_value, r->new_value, r->reason);
 	if (c->audit) {
-		_cleanup_free_ char *line = audit_format(r);
+		char *line = audit_format(r);
 
-		if (!line || audit_append(c->audit, line)) {
-			c->stats.audit_failures++;
-			log_warn("cannot append to the audit log in %s (%" PRIu64
-				 " failures so far); actions go on",
-				 c->d->conf.audit_dir, c->stats.audit_failures);
-		}
+		if (c->naudit_pending == ARRAY_SIZE(c->audit_pending))
+			audit_flush(c);
+		if (line)
+			c->audit_pending[c->naudit_pending++] = line;
+		else
+			audit_failed(c);
 	}
 	if (k && k->cgroup_id != r->id && r->id)
 		k = NULL;
@@ -372,8 +395,8 @@ static bool in_manage(void *ud, const char *path)
 	return adopt_match(c->patterns, c->npatterns, path, &m);
 }
 
-int ctr_apply(struct containers *c, struct container *k, const struct act_write *w, unsigned n,
-	      const char *reason, struct act_result *res)
+static int apply_to(struct containers *c, struct container *k, const struct act_write *w,
+		    unsigned n, const int *fd, const char *reason, struct act_result *res)
 {
 	struct act_write ws[ACT_WRITES_MAX] = { 0 };
 	char rb[ACT_WRITES_MAX][ACT_VALUE_MAX];
@@ -382,6 +405,7 @@ int ctr_apply(struct containers *c, struct container *k, const struct act_write 
 		.id = k->cgroup_id,
 		.knobs = k->kind == CTR_ADOPTED ? (k->pattern ? k->pattern->knobs : "") : NULL,
 		.fresh = k->fresh,
+		.fd = fd,
 	};
 	int r;
 
@@ -424,6 +448,12 @@ int ctr_apply(struct containers *c, struct container *k, const struct act_write 
 		snprintf(kn->value, sizeof(kn->value), "%s", kn->known ? rb[i] : "");
 	}
 	return r;
+}
+
+int ctr_apply(struct containers *c, struct container *k, const struct act_write *w, unsigned n,
+	      const char *reason, struct act_result *res)
+{
+	return apply_to(c, k, w, n, NULL, reason, res);
 }
 
 /* ---- placement and knobs ---- */
@@ -671,11 +701,12 @@ out:
 /* ---- admission ---- */
 
 /*
- * Parents whose ancestors' subtree_control was seen to hold the controllers:
- * each admission below them would otherwise read every ancestor's file
- * again. Forgotten when a write below them fails.
+ * Parents that exist and whose ancestors' subtree_control was seen to hold
+ * the controllers: each admission below them would otherwise open every
+ * ancestor and read its file again. Forgotten when a write below them fails
+ * or one is found gone.
  */
-static bool parent_enabled(struct containers *c, const char *path)
+static bool parent_ready(struct containers *c, const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	size_t n = slash ? (size_t)(slash - path) : 0;
@@ -707,29 +738,41 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 		       size_t whylen)
 {
 	char owner[64], unenf[sizeof(k->unenforced)];
+	_cleanup_close_ int fd = -1;
 	struct ctr_plan p;
 	struct act_result res;
 	uint64_t id = 0;
 	int r;
 
 	snprintf(owner, sizeof(owner), CTR_OWNER ":%" PRIu64, k->id);
-	r = act_mkdir_parents(&c->act, k->path, CTR_OWNER);
-	if (r) {
-		snprintf(why, whylen, "cannot create the parents of cgroup %s: %s", k->path,
-			 strerror(-r));
-		return r;
+	/* below parents made and enabled before, straight to the leaf; one
+	 * removed since (ENOENT) is made again the long way */
+	r = -ENOENT;
+	if (!c->act.dry_run && parent_ready(c, k->path)) {
+		r = act_mkdir_open(&c->act, k->path, owner, &id, &fd);
+		if (r == -ENOENT)
+			forget_parents(c);
 	}
-	/* in dry run the parents were not made: nothing to enable them in */
-	if (c->enforce && !c->act.dry_run && !parent_enabled(c, k->path)) {
-		r = act_enable_controllers(&c->act, k->path, c->enforce, &c->undo,
-					   "controllers for managed containers", &res);
+	if (r == -ENOENT) {
+		r = act_mkdir_parents(&c->act, k->path, CTR_OWNER);
 		if (r) {
-			snprintf(why, whylen, "%s", res.msg);
+			snprintf(why, whylen, "cannot create the parents of cgroup %s: %s",
+				 k->path, strerror(-r));
 			return r;
 		}
-		remember_parent(c, k->path);
+		/* in dry run the parents were not made: nothing to enable them in */
+		if (c->enforce && !c->act.dry_run) {
+			r = act_enable_controllers(&c->act, k->path, c->enforce, &c->undo,
+						   "controllers for managed containers", &res);
+			if (r) {
+				snprintf(why, whylen, "%s", res.msg);
+				return r;
+			}
+		}
+		r = act_mkdir_open(&c->act, k->path, owner, &id, &fd);
+		if (!r && !c->act.dry_run)
+			remember_parent(c, k->path);
 	}
-	r = act_mkdir(&c->act, k->path, owner, &id);
 	if (r) {
 		snprintf(why, whylen, "cannot create cgroup %s: %s", k->path,
 			 r == -EEXIST ? "it exists already" : strerror(-r));
@@ -768,10 +811,11 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 			on_record(c, &rec);
 			c->current = NULL;
 		}
+		audit_flush(c);
 		return 0;
 	}
 	k->fresh = true;
-	r = p.n ? ctr_apply(c, k, p.w, p.n, reason, &res) : 0;
+	r = p.n ? apply_to(c, k, p.w, p.n, &fd, reason, &res) : 0;
 	k->fresh = false;
 	if (r) {
 		forget_parents(c);
@@ -1213,6 +1257,7 @@ int containers__new(struct daemon *d, struct containers **ret)
 		.in_manage = in_manage,
 		.manage_ud = c,
 		.record = on_record,
+		.recorded = on_recorded,
 		.record_ud = c,
 	};
 	if (d->alloc_valid) {
@@ -1319,6 +1364,7 @@ void containers__free(struct containers *c)
 	ctr_state_close(c);
 	drf_free(&c->drf);
 	act_undo_free(&c->undo);
+	audit_flush(c);
 	audit_close(c->audit);
 	free(c);
 }

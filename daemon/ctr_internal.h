@@ -22,13 +22,15 @@ struct containers {
 	struct actuator act;
 	struct act_undo undo; /* enable-only writes to take back on a clean stop */
 	struct audit_log *audit;
+	/* audit lines of the call under way, written together when it ends */
+	char *audit_pending[2 * ACT_WRITES_MAX];
+	unsigned naudit_pending;
 	struct admit_books books;
 	struct place_pool pool;
 	bool pool_ok;
 	struct drf_queue drf;
 	struct slack_est slack;
 	struct slack_conf slack_conf;
-	unsigned slack_cursor; /* memory.current reads spread over ticks */
 	struct container *list; /* every container, newest first */
 	struct container *by_id[CTR_BUCKETS];
 	struct container *by_cg[CTR_BUCKETS];

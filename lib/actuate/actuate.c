@@ -191,6 +191,12 @@ void act__record(const struct actuator *a, const char *path, uint64_t id, const 
 	a->record(a->record_ud, &r);
 }
 
+void act__recorded(const struct actuator *a)
+{
+	if (a->recorded)
+		a->recorded(a->record_ud);
+}
+
 /* ---- act_apply ---- */
 
 void act__set_msg(struct act_result *res, const char *fmt, ...)
@@ -511,12 +517,13 @@ static int check_external(const struct apply_ctx *c, unsigned n, struct act_resu
 	return res->external ? -EAGAIN : 0;
 }
 
-int act_apply(const struct actuator *a, const struct act_target *t, const struct act_write *w,
-	      unsigned n, const char *reason, struct act_result *res)
+static int apply(const struct actuator *a, const struct act_target *t, const struct act_write *w,
+		 unsigned n, const char *reason, struct act_result *res)
 {
 	_cleanup_free_ char *path = NULL, *old = NULL;
 	_cleanup_free_ int *old_err = NULL;
-	_cleanup_close_ int dirfd = -1;
+	_cleanup_close_ int own_fd = -1;
+	int dirfd = -1;
 	struct act_result dummy;
 	struct apply_ctx c;
 	const char *why = "missing cgroup path";
@@ -551,9 +558,15 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 	if (r || !n)
 		return r;
 
-	dirfd = open_target(a, t, path, res, &id);
-	if (dirfd < 0)
-		return dirfd;
+	if (t->fd) {
+		/* the fd act_mkdir_open gave: this cgroup, whatever its name now */
+		dirfd = *t->fd;
+		id = t->id;
+	} else {
+		dirfd = own_fd = open_target(a, t, path, res, &id);
+		if (dirfd < 0)
+			return dirfd;
+	}
 
 	old = calloc(n, OLD_MAX);
 	old_err = calloc(n, sizeof(*old_err));
@@ -636,6 +649,16 @@ int act_apply(const struct actuator *a, const struct act_target *t, const struct
 	res->written = n;
 	act__set_msg(res, "cgroup '%s': %u value%s written", path, n, n == 1 ? "" : "s");
 	return 0;
+}
+
+int act_apply(const struct actuator *a, const struct act_target *t, const struct act_write *w,
+	      unsigned n, const char *reason, struct act_result *res)
+{
+	int r = apply(a, t, w, n, reason, res);
+
+	if (a)
+		act__recorded(a);
+	return r;
 }
 
 int act_read(const struct actuator *a, const char *path, const char *knob, char *buf, size_t len)

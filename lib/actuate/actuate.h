@@ -98,6 +98,9 @@ struct actuator {
 	void *manage_ud;
 	act_record_fn record; /* NULL: nothing recorded */
 	void *record_ud;
+	/* called once after the records of one call (act_apply, controller
+	 * enabling), so that a caller writes them out together; NULL: none */
+	void (*recorded)(void *ud);
 };
 
 struct act_target {
@@ -111,6 +114,10 @@ struct act_target {
 	 * the default is not written at all; a failure restores nothing: the
 	 * caller removes the cgroup as a whole */
 	bool fresh;
+	/* an open directory fd of the cgroup (act_mkdir_open's) to write
+	 * through instead of opening @path again; not closed. NULL: open @path
+	 * and check its id */
+	const int *fd;
 };
 
 struct act_write {
@@ -166,6 +173,8 @@ int act_open_cgroup(const struct actuator *a, const char *path);
  * (-EFBIG if cut short); one record stamped with CLOCK_REALTIME. */
 int act__write(int dirfd, const char *file, const char *value);
 int act__read(int dirfd, const char *file, char *buf, size_t len);
+/* The end of one call's records (actuator.recorded). */
+void act__recorded(const struct actuator *a);
 void act__record(const struct actuator *a, const char *path, uint64_t id, const char *knob,
 		 const char *old_value, const char *new_value, const char *reason,
 		 enum act_status status, int err);
@@ -181,6 +190,11 @@ void act__set_msg(struct act_result *res, const char *fmt, ...)
  * -EPERM outside the manage set. In dry run nothing is made and the id is 0.
  */
 int act_mkdir(const struct actuator *a, const char *path, const char *owner, uint64_t *ret_id);
+/* The same, also returning an O_RDONLY directory fd of the new cgroup in
+ * @ret_fd (the caller closes it; -1 in dry run) to hand to act_apply
+ * (act_target.fd) without opening it again. */
+int act_mkdir_open(const struct actuator *a, const char *path, const char *owner,
+		   uint64_t *ret_id, int *ret_fd);
 /* Create the missing directories of @path's parents, each tagged @owner
  * (@path itself is not made; those that exist are left alone). */
 int act_mkdir_parents(const struct actuator *a, const char *path, const char *owner);

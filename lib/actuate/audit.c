@@ -144,36 +144,52 @@ static int append_line(struct audit_log *l, const char *buf, size_t want)
 	return r;
 }
 
-int audit_append(struct audit_log *l, const char *line)
+int audit_append_lines(struct audit_log *l, const char *const *lines, unsigned n)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t len;
+	size_t len = 0, at = 0;
 	int r = 0, rot = 0;
 
-	if (!l || !line)
+	if (!l || (n && !lines))
 		return -EINVAL;
-	len = strlen(line);
-	/* one record, one line */
-	if (memchr(line, '\n', len)) {
-		l->failures++;
-		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		if (!lines[i])
+			return -EINVAL;
+		/* one record, one line */
+		if (strchr(lines[i], '\n')) {
+			l->failures++;
+			return -EINVAL;
+		}
+		len += strlen(lines[i]) + 1;
 	}
-	buf = malloc(len + 1);
+	if (!n)
+		return 0;
+	buf = malloc(len);
 	if (!buf) {
 		l->failures++;
 		return -ENOMEM;
 	}
-	memcpy(buf, line, len);
-	buf[len] = '\n';
-	if (l->size && l->size + len + 1 > l->max_bytes)
+	for (unsigned i = 0; i < n; i++) {
+		size_t m = strlen(lines[i]);
+
+		memcpy(buf + at, lines[i], m);
+		at += m;
+		buf[at++] = '\n';
+	}
+	if (l->size && l->size + len > l->max_bytes)
 		rot = rotate(l);
-	/* a failed rotation still leaves a file to write to: the line is not lost */
-	r = append_line(l, buf, len + 1);
+	/* a failed rotation still leaves a file to write to: the lines are not lost */
+	r = append_line(l, buf, len);
 	if (r || rot) {
 		l->failures++;
 		return r ? r : rot;
 	}
 	return 0;
+}
+
+int audit_append(struct audit_log *l, const char *line)
+{
+	return audit_append_lines(l, &line, 1);
 }
 
 char *audit_format(const struct act_record *r)

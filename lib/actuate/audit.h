@@ -30,6 +30,9 @@ void audit_close(struct audit_log *l);
  * written; a write cut short is taken back, so the file holds whole lines.
  */
 int audit_append(struct audit_log *l, const char *line);
+/* The same for @n lines in one write (the records of one decision): all or,
+ * when one holds a newline, none. */
+int audit_append_lines(struct audit_log *l, const char *const *lines, unsigned n);
 /*
  * One record as a JSON line (no newline), caller frees:
  * {"time":"2026-12-02T10:00:00.123Z","cgroup":"...","id":N,"knob":"...",

@@ -61,7 +61,7 @@ static int norm_nonroot(const char *path, char **ret)
 }
 
 static int mkdir_norm(const struct actuator *a, const char *path, const char *owner,
-		      uint64_t *ret_id)
+		      uint64_t *ret_id, int *ret_fd)
 {
 	_cleanup_free_ char *parent = NULL;
 	_cleanup_close_ int pfd = -1, fd = -1;
@@ -102,20 +102,30 @@ static int mkdir_norm(const struct actuator *a, const char *path, const char *ow
 	}
 	if (ret_id)
 		*ret_id = (uint64_t)st.st_ino;
+	if (ret_fd)
+		*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 
-int act_mkdir(const struct actuator *a, const char *path, const char *owner, uint64_t *ret_id)
+int act_mkdir_open(const struct actuator *a, const char *path, const char *owner,
+		   uint64_t *ret_id, int *ret_fd)
 {
 	_cleanup_free_ char *norm = NULL;
 	int r;
 
+	if (ret_fd)
+		*ret_fd = -1;
 	if (!a || !owner || !*owner)
 		return -EINVAL;
 	r = norm_nonroot(path, &norm);
 	if (r)
 		return r;
-	return mkdir_norm(a, norm, owner, ret_id);
+	return mkdir_norm(a, norm, owner, ret_id, ret_fd);
+}
+
+int act_mkdir(const struct actuator *a, const char *path, const char *owner, uint64_t *ret_id)
+{
+	return act_mkdir_open(a, path, owner, ret_id, NULL);
 }
 
 int act_mkdir_parents(const struct actuator *a, const char *path, const char *owner)
@@ -146,7 +156,7 @@ int act_mkdir_parents(const struct actuator *a, const char *path, const char *ow
 			if (a->dry_run)
 				r = allowed(a, norm) ? 0 : -EPERM;
 			else
-				r = mkdir_norm(a, norm, owner, NULL);
+				r = mkdir_norm(a, norm, owner, NULL, NULL);
 			if (r == -EEXIST)
 				r = 0;
 		}
@@ -355,8 +365,8 @@ static int enable_at(const struct actuator *a, int fd, uint64_t id, const char *
 	return 0;
 }
 
-int act_enable_controllers(const struct actuator *a, const char *path, unsigned mask,
-			   struct act_undo *undo, const char *reason, struct act_result *res)
+static int enable_controllers(const struct actuator *a, const char *path, unsigned mask,
+			      struct act_undo *undo, const char *reason, struct act_result *res)
 {
 	_cleanup_free_ char *norm = NULL;
 	struct act_result dummy;
@@ -413,6 +423,16 @@ int act_enable_controllers(const struct actuator *a, const char *path, unsigned 
 	return 0;
 }
 
+int act_enable_controllers(const struct actuator *a, const char *path, unsigned mask,
+			   struct act_undo *undo, const char *reason, struct act_result *res)
+{
+	int r = enable_controllers(a, path, mask, undo, reason, res);
+
+	if (a)
+		act__recorded(a);
+	return r;
+}
+
 static unsigned depth(const char *path)
 {
 	unsigned d = *path ? 1 : 0;
@@ -467,6 +487,7 @@ void act_undo(const struct actuator *a, struct act_undo *undo, const char *reaso
 		for (unsigned i = undo->n; i-- > 0;)
 			if (depth(undo->e[i].path) == d)
 				undo_one(a, &undo->e[i], reason);
+	act__recorded(a);
 	for (unsigned i = 0; i < undo->n; i++)
 		if (undo->e[i].added)
 			undo->e[w++] = undo->e[i];

@@ -273,7 +273,17 @@ struct fx {
 	const char *manage; /* the one manage root */
 	struct rec recs[32];
 	unsigned nrecs;
+	unsigned batches; /* actuator.recorded calls */
+	unsigned batch_end; /* nrecs at the last one */
 };
+
+static void on_recorded(void *ud)
+{
+	struct fx *f = ud;
+
+	f->batches++;
+	f->batch_end = f->nrecs;
+}
 
 static void on_record(void *ud, const struct act_record *r)
 {
@@ -400,6 +410,7 @@ static int setup(void **state)
 		.in_manage = in_manage,
 		.manage_ud = f,
 		.record = on_record,
+		.recorded = on_recorded,
 		.record_ud = f,
 	};
 	*state = f;
@@ -916,6 +927,64 @@ static void test_mkdir(void **state)
 	assert_int_equal(act_mkdir(&f->a, "a/new", "cgpilot-test", &id), -EEXIST);
 }
 
+/* The fd act_mkdir_open gives is the cgroup's: act_apply writes through it
+ * without opening the path again, even once the name means another
+ * directory; one act_apply ends its records with one recorded() call. */
+static void test_mkdir_open_and_apply_fd(void **state)
+{
+	struct fx *f = *state;
+	struct act_write w[] = { { .knob = "cpu.weight", .value = "50" },
+				 { .knob = "memory.high", .value = "1048576" } };
+	struct act_result res;
+	char from[256], to[256];
+	uint64_t id = 0;
+	int fd = 77, r;
+
+	r = act_mkdir_open(&f->a, "a/n", "cgpilot-test", &id, &fd);
+	if (xattr_unsupported(r))
+		skip();
+	assert_int_equal(r, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(id, ino(f, "a/n"));
+	/* a cgroup fresh from mkdir has the kernel's files; the fake one needs them */
+	put(f, "a/n/cpu.weight", "100\n");
+	put(f, "a/n/memory.high", "max\n");
+	snprintf(from, sizeof(from), "%s/a/n", f->root);
+	snprintf(to, sizeof(to), "%s/a/n2", f->root);
+	assert_int_equal(rename(from, to), 0);
+	mkd(f, "a/n");
+	put(f, "a/n/cpu.weight", "100\n");
+	f->batches = 0;
+	r = act_apply(&f->a, &(struct act_target){ .path = "a/n", .id = id, .fd = &fd }, w, 2,
+		      "test", &res);
+	assert_int_equal(r, 0);
+	assert_string_equal(get(f, "a/n2/cpu.weight"), "50\n");
+	assert_string_equal(get(f, "a/n2/memory.high"), "1048576\n");
+	assert_string_equal(get(f, "a/n/cpu.weight"), "100\n");
+	assert_int_equal(f->nrecs, 2);
+	assert_int_equal(f->batches, 1);
+	assert_int_equal(f->batch_end, 2);
+	/* not closed by act_apply */
+	assert_int_equal(fcntl(fd, F_GETFD) >= 0, 1);
+	close(fd);
+
+	/* a refusal ends its (empty) batch too */
+	w[0].value = "0";
+	assert_int_equal(act_apply(&f->a, &(struct act_target){ .path = "a/n2", .id = id }, w, 1,
+				   "test", &res),
+			 -EINVAL);
+	assert_int_equal(f->batches, 2);
+
+	fd = 77;
+	assert_int_equal(act_mkdir_open(&f->a, "a/n2", "cgpilot-test", &id, &fd), -EEXIST);
+	assert_int_equal(fd, -1);
+	f->a.dry_run = true;
+	fd = 77;
+	assert_int_equal(act_mkdir_open(&f->a, "a/dry", "cgpilot-test", &id, &fd), 0);
+	assert_int_equal(fd, -1);
+	assert_false(exists(f, "a/dry"));
+}
+
 static void test_mkdir_parents(void **state)
 {
 	struct fx *f = *state;
@@ -1258,6 +1327,7 @@ int main(void)
 		T(test_open_without_openat2),
 		T(test_mkdir),
 		T(test_mkdir_untaggable),
+		T(test_mkdir_open_and_apply_fd),
 		T(test_mkdir_parents),
 		T(test_rmdir),
 		T(test_rmdir_tree),

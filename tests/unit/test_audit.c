@@ -190,6 +190,50 @@ static void test_open_append_reopen(void **state)
 	audit_close(l);
 }
 
+/* One decision's lines in one write: all of them, or none when one is bad. */
+static void test_append_lines(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *l;
+	const char *ok[] = { "{\"a\":1}", "{\"b\":2}", "{\"c\":3}" };
+	const char *bad[] = { "{\"d\":4}", "two\nlines" };
+	const char *null[] = { "{\"e\":5}", NULL };
+
+	assert_int_equal(audit_open(f->dir, 4096, 2, &l), 0);
+	assert_int_equal(audit_append_lines(l, ok, 3), 0);
+	assert_int_equal(audit_append_lines(l, ok, 0), 0);
+	assert_int_equal(audit_append_lines(l, bad, 2), -EINVAL);
+	assert_int_equal(audit_append_lines(l, null, 2), -EINVAL);
+	assert_int_equal(audit_append_lines(l, NULL, 1), -EINVAL);
+	assert_string_equal(slurp(f, "audit.log"), "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n");
+	assert_int_equal(audit_size(l), 24);
+	assert_int_equal(audit_failures(l), 1);
+	audit_close(l);
+}
+
+/* A batch that would pass max_bytes rotates before it, not in its middle. */
+static void test_append_lines_rotate_whole(void **state)
+{
+	struct fx *f = *state;
+	struct audit_log *l;
+	const char *two[2];
+	char a[1000], b[1000];
+
+	assert_int_equal(audit_open(f->dir, 4096, 2, &l), 0);
+	for (unsigned i = 1; i <= 3; i++)
+		assert_int_equal(audit_append(l, numbered(i)), 0);
+	snprintf(a, sizeof(a), "%s", numbered(4));
+	snprintf(b, sizeof(b), "%s", numbered(5));
+	two[0] = a;
+	two[1] = b;
+	assert_int_equal(audit_append_lines(l, two, 2), 0);
+	assert_int_equal(audit_rotations(l), 1);
+	assert_int_equal(file_size(f, "audit.log"), 2000);
+	assert_starts_with(slurp(f, "audit.log"), "line04");
+	assert_int_equal(file_size(f, "audit.log.1"), 3000);
+	audit_close(l);
+}
+
 static void test_open_refuses(void **state)
 {
 	struct fx *f = *state;
@@ -347,6 +391,8 @@ int main(void)
 		cmocka_unit_test(test_format_failed),
 		cmocka_unit_test(test_format_odd_bytes),
 		T(test_open_append_reopen),
+		T(test_append_lines),
+		T(test_append_lines_rotate_whole),
 		T(test_open_refuses),
 		T(test_rotation_keep2),
 		T(test_rotation_keep0),
