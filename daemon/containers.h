@@ -90,6 +90,7 @@ struct container {
 	/* measured use, for slack: CPU from cpu.stat usage_usec (hierarchical: a
 	 * pod's use is its containers'), memory.current read in turns */
 	uint64_t usage_prev_usec, usage_prev_ns;
+	uint64_t start_checked_ns; /* cgroup.events last read for its start */
 	uint64_t cpu_used_mc, mem_used;
 	bool cpu_used_valid, mem_used_valid;
 	char unenforced[128]; /* knobs a missing controller left unwritten */

@@ -170,34 +170,56 @@ static uint64_t cpu_used(struct container *k, const struct cg *cg)
 static void update_slack(struct containers *c, uint64_t now_ns)
 {
 	struct res_vec used = { 0 }, reserved = c->books.reserved;
-	unsigned idx = 0, budget = 256, n = c->n ? c->n : 1;
-	/* memory.current: 256 containers a tick, in turns; the others count
-	 * their last reading (or their request, before the first) */
-	unsigned from = c->slack_cursor % n;
 
-	for (struct container *k = c->list; k; k = k->next, idx++) {
+	/* memory.current as the model's sweep last read it (spread over
+	 * psi_sweep_s); before the first reading, the request counts */
+	for (struct container *k = c->list; k; k = k->next) {
+		const struct cg *cg;
+
 		if (k->state == CTR_QUEUED || k->class == CGP_CLASS_BESTEFFORT || !k->cgroup_id)
 			continue;
-		used.cpu_mc += cpu_used(k, model__find(c->d->model, k->cgroup_id));
-		if ((c->enforce & CGFS_MEMORY) && budget && (idx + n - from) % n < 256) {
-			char buf[32];
-
-			budget--;
-			if (act_read(&c->act, k->path, "memory.current", buf, sizeof(buf)) >= 0) {
-				k->mem_used = strtoull(buf, NULL, 10);
-				k->mem_used_valid = true;
-			}
+		cg = model__find(c->d->model, k->cgroup_id);
+		used.cpu_mc += cpu_used(k, cg);
+		if (cg && cg->fig.memory_valid) {
+			k->mem_used = cg->fig.memory_current;
+			k->mem_used_valid = true;
 		}
 		used.mem += k->mem_used_valid ? k->mem_used : k->spec.mem_request;
 	}
-	c->slack_cursor += 256;
 	c->books.slack =
 		slack_update(&c->slack, &c->slack_conf, now_ns, &c->books.alloc, &reserved, &used);
+}
+
+/*
+ * Has an admitted container's workload started? Asked of cgroup.events only
+ * where there is reason to: BPF has seen a task run in the cgroup (it gave
+ * the cgroup a slot), its start deadline has come, or its turn among a few a
+ * tick has (a task that never ran there, a full slot map). Reading every
+ * waiting container's file each tick would cost thousands of reads a second
+ * on a node with many of them.
+ */
+#define START_CHECKS_PER_TICK 16
+#define START_RECHECK_NS (10 * 1000000000ULL)
+
+static bool started(struct containers *c, struct container *k, uint64_t now_ns, unsigned *turns)
+{
+	const struct cg *cg = model__find(c->d->model, k->cgroup_id);
+	bool look = now_ns >= k->deadline_ns || (cg && cg->slot >= 0);
+
+	if (!look && *turns && k->start_checked_ns + START_RECHECK_NS <= now_ns) {
+		(*turns)--;
+		look = true;
+	}
+	if (!look)
+		return false;
+	k->start_checked_ns = now_ns;
+	return populated(c, k);
 }
 
 void containers__tick(struct containers *c, uint64_t now_ns)
 {
 	struct container *k, *next;
+	unsigned turns = START_CHECKS_PER_TICK;
 
 	for (k = c->list; k; k = next) {
 		next = k->next;
@@ -207,7 +229,7 @@ void containers__tick(struct containers *c, uint64_t now_ns)
 		}
 		if (k->state != CTR_ADMITTED)
 			continue;
-		if (!k->dry && populated(c, k)) {
+		if (!k->dry && started(c, k, now_ns, &turns)) {
 			k->state = CTR_RUNNING;
 			k->started_ns = now_ns;
 			ctr_state_put(c, k);

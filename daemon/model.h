@@ -31,7 +31,9 @@ struct cg_figures {
 	bool psi_valid;
 	uint64_t usage_usec;
 	bool usage_valid;
-	uint64_t kernel_ns; /* when psi/usage were read, 0 never */
+	uint64_t memory_current; /* memory.current, where the controller is on */
+	bool memory_valid;
+	uint64_t kernel_ns; /* when psi/usage/memory were read, 0 never */
 	uint64_t oom_kills_user; /* kills attributed in user space (no BPF attribution) */
 	uint64_t oom_kill_local; /* memory.events.local oom_kill when last read */
 	bool oom_kill_local_valid;

@@ -395,9 +395,19 @@ int daemon_read_kernel_stats(struct daemon *d, struct cg *c)
 	c->fig.psi_valid = ok;
 	c->fig.usage_valid = cgfs_read_at(fd, "cpu.stat", buf, sizeof(buf)) >= 0 &&
 			     !cgfs_parse_cpu_usage(buf, &c->fig.usage_usec);
-	/* only where the memory controller is on: the OOM attribution fallback */
-	if (d->controllers & CGFS_MEMORY)
+	/* only where the memory controller is on: the OOM attribution fallback,
+	 * and the memory in use that slack counts */
+	if (d->controllers & CGFS_MEMORY) {
 		read_oom_kill_local(fd, c, NULL);
+		char *end = NULL;
+
+		c->fig.memory_valid = false;
+		if (cgfs_read_at(fd, "memory.current", buf, sizeof(buf)) >= 0) {
+			errno = 0;
+			c->fig.memory_current = strtoull(buf, &end, 10);
+			c->fig.memory_valid = !errno && end != buf && (!*end || *end == '\n');
+		}
+	}
 	c->fig.kernel_ns = mono_now_ns();
 	return 0;
 }
