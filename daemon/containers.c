@@ -904,6 +904,8 @@ int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t w
 	k->deadline_ns = k->admitted_ns + (uint64_t)c->d->conf.start_deadline_s * 1000000000ULL;
 	c->stats.admitted[k->class]++;
 	ctr_state_put(c, k);
+	if (ctr_protected(k))
+		ctr_protect(c, k->path);
 	log_info("container %" PRIu64 " (%s) admitted: %s %s at %s%s%s", k->id, k->name,
 		 class_name(k->class), ctr_kind_name(k->kind), k->path,
 		 k->unenforced[0] ? "; not enforced (no controller): " : "", k->unenforced);
@@ -930,11 +932,16 @@ static void unbook(struct containers *c, struct container *k)
 
 void ctr_forget(struct containers *c, struct container *k)
 {
+	_cleanup_free_ char *path = ctr_protected(k) ? strdup(k->path) : NULL;
+
 	if (k->kind != CTR_ADOPTED)
 		ctr_state_del(c, k->id);
 	unbook(c, k);
 	ctr_unlink(c, k);
 	ctr_free_one(k);
+	/* the ancestors' protection without it */
+	if (path)
+		ctr_protect(c, path);
 }
 
 static void reply_waiter(struct container *k, json_object *o)
@@ -1135,6 +1142,9 @@ static void reapply(struct containers *c)
 		    ctr_apply(c, k, p.w, p.n, "restart: the container's decided values", &res))
 			log_warn("container %" PRIu64 ": %s", k->id, res.msg);
 	}
+	for (struct container *k = c->list; k; k = k->next)
+		if (ctr_protected(k))
+			ctr_protect(c, k->path);
 }
 
 /* The container root: configured, or beside our own leaf (auto). */
@@ -1364,6 +1374,7 @@ void containers__free(struct containers *c)
 	ctr_state_close(c);
 	drf_free(&c->drf);
 	act_undo_free(&c->undo);
+	ctr_protect_free(c);
 	audit_flush(c);
 	audit_close(c->audit);
 	free(c);

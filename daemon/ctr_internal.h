@@ -48,7 +48,17 @@ struct containers {
 	struct container *current; /* whose act_apply is running (history) */
 	char *parents[64]; /* controllers seen enabled above these (containers.c) */
 	unsigned nparents;
+	struct ctr_anc *anc; /* ancestors whose memory protection cgpilot keeps */
+	unsigned nanc, canc;
 };
+
+/* daemon/ctr_protect.c: the memory.min/low of @path's ancestors made to
+ * cover the managed containers below them; after each admission, release
+ * and change of a container with protection (ctr_protected), and at start. */
+struct ctr_anc;
+bool ctr_protected(const struct container *k);
+void ctr_protect(struct containers *c, const char *path);
+void ctr_protect_free(struct containers *c);
 
 /* Knob values of a container's decision, only where the controller is on. */
 struct ctr_plan {

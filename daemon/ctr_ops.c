@@ -593,6 +593,8 @@ int containers__op_update(struct containers *c, struct ctl_client *cl, json_obje
 	}
 	admit_book(&c->books, k->class, &k->spec, k->exclusive);
 	ctr_state_put(c, k);
+	/* the ancestors' protection with the new request (or without the old) */
+	ctr_protect(c, k->path);
 	{
 		json_object *o = ok();
 

@@ -232,6 +232,17 @@ struct act_undo {
 
 int act_enable_controllers(const struct actuator *a, const char *path, unsigned mask,
 			   struct act_undo *undo, const char *reason, struct act_result *res);
+/*
+ * The enable-only protection write DESIGN.md allows outside the manage set:
+ * @knob (memory.min or memory.low) of the cgroup at @path set to @value
+ * bytes, so that the protection of managed cgroups below it takes effect
+ * (a child's is bounded by its ancestors'). The caller decides the value
+ * (raised only as far as the managed children need); the old value is
+ * given back in @old (at least 24 bytes). Recorded like act_apply's
+ * writes; nothing is written when the value is there already. -errno.
+ */
+int act_protect(const struct actuator *a, const char *path, const char *knob, uint64_t value,
+		const char *reason, char *old, size_t oldlen, struct act_result *res);
 /* Take back what @undo holds, deepest first (a clean stop); EBUSY ones stay,
  * recorded as ACT_FAILED, and stay in @undo for a later try. In dry run the
  * writes are recorded, not made, and @undo is unchanged. */

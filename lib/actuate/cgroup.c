@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -500,4 +501,65 @@ void act_undo_free(struct act_undo *undo)
 		return;
 	free(undo->e);
 	*undo = (struct act_undo){ 0 };
+}
+
+int act_protect(const struct actuator *a, const char *path, const char *knob, uint64_t value,
+		const char *reason, char *old, size_t oldlen, struct act_result *res)
+{
+	_cleanup_free_ char *norm = NULL;
+	_cleanup_close_ int fd = -1;
+	struct act_result dummy;
+	char val[24], err[128];
+	struct stat st;
+	int r;
+
+	if (!res)
+		res = &dummy;
+	*res = (struct act_result){ .failed = -1 };
+	if (!a || !path || !knob || !old || oldlen < 24 ||
+	    (!streq(knob, "memory.min") && !streq(knob, "memory.low"))) {
+		act__set_msg(res, "act_protect: bad argument");
+		return res->err = -EINVAL;
+	}
+	old[0] = 0;
+	snprintf(val, sizeof(val), "%" PRIu64, value);
+	r = act_check(knob, val, err, sizeof(err));
+	if (r) {
+		act__set_msg(res, "cgroup '%s': %s: nothing written", path, err);
+		return res->err = -EINVAL;
+	}
+	r = norm_nonroot(path, &norm);
+	if (r) {
+		act__set_msg(res, "cgroup path '%s' is not valid (or the root)", path);
+		return res->err = r;
+	}
+	fd = act_open_cgroup(a, norm);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = fd < 0 ? fd : -errno;
+		act__set_msg(res, "cannot open cgroup '%s': %s", norm, strerror(-r));
+		return res->err = r;
+	}
+	r = act__read(fd, knob, old, oldlen);
+	if (r < 0) {
+		act__set_msg(res, "cannot read %s of cgroup '%s': %s", knob, norm, strerror(-r));
+		return res->err = r;
+	}
+	if (streq(old, val))
+		return 0;
+	if (a->dry_run) {
+		act__record(a, norm, (uint64_t)st.st_ino, knob, old, val, reason, ACT_DRY_RUN, 0);
+		act__recorded(a);
+		return 0;
+	}
+	r = act__write(fd, knob, val);
+	act__record(a, norm, (uint64_t)st.st_ino, knob, old, val, reason,
+		    r ? ACT_FAILED : ACT_WRITTEN, r);
+	act__recorded(a);
+	if (r) {
+		act__set_msg(res, "cannot write %s '%s' of cgroup '%s': %s", knob, val, norm,
+			     strerror(-r));
+		return res->err = r;
+	}
+	res->written = 1;
+	return 0;
 }

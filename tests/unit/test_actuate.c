@@ -985,6 +985,52 @@ static void test_mkdir_open_and_apply_fd(void **state)
 	assert_false(exists(f, "a/dry"));
 }
 
+/* The enable-only protection write: outside the manage set too, only
+ * memory.min/low, only when the value differs, the old value given back. */
+static void test_protect(void **state)
+{
+	struct fx *f = *state;
+	struct act_result res;
+	char old[32];
+
+	put(f, "other/memory.min", "1024\n");
+	put(f, "other/memory.low", "0\n");
+	assert_int_equal(act_protect(&f->a, "other", "memory.min", 4096, "need", old, sizeof(old),
+				     &res),
+			 0);
+	assert_string_equal(old, "1024");
+	assert_string_equal(get(f, "other/memory.min"), "4096\n");
+	assert_int_equal(f->nrecs, 1);
+	assert_string_equal(f->recs[0].knob, "memory.min");
+	assert_string_equal(f->recs[0].old_value, "1024");
+	assert_string_equal(f->recs[0].new_value, "4096");
+	assert_int_equal(f->recs[0].status, ACT_WRITTEN);
+	assert_int_equal(f->batches, 1);
+	/* the same value: neither written nor recorded */
+	assert_int_equal(act_protect(&f->a, "other", "memory.min", 4096, "need", old, sizeof(old),
+				     &res),
+			 0);
+	assert_int_equal(f->nrecs, 1);
+	/* nothing but the two protection knobs, never the root */
+	assert_int_equal(act_protect(&f->a, "other", "memory.max", 1, "x", old, sizeof(old), &res),
+			 -EINVAL);
+	assert_int_equal(act_protect(&f->a, "other", "cpu.weight", 1, "x", old, sizeof(old), &res),
+			 -EINVAL);
+	assert_int_equal(act_protect(&f->a, "", "memory.min", 1, "x", old, sizeof(old), &res),
+			 -EPERM);
+	assert_int_equal(act_protect(&f->a, "gone", "memory.low", 1, "x", old, sizeof(old), &res),
+			 -ENOENT);
+	assert_int_equal(act_protect(&f->a, "other", "memory.low", 1, "x", old, 8, &res), -EINVAL);
+	/* dry run: recorded, not written */
+	f->a.dry_run = true;
+	assert_int_equal(act_protect(&f->a, "other", "memory.low", 2048, "need", old, sizeof(old),
+				     &res),
+			 0);
+	assert_string_equal(get(f, "other/memory.low"), "0\n");
+	assert_int_equal(f->nrecs, 2);
+	assert_int_equal(f->recs[1].status, ACT_DRY_RUN);
+}
+
 static void test_mkdir_parents(void **state)
 {
 	struct fx *f = *state;
@@ -1328,6 +1374,7 @@ int main(void)
 		T(test_mkdir),
 		T(test_mkdir_untaggable),
 		T(test_mkdir_open_and_apply_fd),
+		T(test_protect),
 		T(test_mkdir_parents),
 		T(test_rmdir),
 		T(test_rmdir_tree),

@@ -189,6 +189,8 @@ enum result alloc_exclusive_setup(struct ctx *ctx);
 enum result alloc_exclusive_run(struct ctx *ctx);
 enum result alloc_knobs_setup(struct ctx *ctx);
 enum result alloc_knobs_run(struct ctx *ctx);
+enum result alloc_protection_setup(struct ctx *ctx);
+enum result alloc_protection_run(struct ctx *ctx);
 enum result alloc_dry_run_setup(struct ctx *ctx);
 enum result alloc_dry_run_run(struct ctx *ctx);
 enum result alloc_adopt_setup(struct ctx *ctx);

@@ -201,6 +201,7 @@ void alloc_cleanup(struct ctx *ctx)
 	rm_cg_tree(CTR_ROOT);
 	rm_cg_tree("kubepods.slice");
 	rm_cg_tree("kubepods");
+	rm_cg_tree("machine.slice");
 }
 
 /* ---- the audit log ---- */
@@ -785,6 +786,102 @@ enum result alloc_knobs_run(struct ctx *ctx)
 		return RES_FAIL;
 	if (reply_ok() && json_u64(reply, "container.id", &id2))
 		return fail(ctx, "container.show still knows released b1: %.300s", reply);
+	return daemon_stop(ctx);
+}
+
+/* ---- default profile: the ancestors' memory protection ---- */
+
+enum result alloc_protection_setup(struct ctx *ctx)
+{
+	/* an engine's parent that is not cgpilot's, with protection of its own */
+	if (write_file(CG_ROOT "/cgroup.subtree_control", "+memory") < 0)
+		return fail(ctx, "cannot enable memory at the root: %s", strerror(errno));
+	if (mkdir(CG_ROOT "/machine.slice", 0755) < 0 && errno != EEXIST)
+		return fail(ctx, "mkdir machine.slice: %s", strerror(errno));
+	if (write_file(CG_ROOT "/machine.slice/memory.min", "8388608") < 0)
+		return fail(ctx, "cannot set machine.slice/memory.min: %s", strerror(errno));
+	return start(ctx, NULL, NULL);
+}
+
+/* @cg's @file holds @want. */
+static enum result expect_knob(struct ctx *ctx, const char *when, const char *cg, const char *file,
+			       const char *want)
+{
+	char val[64];
+
+	knob(cg, file, val, sizeof(val));
+	info(ctx, "%s: %s/%s = '%s'", when, cg, file, val);
+	if (!streq(val, want))
+		return fail(ctx, "%s: %s/%s is '%s', want '%s'", when, cg, file, val, want);
+	return RES_PASS;
+}
+
+#define EXPECT(when, cg, file, want)                                    \
+	do {                                                            \
+		enum result r_ = expect_knob(ctx, when, cg, file, want); \
+		if (r_ != RES_PASS)                                     \
+			return r_;                                      \
+	} while (0)
+
+enum result alloc_protection_run(struct ctx *ctx)
+{
+	char cg[REL_MAX];
+	uint64_t g1, b1, p1;
+	enum result res;
+	int r;
+
+	r = ctl_open(&req_conn, ctx->sock);
+	if (r < 0)
+		return fail(ctx, "connecting to %s: %s", ctx->sock, strerror(-r));
+
+	/* 1. a guaranteed container's memory.min reaches up through its parents */
+	if (!call(ctx, "{\"op\":\"container.admit\",\"name\":\"g1\",\"class\":\"guaranteed\","
+		       "\"cpu_request_mc\":100,\"memory_request\":67108864}"))
+		return RES_FAIL;
+	res = admitted(ctx, "guaranteed g1", &g1, cg, sizeof(cg));
+	if (res != RES_PASS)
+		return res;
+	EXPECT("g1 admitted", cg, "memory.min", "67108864");
+	EXPECT("g1 admitted", CTR_ROOT "/guaranteed", "memory.min", "67108864");
+	EXPECT("g1 admitted", CTR_ROOT, "memory.min", "67108864");
+
+	/* 2. a burstable one's memory.low likewise, summed with nothing else */
+	if (!call(ctx, "{\"op\":\"container.admit\",\"name\":\"b1\"," BURSTABLE_REQ "}"))
+		return RES_FAIL;
+	res = admitted(ctx, "burstable b1", &b1, cg, sizeof(cg));
+	if (res != RES_PASS)
+		return res;
+	EXPECT("b1 admitted", CTR_ROOT "/burstable", "memory.low", "33554432");
+	EXPECT("b1 admitted", CTR_ROOT, "memory.low", "33554432");
+	EXPECT("b1 admitted", CTR_ROOT, "memory.min", "67108864");
+
+	/* 3. a parent that is not cgpilot's is raised only as far as needed... */
+	if (!call(ctx, "{\"op\":\"container.admit\",\"kind\":\"runtime\","
+		       "\"path\":\"machine.slice/libpod-p1\",\"class\":\"guaranteed\","
+		       "\"cpu_request_mc\":100,\"memory_request\":33554432}"))
+		return RES_FAIL;
+	res = admitted(ctx, "runtime p1", &p1, cg, sizeof(cg));
+	if (res != RES_PASS)
+		return res;
+	EXPECT("p1 admitted", "machine.slice", "memory.min", "33554432");
+
+	/* 4. ...and given back its own value when the need goes */
+	if (!call(ctx, "{\"op\":\"container.release\",\"id\":%llu}", (unsigned long long)p1) ||
+	    !reply_ok())
+		return fail(ctx, "release of p1: %.300s", reply);
+	EXPECT("p1 released", "machine.slice", "memory.min", "8388608");
+
+	/* 5. cgpilot's own parents follow their containers down */
+	if (!call(ctx, "{\"op\":\"container.release\",\"id\":%llu}", (unsigned long long)g1) ||
+	    !reply_ok())
+		return fail(ctx, "release of g1: %.300s", reply);
+	EXPECT("g1 released", CTR_ROOT "/guaranteed", "memory.min", "0");
+	EXPECT("g1 released", CTR_ROOT, "memory.min", "0");
+	EXPECT("g1 released", CTR_ROOT, "memory.low", "33554432");
+	if (!call(ctx, "{\"op\":\"container.release\",\"id\":%llu}", (unsigned long long)b1) ||
+	    !reply_ok())
+		return fail(ctx, "release of b1: %.300s", reply);
+	EXPECT("b1 released", CTR_ROOT, "memory.low", "0");
 	return daemon_stop(ctx);
 }
 

@@ -116,6 +116,13 @@ static const struct guest_test tests[] = {
 		.cleanup = alloc_cleanup,
 	},
 	{
+		.name = "alloc_protection",
+		.desc = "memory.min/low of the parents cover their containers; others' raised only as needed",
+		.setup = alloc_protection_setup,
+		.run = alloc_protection_run,
+		.cleanup = alloc_cleanup,
+	},
+	{
 		.name = "alloc_dry_run",
 		.desc = "--dry-run admits without a cgroup, audits the writes it did not make",
 		.setup = alloc_dry_run_setup,
