@@ -564,10 +564,12 @@ static void reload(struct daemon *d, const struct cli_overrides *o)
 	    strcmp(c.socket_path, d->conf.socket_path) || c.max_cgroups != d->conf.max_cgroups ||
 	    strcmp(c.cgroup_root, d->conf.cgroup_root) ||
 	    strcmp(c.reserved_cpus, d->conf.reserved_cpus) ||
+	    strcmp(c.system_slice, d->conf.system_slice) ||
 	    c.reserved_memory != d->conf.reserved_memory)
 		log_warn("directories, socket, cgroup_root, max_cgroups and the [node] reserve "
 			 "change only on restart");
 	memcpy(c.reserved_cpus, d->conf.reserved_cpus, sizeof(c.reserved_cpus));
+	memcpy(c.system_slice, d->conf.system_slice, sizeof(c.system_slice));
 	c.reserved_memory = d->conf.reserved_memory;
 	memcpy(c.runtime_dir, d->conf.runtime_dir, sizeof(c.runtime_dir));
 	memcpy(c.pin_dir, d->conf.pin_dir, sizeof(c.pin_dir));

@@ -1302,6 +1302,7 @@ int containers__new(struct daemon *d, struct containers **ret)
 	/* what was taken back becomes the new snapshot, and the journal starts empty */
 	ctr_state_save(c);
 	reapply(c);
+	ctr_system_cpus(c);
 	model__set_hooks(d->model, model_live, model_dead, c);
 	log_info("containers under %s; engines' roots: %s; %u adoption patterns", c->root,
 		 d->conf.engine_roots[0] ? d->conf.engine_roots : "none", c->npatterns);
@@ -1335,6 +1336,7 @@ void containers__stop(struct containers *c)
 			return;
 		}
 	}
+	ctr_system_cpus_undo(c);
 	act_undo(&c->act, &c->undo, "clean stop: controllers cgpilot enabled");
 	for (int i = 0; i < CGP_CLASS_MAX; i++) {
 		char p[512];
@@ -1375,6 +1377,7 @@ void containers__free(struct containers *c)
 	drf_free(&c->drf);
 	act_undo_free(&c->undo);
 	ctr_protect_free(c);
+	free(c->sys_cpus_old);
 	audit_flush(c);
 	audit_close(c->audit);
 	free(c);

@@ -50,6 +50,7 @@ struct containers {
 	unsigned nparents;
 	struct ctr_anc *anc; /* ancestors whose memory protection cgpilot keeps */
 	unsigned nanc, canc;
+	char *sys_cpus_old; /* the system slice's cpuset.cpus before cgpilot's */
 };
 
 /* daemon/ctr_protect.c: the memory.min/low of @path's ancestors made to
@@ -59,6 +60,10 @@ struct ctr_anc;
 bool ctr_protected(const struct container *k);
 void ctr_protect(struct containers *c, const char *path);
 void ctr_protect_free(struct containers *c);
+/* The system slice's cpuset.cpus to [node] reserved_cpus (at start), and
+ * back (a clean stop that leaves no container). */
+void ctr_system_cpus(struct containers *c);
+void ctr_system_cpus_undo(struct containers *c);
 
 /* Knob values of a container's decision, only where the controller is on. */
 struct ctr_plan {

@@ -16,12 +16,18 @@
  *   found is the raised one, which stays (docs/ARCHITECTURE.md).
  * Nothing is read or written while no managed container below an ancestor
  * asks for protection.
+ *
+ * Also here, the other enable-only write of a running node: with [node]
+ * reserved_cpus, the system slice's cpuset.cpus becomes exactly the
+ * reserved CPUs (the system's daemons keep to them and never run on a
+ * container's CPU), given back when a clean stop leaves no container.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctr_internal.h"
 #include "daemon.h"
@@ -193,4 +199,58 @@ void ctr_protect_free(struct containers *c)
 	free(c->anc);
 	c->anc = NULL;
 	c->canc = 0;
+}
+
+void ctr_system_cpus(struct containers *c)
+{
+	const char *slice = c->d->conf.system_slice;
+	char list[ACT_VALUE_MAX], old[ACT_VALUE_MAX];
+	struct act_result res;
+	int fd, r;
+
+	if (!c->d->alloc_valid || !c->d->alloc.reserved_cpus.n || !slice[0])
+		return;
+	if (!(c->enforce & CGFS_CPUSET)) {
+		log_info("[node] reserved_cpus: no cpuset controller; %s keeps its CPUs", slice);
+		return;
+	}
+	fd = act_open_cgroup(&c->act, slice);
+	if (fd < 0) {
+		log_info("[node] reserved_cpus: no cgroup %s (%s); nothing confined", slice,
+			 strerror(-fd));
+		return;
+	}
+	close(fd);
+	if (topo_format_cpulist(&c->d->alloc.reserved_cpus, list, sizeof(list)))
+		return;
+	r = act_enable_controllers(&c->act, slice, CGFS_CPUSET, &c->undo,
+				   "cpuset for the system slice ([node] reserved_cpus)", &res);
+	if (!r)
+		r = act_enable_only(&c->act, slice, "cpuset.cpus", list,
+				    "the system keeps to [node] reserved_cpus", old, sizeof(old),
+				    &res);
+	if (r) {
+		log_warn("[node] reserved_cpus: %s", res.msg);
+		return;
+	}
+	if (!c->act.dry_run && !streq(old, list) && !c->sys_cpus_old) {
+		c->sys_cpus_old = strdup(old);
+		log_info("%s keeps to CPUs %s ([node] reserved_cpus; it had '%s')", slice, list,
+			 old);
+	}
+}
+
+void ctr_system_cpus_undo(struct containers *c)
+{
+	char old[ACT_VALUE_MAX];
+	struct act_result res;
+
+	if (!c->sys_cpus_old)
+		return;
+	if (act_enable_only(&c->act, c->d->conf.system_slice, "cpuset.cpus", c->sys_cpus_old,
+			    "clean stop: the system slice's CPUs as they were", old, sizeof(old),
+			    &res))
+		log_warn("%s", res.msg);
+	free(c->sys_cpus_old);
+	c->sys_cpus_old = NULL;
 }

@@ -29,6 +29,7 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "/run/cgpilot");
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "/sys/fs/bpf/cgpilot");
 	snprintf(c->own_cgroup, sizeof(c->own_cgroup), "auto");
+	snprintf(c->system_slice, sizeof(c->system_slice), "system.slice");
 	c->log_level = 2;
 	c->window_ms = 100;
 	c->cpu_threshold_ms = 20;
@@ -105,6 +106,7 @@ static const struct key_desc keys[] = {
 	STR("metrics", "address", metrics_address),
 	U32("metrics", "max_series_cgroups", max_series_cgroups, 0, 1000000),
 	STR("node", "reserved_cpus", reserved_cpus),
+	STR("node", "system_slice", system_slice),
 	{ "node", "reserved_memory", K_SIZE, offsetof(struct cgp_conf, reserved_memory), 0, 0 },
 	U32("metrics", "max_connections", metrics_max_connections, 4, 65536),
 	U32("metrics", "request_timeout_s", metrics_request_timeout_s, 1, 3600),
@@ -265,6 +267,10 @@ static const char *check_str(const char *section, const char *name, const char *
 		topo_cpuset_free(&set);
 		return NULL;
 	}
+	if (!strcmp(section, "node") && !strcmp(name, "system_slice"))
+		return !*v || cgroup_path_ok(v) ? NULL :
+						  "empty or a cgroup path below the root "
+						  "without '.' or '..'";
 	if (!strcmp(section, "containers") && !strcmp(name, "root"))
 		return !strcmp(v, "auto") || cgroup_path_ok(v) ?
 			       NULL :

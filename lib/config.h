@@ -63,6 +63,8 @@ struct cgp_conf {
 	uint32_t metrics_request_timeout_s; /* a whole request must arrive within this */
 	/* [node] */
 	char reserved_cpus[CGP_CONF_STR_MAX]; /* cpulist kept for the system, "" none */
+	/* the cgroup whose cpuset becomes reserved_cpus (where both are set) */
+	char system_slice[CGP_CONF_STR_MAX];
 	uint64_t reserved_memory; /* bytes kept for the system */
 	/* [containers] */
 	/* where launched containers live: "auto" (cgpilot.slice, or the unit's

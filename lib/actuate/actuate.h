@@ -243,6 +243,11 @@ int act_enable_controllers(const struct actuator *a, const char *path, unsigned 
  */
 int act_protect(const struct actuator *a, const char *path, const char *knob, uint64_t value,
 		const char *reason, char *old, size_t oldlen, struct act_result *res);
+/* The same for any enable-only knob (memory.min, memory.low, and the
+ * system slice's cpuset.cpus) with the value as text. */
+int act_enable_only(const struct actuator *a, const char *path, const char *knob,
+		    const char *value, const char *reason, char *old, size_t oldlen,
+		    struct act_result *res);
 /* Take back what @undo holds, deepest first (a clean stop); EBUSY ones stay,
  * recorded as ACT_FAILED, and stay in @undo for a later try. In dry run the
  * writes are recorded, not made, and @undo is unchanged. */

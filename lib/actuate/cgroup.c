@@ -503,26 +503,31 @@ void act_undo_free(struct act_undo *undo)
 	*undo = (struct act_undo){ 0 };
 }
 
-int act_protect(const struct actuator *a, const char *path, const char *knob, uint64_t value,
-		const char *reason, char *old, size_t oldlen, struct act_result *res)
+/* The knobs DESIGN.md's enable-only writes may touch outside the manage set. */
+static bool enable_only_knob(const char *knob)
+{
+	return streq(knob, "memory.min") || streq(knob, "memory.low") || streq(knob, "cpuset.cpus");
+}
+
+int act_enable_only(const struct actuator *a, const char *path, const char *knob,
+		    const char *val, const char *reason, char *old, size_t oldlen,
+		    struct act_result *res)
 {
 	_cleanup_free_ char *norm = NULL;
 	_cleanup_close_ int fd = -1;
 	struct act_result dummy;
-	char val[24], err[128];
+	char err[128];
 	struct stat st;
 	int r;
 
 	if (!res)
 		res = &dummy;
 	*res = (struct act_result){ .failed = -1 };
-	if (!a || !path || !knob || !old || oldlen < 24 ||
-	    (!streq(knob, "memory.min") && !streq(knob, "memory.low"))) {
-		act__set_msg(res, "act_protect: bad argument");
+	if (!a || !path || !knob || !val || !old || oldlen < 24 || !enable_only_knob(knob)) {
+		act__set_msg(res, "act_enable_only: bad argument");
 		return res->err = -EINVAL;
 	}
 	old[0] = 0;
-	snprintf(val, sizeof(val), "%" PRIu64, value);
 	r = act_check(knob, val, err, sizeof(err));
 	if (r) {
 		act__set_msg(res, "cgroup '%s': %s: nothing written", path, err);
@@ -562,4 +567,21 @@ int act_protect(const struct actuator *a, const char *path, const char *knob, ui
 	}
 	res->written = 1;
 	return 0;
+}
+
+int act_protect(const struct actuator *a, const char *path, const char *knob, uint64_t value,
+		const char *reason, char *old, size_t oldlen, struct act_result *res)
+{
+	char val[24];
+
+	if (!knob || (!streq(knob, "memory.min") && !streq(knob, "memory.low"))) {
+		if (res) {
+			*res = (struct act_result){ .failed = -1 };
+			act__set_msg(res, "act_protect: %s is no protection knob", knob ? knob : "");
+			res->err = -EINVAL;
+		}
+		return -EINVAL;
+	}
+	snprintf(val, sizeof(val), "%" PRIu64, value);
+	return act_enable_only(a, path, knob, val, reason, old, oldlen, res);
 }

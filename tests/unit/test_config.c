@@ -764,6 +764,22 @@ static void test_node_keys(void **state)
 			 -EINVAL);
 	assert_non_null(strstr(err, "t.conf:2:"));
 	assert_non_null(strstr(err, "'lots'"));
+
+	cgp_conf_defaults(&c);
+	assert_string_equal(c.system_slice, "system.slice");
+	assert_int_equal(cgp_conf_parse_string(&c, "[node]\nsystem_slice = sys/daemons.slice\n",
+					       "t.conf", err, sizeof(err)),
+			 0);
+	assert_string_equal(c.system_slice, "sys/daemons.slice");
+	assert_int_equal(cgp_conf_parse_string(&c, "[node]\nsystem_slice =\n", "t.conf", err,
+					       sizeof(err)),
+			 0);
+	assert_string_equal(c.system_slice, "");
+	assert_int_equal(cgp_conf_parse_string(&c, "[node]\n\nsystem_slice = ../x\n", "t.conf",
+					       err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "t.conf:3:"));
+	assert_non_null(strstr(err, "'../x'"));
 }
 
 /* Parse @text into fresh defaults; the return value, err filled. */

@@ -191,6 +191,8 @@ enum result alloc_knobs_setup(struct ctx *ctx);
 enum result alloc_knobs_run(struct ctx *ctx);
 enum result alloc_protection_setup(struct ctx *ctx);
 enum result alloc_protection_run(struct ctx *ctx);
+enum result alloc_system_cpus_setup(struct ctx *ctx);
+enum result alloc_system_cpus_run(struct ctx *ctx);
 enum result alloc_dry_run_setup(struct ctx *ctx);
 enum result alloc_dry_run_run(struct ctx *ctx);
 enum result alloc_adopt_setup(struct ctx *ctx);

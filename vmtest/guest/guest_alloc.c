@@ -10,6 +10,7 @@
 #include "guest.h"
 
 #define CTR_ROOT "cgpilot.slice"
+#define SYS_SLICE "vmtest-system.slice"
 #define KNOBS_MAX 8
 /* a cgroup path relative to the mount */
 #define REL_MAX 1024
@@ -202,6 +203,7 @@ void alloc_cleanup(struct ctx *ctx)
 	rm_cg_tree("kubepods.slice");
 	rm_cg_tree("kubepods");
 	rm_cg_tree("machine.slice");
+	rm_cg_tree(SYS_SLICE);
 }
 
 /* ---- the audit log ---- */
@@ -883,6 +885,46 @@ enum result alloc_protection_run(struct ctx *ctx)
 		return fail(ctx, "release of b1: %.300s", reply);
 	EXPECT("b1 released", CTR_ROOT, "memory.low", "0");
 	return daemon_stop(ctx);
+}
+
+/* ---- default profile: the system slice keeps to the reserved CPUs ---- */
+
+enum result alloc_system_cpus_setup(struct ctx *ctx)
+{
+	if (mkdir(CG_ROOT "/" SYS_SLICE, 0755) < 0 && errno != EEXIST)
+		return fail(ctx, "mkdir " SYS_SLICE ": %s", strerror(errno));
+	return start(ctx, "[node]\nreserved_cpus = 1\nsystem_slice = " SYS_SLICE "\n", NULL);
+}
+
+enum result alloc_system_cpus_run(struct ctx *ctx)
+{
+	char val[64], cg[REL_MAX];
+	enum result res;
+	uint64_t id;
+
+	EXPECT("daemon started", SYS_SLICE, "cpuset.cpus", "1");
+	/* the containers' shared pool is what is left */
+	if (ctl_open(&req_conn, ctx->sock) < 0)
+		return fail(ctx, "connecting to %s", ctx->sock);
+	if (!call(ctx, "{\"op\":\"container.admit\",\"name\":\"b1\"," BURSTABLE_REQ "}"))
+		return RES_FAIL;
+	res = admitted(ctx, "burstable b1", &id, cg, sizeof(cg));
+	if (res != RES_PASS)
+		return res;
+	EXPECT("b1 admitted", cg, "cpuset.cpus", "0");
+	if (!call(ctx, "{\"op\":\"container.release\",\"id\":%llu}", (unsigned long long)id) ||
+	    !reply_ok())
+		return fail(ctx, "release of b1: %.300s", reply);
+	close(req_conn.fd);
+	/* a clean stop with no container left gives the slice its CPUs back */
+	if (daemon_stop(ctx) != RES_PASS)
+		return RES_FAIL;
+	knob(SYS_SLICE, "cpuset.cpus", val, sizeof(val));
+	info(ctx, "after the stop: " SYS_SLICE "/cpuset.cpus = '%s'", val);
+	if (val[0])
+		return fail(ctx, SYS_SLICE "/cpuset.cpus is '%s' after a clean stop, want '' "
+				 "(as it was)", val);
+	return RES_PASS;
 }
 
 /* ---- default profile: dry run ---- */

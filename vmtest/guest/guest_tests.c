@@ -123,6 +123,13 @@ static const struct guest_test tests[] = {
 		.cleanup = alloc_cleanup,
 	},
 	{
+		.name = "alloc_system_cpus",
+		.desc = "with reserved_cpus the system slice keeps to them; back on a clean stop",
+		.setup = alloc_system_cpus_setup,
+		.run = alloc_system_cpus_run,
+		.cleanup = alloc_cleanup,
+	},
+	{
 		.name = "alloc_dry_run",
 		.desc = "--dry-run admits without a cgroup, audits the writes it did not make",
 		.setup = alloc_dry_run_setup,
