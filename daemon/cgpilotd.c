@@ -705,6 +705,9 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 			case EP_METRICS:
 				metrics__run(d->metrics);
 				break;
+			case EP_CONTROL:
+				containers__control_timer(d->ctrs);
+				break;
 			}
 		}
 		if (!n)
@@ -964,6 +967,13 @@ int main(int argc, char **argv)
 		r = add_ep(&d, metrics__fd(d.metrics), &d.metrics_src, EP_METRICS);
 		if (r) {
 			log_error_errno(r, "Failed to watch the metrics server: %m");
+			goto out;
+		}
+	}
+	if (containers__control_fd(d.ctrs) >= 0) {
+		r = add_ep(&d, containers__control_fd(d.ctrs), &d.control_src, EP_CONTROL);
+		if (r) {
+			log_error_errno(r, "Failed to watch the control loop's timer: %m");
 			goto out;
 		}
 	}

@@ -475,6 +475,11 @@ static int target_cpus(struct containers *c, const struct container *k, char *bu
 	if (k->exclusive)
 		return topo_format_cpulist(&k->cpus, buf, len);
 	r = place_cpus_of(&c->pool, 0, &s);
+	/* the ladder's cpuset rung: the pool's last CPU alone */
+	if (!r && k->ladder.rung >= RUNG_CPUSET && s.n > 1) {
+		s.cpu[0] = s.cpu[s.n - 1];
+		s.n = 1;
+	}
 	if (r)
 		return r;
 	r = topo_format_cpulist(&s, buf, len);
@@ -496,6 +501,7 @@ int ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_p
 
 	memset(p, 0, sizeof(*p));
 	class_knobs(k->class, &k->spec, &p->kn);
+	ctr_ladder_knobs(c, k, &p->kn);
 	unenforced[0] = 0;
 #define SKIP(name)                                                                             \
 	do {                                                                                   \
@@ -906,6 +912,7 @@ int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t w
 	ctr_state_put(c, k);
 	if (ctr_protected(k))
 		ctr_protect(c, k->path);
+	ctr_control_admitted(c, k);
 	log_info("container %" PRIu64 " (%s) admitted: %s %s at %s%s%s", k->id, k->name,
 		 class_name(k->class), ctr_kind_name(k->kind), k->path,
 		 k->unenforced[0] ? "; not enforced (no controller): " : "", k->unenforced);
@@ -936,6 +943,7 @@ void ctr_forget(struct containers *c, struct container *k)
 
 	if (k->kind != CTR_ADOPTED)
 		ctr_state_del(c, k->id);
+	ctr_control_forget(c, k);
 	unbook(c, k);
 	ctr_unlink(c, k);
 	ctr_free_one(k);
@@ -1232,6 +1240,7 @@ int containers__new(struct daemon *d, struct containers **ret)
 		return -ENOMEM;
 	c->d = d;
 	c->journal_fd = -1;
+	c->control_fd = -1;
 	c->next_id = 1;
 	if (getrandom(&c->path_seed, sizeof(c->path_seed), 0) != sizeof(c->path_seed))
 		c->path_seed = mono_now_ns();
@@ -1303,6 +1312,7 @@ int containers__new(struct daemon *d, struct containers **ret)
 	ctr_state_save(c);
 	reapply(c);
 	ctr_system_cpus(c);
+	ctr_control_init(c);
 	model__set_hooks(d->model, model_live, model_dead, c);
 	log_info("containers under %s; engines' roots: %s; %u adoption patterns", c->root,
 		 d->conf.engine_roots[0] ? d->conf.engine_roots : "none", c->npatterns);
@@ -1317,6 +1327,7 @@ void containers__stop(struct containers *c)
 {
 	if (!c)
 		return;
+	ctr_control_stop(c);
 	ctr_state_save(c);
 	/*
 	 * Containers outlive the daemon: while any of cgpilot's runs on, the
@@ -1349,6 +1360,8 @@ void containers__stop(struct containers *c)
 
 void containers__free(struct containers *c)
 {
+	if (c)
+		closep(&c->control_fd);
 	struct container *k, *next;
 
 	if (!c)

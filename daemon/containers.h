@@ -31,6 +31,7 @@
 #include "policy/admit.h"
 #include "policy/adopt.h"
 #include "policy/class.h"
+#include "policy/ladder.h"
 #include "topology.h"
 
 struct daemon;
@@ -94,6 +95,12 @@ struct container {
 	uint64_t cpu_used_mc, mem_used;
 	bool cpu_used_valid, mem_used_valid;
 	char unenforced[128]; /* knobs a missing controller left unwritten */
+	/* the CPU ladder (daemon/ctr_control.c): its rung (persisted), whether
+	 * cgroup.freeze 1 is the ladder's, whether its BPF CPU threshold is the
+	 * class target cgpilot set (not an operator's) */
+	struct ladder_state ladder;
+	bool ladder_frozen;
+	bool threshold_ours;
 	struct ctr_knob knobs[CTR_KNOBS_MAX];
 	unsigned nknobs;
 	struct ctr_action *history; /* ring of hist_cap, allocated on the first action */
@@ -150,6 +157,16 @@ void containers__cgroup_added(struct containers *c, const struct cg *cg);
 void containers__cgroup_removed(struct containers *c, uint64_t cgroup_id);
 /* Every sample tick: deadlines, started detection, slack, the queue. */
 void containers__tick(struct containers *c, uint64_t now_ns);
+/* The CPU protection loop (daemon/ctr_control.c): an onset or cleared event
+ * of a cgroup (model updated); its one-shot timer's fd for the daemon's
+ * epoll, and what to do when it fires. */
+struct cgp_event;
+void containers__on_pressure(struct containers *c, const struct cg *cg,
+			     const struct cgp_event *e);
+int containers__control_fd(const struct containers *c);
+/* Is the BPF CPU threshold of @cgroup_id the class target cgpilot set? */
+bool containers__class_threshold(struct containers *c, uint64_t cgroup_id);
+void containers__control_timer(struct containers *c);
 /* A client went away: its queued requests are cancelled. */
 void containers__client_closed(struct containers *c, struct ctl_client *cl);
 

@@ -24,7 +24,16 @@
 #include "config.h"
 
 /* First member of every epoll registration, so the loop can dispatch. */
-enum ep_kind { EP_RINGBUF = 1, EP_TIMER, EP_SIGNAL, EP_LISTEN, EP_CLIENT, EP_DEFERRED, EP_METRICS };
+enum ep_kind {
+	EP_RINGBUF = 1,
+	EP_TIMER,
+	EP_SIGNAL,
+	EP_LISTEN,
+	EP_CLIENT,
+	EP_DEFERRED,
+	EP_METRICS,
+	EP_CONTROL, /* the control loops' one-shot timer (daemon/ctr_control.c) */
+};
 
 struct ep_source {
 	enum ep_kind kind;

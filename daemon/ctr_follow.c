@@ -70,6 +70,7 @@ static void adopt(struct containers *c, const struct cg *cg, const struct adopt_
 	c->stats.adopted++;
 	log_info("adopted %s as %s (pattern %s%s%s)", cg_display_path(cg), class_name(k->class),
 		 m->pattern->name, pod ? ", pod " : "", pod ? pod : "");
+	ctr_control_admitted(c, k);
 }
 
 void containers__cgroup_added(struct containers *c, const struct cg *cg)

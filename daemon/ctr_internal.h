@@ -51,6 +51,13 @@ struct containers {
 	struct ctr_anc *anc; /* ancestors whose memory protection cgpilot keeps */
 	unsigned nanc, canc;
 	char *sys_cpus_old; /* the system slice's cpuset.cpus before cgpilot's */
+	/* the CPU ladder (ctr_control.c) */
+	int control_fd; /* one-shot timerfd for the next ladder step, -1: none */
+	uint64_t control_next_ns; /* when it is armed for, 0: not */
+	bool cpu_pressure; /* a protected guaranteed container is above its target */
+	uint64_t calm_since_ns; /* since when none is (0: never was) */
+	char pressure_why[200]; /* the last onset, for the reasons */
+	uint64_t ladder_moves; /* rung changes made */
 };
 
 /* daemon/ctr_protect.c: the memory.min/low of @path's ancestors made to
@@ -64,6 +71,17 @@ void ctr_protect_free(struct containers *c);
  * back (a clean stop that leaves no container). */
 void ctr_system_cpus(struct containers *c);
 void ctr_system_cpus_undo(struct containers *c);
+
+/* daemon/ctr_control.c: the CPU ladder. Its rung's values over the class
+ * knobs (cpu.weight, cpu.max; the cpuset rung is target_cpus'); pressure
+ * events; the timer; a clean stop's release of every rung; the class
+ * threshold of a guaranteed container. */
+void ctr_ladder_knobs(const struct containers *c, const struct container *k,
+		      struct class_knobs *kn);
+void ctr_control_init(struct containers *c);
+void ctr_control_stop(struct containers *c);
+void ctr_control_forget(struct containers *c, struct container *k);
+void ctr_control_admitted(struct containers *c, struct container *k);
 
 /* Knob values of a container's decision, only where the controller is on. */
 struct ctr_plan {

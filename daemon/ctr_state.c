@@ -73,6 +73,9 @@ static json_object *one(const struct container *k)
 	add(o, "pid", json_object_new_int(k->pid));
 	add(o, "command", json_object_new_string(k->command));
 	add(o, "releasing", json_object_new_boolean(k->releasing));
+	/* the CPU ladder's rung: resumed after a restart (ctr_control.c) */
+	add(o, "rung", json_object_new_string(ladder_rung_name(k->ladder.rung)));
+	add(o, "ladder_frozen", json_object_new_boolean(k->ladder_frozen));
 	return o;
 }
 
@@ -311,9 +314,17 @@ static bool restore(struct containers *c, json_object *e, unsigned idx)
 	{
 		json_object *v;
 
+		const char *rung = get_str(e, "rung");
+
 		/* killed before the stop: removed once its processes are gone */
 		k->releasing = json_object_object_get_ex(e, "releasing", &v) &&
 			       json_object_get_boolean(v);
+		k->ladder_frozen = json_object_object_get_ex(e, "ladder_frozen", &v) &&
+				   json_object_get_boolean(v);
+		for (int r = 0; rung && r < RUNG_MAX; r++)
+			if (streq(rung, ladder_rung_name((enum ladder_rung)r)))
+				k->ladder.rung = (enum ladder_rung)r;
+		k->ladder.since_ns = mono_now_ns();
 	}
 	if (!k->path || !k->id || containers__find(c, k->id) ||
 	    topo_parse_cpulist(cpus, &k->cpus) || topo_parse_cpulist(mems, &k->mems)) {

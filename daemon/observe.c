@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cgroupfs.h"
+#include "containers.h"
 #include "daemon.h"
 #include "log.h"
 #include "proto.h"
@@ -490,6 +491,9 @@ int observe_on_event(void *ctx, const struct cgp_event *ev)
 	c = model__apply_event(d->model, &e, mono_now_ns());
 	if (c && c->path_partial && e.type == CGP_EV_CGROUP_MKDIR)
 		complete_path(d, c);
+	/* the control loops act on it before anything else is done */
+	if (c && (e.type == CGP_EV_ONSET || e.type == CGP_EV_CLEARED))
+		containers__on_pressure(d->ctrs, c, &e);
 	if (e.type == CGP_EV_ONSET || e.type == CGP_EV_CLEARED)
 		log_debug("%s %s in %s: %" PRIu64 " ns (threshold %" PRIu64 ")",
 			  proto_event_name(e.type), proto_signal_name(e.signal),

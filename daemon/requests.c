@@ -126,6 +126,12 @@ static json_object *cg_detail(struct daemon *d, const struct cg *c)
 	add(thr, "cpu_ns", u64(th.ns[CGP_SIG_CPU]));
 	add(thr, "memory_ns", u64(th.ns[CGP_SIG_MEM]));
 	add(thr, "default", json_object_new_boolean(defaults == 1));
+	/* which is in force: the daemon's defaults, a class target cgpilot set
+	 * for a guaranteed container ([policy.cpu] target_us), or an operator's */
+	add(thr, "source",
+	    json_object_new_string(defaults == 1 ? "default" :
+				   containers__class_threshold(d->ctrs, c->id) ? "class" :
+										 "operator"));
 	add(o, "thresholds", thr);
 	return o;
 }

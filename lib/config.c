@@ -30,6 +30,12 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "/sys/fs/bpf/cgpilot");
 	snprintf(c->own_cgroup, sizeof(c->own_cgroup), "auto");
 	snprintf(c->system_slice, sizeof(c->system_slice), "system.slice");
+	c->cpu_policy = true;
+	c->cpu_target_us = 5000;
+	c->cpu_hold_ms = 100;
+	c->cpu_release_ms = 2000;
+	c->cpu_release_max_ms = 60000;
+	c->cpu_quota_pct = 10;
 	c->log_level = 2;
 	c->window_ms = 100;
 	c->cpu_threshold_ms = 20;
@@ -125,6 +131,15 @@ static const struct key_desc keys[] = {
 	U32("audit", "max_kib", audit_max_kib, 4, 16777216),
 	U32("audit", "keep", audit_keep, 0, 99),
 	U32("audit", "history", history, 0, 256),
+	BOOL("policy.cpu", "enabled", cpu_policy),
+	BOOL("policy.cpu", "adopted", cpu_policy_adopted),
+	BOOL("policy.cpu", "freeze", cpu_freeze),
+	BOOL("policy.cpu", "kill", cpu_kill),
+	U32("policy.cpu", "target_us", cpu_target_us, 0, 60000000),
+	U32("policy.cpu", "hold_ms", cpu_hold_ms, 1, 600000),
+	U32("policy.cpu", "release_ms", cpu_release_ms, 10, 3600000),
+	U32("policy.cpu", "release_max_ms", cpu_release_max_ms, 10, 86400000),
+	U32("policy.cpu", "quota_pct", cpu_quota_pct, 1, 100),
 	STR("adopt", "presets", adopt_presets),
 	STR("adopt", "knobs", adopt_knobs),
 };
@@ -747,6 +762,13 @@ int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 				 pat->file, pat->line, pat->name);
 			return -EINVAL;
 		}
+	}
+	if (c->cpu_release_max_ms < c->cpu_release_ms) {
+		snprintf(errbuf, errlen,
+			 "[policy.cpu] release_max_ms (%" PRIu32 ") must be at least release_ms (%" PRIu32
+			 ")",
+			 c->cpu_release_max_ms, c->cpu_release_ms);
+		return -EINVAL;
 	}
 	if (c->max_cgroups & (c->max_cgroups - 1)) {
 		snprintf(errbuf, errlen, "max_cgroups must be a power of two, not %" PRIu32,

@@ -90,6 +90,13 @@ struct cgp_conf {
 	/* [class.NAME], indexed guaranteed, burstable, besteffort */
 	uint32_t class_io_weight[3];
 	int32_t class_priority[3];
+	/* [policy.cpu]: the CPU protection ladder (daemon/policy/ladder.h) */
+	bool cpu_policy; /* on for the containers cgpilot admitted */
+	bool cpu_policy_adopted; /* on for adopted ones too (targets and protected) */
+	bool cpu_freeze, cpu_kill; /* the opt-in rungs */
+	uint32_t cpu_target_us; /* a guaranteed container's run-queue delay per window */
+	uint32_t cpu_hold_ms, cpu_release_ms, cpu_release_max_ms;
+	uint32_t cpu_quota_pct; /* the quota rung: this much of one CPU */
 	/* [tenant.NAME] */
 	struct cgp_conf_tenant tenants[CGP_CONF_MAX_TENANTS];
 	unsigned ntenants;

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The CPU protection loop: pushed by the BPF side's onset and cleared
+ * events of the guaranteed containers it protects, it moves the containers
+ * that crowd them along the ladder (daemon/policy/ladder.h) and writes what
+ * each rung means through the actuator, with the signal in the reason. A
+ * one-shot timer brings it back when a rung's hold or a release hold ends;
+ * nothing is polled.
+ *
+ * Protected: guaranteed containers in the shared pool (exclusive CPUs have
+ * no besteffort neighbour to squeeze), with the class's run-queue delay
+ * target ([policy.cpu] target_us per [telemetry] window) set as their BPF
+ * threshold unless an operator set one. Squeezed: besteffort containers,
+ * then burstable ones using more than their request once every besteffort
+ * one is on its top rung. Squeezed are only containers cgpilot admitted
+ * (launched and runtime-created); adopted guaranteed pods are protected
+ * where [policy.cpu] adopted is on, adopted cgroups are not squeezed yet.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "ctr_internal.h"
+#include "daemon.h"
+#include "log.h"
+#include "telemetry.h"
+#include "util.h"
+
+#define MS 1000000ULL
+
+static bool on(const struct containers *c, const struct container *k)
+{
+	return c->d->conf.cpu_policy && k->kind != CTR_ADOPTED && !k->dry && k->cgroup_id &&
+	       k->state != CTR_QUEUED && !k->releasing;
+}
+
+/* Adopted guaranteed pods are protected too where [policy.cpu] adopted says
+ * so (their thresholds are cgpilot's own map, no write to their cgroups). */
+static bool shielded(const struct containers *c, const struct container *k)
+{
+	bool adopted_ok = k->kind == CTR_ADOPTED && c->d->conf.cpu_policy_adopted;
+
+	return k->class == CGP_CLASS_GUARANTEED && !k->exclusive && c->d->conf.cpu_policy &&
+	       k->cgroup_id && !k->dry && (on(c, k) || adopted_ok);
+}
+
+/* 1: besteffort; 2: burstable above its request; 0: not squeezed. */
+static int tier(const struct containers *c, const struct container *k)
+{
+	if (!on(c, k))
+		return 0;
+	if (k->class == CGP_CLASS_BESTEFFORT)
+		return 1;
+	if (k->class == CGP_CLASS_BURSTABLE &&
+	    (k->ladder.rung != RUNG_NONE ||
+	     (k->cpu_used_valid && k->cpu_used_mc > k->spec.cpu_request_mc)))
+		return 2;
+	return 0;
+}
+
+static uint64_t quota_us(const struct containers *c)
+{
+	return 100000ULL * c->d->conf.cpu_quota_pct / 100;
+}
+
+void ctr_ladder_knobs(const struct containers *c, const struct container *k,
+		      struct class_knobs *kn)
+{
+	unsigned long long q, decided;
+
+	if (k->ladder.rung >= RUNG_WEIGHT)
+		snprintf(kn->cpu_weight, sizeof(kn->cpu_weight), "1");
+	if (k->ladder.rung >= RUNG_QUOTA) {
+		q = quota_us(c);
+		/* a limit of its own that is lower stays */
+		if (sscanf(kn->cpu_max, "%llu", &decided) == 1 && decided < q)
+			q = decided;
+		snprintf(kn->cpu_max, sizeof(kn->cpu_max), "%llu 100000", q);
+	}
+}
+
+/* The rungs that exist for @k here, and the holds. */
+static void conf_for(const struct containers *c, const struct container *k,
+		     struct ladder_conf *lc)
+{
+	const struct cgp_conf *cf = &c->d->conf;
+	struct topo_cpuset pool = { 0 };
+
+	*lc = (struct ladder_conf){
+		.hold_ns = cf->cpu_hold_ms * MS,
+		.release_ns = cf->cpu_release_ms * MS,
+		.release_max_ns = cf->cpu_release_max_ms * MS,
+	};
+	/* besteffort has cpu.weight 1 already: that rung would change nothing */
+	lc->on[RUNG_WEIGHT] = (c->enforce & CGFS_CPU) && k->class != CGP_CLASS_BESTEFFORT;
+	lc->on[RUNG_QUOTA] = c->enforce & CGFS_CPU;
+	if (c->pool_ok && (c->enforce & CGFS_CPUSET) && !place_cpus_of(&c->pool, 0, &pool)) {
+		lc->on[RUNG_CPUSET] = pool.n > 1;
+		topo_cpuset_free(&pool);
+	}
+	lc->on[RUNG_FREEZE] = cf->cpu_freeze;
+	lc->on[RUNG_KILL] = cf->cpu_kill;
+}
+
+static bool top(const struct ladder_conf *lc, enum ladder_rung r)
+{
+	for (unsigned i = (unsigned)r + 1; i < RUNG_MAX; i++)
+		if (lc->on[i])
+			return false;
+	return true;
+}
+
+/* The squeezed container's own demand fell: it uses under a quarter of the
+ * quota rung's cap while not frozen, or it has no process left. */
+static bool demand_fell(const struct containers *c, const struct container *k)
+{
+	if (k->ladder.rung == RUNG_NONE || k->ladder.rung >= RUNG_FREEZE)
+		return false;
+	return k->cpu_used_valid && k->cpu_used_mc * 4 * 100 < c->d->conf.cpu_quota_pct * 1000;
+}
+
+/* Write what moving @k from rung @from to its current rung means. */
+static int write_rung(struct containers *c, struct container *k, enum ladder_rung from,
+		      const char *why)
+{
+	enum ladder_rung to = k->ladder.rung;
+	struct act_write w[ACT_WRITES_MAX];
+	struct ctr_plan before, after;
+	char unenf[sizeof(k->unenforced)], reason[320];
+	struct act_result res;
+	unsigned n = 0;
+	int r;
+
+	k->ladder.rung = from;
+	r = ctr_plan_knobs(c, k, &before, unenf, sizeof(unenf));
+	k->ladder.rung = to;
+	if (r || ctr_plan_knobs(c, k, &after, unenf, sizeof(unenf)))
+		return -ENOSPC;
+	/* the knobs whose value the rung changes, and nothing else */
+	for (unsigned i = 0; i < after.n; i++)
+		for (unsigned j = 0; j < before.n; j++)
+			if (streq(after.w[i].knob, before.w[j].knob) &&
+			    !streq(after.w[i].value, before.w[j].value) && n < ACT_WRITES_MAX - 2)
+				w[n++] = after.w[i];
+	if (to >= RUNG_FREEZE && from < RUNG_FREEZE)
+		w[n++] = (struct act_write){ .knob = "cgroup.freeze", .value = "1" };
+	if (to < RUNG_FREEZE && from >= RUNG_FREEZE && k->ladder_frozen)
+		w[n++] = (struct act_write){ .knob = "cgroup.freeze", .value = "0" };
+	if (to == RUNG_KILL && from < RUNG_KILL)
+		w[n++] = (struct act_write){ .knob = "cgroup.kill", .value = "1" };
+	snprintf(reason, sizeof(reason), "cpu ladder %s -> %s: %s", ladder_rung_name(from),
+		 ladder_rung_name(to), why);
+	r = n ? ctr_apply(c, k, w, n, reason, &res) : 0;
+	if (r) {
+		log_warn("container %" PRIu64 " (%s): %s", k->id, k->path, res.msg);
+		return r;
+	}
+	if (to >= RUNG_FREEZE && from < RUNG_FREEZE)
+		k->ladder_frozen = true;
+	else if (to < RUNG_FREEZE)
+		k->ladder_frozen = false;
+	c->ladder_moves++;
+	log_info("container %" PRIu64 " (%s): %s", k->id, k->path, reason);
+	ctr_state_put(c, k);
+	return 0;
+}
+
+static void arm(struct containers *c, uint64_t at)
+{
+	struct itimerspec its = { 0 };
+
+	if (c->control_fd < 0 || at == c->control_next_ns)
+		return;
+	if (at) {
+		its.it_value.tv_sec = (time_t)(at / 1000000000ULL);
+		its.it_value.tv_nsec = (long)(at % 1000000000ULL);
+	}
+	if (!timerfd_settime(c->control_fd, TFD_TIMER_ABSTIME, &its, NULL))
+		c->control_next_ns = at;
+}
+
+/* Every squeezed container one decision further; the timer for the next. */
+static void run(struct containers *c, uint64_t now)
+{
+	bool exhausted = true, any1 = false;
+	uint64_t next = 0;
+	char why[256];
+
+	if (c->cpu_pressure)
+		snprintf(why, sizeof(why), "%s", c->pressure_why);
+	else
+		snprintf(why, sizeof(why), "no guaranteed container above its target for %" PRIu64
+					   " ms",
+			 (uint64_t)(c->calm_since_ns && now > c->calm_since_ns ?
+					    (now - c->calm_since_ns) / MS :
+					    0));
+	/* besteffort first; burstable above its request once they are all on top */
+	for (int t = 1; t <= 2; t++) {
+		for (struct container *k = c->list; k; k = k->next) {
+			struct ladder_conf lc;
+			enum ladder_rung from = k->ladder.rung, to;
+			uint64_t at;
+
+			if (tier(c, k) != t)
+				continue;
+			conf_for(c, k, &lc);
+			to = ladder_step(&lc, &k->ladder, c->cpu_pressure && (t == 1 || exhausted),
+					 c->calm_since_ns, demand_fell(c, k), now, &at);
+			if (to != from && write_rung(c, k, from, why)) {
+				/* not written: tried again after the hold */
+				k->ladder.rung = from;
+				at = now + lc.hold_ns;
+			}
+			if (t == 1) {
+				any1 = true;
+				exhausted &= top(&lc, k->ladder.rung);
+			}
+			if (at && (!next || at < next))
+				next = at;
+		}
+		if (!any1)
+			exhausted = true;
+	}
+	arm(c, next);
+}
+
+/* Is any protected container (but @skip) in a CPU episode? The calm starts
+ * when the last one's ends; several at once count as one pressure. */
+static void recompute(struct containers *c, const struct container *skip, uint64_t now)
+{
+	bool was = c->cpu_pressure, p = false;
+
+	for (struct container *g = c->list; g && !p; g = g->next) {
+		const struct cg *gc;
+
+		if (g == skip || !shielded(c, g))
+			continue;
+		gc = model__find(c->d->model, g->cgroup_id);
+		p = gc && (gc->active & (1u << CGP_SIG_CPU));
+	}
+	c->cpu_pressure = p;
+	if (was && !p)
+		c->calm_since_ns = now;
+}
+
+void containers__on_pressure(struct containers *c, const struct cg *cg,
+			     const struct cgp_event *e)
+{
+	struct container *k;
+	uint64_t now = mono_now_ns();
+
+	if (!c || !cg || e->signal != CGP_SIG_CPU)
+		return;
+	k = containers__find_cgroup(c, cg->id);
+	if (!k || !shielded(c, k))
+		return;
+	if (e->type == CGP_EV_ONSET)
+		snprintf(c->pressure_why, sizeof(c->pressure_why),
+			 "guaranteed %s waited %" PRIu64 " us for CPU in a window (target %" PRIu64
+			 " us)",
+			 k->path, (uint64_t)e->value / 1000, (uint64_t)e->threshold / 1000);
+	recompute(c, NULL, now);
+	run(c, now);
+}
+
+void containers__control_timer(struct containers *c)
+{
+	uint64_t ticks;
+
+	if (!c || c->control_fd < 0)
+		return;
+	if (read(c->control_fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
+		return;
+	c->control_next_ns = 0;
+	run(c, mono_now_ns());
+}
+
+bool containers__class_threshold(struct containers *c, uint64_t cgroup_id)
+{
+	const struct container *k = c ? containers__find_cgroup(c, cgroup_id) : NULL;
+
+	return k && k->threshold_ours;
+}
+
+int containers__control_fd(const struct containers *c)
+{
+	return c ? c->control_fd : -1;
+}
+
+/* A guaranteed container's class target as its BPF threshold, unless an
+ * operator set one (threshold.set wins, and stays). */
+void ctr_control_admitted(struct containers *c, struct container *k)
+{
+	struct cgp_threshold th;
+
+	/* a newcomer beside a guaranteed container under pressure climbs now */
+	if (c->cpu_pressure && tier(c, k))
+		run(c, mono_now_ns());
+	if (!shielded(c, k) || k->threshold_ours || !c->d->tel || c->act.dry_run)
+		return;
+	if (telemetry__get_threshold(c->d->tel, k->cgroup_id, &th) != 1)
+		return; /* one of its own */
+	th.ns[CGP_SIG_CPU] = (uint64_t)c->d->conf.cpu_target_us * 1000;
+	if (!telemetry__set_threshold(c->d->tel, k->cgroup_id, &th))
+		k->threshold_ours = true;
+}
+
+void ctr_control_forget(struct containers *c, struct container *k)
+{
+	if (k->threshold_ours && c->d->tel)
+		telemetry__forget_threshold(c->d->tel, k->cgroup_id);
+	k->threshold_ours = false;
+	/* a protected one that goes takes its pressure with it */
+	if (c->cpu_pressure && shielded(c, k)) {
+		uint64_t now = mono_now_ns();
+
+		recompute(c, k, now);
+		if (!c->cpu_pressure)
+			run(c, now);
+	}
+}
+
+void ctr_control_init(struct containers *c)
+{
+	c->control_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (c->control_fd < 0)
+		log_warn("cannot create the control loop's timer: %m; rungs step only on events");
+	for (struct container *k = c->list; k; k = k->next)
+		ctr_control_admitted(c, k);
+	/* rungs taken back from the state: held as long as calm lasts, then down */
+	c->calm_since_ns = mono_now_ns();
+	run(c, c->calm_since_ns);
+}
+
+/* A clean stop: every squeezed container gets its settings back. */
+void ctr_control_stop(struct containers *c)
+{
+	for (struct container *k = c->list; k; k = k->next) {
+		enum ladder_rung from = k->ladder.rung;
+
+		if (from == RUNG_NONE || !on(c, k))
+			continue;
+		k->ladder.rung = RUNG_NONE;
+		if (write_rung(c, k, from, "clean stop: every rung released"))
+			k->ladder.rung = from;
+	}
+	closep(&c->control_fd);
+}

@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The control loops end to end on this host, where cgroup v2 has no
+controllers: the CPU ladder's only rung here is freeze (opted in). A
+guaranteed pod (adopted, [policy.cpu] adopted = true) whose task waits for
+CPU behind a besteffort container's hog gets the hog frozen within
+milliseconds of the onset, with the signal in the audit log and the action
+event, and the hog thawed once the pod's pressure has stayed away for the
+release hold; a clean stop thaws what is still frozen."""
+import json
+import os
+import time
+
+from harness import *  # noqa: F401,F403
+from test_containers import admit, ctr_daemon, listed, ok, pod_uid
+
+HOG = ["sh", "-c", "while :; do :; done"]
+
+
+def frozen(path):
+    with open(os.path.join(path, "cgroup.events")) as f:
+        return "frozen 1" in f.read()
+
+
+def ladder_daemon(ctx, cg, name, freeze=True, release_ms=1000):
+    P = cg.rel_parent
+    return ctr_daemon(ctx, cg, name, extra=(
+        "[adopt]\npresets =\n"
+        "[adopt.gpod]\npath = %s/pods/pod{pod}\nclass = guaranteed\n"
+        "[policy.cpu]\nfreeze = %s\nadopted = true\nhold_ms = 100\n"
+        "release_ms = %d\nrelease_max_ms = %d\n"
+        % (P, "true" if freeze else "false", release_ms, 4 * release_ms)))
+
+
+def adopted_pod(d, cg, rel):
+    pods = wait_until(lambda: [c for c in listed(d).values() if c["cgroup"] == cg.rel(rel)],
+                      5, "the pod to be adopted")
+    assert pods[0]["class"] == "guaranteed", pods
+    return pods[0]
+
+
+def t_ladder_freeze(ctx):
+    """Onset in a guaranteed pod -> the besteffort hog beside it frozen, with
+    the reason; pressure gone -> thawed after the release hold; the class
+    target is the pod's threshold and `cgroup show` says so."""
+    cg = ctx.cgroups("polfreeze", sweep=True)
+    d = ladder_daemon(ctx, cg, "polfreeze")
+    uid = pod_uid()
+    pod_rel = "pods/pod%s" % uid
+    cg.make("pods")
+    cg.make(pod_rel)
+    d.start()
+    pod = adopted_pod(d, cg, pod_rel)
+    shown = ok(d, {"op": "cgroup.show", "cgroup": pod["cgroup"]})
+    thr = shown["cgroup"]["thresholds"] if "cgroup" in shown else shown["thresholds"]
+    assert thr["source"] == "class" and thr["cpu_ns"] == 5000000, thr
+    hog = admit(d, name="hog", **{"class": "besteffort"})
+    hog_dir = os.path.join(cg.mount, hog["cgroup"])
+    sub = Subscriber(d, ["action"])
+    cg.spawn(hog_dir, HOG, cpu=0)
+    time.sleep(0.3)  # the hog alone: no pressure, nothing frozen
+    assert not frozen(hog_dir)
+    t0 = time.time()
+    probe = cg.spawn(os.path.join(cg.parent, pod_rel), HOG, cpu=0)
+    ev = sub.wait_for(lambda e: e.get("knob") == "cgroup.freeze" and e.get("new") == "1", 5)
+    took = time.time() - t0
+    log("hog frozen %.0f ms after the pod's task started beside it" % (took * 1000))
+    assert ev["cgroup"] == hog["cgroup"] and ev["status"] == "written", ev
+    assert "cpu ladder none -> freeze" in ev["reason"], ev
+    assert "waited" in ev["reason"] and "target 5000 us" in ev["reason"], ev
+    assert pod["cgroup"] in ev["reason"], ev
+    wait_until(lambda: frozen(hog_dir), 5, "the hog's cgroup frozen")
+    audit = [json.loads(l) for l in open(os.path.join(d.dir, "log", "audit.log"))]
+    line = [a for a in audit if a["knob"] == "cgroup.freeze" and a["new"] == "1"]
+    assert line and line[0]["cgroup"] == hog["cgroup"] and "waited" in line[0]["reason"], audit
+    # the pod's task goes: no pressure; after the release hold, thawed
+    probe.kill()
+    probe.wait()
+    t1 = time.time()
+    ev = sub.wait_for(lambda e: e.get("knob") == "cgroup.freeze" and e.get("new") == "0", 6)
+    took = time.time() - t1
+    log("hog thawed %.1f s after the pressure went" % took)
+    assert took >= 0.8, took  # not before the release hold
+    assert "cpu ladder freeze -> none" in ev["reason"], ev
+    wait_until(lambda: not frozen(hog_dir), 5, "the hog thawed")
+    sub.close()
+
+
+def t_ladder_clean_stop_thaws(ctx):
+    """A clean stop gives a frozen container its settings back; the rung is
+    kept in the state meanwhile."""
+    cg = ctx.cgroups("polstop", sweep=True)
+    d = ladder_daemon(ctx, cg, "polstop", release_ms=60000)
+    uid = pod_uid()
+    pod_rel = "pods/pod%s" % uid
+    cg.make("pods")
+    cg.make(pod_rel)
+    d.start()
+    adopted_pod(d, cg, pod_rel)
+    hog = admit(d, name="hog", **{"class": "besteffort"})
+    hog_dir = os.path.join(cg.mount, hog["cgroup"])
+    cg.spawn(hog_dir, HOG, cpu=0)
+    probe = cg.spawn(os.path.join(cg.parent, pod_rel), HOG, cpu=0)
+    wait_until(lambda: frozen(hog_dir), 5, "the hog frozen")
+    probe.kill()
+    probe.wait()
+    shown = ok(d, {"op": "container.show", "id": hog["id"]})["container"]
+    assert [h["knob"] for h in shown["history"]][-1] == "cgroup.freeze", shown
+    d.stop()
+    assert not frozen(hog_dir), "a clean stop left the hog frozen"
+    audit = [json.loads(l) for l in open(os.path.join(d.dir, "log", "audit.log"))]
+    assert any(a["knob"] == "cgroup.freeze" and a["new"] == "0" and
+               "clean stop" in a["reason"] for a in audit), audit
+
+
+def t_ladder_no_rung(ctx):
+    """Without freeze or kill opted in, this host's ladder has no rung: the
+    onset changes nothing and nothing is written."""
+    cg = ctx.cgroups("polnone", sweep=True)
+    d = ladder_daemon(ctx, cg, "polnone", freeze=False)
+    uid = pod_uid()
+    pod_rel = "pods/pod%s" % uid
+    cg.make("pods")
+    cg.make(pod_rel)
+    d.start()
+    adopted_pod(d, cg, pod_rel)
+    hog = admit(d, name="hog", **{"class": "besteffort"})
+    hog_dir = os.path.join(cg.mount, hog["cgroup"])
+    sub = Subscriber(d, ["action", "onset"])
+    cg.spawn(hog_dir, HOG, cpu=0)
+    cg.spawn(os.path.join(cg.parent, pod_rel), HOG, cpu=0)
+    sub.wait_for(lambda e: e.get("event") == "onset" and e.get("signal") == "cpu", 5)
+    time.sleep(0.5)
+    assert not frozen(hog_dir)
+    shown = ok(d, {"op": "container.show", "id": hog["id"]})["container"]
+    assert not shown.get("history"), shown
+    sub.close()
+
+
+TESTS = [
+    ("ladder_freeze", t_ladder_freeze),
+    ("ladder_clean_stop_thaws", t_ladder_clean_stop_thaws),
+    ("ladder_no_rung", t_ladder_no_rung),
+]
