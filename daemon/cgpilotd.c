@@ -582,6 +582,7 @@ static void reload(struct daemon *d, const struct cli_overrides *o)
 	thr[CGP_SIG_CPU] = (uint64_t)c.cpu_threshold_ms * 1000000ULL;
 	thr[CGP_SIG_MEM] = (uint64_t)c.memory_threshold_ms * 1000000ULL;
 	telemetry__set_window(d->tel, (uint64_t)c.window_ms * 1000000ULL, thr);
+	containers__reconfigured(d->ctrs);
 	{
 		struct itimerspec its = { 0 };
 

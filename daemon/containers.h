@@ -164,6 +164,8 @@ struct cgp_event;
 void containers__on_pressure(struct containers *c, const struct cg *cg,
 			     const struct cgp_event *e);
 int containers__control_fd(const struct containers *c);
+/* After a reload (SIGHUP): [policy.cpu] as it is now. */
+void containers__reconfigured(struct containers *c);
 /* Is the BPF CPU threshold of @cgroup_id the class target cgpilot set? */
 bool containers__class_threshold(struct containers *c, uint64_t cgroup_id);
 void containers__control_timer(struct containers *c);

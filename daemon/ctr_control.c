@@ -27,6 +27,7 @@
 #include "ctr_internal.h"
 #include "daemon.h"
 #include "log.h"
+#include "hist.h"
 #include "telemetry.h"
 #include "util.h"
 
@@ -114,13 +115,17 @@ static bool top(const struct ladder_conf *lc, enum ladder_rung r)
 	return true;
 }
 
-/* The squeezed container's own demand fell: it uses under a quarter of the
- * quota rung's cap while not frozen, or it has no process left. */
+/* The squeezed container's own demand fell: its tasks (the BPF rate of the
+ * last sample tick) use under a quarter of the quota rung's cap while not
+ * frozen. */
 static bool demand_fell(const struct containers *c, const struct container *k)
 {
+	const struct cg *cg;
+
 	if (k->ladder.rung == RUNG_NONE || k->ladder.rung >= RUNG_FREEZE)
 		return false;
-	return k->cpu_used_valid && k->cpu_used_mc * 4 * 100 < c->d->conf.cpu_quota_pct * 1000;
+	cg = model__find(c->d->model, k->cgroup_id);
+	return cg && cg->fig.bpf_ns && cg->fig.cpu_rate * 4 * 100 < c->d->conf.cpu_quota_pct;
 }
 
 /* Write what moving @k from rung @from to its current rung means. */
@@ -164,6 +169,17 @@ static int write_rung(struct containers *c, struct container *k, enum ladder_run
 	else if (to < RUNG_FREEZE)
 		k->ladder_frozen = false;
 	c->ladder_moves++;
+	if (to > from)
+		c->ladder_up[to]++;
+	else
+		c->ladder_down[from]++;
+	if (to > from && n && c->reaction_pending) {
+		uint64_t now = mono_now_ns(), dt = now > c->onset_ts_ns ? now - c->onset_ts_ns : 0;
+
+		c->reaction_pending = false;
+		c->reaction_slots[cgp_hist_slot(dt / 1000)]++;
+		c->reaction_sum_ns += dt;
+	}
 	log_info("container %" PRIu64 " (%s): %s", k->id, k->path, reason);
 	ctr_state_put(c, k);
 	return 0;
@@ -258,6 +274,10 @@ void containers__on_pressure(struct containers *c, const struct cg *cg,
 	k = containers__find_cgroup(c, cg->id);
 	if (!k || !shielded(c, k))
 		return;
+	if (e->type == CGP_EV_ONSET && !c->cpu_pressure) {
+		c->onset_ts_ns = e->ts_ns;
+		c->reaction_pending = true;
+	}
 	if (e->type == CGP_EV_ONSET)
 		snprintf(c->pressure_why, sizeof(c->pressure_why),
 			 "guaranteed %s waited %" PRIu64 " us for CPU in a window (target %" PRIu64
@@ -286,6 +306,16 @@ bool containers__class_threshold(struct containers *c, uint64_t cgroup_id)
 	return k && k->threshold_ours;
 }
 
+/* The sample tick: a squeezed container's fallen demand is seen within a tick. */
+void ctr_control_tick(struct containers *c, uint64_t now)
+{
+	for (struct container *k = c->list; k; k = k->next)
+		if (k->ladder.rung != RUNG_NONE) {
+			run(c, now);
+			return;
+		}
+}
+
 int containers__control_fd(const struct containers *c)
 {
 	return c ? c->control_fd : -1;
@@ -300,20 +330,60 @@ void ctr_control_admitted(struct containers *c, struct container *k)
 	/* a newcomer beside a guaranteed container under pressure climbs now */
 	if (c->cpu_pressure && tier(c, k))
 		run(c, mono_now_ns());
-	if (!shielded(c, k) || k->threshold_ours || !c->d->tel || c->act.dry_run)
+	if (!shielded(c, k) || !c->d->tel || c->act.dry_run)
 		return;
-	if (telemetry__get_threshold(c->d->tel, k->cgroup_id, &th) != 1)
-		return; /* one of its own */
+	/* not over one an operator set; ours follows target_us */
+	if (telemetry__get_threshold(c->d->tel, k->cgroup_id, &th) != 1 && !k->threshold_ours)
+		return;
+	if (k->threshold_ours && th.ns[CGP_SIG_CPU] == (uint64_t)c->d->conf.cpu_target_us * 1000)
+		return;
 	th.ns[CGP_SIG_CPU] = (uint64_t)c->d->conf.cpu_target_us * 1000;
 	if (!telemetry__set_threshold(c->d->tel, k->cgroup_id, &th))
 		k->threshold_ours = true;
 }
 
-void ctr_control_forget(struct containers *c, struct container *k)
+/* A reload: the policy turned off releases every rung and the class
+ * thresholds; on, or with new settings, it takes them from now on. */
+void containers__reconfigured(struct containers *c)
+{
+	uint64_t now = mono_now_ns();
+
+	if (!c)
+		return;
+	if (!c->d->conf.cpu_policy) {
+		for (struct container *k = c->list; k; k = k->next) {
+			enum ladder_rung from = k->ladder.rung;
+
+			ctr_control_forget_threshold(c, k);
+			if (from == RUNG_NONE || k->kind == CTR_ADOPTED || !k->cgroup_id)
+				continue;
+			k->ladder.rung = RUNG_NONE;
+			if (write_rung(c, k, from, "[policy.cpu] turned off"))
+				k->ladder.rung = from;
+		}
+		c->cpu_pressure = false;
+		arm(c, 0);
+		return;
+	}
+	for (struct container *k = c->list; k; k = k->next) {
+		if (!shielded(c, k))
+			ctr_control_forget_threshold(c, k);
+		ctr_control_admitted(c, k);
+	}
+	recompute(c, NULL, now);
+	run(c, now);
+}
+
+void ctr_control_forget_threshold(struct containers *c, struct container *k)
 {
 	if (k->threshold_ours && c->d->tel)
 		telemetry__forget_threshold(c->d->tel, k->cgroup_id);
 	k->threshold_ours = false;
+}
+
+void ctr_control_forget(struct containers *c, struct container *k)
+{
+	ctr_control_forget_threshold(c, k);
 	/* a protected one that goes takes its pressure with it */
 	if (c->cpu_pressure && shielded(c, k)) {
 		uint64_t now = mono_now_ns();

@@ -6,6 +6,7 @@
 #include "actuate/audit.h"
 #include "containers.h"
 #include "policy/place.h"
+#include "telemetry.h"
 
 #define CTR_BUCKETS 4096
 /* What a cgroup cgpilot made says in ACT_OWNER_XATTR: parents, containers. */
@@ -58,6 +59,12 @@ struct containers {
 	uint64_t calm_since_ns; /* since when none is (0: never was) */
 	char pressure_why[200]; /* the last onset, for the reasons */
 	uint64_t ladder_moves; /* rung changes made */
+	uint64_t ladder_up[RUNG_MAX], ladder_down[RUNG_MAX]; /* moves to / from a rung */
+	/* reaction: from the onset (BPF's time) to the first write it caused */
+	uint64_t onset_ts_ns;
+	bool reaction_pending;
+	__u64 reaction_slots[CGP_HIST_SLOTS];
+	uint64_t reaction_sum_ns;
 };
 
 /* daemon/ctr_protect.c: the memory.min/low of @path's ancestors made to
@@ -81,6 +88,8 @@ void ctr_ladder_knobs(const struct containers *c, const struct container *k,
 void ctr_control_init(struct containers *c);
 void ctr_control_stop(struct containers *c);
 void ctr_control_forget(struct containers *c, struct container *k);
+void ctr_control_forget_threshold(struct containers *c, struct container *k);
+void ctr_control_tick(struct containers *c, uint64_t now);
 void ctr_control_admitted(struct containers *c, struct container *k);
 
 /* Knob values of a container's decision, only where the controller is on. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The allocation side of /metrics: the node's books, containers, admissions, actions. */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "ctr_internal.h"
@@ -12,6 +13,46 @@ static void cpus(struct expo *e, const char *name, const char *help, uint64_t mc
 	expo_family(e, name, "gauge", help);
 	expo_begin(e, name, NULL);
 	expo_value_scaled(e, mc, 3);
+}
+
+/* The CPU ladder: moves by rung and direction, each squeezable container's
+ * rung, and the reaction time from an onset to the first write it caused. */
+static void ladder_metrics(struct containers *c, struct expo *e)
+{
+	static const unsigned bounds[] = { 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 21 };
+
+	expo_family(e, "cgpilot_policy_actions_total", "counter",
+		    "Rung changes of the CPU protection ladder, by rung and direction (up: to the "
+		    "rung, down: from it)");
+	for (int r = RUNG_WEIGHT; r < RUNG_MAX; r++) {
+		for (int up = 1; up >= 0; up--) {
+			expo_begin(e, "cgpilot_policy_actions_total", NULL);
+			expo_label_raw(e, "policy", "cpu");
+			expo_label_raw(e, "rung", ladder_rung_name(r));
+			expo_label_raw(e, "direction", up ? "up" : "down");
+			expo_value_u64(e, up ? c->ladder_up[r] : c->ladder_down[r]);
+		}
+	}
+	expo_family(e, "cgpilot_policy_rung", "gauge",
+		    "The CPU ladder's rung of each squeezable container (0 none, 1 weight, 2 quota, "
+		    "3 cpuset, 4 freeze, 5 kill)");
+	for (struct container *k = c->list; k; k = k->next) {
+		char id[24];
+
+		if (k->kind == CTR_ADOPTED || k->class == CGP_CLASS_GUARANTEED || !k->cgroup_id)
+			continue;
+		snprintf(id, sizeof(id), "%" PRIu64, k->id);
+		expo_begin(e, "cgpilot_policy_rung", NULL);
+		expo_label_raw(e, "policy", "cpu");
+		expo_label_raw(e, "container", id);
+		expo_label(e, "cgroup", k->path);
+		expo_value_u64(e, k->ladder.rung);
+	}
+	expo_family(e, "cgpilot_policy_reaction_seconds", "histogram",
+		    "From a guaranteed container's CPU onset (the BPF event's time) to the first "
+		    "write it caused");
+	expo_histogram_log2(e, "cgpilot_policy_reaction_seconds", "policy", "cpu",
+			    c->reaction_slots, c->reaction_sum_ns, bounds, ARRAY_SIZE(bounds));
 }
 
 void containers__metrics(struct containers *c, struct expo *e)
@@ -93,4 +134,5 @@ void containers__metrics(struct containers *c, struct expo *e)
 		     s->external_changes);
 	expo_counter(e, "cgpilot_audit_write_failures_total",
 		     "Audit log lines that could not be written", s->audit_failures);
+	ladder_metrics(c, e);
 }

@@ -69,6 +69,11 @@ def t_ladder_freeze(ctx):
     assert "waited" in ev["reason"] and "target 5000 us" in ev["reason"], ev
     assert pod["cgroup"] in ev["reason"], ev
     wait_until(lambda: frozen(hog_dir), 5, "the hog's cgroup frozen")
+    m = d.scrape()
+    assert 'cgpilot_policy_actions_total{policy="cpu",rung="freeze",direction="up"} 1' in m, m
+    assert 'cgpilot_policy_rung{policy="cpu",container="%d",cgroup="%s"} 4' % (
+        hog["id"], hog["cgroup"]) in m, m
+    assert 'cgpilot_policy_reaction_seconds_count{policy="cpu"} 1' in m, m
     audit = [json.loads(l) for l in open(os.path.join(d.dir, "log", "audit.log"))]
     line = [a for a in audit if a["knob"] == "cgroup.freeze" and a["new"] == "1"]
     assert line and line[0]["cgroup"] == hog["cgroup"] and "waited" in line[0]["reason"], audit

@@ -130,6 +130,8 @@ pid_t spawn(struct ctx *ctx, const char *cg, int cpu, worker_fn fn, void *arg);
 int wait_worker(pid_t pid, unsigned int ms, int *ret_status);
 void busy_loop(struct ctx *ctx, void *arg);
 void rm_tree(const char *dir);
+/* Remove the cgroup tree at @rel (relative to CG_ROOT), deepest first. */
+void rm_cg_tree(const char *rel);
 int count_bpf_ids(int cmd);
 bool socket_ready(const char *path);
 int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status);
@@ -193,6 +195,9 @@ enum result alloc_protection_setup(struct ctx *ctx);
 enum result alloc_protection_run(struct ctx *ctx);
 enum result alloc_system_cpus_setup(struct ctx *ctx);
 enum result alloc_system_cpus_run(struct ctx *ctx);
+enum result qos_cpu_setup(struct ctx *ctx);
+enum result qos_cpu_run(struct ctx *ctx);
+void qos_cpu_cleanup(struct ctx *ctx);
 enum result alloc_dry_run_setup(struct ctx *ctx);
 enum result alloc_dry_run_run(struct ctx *ctx);
 enum result alloc_adopt_setup(struct ctx *ctx);

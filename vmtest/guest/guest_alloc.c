@@ -187,7 +187,7 @@ static int rm_cg_entry(const char *path, const struct stat *st, int flag, struct
 	return 0;
 }
 
-static void rm_cg_tree(const char *rel)
+void rm_cg_tree(const char *rel)
 {
 	char path[PATH_MAX];
 

@@ -130,6 +130,13 @@ static const struct guest_test tests[] = {
 		.cleanup = alloc_cleanup,
 	},
 	{
+		.name = "qos_cpu",
+		.desc = "a guaranteed probe's p99 beside a CPU hog: policy off, then on (at most 0.8)",
+		.setup = qos_cpu_setup,
+		.run = qos_cpu_run,
+		.cleanup = qos_cpu_cleanup,
+	},
+	{
 		.name = "alloc_dry_run",
 		.desc = "--dry-run admits without a cgroup, audits the writes it did not make",
 		.setup = alloc_dry_run_setup,
