@@ -277,6 +277,18 @@ static void history_add(struct containers *c, struct container *k, const struct 
 	snprintf(a->new_value, sizeof(a->new_value), "%s", r->new_value);
 	snprintf(a->reason, sizeof(a->reason), "%s", r->reason);
 	a->status = r->status;
+	a->policy[0] = a->for_cgroup[0] = 0;
+	a->rung_from = a->rung_to = -1;
+	a->value_ns = a->threshold_ns = 0;
+	if (c->why) {
+		snprintf(a->policy, sizeof(a->policy), "%s", c->why->policy);
+		a->rung_from = (signed char)c->why->rung_from;
+		a->rung_to = (signed char)c->why->rung_to;
+		a->value_ns = c->why->value_ns;
+		a->threshold_ns = c->why->threshold_ns;
+		snprintf(a->for_cgroup, sizeof(a->for_cgroup), "%s",
+			 c->why->for_cgroup ? c->why->for_cgroup : "");
+	}
 }
 
 static void audit_failed(struct containers *c)

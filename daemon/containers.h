@@ -61,6 +61,20 @@ struct ctr_action {
 	char new_value[64];
 	char reason[160];
 	enum act_status status;
+	/* a control loop's action: which, the rungs, and the signal it answered
+	 * (for_cgroup: the protected container whose pressure it was) */
+	char policy[8]; /* "" none */
+	signed char rung_from, rung_to;
+	uint64_t value_ns, threshold_ns;
+	char for_cgroup[128];
+};
+
+/* What the control loop under way tells history_add (ctr_control.c). */
+struct ctr_why {
+	const char *policy;
+	int rung_from, rung_to;
+	uint64_t value_ns, threshold_ns;
+	const char *for_cgroup;
 };
 
 struct container {
@@ -164,6 +178,9 @@ struct cgp_event;
 void containers__on_pressure(struct containers *c, const struct cg *cg,
 			     const struct cgp_event *e);
 int containers__control_fd(const struct containers *c);
+/* cgroup.why: a cgroup's container, rung, what undoes it, its actions with
+ * their signals, and for a guaranteed one the actions taken for it. */
+json_object *containers__why(struct containers *c, uint64_t cgroup_id);
 /* After a reload (SIGHUP): [policy.cpu] as it is now. */
 void containers__reconfigured(struct containers *c);
 /* Is the BPF CPU threshold of @cgroup_id the class target cgpilot set? */

@@ -159,7 +159,21 @@ static int write_rung(struct containers *c, struct container *k, enum ladder_run
 		w[n++] = (struct act_write){ .knob = "cgroup.kill", .value = "1" };
 	snprintf(reason, sizeof(reason), "cpu ladder %s -> %s: %s", ladder_rung_name(from),
 		 ladder_rung_name(to), why);
-	r = n ? ctr_apply(c, k, w, n, reason, &res) : 0;
+	{
+		bool up = to > from;
+		struct ctr_why cw = {
+			.policy = "cpu",
+			.rung_from = (int)from,
+			.rung_to = (int)to,
+			.value_ns = up ? c->pressure_value_ns : 0,
+			.threshold_ns = up ? c->pressure_threshold_ns : 0,
+			.for_cgroup = up ? c->pressure_cg : "",
+		};
+
+		c->why = &cw;
+		r = n ? ctr_apply(c, k, w, n, reason, &res) : 0;
+		c->why = NULL;
+	}
 	if (r) {
 		log_warn("container %" PRIu64 " (%s): %s", k->id, k->path, res.msg);
 		return r;
@@ -277,6 +291,11 @@ void containers__on_pressure(struct containers *c, const struct cg *cg,
 	if (e->type == CGP_EV_ONSET && !c->cpu_pressure) {
 		c->onset_ts_ns = e->ts_ns;
 		c->reaction_pending = true;
+	}
+	if (e->type == CGP_EV_ONSET) {
+		snprintf(c->pressure_cg, sizeof(c->pressure_cg), "%s", k->path);
+		c->pressure_value_ns = e->value;
+		c->pressure_threshold_ns = e->threshold;
 	}
 	if (e->type == CGP_EV_ONSET)
 		snprintf(c->pressure_why, sizeof(c->pressure_why),
@@ -419,4 +438,100 @@ void ctr_control_stop(struct containers *c)
 			k->ladder.rung = from;
 	}
 	closep(&c->control_fd);
+}
+
+/* ---- cgroup.why ---- */
+
+static json_object *action_json(const struct container *k, const struct ctr_action *a)
+{
+	json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "time_ns", json_object_new_uint64(a->time_ns));
+	json_object_object_add(e, "container", json_object_new_uint64(k->id));
+	json_object_object_add(e, "cgroup", json_object_new_string(k->path));
+	json_object_object_add(e, "knob", json_object_new_string(a->knob));
+	json_object_object_add(e, "old", json_object_new_string(a->old_value));
+	json_object_object_add(e, "new", json_object_new_string(a->new_value));
+	json_object_object_add(e, "status", json_object_new_string(act_status_name(a->status)));
+	json_object_object_add(e, "reason", json_object_new_string(a->reason));
+	if (a->policy[0]) {
+		json_object_object_add(e, "policy", json_object_new_string(a->policy));
+		json_object_object_add(e, "rung_before",
+				       json_object_new_string(ladder_rung_name(a->rung_from)));
+		json_object_object_add(e, "rung_after",
+				       json_object_new_string(ladder_rung_name(a->rung_to)));
+		if (a->for_cgroup[0]) {
+			json_object_object_add(e, "for", json_object_new_string(a->for_cgroup));
+			json_object_object_add(e, "signal", json_object_new_string("cpu"));
+			json_object_object_add(e, "value_ns", json_object_new_uint64(a->value_ns));
+			json_object_object_add(e, "threshold_ns",
+					       json_object_new_uint64(a->threshold_ns));
+		}
+	}
+	return e;
+}
+
+/* What takes a container's rung back: the calm it needs, or the config. */
+static void undo_json(struct containers *c, const struct container *k, json_object *o)
+{
+	char buf[256];
+
+	if (k->ladder.rung == RUNG_NONE) {
+		json_object_object_add(o, "undo", json_object_new_string("nothing: on no rung"));
+		return;
+	}
+	{
+		struct ladder_conf lc;
+
+		conf_for(c, k, &lc);
+		snprintf(buf, sizeof(buf),
+			 "one rung down after %" PRIu64 " ms with no guaranteed container above "
+			 "its target%s; all of them at once: [policy.cpu] enabled = false and a "
+			 "reload, or a clean stop",
+			 (uint64_t)(ladder_release_hold(&lc, &k->ladder, k->ladder.rung) / MS),
+			 c->cpu_pressure ? " (there is pressure now)" : "");
+	}
+	json_object_object_add(o, "undo", json_object_new_string(buf));
+}
+
+json_object *containers__why(struct containers *c, uint64_t cgroup_id)
+{
+	const struct container *k = c ? containers__find_cgroup(c, cgroup_id) : NULL;
+	json_object *o = json_object_new_object(), *acts = json_object_new_array();
+
+	if (!k) {
+		json_object_object_add(o, "managed", json_object_new_boolean(false));
+		json_object_object_add(o, "actions", acts);
+		return o;
+	}
+	json_object_object_add(o, "managed", json_object_new_boolean(true));
+	json_object_object_add(o, "container", json_object_new_uint64(k->id));
+	json_object_object_add(o, "class", json_object_new_string(class_name(k->class)));
+	json_object_object_add(o, "rung", json_object_new_string(ladder_rung_name(k->ladder.rung)));
+	undo_json(c, k, o);
+	/* its own actions, oldest first */
+	for (unsigned i = 0; i < k->hist_n; i++)
+		json_object_array_add(
+			acts, action_json(k, &k->history[(k->hist_next + k->hist_cap - k->hist_n + i) %
+							  k->hist_cap]));
+	json_object_object_add(o, "actions", acts);
+	/* a protected one: what was done to others for it */
+	if (k->class == CGP_CLASS_GUARANTEED) {
+		json_object *for_it = json_object_new_array();
+
+		for (const struct container *x = c->list; x; x = x->next)
+			for (unsigned i = 0; i < x->hist_n; i++) {
+				const struct ctr_action *a =
+					&x->history[(x->hist_next + x->hist_cap - x->hist_n + i) %
+						    x->hist_cap];
+
+				if (a->for_cgroup[0] && streq(a->for_cgroup, k->path))
+					json_object_array_add(for_it, action_json(x, a));
+			}
+		json_object_object_add(o, "for_it", for_it);
+		json_object_object_add(o, "under_pressure",
+				       json_object_new_boolean(c->cpu_pressure &&
+							       streq(c->pressure_cg, k->path)));
+	}
+	return o;
 }

@@ -47,6 +47,7 @@ struct containers {
 	char journal_path[512]; /* <runtime_dir>/state.journal */
 	unsigned enforce; /* CGFS_* controllers writable for containers */
 	struct container *current; /* whose act_apply is running (history) */
+	const struct ctr_why *why; /* the control loop's, while it writes */
 	char *parents[64]; /* controllers seen enabled above these (containers.c) */
 	unsigned nparents;
 	struct ctr_anc *anc; /* ancestors whose memory protection cgpilot keeps */
@@ -58,6 +59,8 @@ struct containers {
 	bool cpu_pressure; /* a protected guaranteed container is above its target */
 	uint64_t calm_since_ns; /* since when none is (0: never was) */
 	char pressure_why[200]; /* the last onset, for the reasons */
+	char pressure_cg[128]; /* whose onset, its window sum and threshold */
+	uint64_t pressure_value_ns, pressure_threshold_ns;
 	uint64_t ladder_moves; /* rung changes made */
 	uint64_t ladder_up[RUNG_MAX], ladder_down[RUNG_MAX]; /* moves to / from a rung */
 	/* reaction: from the onset (BPF's time) to the first write it caused */

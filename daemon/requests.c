@@ -299,6 +299,20 @@ static int do_show(struct daemon *d, struct ctl_client *cl, json_object *req)
 	return ctl_client__reply(cl, o);
 }
 
+static int do_why(struct daemon *d, struct ctl_client *cl, json_object *req)
+{
+	struct cg *c;
+	json_object *o;
+
+	if (arg_cgroup(d, cl, req, &c))
+		return 0;
+	o = ok_reply();
+	add(o, "cgroup", json_object_new_string(cg_display_path(c)));
+	add(o, "id", u64(c->id));
+	add(o, "why", containers__why(d->ctrs, c->id));
+	return ctl_client__reply(cl, o);
+}
+
 static int do_subscribe(struct daemon *d, struct ctl_client *cl, json_object *req)
 {
 	json_object *evs, *o, *names;
@@ -986,6 +1000,7 @@ static const struct op ops[] = {
 	{ "status", READERS, do_status, NULL },
 	{ "cgroup.list", READERS, do_list, NULL },
 	{ "cgroup.show", READERS, do_show, NULL },
+	{ "cgroup.why", READERS, do_why, NULL },
 	{ "subscribe", READERS, do_subscribe, NULL },
 	{ "node.show", READERS, do_node_show, NULL },
 	{ "map.list", READERS, do_map_list, NULL },

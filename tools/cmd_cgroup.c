@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-/* cgpilot cgroup { list | show CGROUP }: the daemon's model of observed cgroups. */
+/* cgpilot cgroup { list | show CGROUP | why CGROUP }: the daemon's model of
+ * observed cgroups, and what its control loops did to them and why. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cgpilot.h"
 #include "output.h"
@@ -16,6 +18,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s cgroup { list | help }\n"
 		"       %s cgroup show { CGROUP | id ID | path PATH }\n"
+		"       %s cgroup why { CGROUP | id ID | path PATH }\n"
 		"\n"
 		"       CGROUP := { PATH | ID }\n"
 		"       PATH := path relative to the cgroup v2 mount; the root is /\n"
@@ -27,8 +30,12 @@ static void usage(FILE *f)
 		"      (RECLAIM/s) and slept in I/O wait (IOWAIT/s), then the totals.\n"
 		"show: one cgroup's CPU, memory and I/O figures, the kernel's PSI totals, its\n"
 		"      thresholds and the histograms of run-queue wait and I/O latency.\n"
+		"why:  the actions on a managed container (knob, old and new value, the rung\n"
+		"      before and after, the signal with its value and threshold, and whose\n"
+		"      pressure it was), its rung now and what would undo it; for a guaranteed\n"
+		"      container also the actions taken for it.\n"
 		"A bare number is an id; 'path 1234' names a cgroup called 1234.\n",
-		bin_name, bin_name);
+		bin_name, bin_name, bin_name);
 }
 
 static int do_help(int argc, char **argv)
@@ -350,6 +357,123 @@ static void print_detail(struct json_object *cg)
 			jget_array(io, "latency_hist_us"));
 }
 
+/* The CGROUP argument of show and why: a {"cgroup": ...} value. */
+static int cgroup_arg(int *argcp, char ***argvp, struct json_object **ret)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	int r;
+
+	if (argc < 1)
+		return p_usage("expected CGROUP: a path relative to the cgroup v2 mount, or an id");
+	if (argc >= 2 && streq(argv[0], "id")) {
+		NEXT_ARG();
+		r = id_value(argv[0], ret);
+	} else if (argc >= 2 && streq(argv[0], "path")) {
+		NEXT_ARG();
+		r = path_value(argv[0], ret);
+	} else if (is_id(argv[0])) {
+		r = id_value(argv[0], ret);
+	} else {
+		r = path_value(argv[0], ret);
+	}
+	if (r != CLI_OK)
+		return r;
+	NEXT_ARG();
+	if (argc > 0) {
+		json_object_put(*ret);
+		*ret = NULL;
+		return p_usage("unexpected argument '%s'", argv[0]);
+	}
+	*argcp = argc;
+	*argvp = argv;
+	return CLI_OK;
+}
+
+static void print_action(struct json_object *a)
+{
+	uint64_t t = 0, v = 0, th = 0;
+	const char *pol = jget_str(a, "policy"), *for_cg = jget_str(a, "for");
+	char when[32] = "?";
+
+	if (jget_u64(a, "time_ns", &t)) {
+		time_t s = (time_t)(t / 1000000000ULL);
+		struct tm tm;
+
+		if (localtime_r(&s, &tm))
+			snprintf(when, sizeof(when), "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min,
+				 tm.tm_sec, (unsigned)(t % 1000000000ULL / 1000000ULL));
+	}
+	printf("  %s  %-14s %s -> %s", when, jget_str(a, "knob") ? jget_str(a, "knob") : "?",
+	       jget_str(a, "old") ? jget_str(a, "old") : "", jget_str(a, "new") ? jget_str(a, "new") : "");
+	if (pol)
+		printf("  [%s %s -> %s]", pol, jget_str(a, "rung_before"), jget_str(a, "rung_after"));
+	if (for_cg && jget_u64(a, "value_ns", &v) && jget_u64(a, "threshold_ns", &th))
+		printf("  %s wait %.1f ms > %.1f ms in %s", jget_str(a, "signal"), (double)v / 1e6,
+		       (double)th / 1e6, for_cg);
+	if (jget_str(a, "status") && !streq(jget_str(a, "status"), "written"))
+		printf("  (%s)", jget_str(a, "status"));
+	printf("\n");
+	if (!pol && jget_str(a, "reason"))
+		printf("      %s\n", jget_str(a, "reason"));
+}
+
+static int do_why(int argc, char **argv)
+{
+	struct json_object *req, *reply = NULL, *val = NULL, *why, *acts, *for_it;
+	uint64_t id = 0, ctr = 0;
+	int r = cgroup_arg(&argc, &argv, &val);
+
+	if (r != CLI_OK)
+		return r;
+	req = json_object_new_object();
+	if (!req) {
+		json_object_put(val);
+		return p_err("out of memory");
+	}
+	json_object_object_add(req, "op", json_object_new_string("cgroup.why"));
+	json_object_object_add(req, "cgroup", val);
+	r = cli_call(req, CLI_TIMEOUT_MS, &reply);
+	json_object_put(req);
+	if (r != CLI_OK)
+		return r;
+	why = jget_obj(reply, "why");
+	if (!why) {
+		json_object_put(reply);
+		return p_err("cgpilotd's cgroup.why reply has no \"why\" object");
+	}
+	if (json_print_reply(reply)) {
+		json_object_put(reply);
+		return CLI_OK;
+	}
+	jget_u64(reply, "id", &id);
+	if (!jget_u64(why, "container", &ctr)) {
+		printf("%s (id %" PRIu64 "): not a container cgpilot manages; nothing done to it\n",
+		       jget_str(reply, "cgroup"), id);
+		json_object_put(reply);
+		return CLI_OK;
+	}
+	printf("%s (id %" PRIu64 "): container %" PRIu64 ", %s, rung %s\n", jget_str(reply, "cgroup"),
+	       id, ctr, jget_str(why, "class"), jget_str(why, "rung"));
+	printf("  undo: %s\n", jget_str(why, "undo") ? jget_str(why, "undo") : "?");
+	acts = jget_array(why, "actions");
+	printf("actions on it (%zu):\n", acts ? json_object_array_length(acts) : 0);
+	for (size_t i = 0; acts && i < json_object_array_length(acts); i++)
+		print_action(json_object_array_get_idx(acts, i));
+	for_it = jget_array(why, "for_it");
+	if (for_it) {
+		printf("actions taken for it (%zu):\n", json_object_array_length(for_it));
+		for (size_t i = 0; i < json_object_array_length(for_it); i++) {
+			struct json_object *a = json_object_array_get_idx(for_it, i);
+
+			printf("  on %s:\n", jget_str(a, "cgroup"));
+			print_action(a);
+		}
+	}
+	json_object_put(reply);
+	return CLI_OK;
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct json_object *req, *reply = NULL, *val = NULL, *cg;
@@ -404,6 +528,7 @@ int do_cgroup(int argc, char **argv)
 	static const struct cmd cmds[] = {
 		{ "list", do_list },
 		{ "show", do_show },
+		{ "why", do_why },
 		{ "help", do_help },
 		{ NULL, NULL },
 	};

@@ -74,6 +74,19 @@ def t_ladder_freeze(ctx):
     assert 'cgpilot_policy_rung{policy="cpu",container="%d",cgroup="%s"} 4' % (
         hog["id"], hog["cgroup"]) in m, m
     assert 'cgpilot_policy_reaction_seconds_count{policy="cpu"} 1' in m, m
+    # why: the hog's action with its rungs and signal; the pod's, done for it
+    w = ok(d, {"op": "cgroup.why", "cgroup": hog["cgroup"]})["why"]
+    assert w["container"] == hog["id"] and w["rung"] == "freeze", w
+    assert "one rung down after 1000 ms" in w["undo"], w
+    a = [x for x in w["actions"] if x["knob"] == "cgroup.freeze"][-1]
+    assert (a["policy"], a["rung_before"], a["rung_after"]) == ("cpu", "none", "freeze"), a
+    assert a["for"] == pod["cgroup"] and a["signal"] == "cpu", a
+    assert a["threshold_ns"] == 5000000 and a["value_ns"] >= 5000000, a
+    w = ok(d, {"op": "cgroup.why", "cgroup": pod["cgroup"]})["why"]
+    assert w["class"] == "guaranteed" and w["under_pressure"] in (True, False), w
+    assert [x["cgroup"] for x in w["for_it"]] == [hog["cgroup"]], w
+    out = d.cli("cgroup", "why", hog["cgroup"]).stdout
+    assert "rung freeze" in out and "[cpu none -> freeze]" in out and pod["cgroup"] in out, out
     audit = [json.loads(l) for l in open(os.path.join(d.dir, "log", "audit.log"))]
     line = [a for a in audit if a["knob"] == "cgroup.freeze" and a["new"] == "1"]
     assert line and line[0]["cgroup"] == hog["cgroup"] and "waited" in line[0]["reason"], audit
