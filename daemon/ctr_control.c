@@ -535,3 +535,56 @@ json_object *containers__why(struct containers *c, uint64_t cgroup_id)
 	}
 	return o;
 }
+
+json_object *ctr_control_json(struct containers *c)
+{
+	const struct cgp_conf *cf = &c->d->conf;
+	json_object *o = json_object_new_object(), *cpu = json_object_new_object();
+	json_object *rungs = json_object_new_array(), *on = json_object_new_object();
+	struct container be = { .class = CGP_CLASS_BESTEFFORT }, bu = { .class = CGP_CLASS_BURSTABLE };
+	struct ladder_conf lbe, lbu;
+	uint64_t now = mono_now_ns();
+
+	conf_for(c, &be, &lbe);
+	conf_for(c, &bu, &lbu);
+	json_object_object_add(cpu, "enabled", json_object_new_boolean(cf->cpu_policy));
+	json_object_object_add(cpu, "adopted", json_object_new_boolean(cf->cpu_policy_adopted));
+	/* the rungs there are here, for besteffort (burstable adds weight) */
+	for (int r = RUNG_WEIGHT; r < RUNG_MAX; r++)
+		if (lbe.on[r] || lbu.on[r])
+			json_object_array_add(rungs,
+					      json_object_new_string(ladder_rung_name((enum ladder_rung)r)));
+	json_object_object_add(cpu, "rungs", rungs);
+	if (!json_object_array_length(rungs))
+		json_object_object_add(
+			cpu, "note",
+			json_object_new_string("no rung: no cpu or cpuset controller here, and "
+					       "[policy.cpu] freeze and kill are off"));
+	json_object_object_add(cpu, "target_us", json_object_new_uint64(cf->cpu_target_us));
+	json_object_object_add(cpu, "hold_ms", json_object_new_uint64(cf->cpu_hold_ms));
+	json_object_object_add(cpu, "release_ms", json_object_new_uint64(cf->cpu_release_ms));
+	json_object_object_add(cpu, "release_max_ms", json_object_new_uint64(cf->cpu_release_max_ms));
+	json_object_object_add(cpu, "quota_pct", json_object_new_uint64(cf->cpu_quota_pct));
+	json_object_object_add(cpu, "pressure", json_object_new_boolean(c->cpu_pressure));
+	if (c->cpu_pressure)
+		json_object_object_add(cpu, "pressure_from", json_object_new_string(c->pressure_cg));
+	else if (c->calm_since_ns && now > c->calm_since_ns)
+		json_object_object_add(cpu, "calm_ms",
+				       json_object_new_uint64((now - c->calm_since_ns) / MS));
+	for (struct container *k = c->list; k; k = k->next) {
+		json_object *list;
+		const char *name = ladder_rung_name(k->ladder.rung);
+
+		if (k->ladder.rung == RUNG_NONE)
+			continue;
+		if (!json_object_object_get_ex(on, name, &list)) {
+			list = json_object_new_array();
+			json_object_object_add(on, name, list);
+		}
+		json_object_array_add(list, json_object_new_string(k->path));
+	}
+	json_object_object_add(cpu, "on_rungs", on);
+	json_object_object_add(cpu, "moves", json_object_new_uint64(c->ladder_moves));
+	json_object_object_add(o, "cpu", cpu);
+	return o;
+}

@@ -93,6 +93,8 @@ void ctr_control_stop(struct containers *c);
 void ctr_control_forget(struct containers *c, struct container *k);
 void ctr_control_forget_threshold(struct containers *c, struct container *k);
 void ctr_control_tick(struct containers *c, uint64_t now);
+/* policy.show's "policies": each loop, its state, the containers on each rung. */
+json_object *ctr_control_json(struct containers *c);
 void ctr_control_admitted(struct containers *c, struct container *k);
 
 /* Knob values of a container's decision, only where the controller is on. */

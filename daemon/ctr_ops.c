@@ -777,6 +777,7 @@ int containers__op_policy_show(struct containers *c, struct ctl_client *cl, json
 	add(o, "slack_half_life_s",
 	    json_object_new_double((double)c->slack_conf.half_life_ns / 1e9));
 	add(o, "audit_log", c->audit ? str(c->d->conf.audit_dir) : NULL);
+	add(o, "policies", ctr_control_json(c));
 	(void)req;
 	return ctl_client__reply(cl, o);
 }

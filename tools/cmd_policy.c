@@ -185,6 +185,52 @@ static void print_tenants(struct json_object *tenants)
 		printf("(no tenants yet)\n");
 }
 
+/* The control loops: each on or off, its rungs, and who is on which. */
+static void print_loops(struct json_object *pols)
+{
+	struct json_object *cpu = pols ? jget_obj(pols, "cpu") : NULL, *rungs, *on, *v;
+	uint64_t u = 0;
+	char buf[256];
+	size_t off = 0;
+
+	if (!cpu)
+		return;
+	printf("\nCPU protection ladder: %s",
+	       json_object_object_get_ex(cpu, "enabled", &v) && json_object_get_boolean(v) ? "on" :
+											 "off");
+	if (json_object_object_get_ex(cpu, "adopted", &v) && json_object_get_boolean(v))
+		printf(" (adopted guaranteed pods protected too)");
+	rungs = jget_array(cpu, "rungs");
+	buf[0] = 0;
+	for (size_t i = 0; rungs && i < json_object_array_length(rungs) && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? ", " : "",
+					json_object_get_string(json_object_array_get_idx(rungs, i)));
+	printf("; rungs: %s\n", buf[0] ? buf : "none");
+	if (jget_str(cpu, "note"))
+		printf("  %s\n", jget_str(cpu, "note"));
+	if (jget_u64(cpu, "target_us", &u))
+		printf("  target %" PRIu64 " us of run-queue delay per window for guaranteed containers",
+		       u);
+	if (jget_u64(cpu, "hold_ms", &u))
+		printf("; hold %" PRIu64 " ms", u);
+	if (jget_u64(cpu, "release_ms", &u))
+		printf("; release after %" PRIu64 " ms calm", u);
+	printf("\n");
+	if (json_object_object_get_ex(cpu, "pressure", &v) && json_object_get_boolean(v))
+		printf("  pressure now, from %s\n", jget_str(cpu, "pressure_from"));
+	else if (jget_u64(cpu, "calm_ms", &u))
+		printf("  no pressure for %" PRIu64 " ms\n", u);
+	on = jget_obj(cpu, "on_rungs");
+	if (on) {
+		json_object_object_foreach(on, name, list)
+		{
+			for (size_t i = 0; i < json_object_array_length(list); i++)
+				printf("  %-8s %s\n", name,
+				       json_object_get_string(json_object_array_get_idx(list, i)));
+		}
+	}
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct json_object *req, *reply = NULL;
@@ -204,6 +250,7 @@ static int do_show(int argc, char **argv)
 		print_classes(jget_obj(reply, "classes"));
 		print_adoption(jget_array(reply, "adoption"));
 		print_tenants(jget_array(reply, "tenants"));
+		print_loops(jget_obj(reply, "policies"));
 	}
 	json_object_put(reply);
 	return CLI_OK;

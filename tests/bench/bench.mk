@@ -23,13 +23,23 @@ bench: all $(BENCH_OUT)/empty $(BENCH_OUT)/poll_baseline
 		tests/bench/overhead.sh
 	CGPILOTD=$(OUT)/cgpilotd CGPILOT=$(OUT)/cgpilot BASELINE=$(BENCH_OUT)/poll_baseline \
 		tests/bench/scrape.sh
+	OUT=$(OUT) python3 tests/bench/reaction.py
 
 # Decision cost where limits can be written: in a 6.12 guest (vmtest), the
 # time from container.admit to its reply (cgroup made, knobs written) at 1,
 # 100 and 1,000 containers, beside mkdir and the same writes.
 .PHONY: bench-admit
 bench-admit: all vmtest-guest
-	OUT=$(OUT) VMTEST_NO_MAKE=1 vmtest/run.sh --kernel 6.12 --profile bench -v 2>&1 | \
+	OUT=$(OUT) VMTEST_NO_MAKE=1 vmtest/run.sh --kernel 6.12 --profile bench --test bench_admit -v 2>&1 | \
 		grep -E '^bench admit:|passed|failed'
 
 bench: bench-admit
+
+# QoS outcome in both kernels' guests: the guaranteed probe's p99 alone,
+# beside a CPU hog without cgpilot and with its policy (target: 1.25 of solo).
+.PHONY: bench-qos
+bench-qos: all vmtest-guest
+	OUT=$(OUT) VMTEST_NO_MAKE=1 vmtest/run.sh --kernel 6.1 --kernel 6.12 --profile bench \
+		--test bench_qos -v 2>&1 | grep -E '^bench qos:|passed|failed'
+
+bench: bench-qos

@@ -87,6 +87,9 @@ def t_ladder_freeze(ctx):
     assert [x["cgroup"] for x in w["for_it"]] == [hog["cgroup"]], w
     out = d.cli("cgroup", "why", hog["cgroup"]).stdout
     assert "rung freeze" in out and "[cpu none -> freeze]" in out and pod["cgroup"] in out, out
+    cpu = ok(d, {"op": "policy.show"})["policies"]["cpu"]
+    assert cpu["enabled"] and cpu["rungs"] == ["freeze"], cpu
+    assert cpu["on_rungs"] == {"freeze": [hog["cgroup"]]}, cpu
     audit = [json.loads(l) for l in open(os.path.join(d.dir, "log", "audit.log"))]
     line = [a for a in audit if a["knob"] == "cgroup.freeze" and a["new"] == "1"]
     assert line and line[0]["cgroup"] == hog["cgroup"] and "waited" in line[0]["reason"], audit
@@ -151,6 +154,10 @@ def t_ladder_no_rung(ctx):
     assert not frozen(hog_dir)
     shown = ok(d, {"op": "container.show", "id": hog["id"]})["container"]
     assert not shown.get("history"), shown
+    cpu = ok(d, {"op": "policy.show"})["policies"]["cpu"]
+    assert cpu["rungs"] == [] and "no rung" in cpu["note"] and cpu["on_rungs"] == {}, cpu
+    out = d.cli("policy", "show").stdout
+    assert "CPU protection ladder: on" in out and "rungs: none" in out, out
     sub.close()
 
 

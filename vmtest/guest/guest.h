@@ -198,6 +198,7 @@ enum result alloc_system_cpus_run(struct ctx *ctx);
 enum result qos_cpu_setup(struct ctx *ctx);
 enum result qos_cpu_run(struct ctx *ctx);
 void qos_cpu_cleanup(struct ctx *ctx);
+enum result bench_qos_run(struct ctx *ctx);
 enum result alloc_dry_run_setup(struct ctx *ctx);
 enum result alloc_dry_run_run(struct ctx *ctx);
 enum result alloc_adopt_setup(struct ctx *ctx);

@@ -32,6 +32,7 @@ struct probe_out {
 };
 
 static struct probe_out *out;
+static bool bench; /* bench_qos: print the figures and the 1.25 target, judge nothing */
 static char g_cg[PATH_MAX], be_cg[PATH_MAX];
 static struct ctl_conn conn;
 
@@ -202,10 +203,14 @@ enum result qos_cpu_run(struct ctx *ctx)
 		return RES_FAIL;
 	if (phase(ctx, "beside the antagonist, policy on", QOS_REQS, &c50, &c99))
 		return RES_FAIL;
-	printf("qos cpu: probe p99 lateness alone %u us, beside the antagonist without cgpilot %u us "
-	       "(ratio %.2f), with cgpilot %u us (ratio %.2f); controlled/uncontrolled %.2f\n",
-	       s99, u99, s99 ? (double)u99 / s99 : 0, c99, s99 ? (double)c99 / s99 : 0,
-	       u99 ? (double)c99 / u99 : 0);
+	printf("%s: probe p99 lateness alone %u us, beside the antagonist without cgpilot %u us "
+	       "(ratio %.2f), with cgpilot %u us (ratio %.2f); controlled/uncontrolled %.2f%s\n",
+	       bench ? "bench qos" : "qos cpu", s99, u99, s99 ? (double)u99 / s99 : 0, c99,
+	       s99 ? (double)c99 / s99 : 0, u99 ? (double)c99 / u99 : 0,
+	       !bench ? "" :
+	       u99 < s99 * 3 / 2 ? " | scenario too weak (uncontrolled under 1.5x)" :
+	       (uint64_t)c99 * 100 <= (uint64_t)s99 * 125 ? " | target 1.25 met" :
+							    " | target 1.25 missed");
 	fflush(stdout);
 
 	/* the antagonist stops: every rung comes back down */
@@ -215,6 +220,8 @@ enum result qos_cpu_run(struct ctx *ctx)
 		sleep_ms(100);
 	if (!released())
 		return fail(ctx, "15 s after the antagonist stopped its cgroup is still squeezed");
+	if (bench)
+		return daemon_stop(ctx);
 	/* 6.1's CFS protects a sleeper from spinners by itself (wakeup
 	 * preemption): an antagonist that does not hurt leaves nothing to judge */
 	if (u99 < s99 * 3 / 2) {
@@ -242,4 +249,11 @@ void qos_cpu_cleanup(struct ctx *ctx)
 	if (out && out != MAP_FAILED)
 		munmap(out, sizeof(*out));
 	out = NULL;
+}
+
+/* make bench: the same run in the bench profile, on both kernels. */
+enum result bench_qos_run(struct ctx *ctx)
+{
+	bench = true;
+	return qos_cpu_run(ctx);
 }

@@ -159,6 +159,14 @@ static const struct guest_test tests[] = {
 		.cleanup = bench_admit_cleanup,
 		.profiles = PROF_BENCH,
 	},
+	{
+		.name = "bench_qos",
+		.desc = "the probe's p99 alone, beside a CPU hog, with cgpilot: ratios (target 1.25)",
+		.setup = qos_cpu_setup,
+		.run = bench_qos_run,
+		.cleanup = qos_cpu_cleanup,
+		.profiles = PROF_BENCH,
+	},
 };
 
 /* ---- profiles ---- */
