@@ -128,6 +128,7 @@ struct container *ctr_alloc(struct containers *c)
 	 * is allocated on its first action */
 	k->hist_cap = c->d->conf.history;
 	k->id = c->next_id++;
+	k->memhigh.high = MEMHIGH_MAX; /* a new cgroup's memory.high */
 	return k;
 }
 
@@ -1162,9 +1163,12 @@ static void reapply(struct containers *c)
 		    ctr_apply(c, k, p.w, p.n, "restart: the container's decided values", &res))
 			log_warn("container %" PRIu64 ": %s", k->id, res.msg);
 	}
-	for (struct container *k = c->list; k; k = k->next)
+	for (struct container *k = c->list; k; k = k->next) {
 		if (ctr_protected(k))
 			ctr_protect(c, k->path);
+		if (k->kind != CTR_ADOPTED && k->state != CTR_QUEUED)
+			ctr_memory_adopt(c, k);
+	}
 }
 
 /* The container root: configured, or beside our own leaf (auto). */
@@ -1340,6 +1344,7 @@ void containers__stop(struct containers *c)
 	if (!c)
 		return;
 	ctr_control_stop(c);
+	ctr_memory_release(c, "clean stop: memory.high back to max");
 	ctr_state_save(c);
 	/*
 	 * Containers outlive the daemon: while any of cgpilot's runs on, the

@@ -32,6 +32,7 @@
 #include "policy/adopt.h"
 #include "policy/class.h"
 #include "policy/ladder.h"
+#include "policy/memhigh.h"
 #include "topology.h"
 
 struct daemon;
@@ -113,6 +114,11 @@ struct container {
 	 * cgroup.freeze 1 is the ladder's, whether its BPF CPU threshold is the
 	 * class target cgpilot set (not an operator's) */
 	struct ladder_state ladder;
+	/* memory.high as the memory loop sizes it (daemon/ctr_memory.c) and the
+	 * BPF reclaim stall total at its last step */
+	struct memhigh_state memhigh;
+	uint64_t mem_stall_prev;
+	bool mem_stall_valid;
 	bool ladder_frozen;
 	bool threshold_ours;
 	struct ctr_knob knobs[CTR_KNOBS_MAX];

@@ -369,6 +369,8 @@ void containers__reconfigured(struct containers *c)
 
 	if (!c)
 		return;
+	if (!c->d->conf.mem_policy)
+		ctr_memory_release(c, "[policy.memory] turned off");
 	if (!c->d->conf.cpu_policy) {
 		for (struct container *k = c->list; k; k = k->next) {
 			enum ladder_rung from = k->ladder.rung;

@@ -93,6 +93,11 @@ void ctr_control_stop(struct containers *c);
 void ctr_control_forget(struct containers *c, struct container *k);
 void ctr_control_forget_threshold(struct containers *c, struct container *k);
 void ctr_control_tick(struct containers *c, uint64_t now);
+/* daemon/ctr_memory.c: the memory loop, each sample tick; memory.high back
+ * to max (a clean stop, the policy off); a restarted container's value. */
+void ctr_memory_tick(struct containers *c, uint64_t now);
+void ctr_memory_release(struct containers *c, const char *reason);
+void ctr_memory_adopt(struct containers *c, struct container *k);
 /* policy.show's "policies": each loop, its state, the containers on each rung. */
 json_object *ctr_control_json(struct containers *c);
 void ctr_control_admitted(struct containers *c, struct container *k);

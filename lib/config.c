@@ -36,6 +36,12 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	c->cpu_release_ms = 2000;
 	c->cpu_release_max_ms = 60000;
 	c->cpu_quota_pct = 10;
+	c->mem_policy = true;
+	c->mem_interval_ms = 2000;
+	c->mem_target_us = 1000;
+	c->mem_tighten_pct = 2;
+	c->mem_backoff_pct = 10;
+	c->mem_floor = 16ULL << 20;
 	c->log_level = 2;
 	c->window_ms = 100;
 	c->cpu_threshold_ms = 20;
@@ -140,6 +146,12 @@ static const struct key_desc keys[] = {
 	U32("policy.cpu", "release_ms", cpu_release_ms, 10, 3600000),
 	U32("policy.cpu", "release_max_ms", cpu_release_max_ms, 10, 86400000),
 	U32("policy.cpu", "quota_pct", cpu_quota_pct, 1, 100),
+	BOOL("policy.memory", "enabled", mem_policy),
+	U32("policy.memory", "interval_ms", mem_interval_ms, 100, 3600000),
+	U32("policy.memory", "target_us", mem_target_us, 1, 1000000),
+	U32("policy.memory", "tighten_pct", mem_tighten_pct, 1, 50),
+	U32("policy.memory", "backoff_pct", mem_backoff_pct, 1, 100),
+	{ "policy.memory", "floor", K_SIZE, offsetof(struct cgp_conf, mem_floor), 0, 0 },
 	STR("adopt", "presets", adopt_presets),
 	STR("adopt", "knobs", adopt_knobs),
 };

@@ -97,6 +97,13 @@ struct cgp_conf {
 	uint32_t cpu_target_us; /* a guaranteed container's run-queue delay per window */
 	uint32_t cpu_hold_ms, cpu_release_ms, cpu_release_max_ms;
 	uint32_t cpu_quota_pct; /* the quota rung: this much of one CPU */
+	/* [policy.memory]: memory.high of burstable and besteffort (policy/memhigh.h) */
+	bool mem_policy;
+	uint32_t mem_interval_ms;
+	uint32_t mem_target_us; /* reclaim stall per second under which memory is tightened */
+	uint32_t mem_tighten_pct; /* of the memory in use, taken per interval at no stall */
+	uint32_t mem_backoff_pct; /* of memory.high, given back per interval past target */
+	uint64_t mem_floor; /* bytes: memory.high is never set below */
 	/* [tenant.NAME] */
 	struct cgp_conf_tenant tenants[CGP_CONF_MAX_TENANTS];
 	unsigned ntenants;

@@ -199,6 +199,8 @@ enum result qos_cpu_setup(struct ctx *ctx);
 enum result qos_cpu_run(struct ctx *ctx);
 void qos_cpu_cleanup(struct ctx *ctx);
 enum result bench_qos_run(struct ctx *ctx);
+enum result qos_memory_setup(struct ctx *ctx);
+enum result qos_memory_run(struct ctx *ctx);
 enum result alloc_dry_run_setup(struct ctx *ctx);
 enum result alloc_dry_run_run(struct ctx *ctx);
 enum result alloc_adopt_setup(struct ctx *ctx);

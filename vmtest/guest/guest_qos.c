@@ -11,6 +11,7 @@
  * run; once the antagonist stops, every rung is released. The benchmark
  * (make bench) holds the 1.25-of-solo target; timing here is TCG's.
  */
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "guest.h"
@@ -256,4 +257,118 @@ enum result bench_qos_run(struct ctx *ctx)
 {
 	bench = true;
 	return qos_cpu_run(ctx);
+}
+
+/* ---- the memory loop: cold page cache given back, memory.high sized ---- */
+
+static const char mem_conf[] = "[metrics]\naddress = none\n"
+			       "[containers]\nroot = " QOS_ROOT "\nstart_deadline_s = 600\n"
+			       "[policy.memory]\ninterval_ms = 500\ntighten_pct = 10\nfloor = 16M\n";
+
+/* Reads 128 MiB of the disk through the page cache and keeps the device
+ * open (closing it would drop its cache): clean, cold, reclaimable memory. */
+static void cold_cache(struct ctx *ctx, void *arg)
+{
+	static char buf[1 << 16];
+	int fd = open(DISK, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		_exit(2);
+	for (off_t done = 0; done < (128 << 20);) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	for (;;)
+		pause();
+}
+
+enum result qos_memory_setup(struct ctx *ctx)
+{
+	enum result r = needs_disk(ctx);
+
+	if (r != RES_PASS)
+		return r;
+	return daemon_start_with(ctx, mem_conf, NULL);
+}
+
+/* A cgroup file's first line, without its newline; -1 if unreadable. */
+static int read_file_trim(const char *cg, const char *file, char *buf, size_t len)
+{
+	char path[PATH_MAX + 32];
+	char *nl;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	if (read_file(path, buf, len) < 0)
+		return -1;
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = 0;
+	return 0;
+}
+
+static uint64_t cg_u64(const char *cg, const char *file)
+{
+	uint64_t v = 0;
+
+	return cg_read_u64(cg, file, &v) == 0 ? v : 0;
+}
+
+enum result qos_memory_run(struct ctx *ctx)
+{
+	char cache_cg[PATH_MAX], v[64];
+	uint64_t before, now_cur = 0, high = 0, end;
+	enum result res;
+	pid_t pid;
+
+	if (ctl_open(&conn, ctx->sock) < 0)
+		return fail(ctx, "cannot connect to %s", ctx->sock);
+	res = admit(ctx,
+		    "{\"op\":\"container.admit\",\"name\":\"g\",\"class\":\"guaranteed\","
+		    "\"cpu_request_mc\":100,\"memory_request\":67108864}",
+		    g_cg, sizeof(g_cg));
+	if (res == RES_PASS)
+		res = admit(ctx,
+			    "{\"op\":\"container.admit\",\"name\":\"cache\",\"class\":\"besteffort\"}",
+			    cache_cg, sizeof(cache_cg));
+	if (res != RES_PASS)
+		return res;
+	pid = spawn(ctx, cache_cg, -1, cold_cache, NULL);
+	if (pid < 0)
+		return fail(ctx, "cannot start the reader: %s", strerror(-pid));
+	for (end = mono_now_ns() + 20 * 1000000000ULL;
+	     mono_now_ns() < end && cg_u64(cache_cg, "memory.current") < (100ULL << 20);)
+		sleep_ms(100);
+	before = cg_u64(cache_cg, "memory.current");
+	info(ctx, "the reader holds %llu MiB of page cache", (unsigned long long)(before >> 20));
+	if (before < (100ULL << 20))
+		return fail(ctx, "the reader's cgroup holds only %llu MiB",
+			    (unsigned long long)(before >> 20));
+	/* no stall: memory.high tightens, the kernel reclaims the cold cache */
+	for (end = mono_now_ns() + 40 * 1000000000ULL; mono_now_ns() < end; sleep_ms(250)) {
+		now_cur = cg_u64(cache_cg, "memory.current");
+		if (read_file_trim(cache_cg, "memory.high", v, sizeof(v)) == 0 && strcmp(v, "max"))
+			high = strtoull(v, NULL, 10);
+		if (now_cur < (40ULL << 20))
+			break;
+	}
+	info(ctx, "after the memory loop: memory.current %llu MiB, memory.high %llu MiB",
+	     (unsigned long long)(now_cur >> 20), (unsigned long long)(high >> 20));
+	if (now_cur >= (40ULL << 20))
+		return fail(ctx, "memory.current is still %llu MiB (memory.high %llu)",
+			    (unsigned long long)(now_cur >> 20), (unsigned long long)high);
+	if (!high || high < (16ULL << 20))
+		return fail(ctx, "memory.high %llu is below the 16 MiB floor or not set",
+			    (unsigned long long)high);
+	if (read_file_trim(g_cg, "memory.high", v, sizeof(v)) || strcmp(v, "max"))
+		return fail(ctx, "the guaranteed container's memory.high is '%s', not max", v);
+	/* a clean stop gives it back */
+	close(conn.fd);
+	if (daemon_stop(ctx) != RES_PASS)
+		return RES_FAIL;
+	if (read_file_trim(cache_cg, "memory.high", v, sizeof(v)) || strcmp(v, "max"))
+		return fail(ctx, "after a clean stop memory.high is '%s', not max", v);
+	return RES_PASS;
 }

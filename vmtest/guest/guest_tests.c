@@ -137,6 +137,13 @@ static const struct guest_test tests[] = {
 		.cleanup = qos_cpu_cleanup,
 	},
 	{
+		.name = "qos_memory",
+		.desc = "memory.high of a besteffort container tightened over cold cache, to the floor",
+		.setup = qos_memory_setup,
+		.run = qos_memory_run,
+		.cleanup = qos_cpu_cleanup,
+	},
+	{
 		.name = "alloc_dry_run",
 		.desc = "--dry-run admits without a cgroup, audits the writes it did not make",
 		.setup = alloc_dry_run_setup,
