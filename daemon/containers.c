@@ -688,6 +688,20 @@ static unsigned rebalance(struct containers *c, const struct topo_cpuset *from, 
 	for (struct container *k = c->list; k; k = k->next) {
 		if (k->kind == CTR_ADOPTED || k->exclusive || !k->cgroup_id || k->dry)
 			continue;
+		/* on the ladder's cpuset rung: its one CPU of the new pool, first
+		 * (a CPU the pool still has: always valid) */
+		if (k->ladder.rung >= RUNG_CPUSET) {
+			char buf[ACT_VALUE_MAX];
+			struct act_write aw = { .knob = "cpuset.cpus", .value = buf };
+			struct act_result res;
+			int r = target_cpus(c, k, buf, sizeof(buf));
+
+			if (!r)
+				r = ctr_apply(c, k, &aw, 1, reason, &res);
+			if (r && r != -ESTALE && r != -ENOENT)
+				failed++;
+			continue;
+		}
 		who[n] = k;
 		ch[n] = (struct place_change){ .key = n, .from = from, .to = &to };
 		n++;

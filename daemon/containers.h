@@ -189,6 +189,9 @@ int containers__control_fd(const struct containers *c);
 json_object *containers__why(struct containers *c, uint64_t cgroup_id);
 /* After a reload (SIGHUP): [policy.cpu] as it is now. */
 void containers__reconfigured(struct containers *c);
+/* threshold.set gave @cgroup_id its own threshold: it wins over the class
+ * target from now on (kept on reloads, left in place when it goes). */
+void containers__operator_threshold(struct containers *c, uint64_t cgroup_id);
 /* Is the BPF CPU threshold of @cgroup_id the class target cgpilot set? */
 bool containers__class_threshold(struct containers *c, uint64_t cgroup_id);
 void containers__control_timer(struct containers *c);

@@ -137,6 +137,7 @@ static int write_rung(struct containers *c, struct container *k, enum ladder_run
 	struct ctr_plan before, after;
 	char unenf[sizeof(k->unenforced)], reason[320];
 	struct act_result res;
+	bool op_frozen = false;
 	unsigned n = 0;
 	int r;
 
@@ -151,8 +152,15 @@ static int write_rung(struct containers *c, struct container *k, enum ladder_run
 			if (streq(after.w[i].knob, before.w[j].knob) &&
 			    !streq(after.w[i].value, before.w[j].value) && n < ACT_WRITES_MAX - 2)
 				w[n++] = after.w[i];
-	if (to >= RUNG_FREEZE && from < RUNG_FREEZE)
-		w[n++] = (struct act_write){ .knob = "cgroup.freeze", .value = "1" };
+	if (to >= RUNG_FREEZE && from < RUNG_FREEZE) {
+		char fz[8];
+
+		/* frozen already (container.freeze): the freeze is not the ladder's */
+		op_frozen = act_read(&c->act, k->path, "cgroup.freeze", fz, sizeof(fz)) >= 0 &&
+			    streq(fz, "1");
+		if (!op_frozen)
+			w[n++] = (struct act_write){ .knob = "cgroup.freeze", .value = "1" };
+	}
 	if (to < RUNG_FREEZE && from >= RUNG_FREEZE && k->ladder_frozen)
 		w[n++] = (struct act_write){ .knob = "cgroup.freeze", .value = "0" };
 	if (to == RUNG_KILL && from < RUNG_KILL)
@@ -179,7 +187,7 @@ static int write_rung(struct containers *c, struct container *k, enum ladder_run
 		return r;
 	}
 	if (to >= RUNG_FREEZE && from < RUNG_FREEZE)
-		k->ladder_frozen = true;
+		k->ladder_frozen = !op_frozen;
 	else if (to < RUNG_FREEZE)
 		k->ladder_frozen = false;
 	c->ladder_moves++;
@@ -235,14 +243,20 @@ static void run(struct containers *c, uint64_t now)
 			enum ladder_rung from = k->ladder.rung, to;
 			uint64_t at;
 
+			struct ladder_state saved;
+
 			if (tier(c, k) != t)
 				continue;
 			conf_for(c, k, &lc);
-			to = ladder_step(&lc, &k->ladder, c->cpu_pressure && (t == 1 || exhausted),
-					 c->calm_since_ns, demand_fell(c, k), now, &at);
+			/* burstable waits, rung held, while besteffort has rungs left */
+			if (t == 2 && c->cpu_pressure && !exhausted)
+				continue;
+			saved = k->ladder;
+			to = ladder_step(&lc, &k->ladder, c->cpu_pressure, c->calm_since_ns,
+					 demand_fell(c, k), now, &at);
 			if (to != from && write_rung(c, k, from, why)) {
-				/* not written: tried again after the hold */
-				k->ladder.rung = from;
+				/* not written: as it was, tried again after the hold */
+				k->ladder = saved;
 				at = now + lc.hold_ns;
 			}
 			if (t == 1) {
@@ -286,8 +300,16 @@ void containers__on_pressure(struct containers *c, const struct cg *cg,
 	if (!c || !cg || e->signal != CGP_SIG_CPU)
 		return;
 	k = containers__find_cgroup(c, cg->id);
-	if (!k || !shielded(c, k))
+	if (!k)
 		return;
+	/* one that is no longer protected (releasing) may end the pressure */
+	if (!shielded(c, k)) {
+		if (c->cpu_pressure) {
+			recompute(c, NULL, now);
+			run(c, now);
+		}
+		return;
+	}
 	if (e->type == CGP_EV_ONSET && !c->cpu_pressure) {
 		c->onset_ts_ns = e->ts_ns;
 		c->reaction_pending = true;
@@ -316,6 +338,14 @@ void containers__control_timer(struct containers *c)
 		return;
 	c->control_next_ns = 0;
 	run(c, mono_now_ns());
+}
+
+void containers__operator_threshold(struct containers *c, uint64_t cgroup_id)
+{
+	struct container *k = c ? containers__find_cgroup(c, cgroup_id) : NULL;
+
+	if (k)
+		k->threshold_ours = false; /* the operator's from now on: it wins, and stays */
 }
 
 bool containers__class_threshold(struct containers *c, uint64_t cgroup_id)
@@ -405,8 +435,9 @@ void ctr_control_forget_threshold(struct containers *c, struct container *k)
 void ctr_control_forget(struct containers *c, struct container *k)
 {
 	ctr_control_forget_threshold(c, k);
-	/* a protected one that goes takes its pressure with it */
-	if (c->cpu_pressure && shielded(c, k)) {
+	/* a protected one that goes takes its pressure with it (also when it
+	 * stopped counting as protected before, while releasing) */
+	if (c->cpu_pressure) {
 		uint64_t now = mono_now_ns();
 
 		recompute(c, k, now);
@@ -422,9 +453,13 @@ void ctr_control_init(struct containers *c)
 		log_warn("cannot create the control loop's timer: %m; rungs step only on events");
 	for (struct container *k = c->list; k; k = k->next)
 		ctr_control_admitted(c, k);
-	/* rungs taken back from the state: held as long as calm lasts, then down */
+	/* rungs taken back from the state: held as long as calm lasts, then
+	 * down; a policy off now releases them at once */
 	c->calm_since_ns = mono_now_ns();
-	run(c, c->calm_since_ns);
+	if (!c->d->conf.cpu_policy || !c->d->conf.mem_policy)
+		containers__reconfigured(c);
+	if (c->d->conf.cpu_policy)
+		run(c, c->calm_since_ns);
 }
 
 /* A clean stop: every squeezed container gets its settings back. */

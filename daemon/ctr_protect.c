@@ -169,6 +169,7 @@ static void protect_one(struct containers *c, const char *anc)
 		}
 		if (r) {
 			log_warn("%s", res.msg);
+			idle = false; /* still raised: keep tracking it */
 			continue;
 		}
 		if (!c->act.dry_run)
@@ -213,6 +214,21 @@ void ctr_system_cpus(struct containers *c)
 	if (!(c->enforce & CGFS_CPUSET)) {
 		log_info("[node] reserved_cpus: no cpuset controller; %s keeps its CPUs", slice);
 		return;
+	}
+	{
+		size_t n = strlen(slice);
+		bool inside = !strncmp(c->root, slice, n) && (c->root[n] == '/' || !c->root[n]);
+
+		for (unsigned i = 0; !inside && i < c->nengine; i++)
+			inside = !strncmp(c->engine_roots[i], slice, n) &&
+				 (c->engine_roots[i][n] == '/' || !c->engine_roots[i][n]);
+		if (inside) {
+			log_warn("[node] reserved_cpus: %s holds cgpilot's containers (root %s or an "
+				 "engine root); it keeps its CPUs (set [node] system_slice to another "
+				 "cgroup, or empty)",
+				 slice, c->root);
+			return;
+		}
 	}
 	fd = act_open_cgroup(&c->act, slice);
 	if (fd < 0) {

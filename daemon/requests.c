@@ -538,6 +538,7 @@ static int do_threshold_set(struct daemon *d, struct ctl_client *cl, json_object
 		r = telemetry__set_threshold(d->tel, c->id, &th);
 		if (r)
 			return r;
+		containers__operator_threshold(d->ctrs, c->id);
 		log_info("%s threshold of %s set to %" PRIu64 " ns (by uid %u)", sig_name,
 			 cg_display_path(c), ns, (unsigned)ctl_client__uid(cl));
 	}

@@ -17,8 +17,13 @@ bool memhigh_step(const struct memhigh_conf *c, struct memhigh_state *s, uint64_
 		floor = limit;
 	ratio = dt ? (double)stall_ns / (double)dt : 0;
 	/* where it stands: "max" counts as the memory in use, so that the first
-	 * tightening starts from what the container has */
-	cur = s->high == MEMHIGH_MAX || s->high > usage ? usage : s->high;
+	 * tightening starts from what the container has; a memory.high far
+	 * above the use comes down to one and a half times it, no further, so
+	 * that a passing dip in use does not cut it in one step */
+	if (s->high == MEMHIGH_MAX)
+		cur = usage;
+	else
+		cur = s->high > usage + usage / 2 ? usage + usage / 2 : s->high;
 	if (ratio > c->target) {
 		/* back off fast: a share of memory.high, four times that well past
 		 * target (the stall grows steeply below the working set) */
