@@ -433,13 +433,13 @@ def t_control_stuck_clients(ctx):
             s.connect(d.sock)
             s.sendall(b'{"op":"subscribe"}\n')
             subs.append(s)
-        # replies of some size (150 more cgroups in each cgroup.list), and 600
+        # replies of some size (150 more cgroups in each cgroup.list), and 2,150
         # mkdir/rmdir events for the subscribers, more than their sockets hold
         for i in range(150):
             cgs.make("c%03d" % i)
-        for i in range(300):
+        for i in range(1000):
             try:
-                os.rmdir(cgs.make("x%03d" % i))
+                os.rmdir(cgs.make("x%04d" % i))
             except OSError:
                 pass  # busy for a moment: the cleanup removes it
         wait_until(lambda: d.request({"op": "cgroup.show", "cgroup": cgs.rel("c149")})
