@@ -295,7 +295,8 @@ static void history_add(struct containers *c, struct container *k, const struct 
 static void audit_failed(struct containers *c)
 {
 	c->stats.audit_failures++;
-	log_warn("cannot append to the audit log in %s (%" PRIu64 " failures so far); actions go on",
+	log_warn("cannot append to the audit log in %s (%" PRIu64
+		 " failures so far); actions go on",
 		 c->d->conf.audit_dir, c->stats.audit_failures);
 }
 
@@ -303,8 +304,7 @@ static void audit_failed(struct containers *c)
 static void audit_flush(struct containers *c)
 {
 	if (c->audit && c->naudit_pending &&
-	    audit_append_lines(c->audit, (const char *const *)c->audit_pending,
-			       c->naudit_pending))
+	    audit_append_lines(c->audit, (const char *const *)c->audit_pending, c->naudit_pending))
 		audit_failed(c);
 	while (c->naudit_pending)
 		free(c->audit_pending[--c->naudit_pending]);
@@ -388,7 +388,7 @@ static void on_record(void *ud, const struct act_record *r)
 }
 
 /* Below (or at) one of the roots: the manage set, with the adoption patterns. */
-static bool below(const char *root, const char *path)
+bool ctr_path_below(const char *root, const char *path)
 {
 	size_t n = strlen(root);
 
@@ -400,10 +400,10 @@ static bool in_manage(void *ud, const char *path)
 	struct containers *c = ud;
 	struct adopt_match m;
 
-	if (below(c->root, path))
+	if (ctr_path_below(c->root, path))
 		return true;
 	for (unsigned i = 0; i < c->nengine; i++)
-		if (below(c->engine_roots[i], path))
+		if (ctr_path_below(c->engine_roots[i], path))
 			return true;
 	return adopt_match(c->patterns, c->npatterns, path, &m);
 }
@@ -586,7 +586,8 @@ int ctr_check_enforceable(const struct containers *c, enum cgp_class class,
 
 bool below_own(const struct containers *c, const char *path)
 {
-	return below(c->root, path) || (c->d->own_cgroup && below(c->d->own_cgroup, path));
+	return ctr_path_below(c->root, path) ||
+	       (c->d->own_cgroup && ctr_path_below(c->d->own_cgroup, path));
 }
 
 /* Is the process @pid (pinned by @pidfd) in @path or below it? */
@@ -789,8 +790,8 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 	if (r == -ENOENT) {
 		r = act_mkdir_parents(&c->act, k->path, CTR_OWNER);
 		if (r) {
-			snprintf(why, whylen, "cannot create the parents of cgroup %s: %s",
-				 k->path, strerror(-r));
+			snprintf(why, whylen, "cannot create the parents of cgroup %s: %s", k->path,
+				 strerror(-r));
 			return r;
 		}
 		/* in dry run the parents were not made: nothing to enable them in */

@@ -181,8 +181,7 @@ void containers__tick(struct containers *c, uint64_t now_ns);
  * of a cgroup (model updated); its one-shot timer's fd for the daemon's
  * epoll, and what to do when it fires. */
 struct cgp_event;
-void containers__on_pressure(struct containers *c, const struct cg *cg,
-			     const struct cgp_event *e);
+void containers__on_pressure(struct containers *c, const struct cg *cg, const struct cgp_event *e);
 int containers__control_fd(const struct containers *c);
 /* cgroup.why: a cgroup's container, rung, what undoes it, its actions with
  * their signals, and for a guaranteed one the actions taken for it. */

@@ -68,8 +68,7 @@ static uint64_t quota_us(const struct containers *c)
 	return 100000ULL * c->d->conf.cpu_quota_pct / 100;
 }
 
-void ctr_ladder_knobs(const struct containers *c, const struct container *k,
-		      struct class_knobs *kn)
+void ctr_ladder_knobs(const struct containers *c, const struct container *k, struct class_knobs *kn)
 {
 	unsigned long long q, decided;
 
@@ -84,12 +83,10 @@ void ctr_ladder_knobs(const struct containers *c, const struct container *k,
 	}
 }
 
-/* The rungs that exist for @k here, and the holds. */
-static void conf_for(const struct containers *c, const struct container *k,
-		     struct ladder_conf *lc)
+/* The rungs that exist here for a container of @class, and the holds. */
+static void conf_for(const struct containers *c, enum cgp_class class, struct ladder_conf *lc)
 {
 	const struct cgp_conf *cf = &c->d->conf;
-	struct topo_cpuset pool = { 0 };
 
 	*lc = (struct ladder_conf){
 		.hold_ns = cf->cpu_hold_ms * MS,
@@ -97,22 +94,13 @@ static void conf_for(const struct containers *c, const struct container *k,
 		.release_max_ns = cf->cpu_release_max_ms * MS,
 	};
 	/* besteffort has cpu.weight 1 already: that rung would change nothing */
-	lc->on[RUNG_WEIGHT] = (c->enforce & CGFS_CPU) && k->class != CGP_CLASS_BESTEFFORT;
+	lc->on[RUNG_WEIGHT] = (c->enforce & CGFS_CPU) && class != CGP_CLASS_BESTEFFORT;
 	lc->on[RUNG_QUOTA] = c->enforce & CGFS_CPU;
-	if (c->pool_ok && (c->enforce & CGFS_CPUSET) && !place_cpus_of(&c->pool, 0, &pool)) {
-		lc->on[RUNG_CPUSET] = pool.n > 1;
-		topo_cpuset_free(&pool);
-	}
+	/* one CPU of the pool is a squeeze only where the pool has two */
+	lc->on[RUNG_CPUSET] = c->pool_ok && (c->enforce & CGFS_CPUSET) &&
+			      c->books.shared_mc >= 2 * CGP_MILLI;
 	lc->on[RUNG_FREEZE] = cf->cpu_freeze;
 	lc->on[RUNG_KILL] = cf->cpu_kill;
-}
-
-static bool top(const struct ladder_conf *lc, enum ladder_rung r)
-{
-	for (unsigned i = (unsigned)r + 1; i < RUNG_MAX; i++)
-		if (lc->on[i])
-			return false;
-	return true;
 }
 
 /* The squeezed container's own demand fell: its tasks (the BPF rate of the
@@ -231,8 +219,8 @@ static void run(struct containers *c, uint64_t now)
 	if (c->cpu_pressure)
 		snprintf(why, sizeof(why), "%s", c->pressure_why);
 	else
-		snprintf(why, sizeof(why), "no guaranteed container above its target for %" PRIu64
-					   " ms",
+		snprintf(why, sizeof(why),
+			 "no guaranteed container above its target for %" PRIu64 " ms",
 			 (uint64_t)(c->calm_since_ns && now > c->calm_since_ns ?
 					    (now - c->calm_since_ns) / MS :
 					    0));
@@ -247,7 +235,7 @@ static void run(struct containers *c, uint64_t now)
 
 			if (tier(c, k) != t)
 				continue;
-			conf_for(c, k, &lc);
+			conf_for(c, k->class, &lc);
 			/* burstable waits, rung held, while besteffort has rungs left */
 			if (t == 2 && c->cpu_pressure && !exhausted)
 				continue;
@@ -261,7 +249,7 @@ static void run(struct containers *c, uint64_t now)
 			}
 			if (t == 1) {
 				any1 = true;
-				exhausted &= top(&lc, k->ladder.rung);
+				exhausted &= ladder_on_top(&lc, k->ladder.rung);
 			}
 			if (at && (!next || at < next))
 				next = at;
@@ -291,8 +279,7 @@ static void recompute(struct containers *c, const struct container *skip, uint64
 		c->calm_since_ns = now;
 }
 
-void containers__on_pressure(struct containers *c, const struct cg *cg,
-			     const struct cgp_event *e)
+void containers__on_pressure(struct containers *c, const struct cg *cg, const struct cgp_event *e)
 {
 	struct container *k;
 	uint64_t now = mono_now_ns();
@@ -391,6 +378,21 @@ void ctr_control_admitted(struct containers *c, struct container *k)
 		k->threshold_ours = true;
 }
 
+/* Every squeezed container of cgpilot's back to no rung (whatever the
+ * policy says now: it may be the policy that went off). */
+static void release_all(struct containers *c, const char *reason)
+{
+	for (struct container *k = c->list; k; k = k->next) {
+		enum ladder_rung from = k->ladder.rung;
+
+		if (from == RUNG_NONE || k->kind == CTR_ADOPTED || k->dry || !k->cgroup_id)
+			continue;
+		k->ladder.rung = RUNG_NONE;
+		if (write_rung(c, k, from, reason))
+			k->ladder.rung = from;
+	}
+}
+
 /* A reload: the policy turned off releases every rung and the class
  * thresholds; on, or with new settings, it takes them from now on. */
 void containers__reconfigured(struct containers *c)
@@ -402,16 +404,9 @@ void containers__reconfigured(struct containers *c)
 	if (!c->d->conf.mem_policy)
 		ctr_memory_release(c, "[policy.memory] turned off");
 	if (!c->d->conf.cpu_policy) {
-		for (struct container *k = c->list; k; k = k->next) {
-			enum ladder_rung from = k->ladder.rung;
-
+		for (struct container *k = c->list; k; k = k->next)
 			ctr_control_forget_threshold(c, k);
-			if (from == RUNG_NONE || k->kind == CTR_ADOPTED || !k->cgroup_id)
-				continue;
-			k->ladder.rung = RUNG_NONE;
-			if (write_rung(c, k, from, "[policy.cpu] turned off"))
-				k->ladder.rung = from;
-		}
+		release_all(c, "[policy.cpu] turned off");
 		c->cpu_pressure = false;
 		arm(c, 0);
 		return;
@@ -465,15 +460,7 @@ void ctr_control_init(struct containers *c)
 /* A clean stop: every squeezed container gets its settings back. */
 void ctr_control_stop(struct containers *c)
 {
-	for (struct container *k = c->list; k; k = k->next) {
-		enum ladder_rung from = k->ladder.rung;
-
-		if (from == RUNG_NONE || !on(c, k))
-			continue;
-		k->ladder.rung = RUNG_NONE;
-		if (write_rung(c, k, from, "clean stop: every rung released"))
-			k->ladder.rung = from;
-	}
+	release_all(c, "clean stop: every rung released");
 	closep(&c->control_fd);
 }
 
@@ -520,7 +507,7 @@ static void undo_json(struct containers *c, const struct container *k, json_obje
 	{
 		struct ladder_conf lc;
 
-		conf_for(c, k, &lc);
+		conf_for(c, k->class, &lc);
 		snprintf(buf, sizeof(buf),
 			 "one rung down after %" PRIu64 " ms with no guaranteed container above "
 			 "its target%s; all of them at once: [policy.cpu] enabled = false and a "
@@ -548,9 +535,7 @@ json_object *containers__why(struct containers *c, uint64_t cgroup_id)
 	undo_json(c, k, o);
 	/* its own actions, oldest first */
 	for (unsigned i = 0; i < k->hist_n; i++)
-		json_object_array_add(
-			acts, action_json(k, &k->history[(k->hist_next + k->hist_cap - k->hist_n + i) %
-							  k->hist_cap]));
+		json_object_array_add(acts, action_json(k, ctr_history_at(k, i)));
 	json_object_object_add(o, "actions", acts);
 	/* a protected one: what was done to others for it */
 	if (k->class == CGP_CLASS_GUARANTEED) {
@@ -558,9 +543,7 @@ json_object *containers__why(struct containers *c, uint64_t cgroup_id)
 
 		for (const struct container *x = c->list; x; x = x->next)
 			for (unsigned i = 0; i < x->hist_n; i++) {
-				const struct ctr_action *a =
-					&x->history[(x->hist_next + x->hist_cap - x->hist_n + i) %
-						    x->hist_cap];
+				const struct ctr_action *a = ctr_history_at(x, i);
 
 				if (a->for_cgroup[0] && streq(a->for_cgroup, k->path))
 					json_object_array_add(for_it, action_json(x, a));
@@ -578,33 +561,34 @@ json_object *ctr_control_json(struct containers *c)
 	const struct cgp_conf *cf = &c->d->conf;
 	json_object *o = json_object_new_object(), *cpu = json_object_new_object();
 	json_object *rungs = json_object_new_array(), *on = json_object_new_object();
-	struct container be = { .class = CGP_CLASS_BESTEFFORT }, bu = { .class = CGP_CLASS_BURSTABLE };
 	struct ladder_conf lbe, lbu;
 	uint64_t now = mono_now_ns();
 
-	conf_for(c, &be, &lbe);
-	conf_for(c, &bu, &lbu);
+	conf_for(c, CGP_CLASS_BESTEFFORT, &lbe);
+	conf_for(c, CGP_CLASS_BURSTABLE, &lbu);
 	json_object_object_add(cpu, "enabled", json_object_new_boolean(cf->cpu_policy));
 	json_object_object_add(cpu, "adopted", json_object_new_boolean(cf->cpu_policy_adopted));
 	/* the rungs there are here, for besteffort (burstable adds weight) */
 	for (int r = RUNG_WEIGHT; r < RUNG_MAX; r++)
 		if (lbe.on[r] || lbu.on[r])
-			json_object_array_add(rungs,
-					      json_object_new_string(ladder_rung_name((enum ladder_rung)r)));
+			json_object_array_add(rungs, json_object_new_string(ladder_rung_name(
+							     (enum ladder_rung)r)));
 	json_object_object_add(cpu, "rungs", rungs);
 	if (!json_object_array_length(rungs))
-		json_object_object_add(
-			cpu, "note",
-			json_object_new_string("no rung: no cpu or cpuset controller here, and "
+		json_object_object_add(cpu, "note",
+				       json_object_new_string(
+					       "no rung: no cpu or cpuset controller here, and "
 					       "[policy.cpu] freeze and kill are off"));
 	json_object_object_add(cpu, "target_us", json_object_new_uint64(cf->cpu_target_us));
 	json_object_object_add(cpu, "hold_ms", json_object_new_uint64(cf->cpu_hold_ms));
 	json_object_object_add(cpu, "release_ms", json_object_new_uint64(cf->cpu_release_ms));
-	json_object_object_add(cpu, "release_max_ms", json_object_new_uint64(cf->cpu_release_max_ms));
+	json_object_object_add(cpu, "release_max_ms",
+			       json_object_new_uint64(cf->cpu_release_max_ms));
 	json_object_object_add(cpu, "quota_pct", json_object_new_uint64(cf->cpu_quota_pct));
 	json_object_object_add(cpu, "pressure", json_object_new_boolean(c->cpu_pressure));
 	if (c->cpu_pressure)
-		json_object_object_add(cpu, "pressure_from", json_object_new_string(c->pressure_cg));
+		json_object_object_add(cpu, "pressure_from",
+				       json_object_new_string(c->pressure_cg));
 	else if (c->calm_since_ns && now > c->calm_since_ns)
 		json_object_object_add(cpu, "calm_ms",
 				       json_object_new_uint64((now - c->calm_since_ns) / MS));

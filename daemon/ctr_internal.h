@@ -102,6 +102,15 @@ void ctr_memory_adopt(struct containers *c, struct container *k);
 json_object *ctr_control_json(struct containers *c);
 void ctr_control_admitted(struct containers *c, struct container *k);
 
+/* The @i-th oldest of a container's remembered actions (i < hist_n). */
+static inline const struct ctr_action *ctr_history_at(const struct container *k, unsigned i)
+{
+	return &k->history[(k->hist_next + k->hist_cap - k->hist_n + i) % k->hist_cap];
+}
+
+/* Below (or at) @root, a normalised cgroup path (containers.c). */
+bool ctr_path_below(const char *root, const char *path);
+
 /* Knob values of a container's decision, only where the controller is on. */
 struct ctr_plan {
 	struct class_knobs kn;

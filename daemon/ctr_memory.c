@@ -103,9 +103,11 @@ void ctr_memory_tick(struct containers *c, uint64_t now)
 		snprintf(reason, sizeof(reason),
 			 "memory loop: reclaim stall %" PRIu64 " us in %" PRIu64
 			 " ms (target %u us a second), %" PRIu64 " MiB in use; memory.high %s",
-			 stall / 1000, (uint64_t)((now - k->memhigh.last_ns) / MS), c->d->conf.mem_target_us,
-			 usage >> 20, s.high == MEMHIGH_MAX ? "back to max" :
-				      s.high < before ? "tightened" : "given back");
+			 stall / 1000, (uint64_t)((now - k->memhigh.last_ns) / MS),
+			 c->d->conf.mem_target_us, usage >> 20,
+			 s.high == MEMHIGH_MAX ? "back to max" :
+			 s.high < before       ? "tightened" :
+						 "given back");
 		if (!set_high(c, k, s.high, reason))
 			k->memhigh = s;
 		else

@@ -33,9 +33,10 @@ static void ladder_metrics(struct containers *c, struct expo *e)
 			expo_value_u64(e, up ? c->ladder_up[r] : c->ladder_down[r]);
 		}
 	}
-	expo_family(e, "cgpilot_policy_rung", "gauge",
-		    "The CPU ladder's rung of each squeezable container (0 none, 1 weight, 2 quota, "
-		    "3 cpuset, 4 freeze, 5 kill)");
+	expo_family(
+		e, "cgpilot_policy_rung", "gauge",
+		"The CPU ladder's rung of each squeezable container (0 none, 1 weight, 2 quota, "
+		"3 cpuset, 4 freeze, 5 kill)");
 	for (struct container *k = c->list; k; k = k->next) {
 		char id[24];
 

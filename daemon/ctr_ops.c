@@ -119,14 +119,12 @@ json_object *ctr_json(const struct containers *c, const struct container *k, boo
 		return o;
 	{
 		json_object *kn = json_object_new_object(), *h = json_object_new_array();
-		unsigned cap = k->hist_cap;
 
 		for (unsigned i = 0; i < k->nknobs; i++)
 			add(kn, k->knobs[i].knob, str(k->knobs[i].value));
 		add(o, "written", kn);
 		for (unsigned i = 0; i < k->hist_n; i++) {
-			const struct ctr_action *a =
-				&k->history[(k->hist_next + cap - k->hist_n + i) % cap];
+			const struct ctr_action *a = ctr_history_at(k, i);
 			json_object *e = json_object_new_object();
 
 			add(e, "time_ns", u64(a->time_ns));

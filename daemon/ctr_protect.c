@@ -216,17 +216,16 @@ void ctr_system_cpus(struct containers *c)
 		return;
 	}
 	{
-		size_t n = strlen(slice);
-		bool inside = !strncmp(c->root, slice, n) && (c->root[n] == '/' || !c->root[n]);
+		bool inside = ctr_path_below(slice, c->root);
 
 		for (unsigned i = 0; !inside && i < c->nengine; i++)
-			inside = !strncmp(c->engine_roots[i], slice, n) &&
-				 (c->engine_roots[i][n] == '/' || !c->engine_roots[i][n]);
+			inside = ctr_path_below(slice, c->engine_roots[i]);
 		if (inside) {
-			log_warn("[node] reserved_cpus: %s holds cgpilot's containers (root %s or an "
-				 "engine root); it keeps its CPUs (set [node] system_slice to another "
-				 "cgroup, or empty)",
-				 slice, c->root);
+			log_warn(
+				"[node] reserved_cpus: %s holds cgpilot's containers (root %s or an "
+				"engine root); it keeps its CPUs (set [node] system_slice to another "
+				"cgroup, or empty)",
+				slice, c->root);
 			return;
 		}
 	}

@@ -777,8 +777,8 @@ int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 	}
 	if (c->cpu_release_max_ms < c->cpu_release_ms) {
 		snprintf(errbuf, errlen,
-			 "[policy.cpu] release_max_ms (%" PRIu32 ") must be at least release_ms (%" PRIu32
-			 ")",
+			 "[policy.cpu] release_max_ms (%" PRIu32
+			 ") must be at least release_ms (%" PRIu32 ")",
 			 c->cpu_release_max_ms, c->cpu_release_ms);
 		return -EINVAL;
 	}

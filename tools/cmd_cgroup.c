@@ -405,9 +405,11 @@ static void print_action(struct json_object *a)
 				 tm.tm_sec, (unsigned)(t % 1000000000ULL / 1000000ULL));
 	}
 	printf("  %s  %-14s %s -> %s", when, jget_str(a, "knob") ? jget_str(a, "knob") : "?",
-	       jget_str(a, "old") ? jget_str(a, "old") : "", jget_str(a, "new") ? jget_str(a, "new") : "");
+	       jget_str(a, "old") ? jget_str(a, "old") : "",
+	       jget_str(a, "new") ? jget_str(a, "new") : "");
 	if (pol)
-		printf("  [%s %s -> %s]", pol, jget_str(a, "rung_before"), jget_str(a, "rung_after"));
+		printf("  [%s %s -> %s]", pol, jget_str(a, "rung_before"),
+		       jget_str(a, "rung_after"));
 	if (for_cg && jget_u64(a, "value_ns", &v) && jget_u64(a, "threshold_ns", &th))
 		printf("  %s wait %.1f ms > %.1f ms in %s", jget_str(a, "signal"), (double)v / 1e6,
 		       (double)th / 1e6, for_cg);
@@ -453,8 +455,8 @@ static int do_why(int argc, char **argv)
 		json_object_put(reply);
 		return CLI_OK;
 	}
-	printf("%s (id %" PRIu64 "): container %" PRIu64 ", %s, rung %s\n", jget_str(reply, "cgroup"),
-	       id, ctr, jget_str(why, "class"), jget_str(why, "rung"));
+	printf("%s (id %" PRIu64 "): container %" PRIu64 ", %s, rung %s\n",
+	       jget_str(reply, "cgroup"), id, ctr, jget_str(why, "class"), jget_str(why, "rung"));
 	printf("  undo: %s\n", jget_str(why, "undo") ? jget_str(why, "undo") : "?");
 	acts = jget_array(why, "actions");
 	printf("actions on it (%zu):\n", acts ? json_object_array_length(acts) : 0);
@@ -526,11 +528,8 @@ static int do_show(int argc, char **argv)
 int do_cgroup(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
-		{ "list", do_list },
-		{ "show", do_show },
-		{ "why", do_why },
-		{ "help", do_help },
-		{ NULL, NULL },
+		{ "list", do_list }, { "show", do_show }, { "why", do_why },
+		{ "help", do_help }, { NULL, NULL },
 	};
 
 	return cmd_select(cmds, argc, argv, usage);

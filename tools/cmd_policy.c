@@ -197,19 +197,21 @@ static void print_loops(struct json_object *pols)
 		return;
 	printf("\nCPU protection ladder: %s",
 	       json_object_object_get_ex(cpu, "enabled", &v) && json_object_get_boolean(v) ? "on" :
-											 "off");
+											     "off");
 	if (json_object_object_get_ex(cpu, "adopted", &v) && json_object_get_boolean(v))
 		printf(" (adopted guaranteed pods protected too)");
 	rungs = jget_array(cpu, "rungs");
 	buf[0] = 0;
 	for (size_t i = 0; rungs && i < json_object_array_length(rungs) && off < sizeof(buf); i++)
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? ", " : "",
-					json_object_get_string(json_object_array_get_idx(rungs, i)));
+		off += (size_t)snprintf(
+			buf + off, sizeof(buf) - off, "%s%s", i ? ", " : "",
+			json_object_get_string(json_object_array_get_idx(rungs, i)));
 	printf("; rungs: %s\n", buf[0] ? buf : "none");
 	if (jget_str(cpu, "note"))
 		printf("  %s\n", jget_str(cpu, "note"));
 	if (jget_u64(cpu, "target_us", &u))
-		printf("  target %" PRIu64 " us of run-queue delay per window for guaranteed containers",
+		printf("  target %" PRIu64
+		       " us of run-queue delay per window for guaranteed containers",
 		       u);
 	if (jget_u64(cpu, "hold_ms", &u))
 		printf("; hold %" PRIu64 " ms", u);

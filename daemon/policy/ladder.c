@@ -27,6 +27,11 @@ static enum ladder_rung above(const struct ladder_conf *c, enum ladder_rung r)
 	return r;
 }
 
+bool ladder_on_top(const struct ladder_conf *c, enum ladder_rung r)
+{
+	return above(c, r) == r;
+}
+
 static enum ladder_rung below(const struct ladder_conf *c, enum ladder_rung r)
 {
 	for (unsigned i = r; i-- > 1;)
@@ -70,7 +75,7 @@ enum ladder_rung ladder_step(const struct ladder_conf *c, struct ladder_state *s
 			 * the kernel; each further one after the hold */
 			if (s->rung == RUNG_NONE || now - s->since_ns >= c->hold_ns)
 				climb(c, s, up, now);
-			if (above(c, s->rung) != s->rung)
+			if (!ladder_on_top(c, s->rung))
 				next = s->since_ns + c->hold_ns;
 		}
 	} else if (s->rung != RUNG_NONE) {

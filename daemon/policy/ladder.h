@@ -63,6 +63,9 @@ enum ladder_rung ladder_step(const struct ladder_conf *c, struct ladder_state *s
 			     uint64_t calm_since_ns, bool demand_fell, uint64_t now,
 			     uint64_t *ret_next_ns);
 
+/* Is @r the highest rung that exists (nothing left to climb)? */
+bool ladder_on_top(const struct ladder_conf *c, enum ladder_rung r);
+
 /* The release hold in force for @r. */
 uint64_t ladder_release_hold(const struct ladder_conf *c, const struct ladder_state *s,
 			     enum ladder_rung r);

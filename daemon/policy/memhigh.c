@@ -27,7 +27,8 @@ bool memhigh_step(const struct memhigh_conf *c, struct memhigh_state *s, uint64_
 	if (ratio > c->target) {
 		/* back off fast: a share of memory.high, four times that well past
 		 * target (the stall grows steeply below the working set) */
-		uint64_t add = (uint64_t)((double)s->high * c->backoff * (ratio > 4 * c->target ? 4 : 1));
+		uint64_t add =
+			(uint64_t)((double)s->high * c->backoff * (ratio > 4 * c->target ? 4 : 1));
 
 		if (s->high == MEMHIGH_MAX)
 			return false;

@@ -108,8 +108,8 @@ static int mkdir_norm(const struct actuator *a, const char *path, const char *ow
 	return 0;
 }
 
-int act_mkdir_open(const struct actuator *a, const char *path, const char *owner,
-		   uint64_t *ret_id, int *ret_fd)
+int act_mkdir_open(const struct actuator *a, const char *path, const char *owner, uint64_t *ret_id,
+		   int *ret_fd)
 {
 	_cleanup_free_ char *norm = NULL;
 	int r;
@@ -509,9 +509,8 @@ static bool enable_only_knob(const char *knob)
 	return streq(knob, "memory.min") || streq(knob, "memory.low") || streq(knob, "cpuset.cpus");
 }
 
-int act_enable_only(const struct actuator *a, const char *path, const char *knob,
-		    const char *val, const char *reason, char *old, size_t oldlen,
-		    struct act_result *res)
+int act_enable_only(const struct actuator *a, const char *path, const char *knob, const char *val,
+		    const char *reason, char *old, size_t oldlen, struct act_result *res)
 {
 	_cleanup_free_ char *norm = NULL;
 	_cleanup_close_ int fd = -1;
@@ -577,7 +576,8 @@ int act_protect(const struct actuator *a, const char *path, const char *knob, ui
 	if (!knob || (!streq(knob, "memory.min") && !streq(knob, "memory.low"))) {
 		if (res) {
 			*res = (struct act_result){ .failed = -1 };
-			act__set_msg(res, "act_protect: %s is no protection knob", knob ? knob : "");
+			act__set_msg(res, "act_protect: %s is no protection knob",
+				     knob ? knob : "");
 			res->err = -EINVAL;
 		}
 		return -EINVAL;

@@ -31,6 +31,14 @@ def ladder_daemon(ctx, cg, name, freeze=True, release_ms=1000):
         % (P, "true" if freeze else "false", release_ms, 4 * release_ms)))
 
 
+def make_pod(cg):
+    """A pod cgroup below <parent>/pods as the [adopt.gpod] pattern has it."""
+    rel = "pods/pod%s" % pod_uid()
+    cg.make("pods")
+    cg.make(rel)
+    return rel
+
+
 def adopted_pod(d, cg, rel):
     pods = wait_until(lambda: [c for c in listed(d).values() if c["cgroup"] == cg.rel(rel)],
                       5, "the pod to be adopted")
@@ -44,10 +52,7 @@ def t_ladder_freeze(ctx):
     target is the pod's threshold and `cgroup show` says so."""
     cg = ctx.cgroups("polfreeze", sweep=True)
     d = ladder_daemon(ctx, cg, "polfreeze")
-    uid = pod_uid()
-    pod_rel = "pods/pod%s" % uid
-    cg.make("pods")
-    cg.make(pod_rel)
+    pod_rel = make_pod(cg)
     d.start()
     pod = adopted_pod(d, cg, pod_rel)
     shown = ok(d, {"op": "cgroup.show", "cgroup": pod["cgroup"]})
@@ -111,10 +116,7 @@ def t_ladder_clean_stop_thaws(ctx):
     kept in the state meanwhile."""
     cg = ctx.cgroups("polstop", sweep=True)
     d = ladder_daemon(ctx, cg, "polstop", release_ms=60000)
-    uid = pod_uid()
-    pod_rel = "pods/pod%s" % uid
-    cg.make("pods")
-    cg.make(pod_rel)
+    pod_rel = make_pod(cg)
     d.start()
     adopted_pod(d, cg, pod_rel)
     hog = admit(d, name="hog", **{"class": "besteffort"})
@@ -138,10 +140,7 @@ def t_ladder_no_rung(ctx):
     onset changes nothing and nothing is written."""
     cg = ctx.cgroups("polnone", sweep=True)
     d = ladder_daemon(ctx, cg, "polnone", freeze=False)
-    uid = pod_uid()
-    pod_rel = "pods/pod%s" % uid
-    cg.make("pods")
-    cg.make(pod_rel)
+    pod_rel = make_pod(cg)
     d.start()
     adopted_pod(d, cg, pod_rel)
     hog = admit(d, name="hog", **{"class": "besteffort"})

@@ -995,9 +995,8 @@ static void test_protect(void **state)
 
 	put(f, "other/memory.min", "1024\n");
 	put(f, "other/memory.low", "0\n");
-	assert_int_equal(act_protect(&f->a, "other", "memory.min", 4096, "need", old, sizeof(old),
-				     &res),
-			 0);
+	assert_int_equal(
+		act_protect(&f->a, "other", "memory.min", 4096, "need", old, sizeof(old), &res), 0);
 	assert_string_equal(old, "1024");
 	assert_string_equal(get(f, "other/memory.min"), "4096\n");
 	assert_int_equal(f->nrecs, 1);
@@ -1007,9 +1006,8 @@ static void test_protect(void **state)
 	assert_int_equal(f->recs[0].status, ACT_WRITTEN);
 	assert_int_equal(f->batches, 1);
 	/* the same value: neither written nor recorded */
-	assert_int_equal(act_protect(&f->a, "other", "memory.min", 4096, "need", old, sizeof(old),
-				     &res),
-			 0);
+	assert_int_equal(
+		act_protect(&f->a, "other", "memory.min", 4096, "need", old, sizeof(old), &res), 0);
 	assert_int_equal(f->nrecs, 1);
 	/* nothing but the two protection knobs, never the root */
 	assert_int_equal(act_protect(&f->a, "other", "memory.max", 1, "x", old, sizeof(old), &res),
@@ -1023,9 +1021,8 @@ static void test_protect(void **state)
 	assert_int_equal(act_protect(&f->a, "other", "memory.low", 1, "x", old, 8, &res), -EINVAL);
 	/* dry run: recorded, not written */
 	f->a.dry_run = true;
-	assert_int_equal(act_protect(&f->a, "other", "memory.low", 2048, "need", old, sizeof(old),
-				     &res),
-			 0);
+	assert_int_equal(
+		act_protect(&f->a, "other", "memory.low", 2048, "need", old, sizeof(old), &res), 0);
 	assert_string_equal(get(f, "other/memory.low"), "0\n");
 	assert_int_equal(f->nrecs, 2);
 	assert_int_equal(f->recs[1].status, ACT_DRY_RUN);

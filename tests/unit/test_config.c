@@ -775,8 +775,8 @@ static void test_node_keys(void **state)
 					       sizeof(err)),
 			 0);
 	assert_string_equal(c.system_slice, "");
-	assert_int_equal(cgp_conf_parse_string(&c, "[node]\n\nsystem_slice = ../x\n", "t.conf",
-					       err, sizeof(err)),
+	assert_int_equal(cgp_conf_parse_string(&c, "[node]\n\nsystem_slice = ../x\n", "t.conf", err,
+					       sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "t.conf:3:"));
 	assert_non_null(strstr(err, "'../x'"));

@@ -126,12 +126,12 @@ static void test_backoff(void **state)
 		uint64_t hold = ladder_release_hold(&c, &s, RUNG_QUOTA);
 
 		/* calm from t: the step down after the hold, the relapse soon after */
-		assert_int_equal(ladder_step(&c, &s, false, t, false, t + hold, &next), RUNG_WEIGHT);
+		assert_int_equal(ladder_step(&c, &s, false, t, false, t + hold, &next),
+				 RUNG_WEIGHT);
 		assert_int_equal(ladder_step(&c, &s, true, 0, false, t + hold + 50 * MS, &next),
 				 RUNG_WEIGHT);
-		assert_int_equal(
-			ladder_step(&c, &s, true, 0, false, t + hold + 150 * MS, &next),
-			RUNG_QUOTA);
+		assert_int_equal(ladder_step(&c, &s, true, 0, false, t + hold + 150 * MS, &next),
+				 RUNG_QUOTA);
 		assert_true(ladder_release_hold(&c, &s, RUNG_QUOTA) ==
 			    (hold * 2 < 16 * SEC ? hold * 2 : 16 * SEC));
 		t += hold + 200 * MS;
@@ -202,12 +202,9 @@ static void test_oscillation_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_climb),
-		cmocka_unit_test(test_missing_rungs),
-		cmocka_unit_test(test_release),
-		cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_oscillation_bounded),
+		cmocka_unit_test(test_names),	      cmocka_unit_test(test_climb),
+		cmocka_unit_test(test_missing_rungs), cmocka_unit_test(test_release),
+		cmocka_unit_test(test_backoff),	      cmocka_unit_test(test_oscillation_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

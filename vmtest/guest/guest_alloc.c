@@ -818,11 +818,11 @@ static enum result expect_knob(struct ctx *ctx, const char *when, const char *cg
 	return RES_PASS;
 }
 
-#define EXPECT(when, cg, file, want)                                    \
-	do {                                                            \
+#define EXPECT(when, cg, file, want)                                     \
+	do {                                                             \
 		enum result r_ = expect_knob(ctx, when, cg, file, want); \
-		if (r_ != RES_PASS)                                     \
-			return r_;                                      \
+		if (r_ != RES_PASS)                                      \
+			return r_;                                       \
 	} while (0)
 
 enum result alloc_protection_run(struct ctx *ctx)
@@ -922,8 +922,10 @@ enum result alloc_system_cpus_run(struct ctx *ctx)
 	knob(SYS_SLICE, "cpuset.cpus", val, sizeof(val));
 	info(ctx, "after the stop: " SYS_SLICE "/cpuset.cpus = '%s'", val);
 	if (val[0])
-		return fail(ctx, SYS_SLICE "/cpuset.cpus is '%s' after a clean stop, want '' "
-				 "(as it was)", val);
+		return fail(ctx,
+			    SYS_SLICE "/cpuset.cpus is '%s' after a clean stop, want '' "
+				      "(as it was)",
+			    val);
 	return RES_PASS;
 }
 

@@ -106,7 +106,8 @@ static int phase(struct ctx *ctx, const char *name, unsigned reqs, uint32_t *p50
 	qsort(out->lat_us, out->n, sizeof(out->lat_us[0]), cmp_u32);
 	*p50 = out->lat_us[out->n / 2];
 	*p99 = out->lat_us[(out->n - 1) * 99 / 100];
-	info(ctx, "%s: %u requests, lateness p50 %u us, p90 %u us, p99 %u us, worst %u %u %u %u %u us",
+	info(ctx,
+	     "%s: %u requests, lateness p50 %u us, p90 %u us, p99 %u us, worst %u %u %u %u %u us",
 	     name, out->n, *p50, out->lat_us[(out->n - 1) * 9 / 10], *p99, out->lat_us[out->n - 1],
 	     out->lat_us[out->n - 2], out->lat_us[out->n - 3], out->lat_us[out->n - 4],
 	     out->lat_us[out->n - 5]);
@@ -171,9 +172,10 @@ enum result qos_cpu_run(struct ctx *ctx)
 		    "\"cpu_request_mc\":500,\"memory_request\":67108864}",
 		    g_cg, sizeof(g_cg));
 	if (res == RES_PASS)
-		res = admit(ctx,
-			    "{\"op\":\"container.admit\",\"name\":\"hog\",\"class\":\"besteffort\"}",
-			    be_cg, sizeof(be_cg));
+		res = admit(
+			ctx,
+			"{\"op\":\"container.admit\",\"name\":\"hog\",\"class\":\"besteffort\"}",
+			be_cg, sizeof(be_cg));
 	if (res != RES_PASS)
 		return res;
 
@@ -208,7 +210,7 @@ enum result qos_cpu_run(struct ctx *ctx)
 	       "(ratio %.2f), with cgpilot %u us (ratio %.2f); controlled/uncontrolled %.2f%s\n",
 	       bench ? "bench qos" : "qos cpu", s99, u99, s99 ? (double)u99 / s99 : 0, c99,
 	       s99 ? (double)c99 / s99 : 0, u99 ? (double)c99 / u99 : 0,
-	       !bench ? "" :
+	       !bench		 ? "" :
 	       u99 < s99 * 3 / 2 ? " | scenario too weak (uncontrolled under 1.5x)" :
 	       (uint64_t)c99 * 100 <= (uint64_t)s99 * 125 ? " | target 1.25 met" :
 							    " | target 1.25 missed");
@@ -227,13 +229,15 @@ enum result qos_cpu_run(struct ctx *ctx)
 	 * preemption): an antagonist that does not hurt leaves nothing to judge */
 	if (u99 < s99 * 3 / 2) {
 		daemon_stop(ctx);
-		return skip(ctx,
-			    "the antagonist raised the probe's p99 only %.2fx (%u -> %u us) on this "
-			    "kernel: too weak a scenario to judge (with cgpilot: %u us)",
-			    s99 ? (double)u99 / s99 : 0, s99, u99, c99);
+		return skip(
+			ctx,
+			"the antagonist raised the probe's p99 only %.2fx (%u -> %u us) on this "
+			"kernel: too weak a scenario to judge (with cgpilot: %u us)",
+			s99 ? (double)u99 / s99 : 0, s99, u99, c99);
 	}
 	if ((uint64_t)c99 * 10 > (uint64_t)u99 * 8)
-		return fail(ctx, "p99 with cgpilot %u us is more than 0.8 of the uncontrolled %u us",
+		return fail(ctx,
+			    "p99 with cgpilot %u us is more than 0.8 of the uncontrolled %u us",
 			    c99, u99);
 	return daemon_stop(ctx);
 }
@@ -261,9 +265,10 @@ enum result bench_qos_run(struct ctx *ctx)
 
 /* ---- the memory loop: cold page cache given back, memory.high sized ---- */
 
-static const char mem_conf[] = "[metrics]\naddress = none\n"
-			       "[containers]\nroot = " QOS_ROOT "\nstart_deadline_s = 600\n"
-			       "[policy.memory]\ninterval_ms = 500\ntighten_pct = 10\nfloor = 16M\n";
+static const char mem_conf[] =
+	"[metrics]\naddress = none\n"
+	"[containers]\nroot = " QOS_ROOT "\nstart_deadline_s = 600\n"
+	"[policy.memory]\ninterval_ms = 500\ntighten_pct = 10\nfloor = 16M\n";
 
 /* Reads 128 MiB of the disk through the page cache and keeps the device
  * open (closing it would drop its cache): clean, cold, reclaimable memory. */
@@ -330,9 +335,10 @@ enum result qos_memory_run(struct ctx *ctx)
 		    "\"cpu_request_mc\":100,\"memory_request\":67108864}",
 		    g_cg, sizeof(g_cg));
 	if (res == RES_PASS)
-		res = admit(ctx,
-			    "{\"op\":\"container.admit\",\"name\":\"cache\",\"class\":\"besteffort\"}",
-			    cache_cg, sizeof(cache_cg));
+		res = admit(
+			ctx,
+			"{\"op\":\"container.admit\",\"name\":\"cache\",\"class\":\"besteffort\"}",
+			cache_cg, sizeof(cache_cg));
 	if (res != RES_PASS)
 		return res;
 	pid = spawn(ctx, cache_cg, -1, cold_cache, NULL);
