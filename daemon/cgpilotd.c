@@ -709,6 +709,12 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 			case EP_CONTROL:
 				containers__control_timer(d->ctrs);
 				break;
+			case EP_GUARD:
+				containers__guard_timer(d->ctrs);
+				break;
+			case EP_PSI:
+				containers__psi_event(d->ctrs, src, evs[i].events);
+				break;
 			}
 		}
 		if (!n)
@@ -716,6 +722,7 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 		/* only now may what this batch's events pointed at be freed */
 		ctl__reap(d->ctl);
 		requests_reap(d);
+		containers__reap(d->ctrs);
 		observe_work(d);
 	}
 	return 0;
@@ -975,6 +982,13 @@ int main(int argc, char **argv)
 		r = add_ep(&d, containers__control_fd(d.ctrs), &d.control_src, EP_CONTROL);
 		if (r) {
 			log_error_errno(r, "Failed to watch the control loop's timer: %m");
+			goto out;
+		}
+	}
+	if (containers__guard_fd(d.ctrs) >= 0) {
+		r = add_ep(&d, containers__guard_fd(d.ctrs), &d.guard_src, EP_GUARD);
+		if (r) {
+			log_error_errno(r, "Failed to watch the memory relief's timer: %m");
 			goto out;
 		}
 	}

@@ -129,6 +129,7 @@ struct container *ctr_alloc(struct containers *c)
 	k->hist_cap = c->d->conf.history;
 	k->id = c->next_id++;
 	k->memhigh.high = MEMHIGH_MAX; /* a new cgroup's memory.high */
+	k->guard_high = MEMHIGH_MAX;
 	return k;
 }
 
@@ -1272,6 +1273,7 @@ int containers__new(struct daemon *d, struct containers **ret)
 	c->d = d;
 	c->journal_fd = -1;
 	c->control_fd = -1;
+	c->guard_fd = -1;
 	c->next_id = 1;
 	if (getrandom(&c->path_seed, sizeof(c->path_seed), 0) != sizeof(c->path_seed))
 		c->path_seed = mono_now_ns();
@@ -1392,12 +1394,12 @@ void containers__stop(struct containers *c)
 
 void containers__free(struct containers *c)
 {
-	if (c)
-		closep(&c->control_fd);
 	struct container *k, *next;
 
 	if (!c)
 		return;
+	closep(&c->control_fd);
+	ctr_guard_free(c);
 	if (c->d && c->d->model)
 		model__set_hooks(c->d->model, NULL, NULL, NULL);
 	for (k = c->list; k; k = next) {

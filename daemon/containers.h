@@ -32,6 +32,7 @@
 #include "policy/adopt.h"
 #include "policy/class.h"
 #include "policy/ladder.h"
+#include "policy/memguard.h"
 #include "policy/memhigh.h"
 #include "topology.h"
 
@@ -121,6 +122,14 @@ struct container {
 	bool mem_stall_valid;
 	bool ladder_frozen;
 	bool threshold_ours;
+	/* memory relief (daemon/ctr_guard.c): the squeeze it holds (MEMHIGH_MAX:
+	 * none; the memory loop leaves the container alone meanwhile), a squeeze
+	 * that freed nothing this episode; a guaranteed one's PSI trigger, the
+	 * end of its last PSI pressure */
+	uint64_t guard_high;
+	bool guard_fruitless, psi_failed;
+	struct ctr_psi *psi;
+	uint64_t psi_until_ns, psi_window_ns;
 	struct ctr_knob knobs[CTR_KNOBS_MAX];
 	unsigned nknobs;
 	struct ctr_action *history; /* ring of hist_cap, allocated on the first action */
@@ -194,6 +203,14 @@ void containers__operator_threshold(struct containers *c, uint64_t cgroup_id);
 /* Is the BPF CPU threshold of @cgroup_id the class target cgpilot set? */
 bool containers__class_threshold(struct containers *c, uint64_t cgroup_id);
 void containers__control_timer(struct containers *c);
+/* The memory relief (daemon/ctr_guard.c): its one-shot timer's fd and what
+ * to do when it fires; a PSI trigger's event (@src an EP_PSI source); what
+ * the epoll batch may still have pointed at, freed after it. */
+int containers__guard_fd(const struct containers *c);
+void containers__guard_timer(struct containers *c);
+struct ep_source;
+void containers__psi_event(struct containers *c, struct ep_source *src, uint32_t events);
+void containers__reap(struct containers *c);
 /* A client went away: its queued requests are cancelled. */
 void containers__client_closed(struct containers *c, struct ctl_client *cl);
 

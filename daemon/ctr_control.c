@@ -284,10 +284,16 @@ void containers__on_pressure(struct containers *c, const struct cg *cg, const st
 	struct container *k;
 	uint64_t now = mono_now_ns();
 
-	if (!c || !cg || e->signal != CGP_SIG_CPU)
+	if (!c || !cg)
 		return;
 	k = containers__find_cgroup(c, cg->id);
 	if (!k)
+		return;
+	if (e->signal == CGP_SIG_MEM) {
+		ctr_guard_on_event(c, k, e);
+		return;
+	}
+	if (e->signal != CGP_SIG_CPU)
 		return;
 	/* one that is no longer protected (releasing) may end the pressure */
 	if (!shielded(c, k)) {
@@ -363,6 +369,7 @@ void ctr_control_admitted(struct containers *c, struct container *k)
 {
 	struct cgp_threshold th;
 
+	ctr_guard_admitted(c, k);
 	/* a newcomer beside a guaranteed container under pressure climbs now */
 	if (c->cpu_pressure && tier(c, k))
 		run(c, mono_now_ns());
@@ -403,6 +410,10 @@ void containers__reconfigured(struct containers *c)
 		return;
 	if (!c->d->conf.mem_policy)
 		ctr_memory_release(c, "[policy.memory] turned off");
+	if (!c->d->conf.mem_policy || !c->d->conf.mem_relief)
+		ctr_guard_release(c, "[policy.memory] relief turned off");
+	for (struct container *k = c->list; k; k = k->next)
+		ctr_guard_admitted(c, k);
 	if (!c->d->conf.cpu_policy) {
 		for (struct container *k = c->list; k; k = k->next)
 			ctr_control_forget_threshold(c, k);
@@ -430,6 +441,7 @@ void ctr_control_forget_threshold(struct containers *c, struct container *k)
 void ctr_control_forget(struct containers *c, struct container *k)
 {
 	ctr_control_forget_threshold(c, k);
+	ctr_guard_forget(c, k);
 	/* a protected one that goes takes its pressure with it (also when it
 	 * stopped counting as protected before, while releasing) */
 	if (c->cpu_pressure) {
@@ -443,6 +455,7 @@ void ctr_control_forget(struct containers *c, struct container *k)
 
 void ctr_control_init(struct containers *c)
 {
+	ctr_guard_init(c);
 	c->control_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (c->control_fd < 0)
 		log_warn("cannot create the control loop's timer: %m; rungs step only on events");
@@ -461,6 +474,7 @@ void ctr_control_init(struct containers *c)
 void ctr_control_stop(struct containers *c)
 {
 	release_all(c, "clean stop: every rung released");
+	ctr_guard_stop(c);
 	closep(&c->control_fd);
 }
 
@@ -480,13 +494,19 @@ static json_object *action_json(const struct container *k, const struct ctr_acti
 	json_object_object_add(e, "reason", json_object_new_string(a->reason));
 	if (a->policy[0]) {
 		json_object_object_add(e, "policy", json_object_new_string(a->policy));
-		json_object_object_add(e, "rung_before",
-				       json_object_new_string(ladder_rung_name(a->rung_from)));
-		json_object_object_add(e, "rung_after",
-				       json_object_new_string(ladder_rung_name(a->rung_to)));
+		if (a->rung_from >= 0) {
+			json_object_object_add(
+				e, "rung_before",
+				json_object_new_string(ladder_rung_name(a->rung_from)));
+			json_object_object_add(
+				e, "rung_after",
+				json_object_new_string(ladder_rung_name(a->rung_to)));
+		}
 		if (a->for_cgroup[0]) {
 			json_object_object_add(e, "for", json_object_new_string(a->for_cgroup));
-			json_object_object_add(e, "signal", json_object_new_string("cpu"));
+			json_object_object_add(
+				e, "signal",
+				json_object_new_string(streq(a->policy, "cpu") ? "cpu" : "memory"));
 			json_object_object_add(e, "value_ns", json_object_new_uint64(a->value_ns));
 			json_object_object_add(e, "threshold_ns",
 					       json_object_new_uint64(a->threshold_ns));
@@ -607,5 +627,6 @@ json_object *ctr_control_json(struct containers *c)
 	json_object_object_add(cpu, "on_rungs", on);
 	json_object_object_add(cpu, "moves", json_object_new_uint64(c->ladder_moves));
 	json_object_object_add(o, "cpu", cpu);
+	json_object_object_add(o, "memory_relief", ctr_guard_json(c));
 	return o;
 }

@@ -68,6 +68,20 @@ struct containers {
 	bool reaction_pending;
 	__u64 reaction_slots[CGP_HIST_SLOTS];
 	uint64_t reaction_sum_ns;
+	/* the memory relief (ctr_guard.c) */
+	struct memguard_state guard;
+	int guard_fd; /* its one-shot timerfd, -1: none */
+	uint64_t guard_next_ns;
+	struct ctr_psi *psi_dead; /* closed triggers, freed after the batch */
+	unsigned npsi; /* open triggers */
+	bool psi_full_said;
+	char guard_cg[128]; /* whose pressure, for the reasons and why */
+	char guard_why[200];
+	char guard_last[160]; /* the last decision's words */
+	uint64_t guard_value_ns, guard_threshold_ns;
+	struct {
+		uint64_t psi_events, onsets;
+	} guard_stats;
 };
 
 /* daemon/ctr_protect.c: the memory.min/low of @path's ancestors made to
@@ -98,6 +112,16 @@ void ctr_control_tick(struct containers *c, uint64_t now);
 void ctr_memory_tick(struct containers *c, uint64_t now);
 void ctr_memory_release(struct containers *c, const char *reason);
 void ctr_memory_adopt(struct containers *c, struct container *k);
+/* daemon/ctr_guard.c: memory relief for guaranteed containers. */
+void ctr_guard_init(struct containers *c);
+void ctr_guard_stop(struct containers *c);
+void ctr_guard_free(struct containers *c); /* triggers and timer, nothing written */
+void ctr_guard_admitted(struct containers *c, struct container *k);
+void ctr_guard_forget(struct containers *c, struct container *k);
+void ctr_guard_tick(struct containers *c, uint64_t now);
+void ctr_guard_on_event(struct containers *c, struct container *k, const struct cgp_event *e);
+void ctr_guard_release(struct containers *c, const char *reason);
+json_object *ctr_guard_json(struct containers *c);
 /* policy.show's "policies": each loop, its state, the containers on each rung. */
 json_object *ctr_control_json(struct containers *c);
 void ctr_control_admitted(struct containers *c, struct container *k);

@@ -26,7 +26,7 @@ static bool target(const struct containers *c, const struct container *k)
 	/* a frozen one shows no stall and must not be tightened for it */
 	return c->d->conf.mem_policy && (c->enforce & CGFS_MEMORY) && k->kind != CTR_ADOPTED &&
 	       !k->dry && k->cgroup_id && k->state != CTR_QUEUED && !k->releasing &&
-	       k->ladder.rung < RUNG_FREEZE && !k->ladder_frozen &&
+	       k->ladder.rung < RUNG_FREEZE && !k->ladder_frozen && k->guard_high == MEMHIGH_MAX &&
 	       (k->class == CGP_CLASS_BURSTABLE || k->class == CGP_CLASS_BESTEFFORT);
 }
 

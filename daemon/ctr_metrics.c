@@ -22,8 +22,8 @@ static void ladder_metrics(struct containers *c, struct expo *e)
 	static const unsigned bounds[] = { 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 21 };
 
 	expo_family(e, "cgpilot_policy_actions_total", "counter",
-		    "Rung changes of the CPU protection ladder, by rung and direction (up: to the "
-		    "rung, down: from it)");
+		    "Rung changes of the CPU protection ladder and actions of the memory relief, "
+		    "by policy, rung and direction (up: to the rung, down: from it)");
 	for (int r = RUNG_WEIGHT; r < RUNG_MAX; r++) {
 		for (int up = 1; up >= 0; up--) {
 			expo_begin(e, "cgpilot_policy_actions_total", NULL);
@@ -31,6 +31,22 @@ static void ladder_metrics(struct containers *c, struct expo *e)
 			expo_label_raw(e, "rung", ladder_rung_name(r));
 			expo_label_raw(e, "direction", up ? "up" : "down");
 			expo_value_u64(e, up ? c->ladder_up[r] : c->ladder_down[r]);
+		}
+	}
+	{
+		static const struct {
+			const char *rung, *dir;
+			enum memguard_act a;
+		} mem[] = { { "squeeze", "up", MG_SQUEEZE },
+			    { "squeeze", "down", MG_RELEASE },
+			    { "kill", "up", MG_KILL } };
+
+		for (unsigned i = 0; i < ARRAY_SIZE(mem); i++) {
+			expo_begin(e, "cgpilot_policy_actions_total", NULL);
+			expo_label_raw(e, "policy", "memory");
+			expo_label_raw(e, "rung", mem[i].rung);
+			expo_label_raw(e, "direction", mem[i].dir);
+			expo_value_u64(e, c->guard.actions[mem[i].a]);
 		}
 	}
 	expo_family(

@@ -42,6 +42,15 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	c->mem_tighten_pct = 2;
 	c->mem_backoff_pct = 10;
 	c->mem_floor = 16ULL << 20;
+	c->mem_relief = true;
+	c->mem_psi_stall_us = 50000;
+	c->mem_psi_window_us = 500000;
+	c->mem_psi_max = 256;
+	c->mem_kill_after_ms = 2000;
+	c->mem_cooldown_ms = 1000;
+	c->mem_settle_ms = 2000;
+	c->mem_squeeze_pct = 25;
+	c->mem_squeeze_release_ms = 10000;
 	c->log_level = 2;
 	c->window_ms = 100;
 	c->cpu_threshold_ms = 20;
@@ -152,6 +161,17 @@ static const struct key_desc keys[] = {
 	U32("policy.memory", "tighten_pct", mem_tighten_pct, 1, 50),
 	U32("policy.memory", "backoff_pct", mem_backoff_pct, 1, 100),
 	{ "policy.memory", "floor", K_SIZE, offsetof(struct cgp_conf, mem_floor), 0, 0 },
+	BOOL("policy.memory", "relief", mem_relief),
+	BOOL("policy.memory", "kill", mem_kill),
+	STR("policy.memory", "protected", mem_protected),
+	U32("policy.memory", "psi_stall_us", mem_psi_stall_us, 0, 10000000),
+	U32("policy.memory", "psi_window_us", mem_psi_window_us, 500000, 10000000),
+	U32("policy.memory", "psi_max", mem_psi_max, 0, 65536),
+	U32("policy.memory", "kill_after_ms", mem_kill_after_ms, 0, 3600000),
+	U32("policy.memory", "cooldown_ms", mem_cooldown_ms, 10, 3600000),
+	U32("policy.memory", "settle_ms", mem_settle_ms, 10, 3600000),
+	U32("policy.memory", "squeeze_pct", mem_squeeze_pct, 1, 90),
+	U32("policy.memory", "squeeze_release_ms", mem_squeeze_release_ms, 10, 86400000),
 	STR("adopt", "presets", adopt_presets),
 	STR("adopt", "knobs", adopt_knobs),
 };
@@ -235,6 +255,17 @@ static bool cgroup_path_ok(const char *v)
 	return r == 0;
 }
 
+/* A container name, or an fnmatch(3) pattern of one: 1-63 of A-Z a-z 0-9
+ * _ . - and * ? [ ] !. */
+static bool glob_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n && n < 64 &&
+	       strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789_.-*?[]!") == n;
+}
+
 static bool knob_ok(const char *v)
 {
 	return act_knob_find(v, NULL) != NULL;
@@ -307,6 +338,10 @@ static const char *check_str(const char *section, const char *name, const char *
 		return words_ok(v, cgroup_path_ok) ? NULL :
 						     "cgroup paths below the root (without '.' or "
 						     "'..'), separated by spaces";
+	if (!strcmp(section, "policy.memory") && !strcmp(name, "protected"))
+		return words_ok(v, glob_ok) ? NULL :
+					      "container names or shell patterns of them (as "
+					      "\"db-* cache\"), separated by spaces";
 	if (!strcmp(section, "audit") && !strcmp(name, "dir"))
 		return !v[0] || v[0] == '/' ? NULL : "empty or an absolute path";
 	if (!strcmp(name, "knobs"))
@@ -780,6 +815,13 @@ int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 			 "[policy.cpu] release_max_ms (%" PRIu32
 			 ") must be at least release_ms (%" PRIu32 ")",
 			 c->cpu_release_max_ms, c->cpu_release_ms);
+		return -EINVAL;
+	}
+	if (c->mem_psi_stall_us && c->mem_psi_stall_us >= c->mem_psi_window_us) {
+		snprintf(errbuf, errlen,
+			 "[policy.memory] psi_stall_us (%" PRIu32
+			 ") must be less than psi_window_us (%" PRIu32 "), or 0 for no trigger",
+			 c->mem_psi_stall_us, c->mem_psi_window_us);
 		return -EINVAL;
 	}
 	if (c->max_cgroups & (c->max_cgroups - 1)) {

@@ -104,6 +104,13 @@ struct cgp_conf {
 	uint32_t mem_tighten_pct; /* of the memory in use, taken per interval at no stall */
 	uint32_t mem_backoff_pct; /* of memory.high, given back per interval past target */
 	uint64_t mem_floor; /* bytes: memory.high is never set below */
+	/* relief for guaranteed containers stalled in memory (policy/memguard.h) */
+	bool mem_relief, mem_kill;
+	char mem_protected[CGP_CONF_STR_MAX]; /* container names (globs) never taken from */
+	uint32_t mem_psi_stall_us, mem_psi_window_us; /* the PSI trigger, 0: none */
+	uint32_t mem_psi_max; /* triggers at most (each has a kernel thread) */
+	uint32_t mem_kill_after_ms, mem_cooldown_ms, mem_settle_ms;
+	uint32_t mem_squeeze_pct, mem_squeeze_release_ms;
 	/* [tenant.NAME] */
 	struct cgp_conf_tenant tenants[CGP_CONF_MAX_TENANTS];
 	unsigned ntenants;

@@ -417,16 +417,14 @@ static void read_block(const char *root, struct topology *t)
 		if (!sectors)
 			continue;
 		b.size_bytes = sectors * 512;
-		snprintf(path, sizeof(path), "%s/sys/block/%s/queue/rotational", root,
-			 de->d_name);
+		snprintf(path, sizeof(path), "%s/sys/block/%s/queue/rotational", root, de->d_name);
 		b.rotational = read_text(path, buf, sizeof(buf)) >= 0 && !topo_parse_int(buf, &v) &&
 			       v == 1;
 		snprintf(path, sizeof(path), "%s/sys/block/%s/removable", root, de->d_name);
 		b.removable = read_text(path, buf, sizeof(buf)) >= 0 && !topo_parse_int(buf, &v) &&
 			      v == 1;
 		{
-			struct topo_blockdev *nb =
-				realloc(t->block, (t->nblock + 1) * sizeof(*nb));
+			struct topo_blockdev *nb = realloc(t->block, (t->nblock + 1) * sizeof(*nb));
 
 			if (!nb)
 				break;

@@ -233,6 +233,46 @@ static void print_loops(struct json_object *pols)
 	}
 }
 
+/* The memory relief: on or off (and why), kills, what it squeezed. */
+static void print_relief(struct json_object *pols)
+{
+	struct json_object *m = pols ? jget_obj(pols, "memory_relief") : NULL, *v, *sq, *acts;
+	uint64_t u = 0;
+	bool on;
+
+	if (!m)
+		return;
+	on = json_object_object_get_ex(m, "enabled", &v) && json_object_get_boolean(v);
+	printf("\nmemory relief: %s", on ? "on" : "off");
+	if (jget_str(m, "note"))
+		printf(" (%s)", jget_str(m, "note"));
+	printf("; kills %s",
+	       json_object_object_get_ex(m, "kill", &v) && json_object_get_boolean(v) ? "on" :
+											"off");
+	if (jget_str(m, "protected") && jget_str(m, "protected")[0])
+		printf("; protected: %s", jget_str(m, "protected"));
+	printf("\n");
+	if (jget_u64(m, "psi_triggers", &u))
+		printf("  %" PRIu64 " PSI triggers on guaranteed containers\n", u);
+	if (json_object_object_get_ex(m, "pressure", &v) && json_object_get_boolean(v))
+		printf("  pressure now, from %s\n", jget_str(m, "pressure_from"));
+	if (jget_str(m, "last_decision") && jget_str(m, "last_decision")[0])
+		printf("  last decision: %s\n", jget_str(m, "last_decision"));
+	acts = jget_obj(m, "actions");
+	if (acts) {
+		uint64_t a = 0, b = 0, c = 0;
+
+		jget_u64(acts, "squeeze", &a);
+		jget_u64(acts, "kill", &b);
+		jget_u64(acts, "release", &c);
+		printf("  squeezes %" PRIu64 ", kills %" PRIu64 ", given back %" PRIu64 "\n", a, b,
+		       c);
+	}
+	sq = jget_array(m, "squeezed");
+	for (size_t i = 0; sq && i < json_object_array_length(sq); i++)
+		printf("  squeezed %s\n", json_object_get_string(json_object_array_get_idx(sq, i)));
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct json_object *req, *reply = NULL;
@@ -253,6 +293,7 @@ static int do_show(int argc, char **argv)
 		print_adoption(jget_array(reply, "adoption"));
 		print_tenants(jget_array(reply, "tenants"));
 		print_loops(jget_obj(reply, "policies"));
+		print_relief(jget_obj(reply, "policies"));
 	}
 	json_object_put(reply);
 	return CLI_OK;

@@ -193,8 +193,8 @@ int act_mkdir(const struct actuator *a, const char *path, const char *owner, uin
 /* The same, also returning an O_RDONLY directory fd of the new cgroup in
  * @ret_fd (the caller closes it; -1 in dry run) to hand to act_apply
  * (act_target.fd) without opening it again. */
-int act_mkdir_open(const struct actuator *a, const char *path, const char *owner,
-		   uint64_t *ret_id, int *ret_fd);
+int act_mkdir_open(const struct actuator *a, const char *path, const char *owner, uint64_t *ret_id,
+		   int *ret_fd);
 /* Create the missing directories of @path's parents, each tagged @owner
  * (@path itself is not made; those that exist are left alone). */
 int act_mkdir_parents(const struct actuator *a, const char *path, const char *owner);
@@ -245,13 +245,25 @@ int act_protect(const struct actuator *a, const char *path, const char *knob, ui
 		const char *reason, char *old, size_t oldlen, struct act_result *res);
 /* The same for any enable-only knob (memory.min, memory.low, and the
  * system slice's cpuset.cpus) with the value as text. */
-int act_enable_only(const struct actuator *a, const char *path, const char *knob,
-		    const char *value, const char *reason, char *old, size_t oldlen,
-		    struct act_result *res);
+int act_enable_only(const struct actuator *a, const char *path, const char *knob, const char *value,
+		    const char *reason, char *old, size_t oldlen, struct act_result *res);
 /* Take back what @undo holds, deepest first (a clean stop); EBUSY ones stay,
  * recorded as ACT_FAILED, and stay in @undo for a later try. In dry run the
  * writes are recorded, not made, and @undo is unchanged. */
 void act_undo(const struct actuator *a, struct act_undo *undo, const char *reason);
 void act_undo_free(struct act_undo *undo);
+
+/*
+ * A PSI trigger on @file (memory.pressure, io.pressure, cpu.pressure) of the
+ * cgroup at @path: "some" stall of @stall_us within each @window_us, an fd
+ * that polls EPOLLPRI when it is crossed (EPOLLERR once the cgroup is gone)
+ * and holds the trigger until closed. It changes nothing in the cgroup and
+ * is not recorded. Without CAP_SYS_RESOURCE the kernel takes only windows
+ * of whole multiples of 2 s: then the window becomes 2 s and the stall
+ * grows in proportion, and *ret_window_us says what is in force. An fd, or
+ * -errno (-ENOENT without PSI, -EINVAL for values the kernel refuses).
+ */
+int act_psi_trigger(const struct actuator *a, const char *path, const char *file, uint32_t stall_us,
+		    uint32_t window_us, uint32_t *ret_window_us);
 
 #endif

@@ -585,3 +585,48 @@ int act_protect(const struct actuator *a, const char *path, const char *knob, ui
 	snprintf(val, sizeof(val), "%" PRIu64, value);
 	return act_enable_only(a, path, knob, val, reason, old, oldlen, res);
 }
+
+static int psi_write(int fd, uint32_t stall_us, uint32_t window_us)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "some %" PRIu32 " %" PRIu32, stall_us, window_us);
+
+	/* the kernel wants the trailing NUL in the write */
+	return write(fd, buf, (size_t)n + 1) == n + 1 ? 0 : -errno;
+}
+
+int act_psi_trigger(const struct actuator *a, const char *path, const char *file, uint32_t stall_us,
+		    uint32_t window_us, uint32_t *ret_window_us)
+{
+	_cleanup_free_ char *norm = NULL;
+	_cleanup_close_ int dfd = -1, fd = -1;
+	uint32_t w = window_us;
+	int r;
+
+	if (!a || !path || !file || !stall_us || stall_us >= window_us ||
+	    (!streq(file, "memory.pressure") && !streq(file, "io.pressure") &&
+	     !streq(file, "cpu.pressure")))
+		return -EINVAL;
+	r = cgfs_normalize_path(path, &norm, NULL);
+	if (r)
+		return r;
+	dfd = act_open_cgroup(a, norm);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, file, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	r = psi_write(fd, stall_us, w);
+	if ((r == -EPERM || r == -EINVAL) && w % 2000000) {
+		/* unprivileged triggers: windows of whole 2 s only */
+		uint64_t st = (uint64_t)stall_us * 2000000 / window_us;
+
+		w = 2000000;
+		r = psi_write(fd, st ? (uint32_t)st : 1, w);
+	}
+	if (r)
+		return r;
+	if (ret_window_us)
+		*ret_window_us = w;
+	return TAKE_FD(fd);
+}

@@ -157,6 +157,11 @@ def t_ladder_no_rung(ctx):
     assert cpu["rungs"] == [] and "no rung" in cpu["note"] and cpu["on_rungs"] == {}, cpu
     out = d.cli("policy", "show").stdout
     assert "CPU protection ladder: on" in out and "rungs: none" in out, out
+    # no memory controller in this mount: the memory relief says it is off, why
+    rel = ok(d, {"op": "policy.show"})["policies"]["memory_relief"]
+    assert not rel["enabled"] and "no memory controller" in rel["note"], rel
+    assert rel["psi_triggers"] == 0 and rel["squeezed"] == [] and not rel["kill"], rel
+    assert "memory relief: off (no memory controller" in out, out
     sub.close()
 
 

@@ -833,6 +833,26 @@ static void test_container_keys(void **state)
 	assert_int_equal(parse_fresh(&c, "[containers]\nstart_deadline_s = 0\n", err, sizeof(err)),
 			 -EINVAL);
 	assert_contains(err, "1..86400");
+	/* the memory relief: names or patterns; a PSI stall shorter than its window */
+	assert_int_equal(parse_fresh(&c,
+				     "[policy.memory]\nkill = true\nprotected = db-* cache\n"
+				     "psi_stall_us = 100000\npsi_window_us = 1000000\n",
+				     err, sizeof(err)),
+			 0);
+	assert_true(c.mem_kill && c.mem_relief && c.mem_psi_window_us == 1000000);
+	assert_string_equal(c.mem_protected, "db-* cache");
+	assert_int_equal(parse_fresh(&c, "[policy.memory]\nprotected = ok a/b\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "t.conf:2:");
+	assert_contains(err, "'ok a/b'");
+	assert_int_equal(
+		parse_fresh(&c, "[policy.memory]\npsi_stall_us = 500000\n", err, sizeof(err)), 0);
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "psi_window_us");
+	assert_int_equal(parse_fresh(&c, "[policy.memory]\npsi_window_us = 100000\n", err,
+				     sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "500000..10000000");
 }
 
 static void test_named_sections(void **state)

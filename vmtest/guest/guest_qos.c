@@ -378,3 +378,149 @@ enum result qos_memory_run(struct ctx *ctx)
 		return fail(ctx, "after a clean stop memory.high is '%s', not max", v);
 	return RES_PASS;
 }
+
+/* ---- memory relief: a besteffort hog squeezed, then killed ---- */
+
+#define GUARD_LIMIT (400ULL << 20) /* cgpilot.slice/memory.max for the test */
+#define GUARD_HOG (330ULL << 20)
+#define GUARD_KEEP (16ULL << 20)
+
+static const char guard_conf[] =
+	"[metrics]\naddress = none\n"
+	"[containers]\nroot = " QOS_ROOT "\nstart_deadline_s = 600\n"
+	"[policy.memory]\nkill = true\nprotected = keep\nkill_after_ms = 1500\n"
+	"cooldown_ms = 300\nsettle_ms = 1000\nsqueeze_release_ms = 2000\npsi_max = 1\n";
+
+/* Anonymous memory, every page touched, then held. */
+static void anon_hog(struct ctx *ctx, void *arg)
+{
+	size_t len = (size_t)(uintptr_t)arg;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		_exit(2);
+	for (size_t i = 0; i < len; i += 4096)
+		p[i] = 1;
+	for (;;)
+		pause();
+}
+
+enum result qos_guard_setup(struct ctx *ctx)
+{
+	enum result r = needs_disk(ctx);
+
+	if (r != RES_PASS)
+		return r;
+	return daemon_start_with(ctx, guard_conf, NULL);
+}
+
+enum result qos_guard_run(struct ctx *ctx)
+{
+	static const struct read_job job = { .off = 0, .len = 160 << 20, .loop = true };
+	char hog_cg[PATH_MAX], keep_cg[PATH_MAX], g2_cg[PATH_MAX], reply[16384], v[64];
+	uint64_t t0, end, killed_at = 0, psi = 0, kills = 0;
+	pid_t hog, keep, reader;
+	enum result res;
+	int st = 0;
+
+	if (ctl_open(&conn, ctx->sock) < 0)
+		return fail(ctx, "cannot connect to %s", ctx->sock);
+	res = admit(ctx,
+		    "{\"op\":\"container.admit\",\"name\":\"g\",\"class\":\"guaranteed\","
+		    "\"cpu_request_mc\":100,\"memory_request\":16777216}",
+		    g_cg, sizeof(g_cg));
+	if (res == RES_PASS)
+		res = admit(
+			ctx,
+			"{\"op\":\"container.admit\",\"name\":\"hog\",\"class\":\"besteffort\"}",
+			hog_cg, sizeof(hog_cg));
+	if (res == RES_PASS)
+		res = admit(
+			ctx,
+			"{\"op\":\"container.admit\",\"name\":\"keep\",\"class\":\"besteffort\"}",
+			keep_cg, sizeof(keep_cg));
+	/* a second guaranteed one: past psi_max, BPF's onset alone */
+	if (res == RES_PASS)
+		res = admit(ctx,
+			    "{\"op\":\"container.admit\",\"name\":\"g2\",\"class\":\"guaranteed\","
+			    "\"cpu_request_mc\":100,\"memory_request\":16777216}",
+			    g2_cg, sizeof(g2_cg));
+	if (res != RES_PASS)
+		return res;
+	/* the node is small: both share 400 MiB */
+	if (cg_write(CG_ROOT "/" QOS_ROOT, "memory.max", "%llu", GUARD_LIMIT) < 0)
+		return fail(ctx, "cannot limit " QOS_ROOT ": %s", strerror(errno));
+	keep = spawn(ctx, keep_cg, -1, anon_hog, (void *)(uintptr_t)GUARD_KEEP);
+	hog = spawn(ctx, hog_cg, -1, anon_hog, (void *)(uintptr_t)GUARD_HOG);
+	if (keep < 0 || hog < 0)
+		return fail(ctx, "cannot start the hogs");
+	for (end = mono_now_ns() + 30 * 1000000000ULL;
+	     mono_now_ns() < end && cg_u64(hog_cg, "memory.current") < GUARD_HOG - (8ULL << 20);)
+		sleep_ms(100);
+	info(ctx, "the hog holds %llu MiB, the protected one %llu MiB, of %llu MiB",
+	     (unsigned long long)(cg_u64(hog_cg, "memory.current") >> 20),
+	     (unsigned long long)(cg_u64(keep_cg, "memory.current") >> 20),
+	     (unsigned long long)(GUARD_LIMIT >> 20));
+	/* the guaranteed reader's 160 MiB no longer fit: it stalls in reclaim
+	 * of its own cache above its 16 MiB memory.min (all the rest is
+	 * anonymous, and there is no swap) */
+	t0 = mono_now_ns();
+	reader = spawn(ctx, g_cg, -1, disk_reader, (void *)&job);
+	if (reader < 0)
+		return fail(ctx, "cannot start the reader: %s", strerror(-reader));
+	for (end = t0 + 30 * 1000000000ULL; mono_now_ns() < end;) {
+		if (wait_worker(hog, 50, &st) == 0) {
+			killed_at = mono_now_ns();
+			break;
+		}
+	}
+	if (!killed_at)
+		return fail(ctx, "the hog still runs 30 s after the guaranteed reader started");
+	info(ctx, "the hog ended %.2f s after the reader started (signal %d)",
+	     (killed_at - t0) / 1e9, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+		return fail(ctx, "the hog ended with status 0x%x, not by SIGKILL", st);
+	if (kill(keep, 0) < 0 || kill(reader, 0) < 0 || waitpid(keep, NULL, WNOHANG) ||
+	    waitpid(reader, NULL, WNOHANG))
+		return fail(ctx, "the protected besteffort or the guaranteed reader died");
+	if (cg_read_key(CG_ROOT "/" QOS_ROOT, "memory.events", "oom_kill", &kills) == 0 && kills)
+		return fail(ctx, "the kernel's OOM killer ran (%llu kills): not cgpilot's relief",
+			    (unsigned long long)kills);
+	/* cgpilot did it, and says why: a squeeze first, then the kill */
+	{
+		char req[PATH_MAX + 64];
+		const char *sq, *kl;
+
+		snprintf(req, sizeof(req), "{\"op\":\"cgroup.why\",\"cgroup\":\"%s\"}",
+			 hog_cg + strlen(CG_ROOT) + 1);
+		if (ctl_call(&conn, req, reply, sizeof(reply)) < 0)
+			return fail(ctx, "cgroup.why: no reply");
+		sq = strstr(reply, "memory relief squeeze");
+		kl = strstr(reply, "memory relief kill");
+		if (!kl || !strstr(reply, "\"knob\":\"cgroup.kill\""))
+			return fail(ctx, "cgroup.why of the hog shows no kill: %.600s", reply);
+		if (!sq || sq > kl)
+			return fail(ctx, "no squeeze before the kill: %.600s", reply);
+		info(ctx, "why: %.400s", kl);
+	}
+	if (ctl_call(&conn, "{\"op\":\"policy.show\"}", reply, sizeof(reply)) < 0 ||
+	    !json_u64(reply, "policies.memory_relief.actions.kill", &kills) || kills != 1 ||
+	    !json_u64(reply, "policies.memory_relief.psi_triggers", &psi) || psi != 1)
+		return fail(ctx, "policy.show: kills %llu (want 1), psi triggers %llu: %.400s",
+			    (unsigned long long)kills, (unsigned long long)psi, reply);
+	if (read_file_trim(keep_cg, "cgroup.events", v, sizeof(v)) < 0)
+		return fail(ctx, "the protected container's cgroup is gone");
+	if (read_file_trim(g_cg, "memory.high", v, sizeof(v)) || strcmp(v, "max"))
+		return fail(ctx, "the guaranteed container's memory.high is '%s', not max", v);
+	close(conn.fd);
+	kill(reader, SIGKILL);
+	kill(keep, SIGKILL);
+	cg_write(CG_ROOT "/" QOS_ROOT, "memory.max", "max");
+	return daemon_stop(ctx);
+}
+
+void qos_guard_cleanup(struct ctx *ctx)
+{
+	cg_write(CG_ROOT "/" QOS_ROOT, "memory.max", "max");
+	qos_cpu_cleanup(ctx);
+}

@@ -144,6 +144,14 @@ static const struct guest_test tests[] = {
 		.cleanup = qos_cpu_cleanup,
 	},
 	{
+		.name = "qos_guard",
+		.desc = "a guaranteed container stalled in memory: the besteffort hog squeezed, "
+			"then killed; the protected one kept",
+		.setup = qos_guard_setup,
+		.run = qos_guard_run,
+		.cleanup = qos_guard_cleanup,
+	},
+	{
 		.name = "alloc_dry_run",
 		.desc = "--dry-run admits without a cgroup, audits the writes it did not make",
 		.setup = alloc_dry_run_setup,
