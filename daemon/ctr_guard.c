@@ -8,7 +8,8 @@
  * under pressure, the besteffort containers cgpilot admitted are squeezed
  * (memory.high) and, with [policy.memory] kill, killed, one at a time, as
  * the policy decides; a one-shot timer brings the loop back for the waits,
- * the cooldown and the giving back. The memory loop (ctr_memory.c) leaves a
+ * the cooldown and the giving back. Revocation is pressure too: when what
+ * besteffort holds grows past the slack (the reserved containers' use grew). The memory loop (ctr_memory.c) leaves a
  * squeezed container alone until the squeeze is given back.
  */
 #include <errno.h>
@@ -132,7 +133,41 @@ static bool pressure_now(struct containers *c, uint64_t now, uint64_t *psi_end)
 		if (gc && (gc->active & (1u << CGP_SIG_MEM)))
 			p = true;
 	}
-	return p;
+	return p || c->revoke_mem;
+}
+
+/*
+ * Revocation, as Mesos's QoS controller treats revocable resources:
+ * besteffort containers run on the slack (allocatable less what the
+ * reserved ones use, daemon/policy/admit.h); once the guaranteed and
+ * burstable ones' use has grown until besteffort holds more memory than
+ * the slack, besteffort gives memory back the same way (squeezed first,
+ * killed last, and only with kill on). Memory only: CPU is compressible,
+ * and besteffort's cpu.weight of 1 already yields it. From the model's
+ * memory.current (the sweep's), each tick; squeezes are not given back
+ * while besteffort is within a tenth of the slack.
+ */
+static void revocation(struct containers *c)
+{
+	uint64_t be = 0, slack = c->books.slack.mem;
+
+	c->revoke_mem = false;
+	c->guard.hold_release = false;
+	if (!relief_on(c) || !c->slack.last_ns)
+		return;
+	for (struct container *k = c->list; k; k = k->next) {
+		const struct cg *cg;
+
+		if (!managed(k) || k->class != CGP_CLASS_BESTEFFORT)
+			continue;
+		cg = model__find(c->d->model, k->cgroup_id);
+		if (cg && cg->fig.memory_valid)
+			be += cg->fig.memory_current;
+	}
+	c->revoke_be_bytes = be;
+	c->revoke_slack_bytes = slack;
+	c->revoke_mem = be > slack;
+	c->guard.hold_release = be + be / 10 > slack;
 }
 
 static int write_knob(struct containers *c, struct container *k, const char *knob,
@@ -426,9 +461,26 @@ void ctr_guard_admitted(struct containers *c, struct container *k)
  * comes after the state is read back), and a pressure that ended unseen. */
 void ctr_guard_tick(struct containers *c, uint64_t now)
 {
+	bool was = c->revoke_mem;
+
 	for (struct container *k = c->list; k; k = k->next)
 		if (guarded(c, k) && !k->psi && !k->psi_failed)
 			psi_watch(c, k);
+	revocation(c);
+	if (c->revoke_mem && !was && !c->guard.pressure_since) {
+		c->guard_stats.revocations++;
+		c->guard_cg[0] = 0;
+		c->guard_value_ns = c->guard_threshold_ns = 0;
+		snprintf(c->guard_why, sizeof(c->guard_why),
+			 "revocation: besteffort holds %" PRIu64 " MiB, the slack is %" PRIu64
+			 " MiB",
+			 c->revoke_be_bytes >> 20, c->revoke_slack_bytes >> 20);
+	}
+	/* the pressure came or went with the slack, or goes on unarmed */
+	if (c->revoke_mem != was || (c->revoke_mem && !c->guard_next_ns)) {
+		run(c, now);
+		return;
+	}
 	if (c->guard.pressure_since || c->guard_next_ns)
 		return;
 	for (struct container *k = c->list; k; k = k->next)
@@ -520,6 +572,16 @@ json_object *ctr_guard_json(struct containers *c)
 	if (c->guard.pressure_since)
 		json_object_object_add(o, "pressure_from", json_object_new_string(c->guard_cg));
 	json_object_object_add(o, "last_decision", json_object_new_string(c->guard_last));
+	{
+		json_object *rv = json_object_new_object();
+
+		json_object_object_add(rv, "over", json_object_new_boolean(c->revoke_mem));
+		json_object_object_add(rv, "besteffort_bytes",
+				       json_object_new_uint64(c->revoke_be_bytes));
+		json_object_object_add(rv, "slack_bytes",
+				       json_object_new_uint64(c->revoke_slack_bytes));
+		json_object_object_add(o, "revocation", rv);
+	}
 	for (struct container *k = c->list; k; k = k->next) {
 		if (k->psi)
 			watched++;

@@ -74,13 +74,16 @@ struct containers {
 	uint64_t guard_next_ns;
 	struct ctr_psi *psi_dead; /* closed triggers, freed after the batch */
 	unsigned npsi; /* open triggers */
+	/* revocation: besteffort holds more memory than the slack */
+	bool revoke_mem;
+	uint64_t revoke_be_bytes, revoke_slack_bytes;
 	bool psi_full_said;
 	char guard_cg[128]; /* whose pressure, for the reasons and why */
 	char guard_why[200];
 	char guard_last[160]; /* the last decision's words */
 	uint64_t guard_value_ns, guard_threshold_ns;
 	struct {
-		uint64_t psi_events, onsets;
+		uint64_t psi_events, onsets, revocations;
 	} guard_stats;
 };
 

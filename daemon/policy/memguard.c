@@ -76,6 +76,11 @@ static void release(const struct memguard_conf *c, const struct memguard_state *
 		snprintf(d->why, sizeof(d->why), "no pressure, nothing squeezed");
 		return;
 	}
+	if (s->hold_release) {
+		snprintf(d->why, sizeof(d->why),
+			 "calm, but besteffort is near the slack: squeezes are kept");
+		return;
+	}
 	at = s->calm_since + c->release_ns;
 	if (s->last_ns && s->last_ns + c->release_ns > at)
 		at = s->last_ns + c->release_ns;

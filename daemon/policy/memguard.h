@@ -68,6 +68,9 @@ struct memguard_state {
 	uint64_t victim; /* its victim */
 	uint64_t wait_usage; /* a squeeze's: the usage that counts as freed */
 	enum memguard_act last; /* MG_NONE: not waiting for freed memory */
+	/* the caller's: giving a squeeze back now would bring the pressure
+	 * back (besteffort near the slack): releases wait */
+	bool hold_release;
 	uint64_t actions[MG_RELEASE + 1]; /* done, by kind */
 };
 

@@ -233,6 +233,12 @@ static void test_release(void **state)
 	memguard_decide(&c, &s, v, 3, t + 2 * SEC, &d);
 	assert_int_equal(d.act, MG_NONE);
 	assert_true(d.next_ns == t + 6 * SEC);
+	/* besteffort near the slack: the squeezes stay */
+	s.hold_release = true;
+	memguard_decide(&c, &s, v, 3, t + 6 * SEC, &d);
+	assert_int_equal(d.act, MG_NONE);
+	assert_non_null(strstr(d.why, "slack"));
+	s.hold_release = false;
 	memguard_decide(&c, &s, v, 3, t + 6 * SEC, &d);
 	assert_int_equal(d.act, MG_RELEASE);
 	assert_int_equal(d.victim, 2);

@@ -204,6 +204,8 @@ enum result qos_memory_run(struct ctx *ctx);
 enum result qos_guard_setup(struct ctx *ctx);
 enum result qos_guard_run(struct ctx *ctx);
 void qos_guard_cleanup(struct ctx *ctx);
+enum result qos_revoke_setup(struct ctx *ctx);
+enum result qos_revoke_run(struct ctx *ctx);
 enum result alloc_dry_run_setup(struct ctx *ctx);
 enum result alloc_dry_run_run(struct ctx *ctx);
 enum result alloc_adopt_setup(struct ctx *ctx);

@@ -524,3 +524,79 @@ void qos_guard_cleanup(struct ctx *ctx)
 	cg_write(CG_ROOT "/" QOS_ROOT, "memory.max", "max");
 	qos_cpu_cleanup(ctx);
 }
+
+/* ---- revocation: besteffort over the slack once guaranteed use grows ---- */
+
+static const char revoke_conf[] =
+	"[metrics]\naddress = none\n"
+	"[telemetry]\npsi_sweep_s = 1\n"
+	"[node]\nreserved_memory = 512M\n"
+	"[containers]\nroot = " QOS_ROOT "\nstart_deadline_s = 600\nslack_half_life_s = 1\n"
+	"[policy.memory]\nkill = true\nkill_after_ms = 1500\ncooldown_ms = 300\n"
+	"settle_ms = 1000\npsi_stall_us = 0\n";
+
+enum result qos_revoke_setup(struct ctx *ctx)
+{
+	return daemon_start_with(ctx, revoke_conf, NULL);
+}
+
+enum result qos_revoke_run(struct ctx *ctx)
+{
+	char hog_cg[PATH_MAX], reply[16384], req[PATH_MAX + 64];
+	uint64_t end, t0, slack = 0, squeezes = 0;
+	pid_t hog, grow;
+	enum result res;
+	int st = 0;
+
+	if (ctl_open(&conn, ctx->sock) < 0)
+		return fail(ctx, "cannot connect to %s", ctx->sock);
+	res = admit(ctx,
+		    "{\"op\":\"container.admit\",\"name\":\"g\",\"class\":\"guaranteed\","
+		    "\"cpu_request_mc\":100,\"memory_request\":314572800}",
+		    g_cg, sizeof(g_cg));
+	if (res == RES_PASS)
+		res = admit(
+			ctx,
+			"{\"op\":\"container.admit\",\"name\":\"hog\",\"class\":\"besteffort\"}",
+			hog_cg, sizeof(hog_cg));
+	if (res != RES_PASS)
+		return res;
+	hog = spawn(ctx, hog_cg, -1, anon_hog, (void *)(uintptr_t)(250ULL << 20));
+	if (hog < 0)
+		return fail(ctx, "cannot start the hog");
+	/* within the slack: left alone */
+	sleep_ms(4000);
+	if (ctl_call(&conn, "{\"op\":\"policy.show\"}", reply, sizeof(reply)) < 0 ||
+	    !json_u64(reply, "policies.memory_relief.revocation.slack_bytes", &slack) ||
+	    !json_u64(reply, "policies.memory_relief.actions.squeeze", &squeezes))
+		return fail(ctx, "policy.show: %.400s", reply);
+	info(ctx, "the hog holds %llu MiB; the slack is %llu MiB",
+	     (unsigned long long)(cg_u64(hog_cg, "memory.current") >> 20),
+	     (unsigned long long)(slack >> 20));
+	if (squeezes || waitpid(hog, NULL, WNOHANG))
+		return fail(ctx, "the hog was taken from within the slack (%llu squeezes)",
+			    (unsigned long long)squeezes);
+	/* the guaranteed container uses what it asked for: the slack shrinks */
+	t0 = mono_now_ns();
+	grow = spawn(ctx, g_cg, -1, anon_hog, (void *)(uintptr_t)(280ULL << 20));
+	if (grow < 0)
+		return fail(ctx, "cannot start the guaranteed workload");
+	for (end = t0 + 20 * 1000000000ULL; mono_now_ns() < end;)
+		if (wait_worker(hog, 50, &st) == 0)
+			break;
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+		return fail(ctx, "the hog was not killed within 20 s of the guaranteed growth");
+	info(ctx, "the hog was killed %.2f s after the guaranteed container began to grow",
+	     (mono_now_ns() - t0) / 1e9);
+	if (waitpid(grow, NULL, WNOHANG))
+		return fail(ctx, "the guaranteed workload died");
+	snprintf(req, sizeof(req), "{\"op\":\"cgroup.why\",\"cgroup\":\"%s\"}",
+		 hog_cg + strlen(CG_ROOT) + 1);
+	if (ctl_call(&conn, req, reply, sizeof(reply)) < 0 || !strstr(reply, "revocation") ||
+	    !strstr(reply, "\"knob\":\"cgroup.kill\""))
+		return fail(ctx, "cgroup.why of the hog: %.600s", reply);
+	info(ctx, "why: %.300s", strstr(reply, "memory relief kill"));
+	close(conn.fd);
+	kill(grow, SIGKILL);
+	return daemon_stop(ctx);
+}

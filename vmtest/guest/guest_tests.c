@@ -152,6 +152,14 @@ static const struct guest_test tests[] = {
 		.cleanup = qos_guard_cleanup,
 	},
 	{
+		.name = "qos_revoke",
+		.desc = "guaranteed use grows until besteffort holds more than the slack: "
+			"the besteffort hog squeezed, then killed",
+		.setup = qos_revoke_setup,
+		.run = qos_revoke_run,
+		.cleanup = qos_cpu_cleanup,
+	},
+	{
 		.name = "alloc_dry_run",
 		.desc = "--dry-run admits without a cgroup, audits the writes it did not make",
 		.setup = alloc_dry_run_setup,
