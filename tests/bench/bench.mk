@@ -43,3 +43,13 @@ bench-qos: all vmtest-guest
 		--test bench_qos -v 2>&1 | grep -E '^bench qos:|passed|failed'
 
 bench: bench-qos
+
+# Reaction of the CPU loop in both kernels' guests (the quota rung: onset,
+# decision, first write), with a PSI trigger's wake-up on the same pressure
+# beside it: what the in-kernel onset buys over a PSI-driven loop.
+.PHONY: bench-reaction
+bench-reaction: all vmtest-guest
+	OUT=$(OUT) VMTEST_NO_MAKE=1 vmtest/run.sh --kernel 6.1 --kernel 6.12 --profile bench \
+		--test bench_reaction -v 2>&1 | grep -E '^bench reaction|passed|failed'
+
+bench: bench-reaction

@@ -206,6 +206,8 @@ enum result qos_guard_run(struct ctx *ctx);
 void qos_guard_cleanup(struct ctx *ctx);
 enum result qos_revoke_setup(struct ctx *ctx);
 enum result qos_revoke_run(struct ctx *ctx);
+enum result bench_reaction_setup(struct ctx *ctx);
+enum result bench_reaction_run(struct ctx *ctx);
 enum result alloc_dry_run_setup(struct ctx *ctx);
 enum result alloc_dry_run_run(struct ctx *ctx);
 enum result alloc_adopt_setup(struct ctx *ctx);

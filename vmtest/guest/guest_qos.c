@@ -600,3 +600,160 @@ enum result qos_revoke_run(struct ctx *ctx)
 	kill(grow, SIGKILL);
 	return daemon_stop(ctx);
 }
+
+/* ---- bench: reaction of the CPU loop, beside a PSI trigger's ---- */
+
+#define REACT_TRIALS 30
+
+static const char react_conf[] = "[metrics]\naddress = none\n"
+				 "[containers]\nroot = " QOS_ROOT "\nstart_deadline_s = 600\n"
+				 "[policy.cpu]\nhold_ms = 100\nrelease_ms = 300\n"
+				 "release_max_ms = 300\n";
+
+enum result bench_reaction_setup(struct ctx *ctx)
+{
+	return daemon_start_with(ctx, react_conf, NULL);
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct_of(double *v, unsigned n, unsigned p)
+{
+	qsort(v, n, sizeof(*v), cmp_dbl);
+	return n ? v[(n - 1) * p / 100] : 0;
+}
+
+/*
+ * Each trial: two CPU hogs of a besteffort container busy both CPUs; a
+ * CPU-bound task starts in the guaranteed container (t0) and waits for CPU.
+ * Taken: the BPF onset event's own stamp, the first corrective write (the
+ * action event: the quota rung's cpu.max), and when a PSI trigger on the
+ * guaranteed container's cpu.pressure ("some 5000 500000", 5 ms of stall
+ * in the shortest window the kernel takes) woke a poll() here: what a
+ * PSI-driven loop would start from. The task stops, the rung is released,
+ * the next trial begins.
+ */
+enum result bench_reaction_run(struct ctx *ctx)
+{
+	static const char trig[] = "some 5000 500000";
+	double on_ms[REACT_TRIALS], dec_ms[REACT_TRIALS], tot_ms[REACT_TRIALS],
+		psi_ms[REACT_TRIALS];
+	struct ctl_conn *ev = calloc(1, sizeof(*ev));
+	char hog_cg[PATH_MAX], path[PATH_MAX + 32], line[8192], rel[PATH_MAX], v[64];
+	uint64_t off, thr = 0;
+	unsigned n = 0, npsi = 0;
+	enum result res;
+	int psi = -1;
+
+	if (!ev || ctl_open(&conn, ctx->sock) < 0 || ctl_open(ev, ctx->sock) < 0)
+		return fail(ctx, "cannot connect to %s", ctx->sock);
+	res = admit(ctx,
+		    "{\"op\":\"container.admit\",\"name\":\"g\",\"class\":\"guaranteed\","
+		    "\"cpu_request_mc\":100,\"memory_request\":67108864}",
+		    g_cg, sizeof(g_cg));
+	if (res == RES_PASS)
+		res = admit(
+			ctx,
+			"{\"op\":\"container.admit\",\"name\":\"hog\",\"class\":\"besteffort\"}",
+			hog_cg, sizeof(hog_cg));
+	if (res != RES_PASS)
+		return res;
+	snprintf(rel, sizeof(rel), "%s", g_cg + strlen(CG_ROOT) + 1);
+	/* four a CPU: at cpu.weight 1 each beside the task's 4, it waits */
+	for (int i = 0; i < 8; i++)
+		if (spawn(ctx, hog_cg, i % 2, busy_loop, NULL) < 0)
+			return fail(ctx, "cannot start the hogs");
+	snprintf(path, sizeof(path), "%s/cpu.pressure", g_cg);
+	psi = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (psi < 0 || write(psi, trig, sizeof(trig)) != (ssize_t)sizeof(trig))
+		return fail(ctx, "PSI trigger on %s: %s", path, strerror(errno));
+	if (ctl_call(ev, "{\"op\":\"subscribe\",\"events\":[\"onset\",\"action\"]}", line,
+		     sizeof(line)) < 0 ||
+	    !strstr(line, "\"ok\":true"))
+		return fail(ctx, "cannot subscribe: %.200s", line);
+	{
+		struct timespec rt, mo;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_MONOTONIC, &mo);
+		off = ((uint64_t)rt.tv_sec - (uint64_t)mo.tv_sec) * 1000000000ULL +
+		      (uint64_t)rt.tv_nsec - (uint64_t)mo.tv_nsec;
+	}
+	for (unsigned t = 0; t < REACT_TRIALS; t++) {
+		uint64_t t0, t_on = 0, t_act = 0, t_psi = 0, end;
+		bool released = false;
+		pid_t task;
+
+		sleep_ms(700); /* a PSI trigger fires at most once a window */
+		t0 = mono_now_ns();
+		task = spawn(ctx, g_cg, 0, busy_loop, NULL);
+		if (task < 0)
+			return fail(ctx, "cannot start the task");
+		for (end = t0 + 3000000000ULL;
+		     mono_now_ns() < end && (!t_on || !t_act || !t_psi);) {
+			struct pollfd p = { .fd = psi, .events = POLLPRI };
+			uint64_t u = 0;
+
+			if (!t_psi && poll(&p, 1, 0) == 1 && (p.revents & POLLPRI))
+				t_psi = mono_now_ns();
+			if (ctl_read_line(ev, line, sizeof(line), 2) < 0)
+				continue;
+			if (!t_on && strstr(line, "\"event\":\"onset\"") &&
+			    strstr(line, "\"signal\":\"cpu\"") &&
+			    json_str(line, "cgroup", v, sizeof(v)) && streq(v, rel) &&
+			    json_u64(line, "ts_ns", &u)) {
+				t_on = u;
+				json_u64(line, "threshold_ns", &thr);
+			} else if (!t_act && strstr(line, "\"event\":\"action\"") &&
+				   strstr(line, "\"knob\":\"cpu.max\"") &&
+				   json_str(line, "new", v, sizeof(v)) && strncmp(v, "max", 3) &&
+				   json_u64(line, "time_ns", &u)) {
+				t_act = u - off;
+			}
+		}
+		kill(task, SIGKILL);
+		waitpid(task, NULL, 0);
+		ctx->npids--; /* the last spawned: its slot for the next trial */
+		if (!t_on || !t_act) {
+			info(ctx, "trial %u: no onset or no action within 3 s", t);
+			continue;
+		}
+		on_ms[n] = (double)(int64_t)(t_on - t0) / 1e6;
+		dec_ms[n] = (double)(int64_t)(t_act - t_on) / 1e6;
+		tot_ms[n] = (double)(int64_t)(t_act - t0) / 1e6;
+		n++;
+		if (t_psi)
+			psi_ms[npsi++] = (double)(t_psi - t0) / 1e6;
+		/* the rung comes back down before the next trial */
+		for (end = mono_now_ns() + 5000000000ULL; mono_now_ns() < end && !released;)
+			if (ctl_read_line(ev, line, sizeof(line), 100) == 0 &&
+			    strstr(line, "\"knob\":\"cpu.max\"") &&
+			    json_str(line, "new", v, sizeof(v)) && !strncmp(v, "max", 3))
+				released = true;
+	}
+	close(psi);
+	close(ev->fd);
+	free(ev);
+	if (n < REACT_TRIALS / 2)
+		return fail(ctx, "only %u of %u trials saw the onset and the write", n,
+			    REACT_TRIALS);
+	printf("bench reaction (guest, quota rung, threshold %.1f ms per 100 ms window, %u "
+	       "trials): onset latency p50 %.1f ms p99 %.1f ms | decision p50 %.2f ms p99 %.2f "
+	       "ms | reaction p50 %.1f ms p99 %.1f ms (target p99 <= 50 ms, aim 20: %s)\n",
+	       thr / 1e6, n, pct_of(on_ms, n, 50), pct_of(on_ms, n, 99), pct_of(dec_ms, n, 50),
+	       pct_of(dec_ms, n, 99), pct_of(tot_ms, n, 50), pct_of(tot_ms, n, 99),
+	       pct_of(tot_ms, n, 99) <= 50 ? "met" : "missed");
+	printf("bench reaction (guest, PSI trigger '%s' on cpu.pressure, %u of %u trials fired): "
+	       "wake p50 %.1f ms p99 %.1f ms, before any decision | in-kernel onset p50 %.1f ms "
+	       "p99 %.1f ms\n",
+	       trig, npsi, n, pct_of(psi_ms, npsi, 50), pct_of(psi_ms, npsi, 99),
+	       pct_of(on_ms, n, 50), pct_of(on_ms, n, 99));
+	fflush(stdout);
+	close(conn.fd);
+	return daemon_stop(ctx);
+}

@@ -190,6 +190,15 @@ static const struct guest_test tests[] = {
 		.cleanup = qos_cpu_cleanup,
 		.profiles = PROF_BENCH,
 	},
+	{
+		.name = "bench_reaction",
+		.desc = "the CPU loop's reaction (onset, decision, first write) beside a PSI "
+			"trigger's wake-up, 30 trials",
+		.setup = bench_reaction_setup,
+		.run = bench_reaction_run,
+		.cleanup = qos_cpu_cleanup,
+		.profiles = PROF_BENCH,
+	},
 };
 
 /* ---- profiles ---- */
