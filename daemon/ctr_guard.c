@@ -400,6 +400,11 @@ void containers__psi_event(struct containers *c, struct ep_source *src, uint32_t
 		return;
 	c->guard_stats.psi_events++;
 	k->psi_until_ns = now + k->psi_window_ns;
+	/* an episode under way with its timer armed: the new window is all
+	 * there is to note (many guaranteed containers under pressure wake
+	 * the daemon a few times a window each; one decision serves them) */
+	if (c->guard.pressure_since && c->guard_next_ns)
+		return;
 	if (!c->guard.pressure_since) {
 		snprintf(c->guard_cg, sizeof(c->guard_cg), "%s", k->path);
 		c->guard_value_ns = (uint64_t)c->d->conf.mem_psi_stall_us * 1000;
@@ -417,6 +422,9 @@ void containers__psi_event(struct containers *c, struct ep_source *src, uint32_t
 void ctr_guard_on_event(struct containers *c, struct container *k, const struct cgp_event *e)
 {
 	if (!guarded(c, k))
+		return;
+	/* as for PSI: an onset inside an armed episode changes nothing */
+	if (e->type == CGP_EV_ONSET && c->guard.pressure_since && c->guard_next_ns)
 		return;
 	if (e->type == CGP_EV_ONSET) {
 		c->guard_stats.onsets++;
