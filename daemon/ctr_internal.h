@@ -146,6 +146,16 @@ struct ctr_plan {
 	unsigned n;
 };
 
+/* ctr_record.c: the actuator's record hooks (audit, action events,
+ * history), its manage set, and the writes of a container (@fd: its open
+ * directory, or NULL). */
+void ctr_on_record(void *ud, const struct act_record *r);
+void ctr_on_recorded(void *ud);
+bool ctr_in_manage(void *ud, const char *path);
+void ctr_audit_flush(struct containers *c);
+int ctr_apply_to(struct containers *c, struct container *k, const struct act_write *w, unsigned n,
+		 const int *fd, const char *reason, struct act_result *res);
+
 /* containers.c */
 /* -ENOSPC when a cpuset would be empty or does not fit a value (nothing planned). */
 int ctr_plan_knobs(struct containers *c, const struct container *k, struct ctr_plan *p,
