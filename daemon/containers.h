@@ -54,6 +54,7 @@ struct ctr_knob {
 };
 
 #define CTR_KNOBS_MAX 12
+#define CTR_SUB_MAX 16
 
 /* One action in a container's in-memory history. */
 struct ctr_action {
@@ -101,6 +102,7 @@ struct container {
 	struct ctl_client *waiter; /* queued: the client that waits for the reply */
 	bool booked; /* counted in the books */
 	bool backed_off; /* adopted: a knob was changed by someone else */
+	char external_knob[32]; /* ... the knob, as the write that found it says */
 	bool releasing; /* killed; removed once its processes are gone */
 	bool dry; /* admitted in dry run: no cgroup was made */
 	bool fresh; /* its cgroup was made for the writes under way (act_target.fresh) */
@@ -122,6 +124,15 @@ struct container {
 	bool mem_stall_valid;
 	bool ladder_frozen;
 	bool threshold_ours;
+	/* adopted, on the CPU ladder: cpu.weight and cpu.max as its scheduler
+	 * left them, read before the first rung, written back on release */
+	char cpu_saved_weight[16], cpu_saved_max[48];
+	bool cpu_saved;
+	/* a protected one: the cgroups below it (a pod's container scopes)
+	 * whose BPF CPU threshold cgpilot set to its class target, since BPF
+	 * counts each task's wait in the task's own cgroup */
+	uint64_t sub_threshold[CTR_SUB_MAX];
+	unsigned nsub_threshold;
 	/* memory relief (daemon/ctr_guard.c): the squeeze it holds (MEMHIGH_MAX:
 	 * none; the memory loop leaves the container alone meanwhile), a squeeze
 	 * that freed nothing this episode; a guaranteed one's PSI trigger, the
@@ -201,7 +212,7 @@ void containers__reconfigured(struct containers *c);
  * target from now on (kept on reloads, left in place when it goes). */
 void containers__operator_threshold(struct containers *c, uint64_t cgroup_id);
 /* Is the BPF CPU threshold of @cgroup_id the class target cgpilot set? */
-bool containers__class_threshold(struct containers *c, uint64_t cgroup_id);
+bool containers__class_threshold(struct containers *c, const struct cg *cg);
 void containers__control_timer(struct containers *c);
 /* The memory relief (daemon/ctr_guard.c): its one-shot timer's fd and what
  * to do when it fires; a PSI trigger's event (@src an EP_PSI source); what

@@ -12,12 +12,17 @@
  * target ([policy.cpu] target_us per [telemetry] window) set as their BPF
  * threshold unless an operator set one. Squeezed: besteffort containers,
  * then burstable ones using more than their request once every besteffort
- * one is on its top rung. Squeezed are only containers cgpilot admitted
- * (launched and runtime-created); adopted guaranteed pods are protected
- * where [policy.cpu] adopted is on, adopted cgroups are not squeezed yet.
+ * one is on its top rung. With [policy.cpu] adopted on, adopted guaranteed
+ * pods are protected and adopted besteffort and burstable pods squeezed too,
+ * on the rungs whose knobs their pattern hands over ([adopt] knobs) and from
+ * the values their scheduler wrote, which a release writes back. An adopted
+ * cgroup whose knob another writer changed is left to it (backed off): what
+ * of the squeeze is still as cgpilot left it is undone, and it is never
+ * squeezed again.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,10 +54,25 @@ static bool shielded(const struct containers *c, const struct container *k)
 	       k->cgroup_id && !k->dry && (on(c, k) || adopted_ok);
 }
 
+static bool handed(const struct container *k, const char *knob)
+{
+	return k->pattern && act_word_in(k->pattern->knobs, knob);
+}
+
+/* An adopted cgroup cgpilot may squeeze: the policy on for adopted ones, a
+ * CPU knob handed over, and no other writer met. */
+static bool adopted_on(const struct containers *c, const struct container *k)
+{
+	return k->kind == CTR_ADOPTED && c->d->conf.cpu_policy && c->d->conf.cpu_policy_adopted &&
+	       !k->backed_off && k->cgroup_id && !k->releasing &&
+	       (handed(k, "cpu.weight") || handed(k, "cpu.max") || handed(k, "cgroup.freeze") ||
+		handed(k, "cgroup.kill"));
+}
+
 /* 1: besteffort; 2: burstable above its request; 0: not squeezed. */
 static int tier(const struct containers *c, const struct container *k)
 {
-	if (!on(c, k))
+	if (!on(c, k) && !adopted_on(c, k))
 		return 0;
 	if (k->class == CGP_CLASS_BESTEFFORT)
 		return 1;
@@ -84,7 +104,7 @@ void ctr_ladder_knobs(const struct containers *c, const struct container *k, str
 }
 
 /* The rungs that exist here for a container of @class, and the holds. */
-static void conf_for(const struct containers *c, enum cgp_class class, struct ladder_conf *lc)
+static void class_conf(const struct containers *c, enum cgp_class class, struct ladder_conf *lc)
 {
 	const struct cgp_conf *cf = &c->d->conf;
 
@@ -101,6 +121,68 @@ static void conf_for(const struct containers *c, enum cgp_class class, struct la
 			      c->books.shared_mc >= 2 * CGP_MILLI;
 	lc->on[RUNG_FREEZE] = cf->cpu_freeze;
 	lc->on[RUNG_KILL] = cf->cpu_kill;
+}
+
+/* ... for container @k: an adopted one has the rungs whose knobs its
+ * pattern hands over, and never the cpuset rung (its CPUs are its
+ * scheduler's placement, not cgpilot's pool). */
+static void conf_for(const struct containers *c, const struct container *k, struct ladder_conf *lc)
+{
+	class_conf(c, k->class, lc);
+	if (k->kind != CTR_ADOPTED)
+		return;
+	lc->on[RUNG_WEIGHT] &= handed(k, "cpu.weight");
+	lc->on[RUNG_QUOTA] &= handed(k, "cpu.max");
+	lc->on[RUNG_CPUSET] = false;
+	lc->on[RUNG_FREEZE] &= handed(k, "cgroup.freeze");
+	lc->on[RUNG_KILL] &= handed(k, "cgroup.kill");
+}
+
+/* The cap of the quota rung over a limit of its own (@max, cpu.max's
+ * form): the lower of the two. */
+static void quota_cap(const struct containers *c, const char *max, char *out, size_t len)
+{
+	unsigned long long q = quota_us(c), own, period;
+
+	if (sscanf(max, "%llu %llu", &own, &period) == 2 && period && own * 100000ULL / period < q)
+		q = own * 100000ULL / period;
+	else if (sscanf(max, "%llu", &own) == 1 && !strchr(max, ' ') && own < q)
+		q = own;
+	snprintf(out, len, "%llu 100000", q);
+}
+
+/* An adopted container's writes from rung @from to @to: cpu.weight and
+ * cpu.max against the values its scheduler left, read before the first
+ * rung. The number of writes, or -errno. */
+static int adopted_writes(struct containers *c, struct container *k, enum ladder_rung from,
+			  enum ladder_rung to, struct act_write *w, char (*buf)[48])
+{
+	unsigned n = 0;
+
+	if (!k->cpu_saved) {
+		if (handed(k, "cpu.weight") &&
+		    act_read(&c->act, k->path, "cpu.weight", k->cpu_saved_weight,
+			     sizeof(k->cpu_saved_weight)) < 0)
+			return -EIO;
+		if (handed(k, "cpu.max") && act_read(&c->act, k->path, "cpu.max", k->cpu_saved_max,
+						     sizeof(k->cpu_saved_max)) < 0)
+			return -EIO;
+		k->cpu_saved = true;
+	}
+	if (handed(k, "cpu.weight") && (from >= RUNG_WEIGHT) != (to >= RUNG_WEIGHT))
+		w[n++] = (struct act_write){
+			.knob = "cpu.weight",
+			.value = to >= RUNG_WEIGHT ? "1" : k->cpu_saved_weight,
+		};
+	if (handed(k, "cpu.max") && (from >= RUNG_QUOTA) != (to >= RUNG_QUOTA)) {
+		if (to >= RUNG_QUOTA)
+			quota_cap(c, k->cpu_saved_max, buf[n], sizeof(buf[n]));
+		else
+			snprintf(buf[n], sizeof(buf[n]), "%s", k->cpu_saved_max);
+		w[n] = (struct act_write){ .knob = "cpu.max", .value = buf[n] };
+		n++;
+	}
+	return (int)n;
 }
 
 /* The squeezed container's own demand fell: its tasks (the BPF rate of the
@@ -123,23 +205,31 @@ static int write_rung(struct containers *c, struct container *k, enum ladder_run
 	enum ladder_rung to = k->ladder.rung;
 	struct act_write w[ACT_WRITES_MAX];
 	struct ctr_plan before, after;
-	char unenf[sizeof(k->unenforced)], reason[320];
+	char unenf[sizeof(k->unenforced)], reason[320], abuf[2][48];
 	struct act_result res;
 	bool op_frozen = false;
 	unsigned n = 0;
 	int r;
 
-	k->ladder.rung = from;
-	r = ctr_plan_knobs(c, k, &before, unenf, sizeof(unenf));
-	k->ladder.rung = to;
-	if (r || ctr_plan_knobs(c, k, &after, unenf, sizeof(unenf)))
-		return -ENOSPC;
-	/* the knobs whose value the rung changes, and nothing else */
-	for (unsigned i = 0; i < after.n; i++)
-		for (unsigned j = 0; j < before.n; j++)
-			if (streq(after.w[i].knob, before.w[j].knob) &&
-			    !streq(after.w[i].value, before.w[j].value) && n < ACT_WRITES_MAX - 2)
-				w[n++] = after.w[i];
+	if (k->kind == CTR_ADOPTED) {
+		r = adopted_writes(c, k, from, to, w, abuf);
+		if (r < 0)
+			return r;
+		n = (unsigned)r;
+	} else {
+		k->ladder.rung = from;
+		r = ctr_plan_knobs(c, k, &before, unenf, sizeof(unenf));
+		k->ladder.rung = to;
+		if (r || ctr_plan_knobs(c, k, &after, unenf, sizeof(unenf)))
+			return -ENOSPC;
+		/* the knobs whose value the rung changes, and nothing else */
+		for (unsigned i = 0; i < after.n; i++)
+			for (unsigned j = 0; j < before.n; j++)
+				if (streq(after.w[i].knob, before.w[j].knob) &&
+				    !streq(after.w[i].value, before.w[j].value) &&
+				    n < ACT_WRITES_MAX - 2)
+					w[n++] = after.w[i];
+	}
 	if (to >= RUNG_FREEZE && from < RUNG_FREEZE) {
 		char fz[8];
 
@@ -171,13 +261,16 @@ static int write_rung(struct containers *c, struct container *k, enum ladder_run
 		c->why = NULL;
 	}
 	if (r) {
-		log_warn("container %" PRIu64 " (%s): %s", k->id, k->path, res.msg);
+		if (r != -EAGAIN) /* another writer's change: ctr_apply said so */
+			log_warn("container %" PRIu64 " (%s): %s", k->id, k->path, res.msg);
 		return r;
 	}
 	if (to >= RUNG_FREEZE && from < RUNG_FREEZE)
 		k->ladder_frozen = !op_frozen;
 	else if (to < RUNG_FREEZE)
 		k->ladder_frozen = false;
+	if (to == RUNG_NONE)
+		k->cpu_saved = false; /* its scheduler's values are read again next time */
 	c->ladder_moves++;
 	if (to > from)
 		c->ladder_up[to]++;
@@ -193,6 +286,37 @@ static int write_rung(struct containers *c, struct container *k, enum ladder_run
 	log_info("container %" PRIu64 " (%s): %s", k->id, k->path, reason);
 	ctr_state_put(c, k);
 	return 0;
+}
+
+/* An adopted container whose knob another writer changed: every knob of
+ * the squeeze still as cgpilot left it gets its scheduler's value back, one
+ * write each (the changed one is the other writer's: -EAGAIN, left alone),
+ * and the container leaves the ladder for good. */
+static void back_off(struct containers *c, struct container *k)
+{
+	struct act_write w[3];
+	struct act_result res;
+	unsigned n = 0;
+
+	if (k->cpu_saved && handed(k, "cpu.weight") && k->ladder.rung >= RUNG_WEIGHT)
+		w[n++] = (struct act_write){ .knob = "cpu.weight", .value = k->cpu_saved_weight };
+	if (k->cpu_saved && handed(k, "cpu.max") && k->ladder.rung >= RUNG_QUOTA)
+		w[n++] = (struct act_write){ .knob = "cpu.max", .value = k->cpu_saved_max };
+	if (k->ladder_frozen)
+		w[n++] = (struct act_write){ .knob = "cgroup.freeze", .value = "0" };
+	for (unsigned i = 0; i < n; i++)
+		if (!streq(w[i].knob, k->external_knob))
+			ctr_apply(c, k, &w[i], 1,
+				  "cpu ladder: another writer changed a knob; the rest of the "
+				  "squeeze undone, the cgroup left to its scheduler",
+				  &res);
+	log_info("container %" PRIu64 " (%s): off the cpu ladder (rung %s): another writer "
+		 "changed %s",
+		 k->id, k->path, ladder_rung_name(k->ladder.rung),
+		 k->external_knob[0] ? k->external_knob : "one of its knobs");
+	k->ladder = (struct ladder_state){ 0 };
+	k->ladder_frozen = false;
+	k->cpu_saved = false;
 }
 
 static void arm(struct containers *c, uint64_t at)
@@ -235,7 +359,7 @@ static void run(struct containers *c, uint64_t now)
 
 			if (tier(c, k) != t)
 				continue;
-			conf_for(c, k->class, &lc);
+			conf_for(c, k, &lc);
 			/* burstable waits, rung held, while besteffort has rungs left */
 			if (t == 2 && c->cpu_pressure && !exhausted)
 				continue;
@@ -246,6 +370,10 @@ static void run(struct containers *c, uint64_t now)
 				/* not written: as it was, tried again after the hold */
 				k->ladder = saved;
 				at = now + lc.hold_ns;
+				if (k->backed_off) {
+					back_off(c, k);
+					continue;
+				}
 			}
 			if (t == 1) {
 				any1 = true;
@@ -273,6 +401,11 @@ static void recompute(struct containers *c, const struct container *skip, uint64
 			continue;
 		gc = model__find(c->d->model, g->cgroup_id);
 		p = gc && (gc->active & (1u << CGP_SIG_CPU));
+		/* or one of the cgroups below it that count for it */
+		for (unsigned i = 0; i < g->nsub_threshold && !p; i++) {
+			gc = model__find(c->d->model, g->sub_threshold[i]);
+			p = gc && !gc->dead_ns && (gc->active & (1u << CGP_SIG_CPU));
+		}
 	}
 	c->cpu_pressure = p;
 	if (was && !p)
@@ -286,7 +419,7 @@ void containers__on_pressure(struct containers *c, const struct cg *cg, const st
 
 	if (!c || !cg)
 		return;
-	k = containers__find_cgroup(c, cg->id);
+	k = ctr_owner(c, cg);
 	if (!k)
 		return;
 	if (e->signal == CGP_SIG_MEM) {
@@ -337,15 +470,28 @@ void containers__operator_threshold(struct containers *c, uint64_t cgroup_id)
 {
 	struct container *k = c ? containers__find_cgroup(c, cgroup_id) : NULL;
 
-	if (k)
+	if (k) {
 		k->threshold_ours = false; /* the operator's from now on: it wins, and stays */
+		return;
+	}
+	for (k = c ? c->list : NULL; k; k = k->next)
+		for (unsigned i = 0; i < k->nsub_threshold; i++)
+			if (k->sub_threshold[i] == cgroup_id)
+				k->sub_threshold[i] = k->sub_threshold[--k->nsub_threshold];
 }
 
-bool containers__class_threshold(struct containers *c, uint64_t cgroup_id)
+bool containers__class_threshold(struct containers *c, const struct cg *cg)
 {
-	const struct container *k = c ? containers__find_cgroup(c, cgroup_id) : NULL;
+	const struct container *k = c ? ctr_owner(c, cg) : NULL;
 
-	return k && k->threshold_ours;
+	if (!k)
+		return false;
+	if (k->cgroup_id == cg->id)
+		return k->threshold_ours;
+	for (unsigned i = 0; i < k->nsub_threshold; i++)
+		if (k->sub_threshold[i] == cg->id)
+			return true;
+	return false;
 }
 
 /* The sample tick: a squeezed container's fallen demand is seen within a tick. */
@@ -363,26 +509,95 @@ int containers__control_fd(const struct containers *c)
 	return c ? c->control_fd : -1;
 }
 
+/* Cgroup @id's BPF CPU threshold set to the class target unless an
+ * operator set one (threshold.set wins, and stays); @ours: the one there is
+ * cgpilot's. Whether cgpilot's is in force now. */
+static bool class_threshold(struct containers *c, uint64_t id, bool ours)
+{
+	uint64_t want = (uint64_t)c->d->conf.cpu_target_us * 1000;
+	struct cgp_threshold th;
+
+	if (telemetry__get_threshold(c->d->tel, id, &th) != 1 && !ours)
+		return false;
+	if (ours && th.ns[CGP_SIG_CPU] == want)
+		return true;
+	th.ns[CGP_SIG_CPU] = want;
+	return !telemetry__set_threshold(c->d->tel, id, &th);
+}
+
 /* A guaranteed container's class target as its BPF threshold, unless an
  * operator set one (threshold.set wins, and stays). */
 void ctr_control_admitted(struct containers *c, struct container *k)
 {
-	struct cgp_threshold th;
-
 	ctr_guard_admitted(c, k);
 	/* a newcomer beside a guaranteed container under pressure climbs now */
 	if (c->cpu_pressure && tier(c, k))
 		run(c, mono_now_ns());
 	if (!shielded(c, k) || !c->d->tel || c->act.dry_run)
 		return;
-	/* not over one an operator set; ours follows target_us */
-	if (telemetry__get_threshold(c->d->tel, k->cgroup_id, &th) != 1 && !k->threshold_ours)
+	k->threshold_ours = class_threshold(c, k->cgroup_id, k->threshold_ours);
+}
+
+/* The container @cg counts for: its own, or the nearest one above it (a
+ * pod's container scopes count for the pod), or NULL. */
+struct container *ctr_owner(struct containers *c, const struct cg *cg)
+{
+	struct container *k = containers__find_cgroup(c, cg->id);
+	char p[PATH_MAX];
+	char *s;
+
+	if (k || !cg->path || snprintf(p, sizeof(p), "%s", cg->path) >= (int)sizeof(p))
+		return k;
+	while ((s = strrchr(p, '/'))) {
+		*s = '\0';
+		if ((k = ctr_find_path(c, p)))
+			return k;
+	}
+	return NULL;
+}
+
+/* A cgroup below protected container @k (not a container itself) gets the
+ * class target as its BPF threshold too, since BPF sums each task's waits
+ * in the task's own cgroup: a pod's threshold alone would see nothing of
+ * its container scopes. Remembered, to be taken back with @k's. */
+static void sub_threshold(struct containers *c, struct container *k, uint64_t id)
+{
+	unsigned j = 0;
+
+	for (unsigned i = 0; i < k->nsub_threshold; i++)
+		if (k->sub_threshold[i] == id)
+			return;
+	if (k->nsub_threshold == CTR_SUB_MAX) {
+		/* the ones gone make room */
+		for (unsigned i = 0; i < k->nsub_threshold; i++) {
+			const struct cg *g = model__find(c->d->model, k->sub_threshold[i]);
+
+			if (g && !g->dead_ns)
+				k->sub_threshold[j++] = k->sub_threshold[i];
+		}
+		k->nsub_threshold = j;
+	}
+	if (k->nsub_threshold == CTR_SUB_MAX) {
+		log_warn("%s: more than %d cgroups below it; %s keeps the default CPU threshold",
+			 k->path, CTR_SUB_MAX,
+			 model__find(c->d->model, id) ?
+				 cg_display_path(model__find(c->d->model, id)) :
+				 "one");
 		return;
-	if (k->threshold_ours && th.ns[CGP_SIG_CPU] == (uint64_t)c->d->conf.cpu_target_us * 1000)
+	}
+	if (class_threshold(c, id, false))
+		k->sub_threshold[k->nsub_threshold++] = id;
+}
+
+void ctr_control_cgroup_added(struct containers *c, const struct cg *cg)
+{
+	struct container *k;
+
+	if (!c->d->conf.cpu_policy || !c->d->tel || c->act.dry_run || !cg->path[0])
 		return;
-	th.ns[CGP_SIG_CPU] = (uint64_t)c->d->conf.cpu_target_us * 1000;
-	if (!telemetry__set_threshold(c->d->tel, k->cgroup_id, &th))
-		k->threshold_ours = true;
+	k = ctr_owner(c, cg);
+	if (k && k->cgroup_id != cg->id && k->threshold_ours && shielded(c, k))
+		sub_threshold(c, k, cg->id);
 }
 
 /* Every squeezed container of cgpilot's back to no rung (whatever the
@@ -392,11 +607,14 @@ static void release_all(struct containers *c, const char *reason)
 	for (struct container *k = c->list; k; k = k->next) {
 		enum ladder_rung from = k->ladder.rung;
 
-		if (from == RUNG_NONE || k->kind == CTR_ADOPTED || k->dry || !k->cgroup_id)
+		if (from == RUNG_NONE || k->dry || !k->cgroup_id)
 			continue;
 		k->ladder.rung = RUNG_NONE;
-		if (write_rung(c, k, from, reason))
+		if (write_rung(c, k, from, reason)) {
 			k->ladder.rung = from;
+			if (k->backed_off)
+				back_off(c, k);
+		}
 	}
 }
 
@@ -427,6 +645,15 @@ void containers__reconfigured(struct containers *c)
 			ctr_control_forget_threshold(c, k);
 		ctr_control_admitted(c, k);
 	}
+	/* the cgroups below protected containers that count for them */
+	{
+		unsigned n;
+		struct cg *const *all = model__all(c->d->model, &n);
+
+		for (unsigned i = 0; i < n; i++)
+			if (!all[i]->dead_ns)
+				ctr_control_cgroup_added(c, all[i]);
+	}
 	recompute(c, NULL, now);
 	run(c, now);
 }
@@ -435,6 +662,9 @@ void ctr_control_forget_threshold(struct containers *c, struct container *k)
 {
 	if (k->threshold_ours && c->d->tel)
 		telemetry__forget_threshold(c->d->tel, k->cgroup_id);
+	for (unsigned i = 0; i < k->nsub_threshold && c->d->tel; i++)
+		telemetry__forget_threshold(c->d->tel, k->sub_threshold[i]);
+	k->nsub_threshold = 0;
 	k->threshold_ours = false;
 }
 
@@ -527,7 +757,7 @@ static void undo_json(struct containers *c, const struct container *k, json_obje
 	{
 		struct ladder_conf lc;
 
-		conf_for(c, k->class, &lc);
+		conf_for(c, k, &lc);
 		snprintf(buf, sizeof(buf),
 			 "one rung down after %" PRIu64 " ms with no guaranteed container above "
 			 "its target%s; all of them at once: [policy.cpu] enabled = false and a "
@@ -584,8 +814,8 @@ json_object *ctr_control_json(struct containers *c)
 	struct ladder_conf lbe, lbu;
 	uint64_t now = mono_now_ns();
 
-	conf_for(c, CGP_CLASS_BESTEFFORT, &lbe);
-	conf_for(c, CGP_CLASS_BURSTABLE, &lbu);
+	class_conf(c, CGP_CLASS_BESTEFFORT, &lbe);
+	class_conf(c, CGP_CLASS_BURSTABLE, &lbu);
 	json_object_object_add(cpu, "enabled", json_object_new_boolean(cf->cpu_policy));
 	json_object_object_add(cpu, "adopted", json_object_new_boolean(cf->cpu_policy_adopted));
 	/* the rungs there are here, for besteffort (burstable adds weight) */

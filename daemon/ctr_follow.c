@@ -92,6 +92,8 @@ void containers__cgroup_added(struct containers *c, const struct cg *cg)
 	}
 	if (c->npatterns && cg->path[0] && adopt_match(c->patterns, c->npatterns, cg->path, &m))
 		adopt(c, cg, &m);
+	else
+		ctr_control_cgroup_added(c, cg);
 }
 
 void containers__cgroup_removed(struct containers *c, uint64_t cgroup_id)

@@ -128,6 +128,11 @@ json_object *ctr_guard_json(struct containers *c);
 /* policy.show's "policies": each loop, its state, the containers on each rung. */
 json_object *ctr_control_json(struct containers *c);
 void ctr_control_admitted(struct containers *c, struct container *k);
+/* A cgroup that is not a container came alive: below a protected one it
+ * gets the class target as its CPU threshold too. */
+void ctr_control_cgroup_added(struct containers *c, const struct cg *cg);
+/* The container @cg counts for: its own, or the nearest one above it. */
+struct container *ctr_owner(struct containers *c, const struct cg *cg);
 
 /* The @i-th oldest of a container's remembered actions (i < hist_n). */
 static inline const struct ctr_action *ctr_history_at(const struct container *k, unsigned i)

@@ -106,8 +106,11 @@ json_object *ctr_json(const struct containers *c, const struct container *k, boo
 	}
 	if (k->pod_uid[0])
 		add(o, "pod_uid", str(k->pod_uid));
-	if (k->backed_off)
+	if (k->backed_off) {
 		add(o, "backed_off", json_object_new_boolean(true));
+		if (k->external_knob[0])
+			add(o, "external_knob", str(k->external_knob));
+	}
 	if (k->dry)
 		add(o, "dry_run", json_object_new_boolean(true));
 	if (k->releasing)

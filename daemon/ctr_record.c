@@ -175,8 +175,8 @@ bool ctr_in_manage(void *ud, const char *path)
 	return adopt_match(c->patterns, c->npatterns, path, &m);
 }
 
-int ctr_apply_to(struct containers *c, struct container *k, const struct act_write *w,
-		    unsigned n, const int *fd, const char *reason, struct act_result *res)
+int ctr_apply_to(struct containers *c, struct container *k, const struct act_write *w, unsigned n,
+		 const int *fd, const char *reason, struct act_result *res)
 {
 	struct act_write ws[ACT_WRITES_MAX] = { 0 };
 	char rb[ACT_WRITES_MAX][ACT_VALUE_MAX];
@@ -210,6 +210,9 @@ int ctr_apply_to(struct containers *c, struct container *k, const struct act_wri
 	c->current = NULL;
 	if (r == -EAGAIN) {
 		k->backed_off = true;
+		if (res->failed >= 0 && (unsigned)res->failed < n)
+			snprintf(k->external_knob, sizeof(k->external_knob), "%s",
+				 w[res->failed].knob);
 		log_warn("%s: %s; cgpilot leaves it to the other writer", k->path, res->msg);
 		return r;
 	}

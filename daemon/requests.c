@@ -129,9 +129,9 @@ static json_object *cg_detail(struct daemon *d, const struct cg *c)
 	/* which is in force: the daemon's defaults, a class target cgpilot set
 	 * for a guaranteed container ([policy.cpu] target_us), or an operator's */
 	add(thr, "source",
-	    json_object_new_string(defaults == 1			       ? "default" :
-				   containers__class_threshold(d->ctrs, c->id) ? "class" :
-										 "operator"));
+	    json_object_new_string(defaults == 1			   ? "default" :
+				   containers__class_threshold(d->ctrs, c) ? "class" :
+									     "operator"));
 	add(o, "thresholds", thr);
 	return o;
 }

@@ -540,8 +540,13 @@ static void print_detail(struct json_object *k)
 	}
 	if (jget_str(k, "pod_uid"))
 		print_field("pod uid", jget_str(k, "pod_uid"));
-	if (json_object_object_get_ex(k, "backed_off", &v) && json_object_get_boolean(v))
-		print_field("backed off", "yes: another writer changed its knobs; left alone");
+	if (json_object_object_get_ex(k, "backed_off", &v) && json_object_get_boolean(v)) {
+		char b[128];
+
+		snprintf(b, sizeof(b), "yes: another writer changed %s; left alone",
+			 jget_str(k, "external_knob") ? jget_str(k, "external_knob") : "its knobs");
+		print_field("backed off", b);
+	}
 	if (json_object_object_get_ex(k, "dry_run", &v) && json_object_get_boolean(v))
 		print_field("dry run", "yes: knobs are logged, not written");
 	if (json_object_object_get_ex(k, "releasing", &v) && json_object_get_boolean(v))

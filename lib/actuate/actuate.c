@@ -228,8 +228,7 @@ static int fail(struct act_result *res, int i, int r)
 	return r;
 }
 
-/* @word is one of the space-separated words of @list. */
-static bool word_in(const char *list, const char *word)
+bool act_word_in(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -443,7 +442,7 @@ static int check_writes(const struct actuator *a, const struct act_target *t, co
 			act__set_msg(res, "cgroup '%s': %s: nothing written", path, err);
 			return fail(res, (int)i, -EINVAL);
 		}
-		if (t->knobs && !word_in(t->knobs, w[i].knob)) {
+		if (t->knobs && !act_word_in(t->knobs, w[i].knob)) {
 			act__set_msg(
 				res,
 				"cgroup '%s' is adopted and %s was not handed over (only: %s): "

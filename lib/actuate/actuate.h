@@ -156,6 +156,9 @@ struct act_result {
 int act_apply(const struct actuator *a, const struct act_target *t, const struct act_write *w,
 	      unsigned n, const char *reason, struct act_result *res);
 
+/* @word is one of the space-separated words of @list (a pattern's knobs). */
+bool act_word_in(const char *list, const char *word);
+
 /* Read one knob of a cgroup ("" the root; trailing newline removed): its length, or
  * -errno (-EFBIG when it does not fit in @len). */
 int act_read(const struct actuator *a, const char *path, const char *knob, char *buf, size_t len);

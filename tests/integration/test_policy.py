@@ -165,8 +165,76 @@ def t_ladder_no_rung(ctx):
     sub.close()
 
 
+def t_ladder_adopted_scope(ctx):
+    """A pod's task in a container scope below it (as kubelet lays them
+    out) counts for the pod: the scope gets the class target too, and its
+    onset freezes an adopted besteffort pod whose pattern hands over
+    cgroup.freeze. Another writer thaws that pod while it is squeezed: the
+    release finds the change, writes nothing, and the pod is backed off and
+    never squeezed again."""
+    cg = ctx.cgroups("polscope", sweep=True)
+    P = cg.rel_parent
+    d = ctr_daemon(ctx, cg, "polscope", extra=(
+        "[adopt]\npresets =\n"
+        "[adopt.gpod]\npath = %s/pods/pod{pod}\nclass = guaranteed\n"
+        "[adopt.bpod]\npath = %s/pods/bepod{pod}\nclass = besteffort\n"
+        "knobs = cgroup.freeze\n"
+        "[policy.cpu]\nfreeze = true\nadopted = true\nhold_ms = 100\n"
+        "release_ms = 500\nrelease_max_ms = 2000\n" % (P, P)))
+    pod_rel = make_pod(cg)
+    scope_rel = pod_rel + "/cri-containerd-0123abcd.scope"
+    be_rel = "pods/bepod%s" % pod_uid()
+    d.start()
+    adopted_pod(d, cg, pod_rel)
+    cg.make(scope_rel)
+    cg.make(be_rel)
+    be = wait_until(lambda: [c for c in listed(d).values() if c["cgroup"] == cg.rel(be_rel)],
+                    5, "the besteffort pod adopted")[0]
+    assert be["class"] == "besteffort" and be["kind"] == "adopted", be
+
+    def source():
+        r = d.request({"op": "cgroup.show", "cgroup": cg.rel(scope_rel)})
+        return r.get("ok") and r["cgroup"]["thresholds"]["source"] == "class" and r
+
+    shown = wait_until(source, 5, "the scope's threshold to be the class target")
+    assert shown["cgroup"]["thresholds"]["cpu_ns"] == 5000000, shown
+    be_dir = os.path.join(cg.parent, be_rel)
+    sub = Subscriber(d, ["action"])
+    cg.spawn(be_dir, HOG, cpu=0)
+    probe = cg.spawn(os.path.join(cg.parent, scope_rel), HOG, cpu=0)
+    ev = sub.wait_for(lambda e: e.get("knob") == "cgroup.freeze" and e.get("new") == "1", 5)
+    assert ev["cgroup"] == cg.rel(be_rel) and cg.rel(pod_rel) in ev["reason"], ev
+    wait_until(lambda: frozen(be_dir), 5, "the besteffort pod frozen")
+    # its scheduler thaws it while the pressure is still on
+    with open(os.path.join(be_dir, "cgroup.freeze"), "w") as f:
+        f.write("0")
+    probe.kill()
+    probe.wait()
+
+    def backed_off():
+        c = ok(d, {"op": "container.show", "id": be["id"]})["container"]
+        return c.get("backed_off") and c
+
+    c = wait_until(backed_off, 6, "the besteffort pod backed off")
+    assert c["external_knob"] == "cgroup.freeze", c
+    audit = [json.loads(l) for l in open(os.path.join(d.dir, "log", "audit.log"))]
+    ext = [a for a in audit if a["status"] == "external"]
+    assert ext and ext[0]["cgroup"] == cg.rel(be_rel) and ext[0]["knob"] == "cgroup.freeze", audit
+    assert "cgpilot_external_changes_total 1" in d.scrape()
+    out = d.cli("container", "show", str(be["id"])).stdout
+    assert "another writer changed cgroup.freeze" in out, out
+    # pressure again: the backed-off pod is left alone
+    probe = cg.spawn(os.path.join(cg.parent, scope_rel), HOG, cpu=0)
+    time.sleep(1.0)
+    assert not frozen(be_dir), "the backed-off pod was frozen again"
+    probe.kill()
+    probe.wait()
+    sub.close()
+
+
 TESTS = [
     ("ladder_freeze", t_ladder_freeze),
+    ("ladder_adopted_scope", t_ladder_adopted_scope),
     ("ladder_clean_stop_thaws", t_ladder_clean_stop_thaws),
     ("ladder_no_rung", t_ladder_no_rung),
 ]

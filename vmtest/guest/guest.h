@@ -132,6 +132,9 @@ void busy_loop(struct ctx *ctx, void *arg);
 void rm_tree(const char *dir);
 /* Remove the cgroup tree at @rel (relative to CG_ROOT), deepest first. */
 void rm_cg_tree(const char *rel);
+/* mkdir -p of @rel (relative to CG_ROOT), each new parent with the controllers
+ * enabled for its children, as kubelet does; -errno. */
+int mk_cg_tree(const char *rel);
 int count_bpf_ids(int cmd);
 bool socket_ready(const char *path);
 int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status);
@@ -185,6 +188,11 @@ enum result telemetry_runqueue_setup(struct ctx *ctx);
 enum result telemetry_runqueue_run(struct ctx *ctx);
 enum result telemetry_io_blkcg_setup(struct ctx *ctx);
 enum result telemetry_io_blkcg_run(struct ctx *ctx);
+
+/* guest_adopt.c: adopted pods under the CPU loop */
+enum result qos_adopt_setup(struct ctx *ctx);
+enum result qos_adopt_run(struct ctx *ctx);
+void qos_adopt_cleanup(struct ctx *ctx);
 
 /* guest_alloc.c: the allocation core (admission, placement, knobs, adoption) */
 enum result alloc_exclusive_setup(struct ctx *ctx);

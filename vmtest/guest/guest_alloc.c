@@ -1009,34 +1009,6 @@ static const char *const watched[] = {
 
 static char before[NPODS][2][ARRAY_SIZE(watched)][128];
 
-/* mkdir -p of @rel, enabling the controllers in each new parent as kubelet does. */
-static int mk_tree(const char *rel)
-{
-	char path[PATH_MAX], *p;
-	size_t base = strlen(CG_ROOT) + 1;
-
-	snprintf(path, sizeof(path), "%s/%s", CG_ROOT, rel);
-	for (p = path + base;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		{
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(path, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			*p = c;
-		}
-		if (!*p)
-			break;
-		/* a parent: its children get the controllers (the root has them all) */
-		*p = '\0';
-		cg_write(path, "cgroup.subtree_control", "+cpu +cpuset +memory +io +pids");
-		*p = '/';
-	}
-	return 0;
-}
-
 static enum result make_pods(struct ctx *ctx, bool early)
 {
 	char rel[REL_MAX], path[PATH_MAX];
@@ -1047,7 +1019,7 @@ static enum result make_pods(struct ctx *ctx, bool early)
 		if (pods[i].early != early)
 			continue;
 		snprintf(rel, sizeof(rel), "%s/%s", pods[i].pod, pods[i].ctr);
-		r = mk_tree(rel);
+		r = mk_cg_tree(rel);
 		if (r < 0)
 			return fail(ctx, "cannot make %s: %s", rel, strerror(-r));
 		snprintf(path, sizeof(path), "%s/%s", CG_ROOT, pods[i].pod);

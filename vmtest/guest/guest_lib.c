@@ -240,6 +240,34 @@ void busy_loop(struct ctx *ctx, void *arg)
 		n++;
 }
 
+/* mkdir -p of @rel, enabling the controllers in each new parent as kubelet does. */
+int mk_cg_tree(const char *rel)
+{
+	char path[PATH_MAX], *p;
+	size_t base = strlen(CG_ROOT) + 1;
+
+	snprintf(path, sizeof(path), "%s/%s", CG_ROOT, rel);
+	for (p = path + base;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		{
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(path, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*p = c;
+		}
+		if (!*p)
+			break;
+		/* a parent: its children get the controllers (the root has them all) */
+		*p = '\0';
+		cg_write(path, "cgroup.subtree_control", "+cpu +cpuset +memory +io +pids");
+		*p = '/';
+	}
+	return 0;
+}
+
 /* ---- cgpilotd ---- */
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -160,6 +160,14 @@ static const struct guest_test tests[] = {
 		.cleanup = qos_cpu_cleanup,
 	},
 	{
+		.name = "qos_adopt",
+		.desc = "adopted kubelet pods: a besteffort pod's handed-over cpu.max capped for "
+			"a guaranteed pod's scope, another writer's change noticed and not fought",
+		.setup = qos_adopt_setup,
+		.run = qos_adopt_run,
+		.cleanup = qos_adopt_cleanup,
+	},
+	{
 		.name = "alloc_dry_run",
 		.desc = "--dry-run admits without a cgroup, audits the writes it did not make",
 		.setup = alloc_dry_run_setup,
