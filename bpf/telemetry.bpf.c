@@ -169,6 +169,8 @@ struct {
 struct rq_info {
 	__u64 issue_ns;
 	__u64 cgid;
+	__u32 dev; /* the disk's major << 20 | first minor, as io.max names it */
+	__u32 pad;
 };
 
 /* in-flight block requests; LRU reclaims requests we never see complete */
@@ -202,7 +204,8 @@ static __always_inline __u32 hist_idx(__u64 us)
 	return s & (CGP_HIST_SLOTS - 1);
 }
 
-static __always_inline void emit(__u32 type, __u32 signal, __u64 cgid, __u64 value, __u64 threshold)
+static __always_inline void emit(__u32 type, __u32 signal, __u64 cgid, __u64 value, __u64 threshold,
+				 __u32 pid)
 {
 	struct cgp_event *e;
 
@@ -219,7 +222,7 @@ static __always_inline void emit(__u32 type, __u32 signal, __u64 cgid, __u64 val
 	e->cgid = cgid;
 	e->value = value;
 	e->threshold = threshold;
-	e->pid = 0;
+	e->pid = pid;
 	e->pad = 0;
 	e->comm[0] = 0;
 	e->path[0] = 0;
@@ -306,8 +309,12 @@ static __always_inline void track_episode(__u32 slot)
 		__sync_fetch_and_add(&self_stats.episode_track_fail, 1);
 }
 
-/* Add a pressure sample to a cgroup's window; emits onset/cleared. */
-static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u64 now, __u64 delta)
+/* Add a pressure sample to a cgroup's window; emits onset/cleared. @now is
+ * the run-queue clock for CPU and memory, CLOCK_MONOTONIC for I/O, whose
+ * sample is a request's latency (@dev its device, told with the onset) and
+ * counts by its excess over the threshold. */
+static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u64 now, __u64 delta,
+					  __u32 dev)
 {
 	struct win_val *wv = bpf_map_lookup_elem(&cg_win, &slot);
 	struct cgp_window *w;
@@ -320,9 +327,9 @@ static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u
 	if (cgp_window_due(w, now, win)) {
 		r = cgp_window_roll(w, now, win, threshold_of(cgid, sig), &value);
 		if (r == CGP_ONSET_CLEARED) {
-			emit(CGP_EV_CLEARED, sig, cgid, value, w->threshold_ns);
+			emit(CGP_EV_CLEARED, sig, cgid, value, w->threshold_ns, dev);
 			__sync_fetch_and_add(&self_stats.cleared_by_sample, 1);
-		} else if (w->active) {
+		} else if (w->active && sig != CGP_SIG_IO) {
 			/* once a window in an episode: keep the timer's and the
 			 * sweep's view of this clock from drifting */
 			wv->clock_off = (__s64)(bpf_ktime_get_ns() - now);
@@ -330,10 +337,16 @@ static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u
 	}
 	if (!w->threshold_ns)
 		return;
+	if (sig == CGP_SIG_IO) {
+		if (delta <= w->threshold_ns)
+			return;
+		delta -= w->threshold_ns;
+	}
 	r = cgp_window_add(w, now, delta, &value);
 	if (r == CGP_ONSET_ONSET) {
-		emit(CGP_EV_ONSET, sig, cgid, value, w->threshold_ns);
-		wv->clock_off = (__s64)(bpf_ktime_get_ns() - now);
+		emit(CGP_EV_ONSET, sig, cgid, value, w->threshold_ns, dev);
+		if (sig != CGP_SIG_IO)
+			wv->clock_off = (__s64)(bpf_ktime_get_ns() - now);
 		/* a cleared must come even if samples stop: the window timer
 		 * rolls the slots in episodes */
 		track_episode(slot);
@@ -361,20 +374,24 @@ static __always_inline __u64 roll_idle(struct win_val *wv, __u64 mono, bool stal
 
 		if (!w->active)
 			continue;
-		/* active but no offset yet: the onset is being reported on
-		 * another CPU right now */
-		if (!off) {
+		/* I/O windows run on CLOCK_MONOTONIC itself */
+		if (sig == CGP_SIG_IO) {
+			now = mono;
+		} else if (!off) {
+			/* active but no offset yet: the onset is being
+			 * reported on another CPU right now */
 			*again = true;
 			continue;
+		} else {
+			now = mono - (__u64)off;
 		}
-		now = mono - (__u64)off;
 		due = stale_only ? cgp_window_stale(w, now, win) : cgp_window_due(w, now, win);
 		if (due && cgp_window_roll(w, now, win, threshold_of(wv->cgid, sig), &value) ==
 				   CGP_ONSET_CLEARED) {
 			cleared++;
 			/* a slot with no owner cannot be reported; it is over all the same */
 			if (wv->cgid)
-				emit(CGP_EV_CLEARED, sig, wv->cgid, value, w->threshold_ns);
+				emit(CGP_EV_CLEARED, sig, wv->cgid, value, w->threshold_ns, 0);
 			else
 				__sync_fetch_and_add(&self_stats.cleared_no_cgid, 1);
 		}
@@ -532,7 +549,7 @@ static long sweep_cb(__u32 index, void *ctx)
 
 	if (!wv)
 		return 1;
-	if (!wv->w[CGP_SIG_CPU].active && !wv->w[CGP_SIG_MEM].active)
+	if (!wv->w[CGP_SIG_CPU].active && !wv->w[CGP_SIG_MEM].active && !wv->w[CGP_SIG_IO].active)
 		return 0;
 	cleared = roll_idle(wv, sweep_now_ns, true, &again);
 	if (cleared)
@@ -647,7 +664,7 @@ int BPF_PROG(cgp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 		st->rq_delay_ns += delta;
 		st->rq_count++;
 		st->rq_hist[hist_idx(delta / 1000)]++;
-		window_sample(slot, tc->cgid, CGP_SIG_CPU, now, delta);
+		window_sample(slot, tc->cgid, CGP_SIG_CPU, now, delta, 0);
 	}
 	tc->enq_ns = 0;
 	return 0;
@@ -706,7 +723,7 @@ static __always_inline void reclaim_end(void)
 		return;
 	st->reclaim_ns += delta;
 	st->reclaim_count++;
-	window_sample(slot, tc->cgid, CGP_SIG_MEM, task_rq_clock(t), delta);
+	window_sample(slot, tc->cgid, CGP_SIG_MEM, task_rq_clock(t), delta, 0);
 }
 
 SEC("tp_btf/mm_vmscan_direct_reclaim_begin")
@@ -851,6 +868,8 @@ int BPF_PROG(cgp_block_rq_issue, struct request *rq)
 		ri.cgid = bios_cgroup(bio);
 	if (!ri.cgid)
 		return 0;
+	ri.dev = (__u32)BPF_CORE_READ(rq, q, disk, major) << 20 |
+		 (__u32)BPF_CORE_READ(rq, q, disk, first_minor);
 	ri.issue_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&rq_start, &key, &ri, BPF_ANY);
 	return 0;
@@ -859,20 +878,22 @@ int BPF_PROG(cgp_block_rq_issue, struct request *rq)
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(cgp_block_rq_complete, struct request *rq, int error, unsigned int nr_bytes)
 {
-	__u64 key = (__u64)rq, delta;
+	__u64 key = (__u64)rq, delta, now;
 	struct rq_info *ri = bpf_map_lookup_elem(&rq_start, &key);
 	struct cgp_cg_stats *st;
 	__u32 slot, dir;
 
 	if (!ri)
 		return 0;
-	delta = bpf_ktime_get_ns() - ri->issue_ns;
+	now = bpf_ktime_get_ns();
+	delta = now - ri->issue_ns;
 	dir = (rq->cmd_flags & CGP_REQ_OP_MASK) == CGP_REQ_OP_WRITE ? CGP_IO_WRITE : CGP_IO_READ;
 	if (!slot_of(ri->cgid, &slot) && (st = stats_of(slot))) {
 		st->io_bytes[dir & 1] += nr_bytes;
 		st->io_ops[dir & 1]++;
 		st->io_lat_ns += delta;
 		st->io_hist[hist_idx(delta / 1000)]++;
+		window_sample(slot, ri->cgid, CGP_SIG_IO, now, delta, ri->dev);
 	}
 	bpf_map_delete_elem(&rq_start, &key);
 	return 0;

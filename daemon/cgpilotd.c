@@ -581,6 +581,7 @@ static void reload(struct daemon *d, const struct cli_overrides *o)
 	log_set_level((enum log_level)c.log_level);
 	thr[CGP_SIG_CPU] = (uint64_t)c.cpu_threshold_ms * 1000000ULL;
 	thr[CGP_SIG_MEM] = (uint64_t)c.memory_threshold_ms * 1000000ULL;
+	thr[CGP_SIG_IO] = (uint64_t)c.io_threshold_us * 1000ULL;
 	telemetry__set_window(d->tel, (uint64_t)c.window_ms * 1000000ULL, thr);
 	containers__reconfigured(d->ctrs);
 	{
@@ -711,6 +712,9 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 				break;
 			case EP_GUARD:
 				containers__guard_timer(d->ctrs);
+				break;
+			case EP_IO:
+				containers__io_timer(d->ctrs);
 				break;
 			case EP_PSI:
 				containers__psi_event(d->ctrs, src, evs[i].events);
@@ -918,6 +922,7 @@ int main(int argc, char **argv)
 	topts.window_ns = (uint64_t)d.conf.window_ms * 1000000ULL;
 	topts.default_threshold_ns[CGP_SIG_CPU] = (uint64_t)d.conf.cpu_threshold_ms * 1000000ULL;
 	topts.default_threshold_ns[CGP_SIG_MEM] = (uint64_t)d.conf.memory_threshold_ms * 1000000ULL;
+	topts.default_threshold_ns[CGP_SIG_IO] = (uint64_t)d.conf.io_threshold_us * 1000ULL;
 	r = telemetry__new(&topts, observe_on_event, &d, &d.tel);
 	if (r == -ESTALE) {
 		log_error("the BPF maps pinned under %s/v%d were made with another max_cgroups "
@@ -989,6 +994,13 @@ int main(int argc, char **argv)
 		r = add_ep(&d, containers__guard_fd(d.ctrs), &d.guard_src, EP_GUARD);
 		if (r) {
 			log_error_errno(r, "Failed to watch the memory relief's timer: %m");
+			goto out;
+		}
+	}
+	if (containers__io_fd(d.ctrs) >= 0) {
+		r = add_ep(&d, containers__io_fd(d.ctrs), &d.io_src, EP_IO);
+		if (r) {
+			log_error_errno(r, "Failed to watch the I/O loop's timer: %m");
 			goto out;
 		}
 	}

@@ -1059,6 +1059,7 @@ int containers__new(struct daemon *d, struct containers **ret)
 	c->journal_fd = -1;
 	c->control_fd = -1;
 	c->guard_fd = -1;
+	c->io_fd = -1;
 	c->next_id = 1;
 	if (getrandom(&c->path_seed, sizeof(c->path_seed), 0) != sizeof(c->path_seed))
 		c->path_seed = mono_now_ns();
@@ -1184,6 +1185,7 @@ void containers__free(struct containers *c)
 	if (!c)
 		return;
 	closep(&c->control_fd);
+	ctr_io_free(c);
 	ctr_guard_free(c);
 	if (c->d && c->d->model)
 		model__set_hooks(c->d->model, NULL, NULL, NULL);

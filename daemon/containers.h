@@ -31,6 +31,7 @@
 #include "policy/admit.h"
 #include "policy/adopt.h"
 #include "policy/class.h"
+#include "policy/iothrottle.h"
 #include "policy/ladder.h"
 #include "policy/memguard.h"
 #include "policy/memhigh.h"
@@ -133,6 +134,11 @@ struct container {
 	 * counts each task's wait in the task's own cgroup */
 	uint64_t sub_threshold[CTR_SUB_MAX];
 	unsigned nsub_threshold;
+	/* the I/O loop (daemon/ctr_io.c): its io.max cap and the device it is
+	 * on, and the I/O BPF counted at the last sample tick, for the rate */
+	struct iothrottle_state iot;
+	uint32_t iot_dev;
+	uint64_t io_prev_bytes, io_prev_ops, io_prev_ns, io_bps, io_iops;
 	/* memory relief (daemon/ctr_guard.c): the squeeze it holds (MEMHIGH_MAX:
 	 * none; the memory loop leaves the container alone meanwhile), a squeeze
 	 * that freed nothing this episode; a guaranteed one's PSI trigger, the
@@ -214,6 +220,9 @@ void containers__operator_threshold(struct containers *c, uint64_t cgroup_id);
 /* Is the BPF CPU threshold of @cgroup_id the class target cgpilot set? */
 bool containers__class_threshold(struct containers *c, const struct cg *cg);
 void containers__control_timer(struct containers *c);
+/* The I/O loop (daemon/ctr_io.c): its one-shot timer's fd and what wakes it. */
+int containers__io_fd(const struct containers *c);
+void containers__io_timer(struct containers *c);
 /* The memory relief (daemon/ctr_guard.c): its one-shot timer's fd and what
  * to do when it fires; a PSI trigger's event (@src an EP_PSI source); what
  * the epoll batch may still have pointed at, freed after it. */

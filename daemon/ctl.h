@@ -34,6 +34,7 @@ enum ep_kind {
 	EP_METRICS,
 	EP_CONTROL, /* the control loops' one-shot timer (daemon/ctr_control.c) */
 	EP_GUARD, /* the memory relief's one-shot timer (daemon/ctr_guard.c) */
+	EP_IO, /* the I/O loop's one-shot timer (daemon/ctr_io.c) */
 	EP_PSI, /* a PSI trigger of a guaranteed container (daemon/ctr_guard.c) */
 };
 

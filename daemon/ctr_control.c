@@ -426,6 +426,10 @@ void containers__on_pressure(struct containers *c, const struct cg *cg, const st
 		ctr_guard_on_event(c, k, e);
 		return;
 	}
+	if (e->signal == CGP_SIG_IO) {
+		ctr_io_on_event(c, k, e);
+		return;
+	}
 	if (e->signal != CGP_SIG_CPU)
 		return;
 	/* one that is no longer protected (releasing) may end the pressure */
@@ -509,20 +513,32 @@ int containers__control_fd(const struct containers *c)
 	return c ? c->control_fd : -1;
 }
 
-/* Cgroup @id's BPF CPU threshold set to the class target unless an
- * operator set one (threshold.set wins, and stays); @ours: the one there is
- * cgpilot's. Whether cgpilot's is in force now. */
-static bool class_threshold(struct containers *c, uint64_t id, bool ours)
+/* The class targets a container's BPF thresholds carry: the CPU ladder's
+ * (shielded) and the I/O loop's. */
+static bool wants_class(const struct containers *c, const struct container *k)
 {
-	uint64_t want = (uint64_t)c->d->conf.cpu_target_us * 1000;
-	struct cgp_threshold th;
+	return shielded(c, k) || ctr_io_shielded(c, k);
+}
+
+/* Cgroup @id's BPF thresholds set to @k's class targets (the daemon's
+ * defaults for a signal no loop protects) unless an operator set them
+ * (threshold.set wins, and stays); @ours: the ones there are cgpilot's.
+ * Whether cgpilot's are in force now. */
+static bool class_threshold(struct containers *c, const struct container *k, uint64_t id, bool ours)
+{
+	const struct cgp_conf *cf = &c->d->conf;
+	struct cgp_threshold th, want;
 
 	if (telemetry__get_threshold(c->d->tel, id, &th) != 1 && !ours)
 		return false;
-	if (ours && th.ns[CGP_SIG_CPU] == want)
+	want.ns[CGP_SIG_CPU] = shielded(c, k) ? (uint64_t)cf->cpu_target_us * 1000 :
+						(uint64_t)cf->cpu_threshold_ms * MS;
+	want.ns[CGP_SIG_MEM] = (uint64_t)cf->memory_threshold_ms * MS;
+	want.ns[CGP_SIG_IO] = ctr_io_shielded(c, k) ? (uint64_t)cf->io_target_us * 1000 :
+						      (uint64_t)cf->io_threshold_us * 1000;
+	if (ours && !memcmp(&th, &want, sizeof(th)))
 		return true;
-	th.ns[CGP_SIG_CPU] = want;
-	return !telemetry__set_threshold(c->d->tel, id, &th);
+	return !telemetry__set_threshold(c->d->tel, id, &want);
 }
 
 /* A guaranteed container's class target as its BPF threshold, unless an
@@ -533,9 +549,9 @@ void ctr_control_admitted(struct containers *c, struct container *k)
 	/* a newcomer beside a guaranteed container under pressure climbs now */
 	if (c->cpu_pressure && tier(c, k))
 		run(c, mono_now_ns());
-	if (!shielded(c, k) || !c->d->tel || c->act.dry_run)
+	if (!wants_class(c, k) || !c->d->tel || c->act.dry_run)
 		return;
-	k->threshold_ours = class_threshold(c, k->cgroup_id, k->threshold_ours);
+	k->threshold_ours = class_threshold(c, k, k->cgroup_id, k->threshold_ours);
 }
 
 /* The container @cg counts for: its own, or the nearest one above it (a
@@ -565,8 +581,10 @@ static void sub_threshold(struct containers *c, struct container *k, uint64_t id
 	unsigned j = 0;
 
 	for (unsigned i = 0; i < k->nsub_threshold; i++)
-		if (k->sub_threshold[i] == id)
+		if (k->sub_threshold[i] == id) {
+			class_threshold(c, k, id, true); /* the targets as they are now */
 			return;
+		}
 	if (k->nsub_threshold == CTR_SUB_MAX) {
 		/* the ones gone make room */
 		for (unsigned i = 0; i < k->nsub_threshold; i++) {
@@ -585,7 +603,7 @@ static void sub_threshold(struct containers *c, struct container *k, uint64_t id
 				 "one");
 		return;
 	}
-	if (class_threshold(c, id, false))
+	if (class_threshold(c, k, id, false))
 		k->sub_threshold[k->nsub_threshold++] = id;
 }
 
@@ -593,10 +611,10 @@ void ctr_control_cgroup_added(struct containers *c, const struct cg *cg)
 {
 	struct container *k;
 
-	if (!c->d->conf.cpu_policy || !c->d->tel || c->act.dry_run || !cg->path[0])
+	if (!c->d->tel || c->act.dry_run || !cg->path[0])
 		return;
 	k = ctr_owner(c, cg);
-	if (k && k->cgroup_id != cg->id && k->threshold_ours && shielded(c, k))
+	if (k && k->cgroup_id != cg->id && k->threshold_ours && wants_class(c, k))
 		sub_threshold(c, k, cg->id);
 }
 
@@ -632,16 +650,15 @@ void containers__reconfigured(struct containers *c)
 		ctr_guard_release(c, "[policy.memory] relief turned off");
 	for (struct container *k = c->list; k; k = k->next)
 		ctr_guard_admitted(c, k);
+	if (!c->d->conf.io_policy)
+		ctr_io_release(c, "[policy.io] turned off");
 	if (!c->d->conf.cpu_policy) {
-		for (struct container *k = c->list; k; k = k->next)
-			ctr_control_forget_threshold(c, k);
 		release_all(c, "[policy.cpu] turned off");
 		c->cpu_pressure = false;
 		arm(c, 0);
-		return;
 	}
 	for (struct container *k = c->list; k; k = k->next) {
-		if (!shielded(c, k))
+		if (!wants_class(c, k))
 			ctr_control_forget_threshold(c, k);
 		ctr_control_admitted(c, k);
 	}
@@ -654,6 +671,8 @@ void containers__reconfigured(struct containers *c)
 			if (!all[i]->dead_ns)
 				ctr_control_cgroup_added(c, all[i]);
 	}
+	if (!c->d->conf.cpu_policy)
+		return;
 	recompute(c, NULL, now);
 	run(c, now);
 }
@@ -672,6 +691,7 @@ void ctr_control_forget(struct containers *c, struct container *k)
 {
 	ctr_control_forget_threshold(c, k);
 	ctr_guard_forget(c, k);
+	ctr_io_forget(c, k);
 	/* a protected one that goes takes its pressure with it (also when it
 	 * stopped counting as protected before, while releasing) */
 	if (c->cpu_pressure) {
@@ -686,6 +706,7 @@ void ctr_control_forget(struct containers *c, struct container *k)
 void ctr_control_init(struct containers *c)
 {
 	ctr_guard_init(c);
+	ctr_io_init(c);
 	c->control_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (c->control_fd < 0)
 		log_warn("cannot create the control loop's timer: %m; rungs step only on events");
@@ -705,6 +726,8 @@ void ctr_control_stop(struct containers *c)
 {
 	release_all(c, "clean stop: every rung released");
 	ctr_guard_stop(c);
+	ctr_io_release(c, "clean stop: io.max lifted");
+	ctr_io_free(c);
 	closep(&c->control_fd);
 }
 
@@ -858,5 +881,6 @@ json_object *ctr_control_json(struct containers *c)
 	json_object_object_add(cpu, "moves", json_object_new_uint64(c->ladder_moves));
 	json_object_object_add(o, "cpu", cpu);
 	json_object_object_add(o, "memory_relief", ctr_guard_json(c));
+	json_object_object_add(o, "io", ctr_io_json(c));
 	return o;
 }

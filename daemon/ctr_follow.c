@@ -249,6 +249,7 @@ void containers__tick(struct containers *c, uint64_t now_ns)
 	update_slack(c, now_ns);
 	ctr_control_tick(c, now_ns);
 	ctr_memory_tick(c, now_ns);
+	ctr_io_tick(c, now_ns);
 	ctr_guard_tick(c, now_ns);
 	ctr_serve_queue(c, now_ns);
 	ctr_state_compact(c);

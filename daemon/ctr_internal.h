@@ -85,6 +85,17 @@ struct containers {
 	struct {
 		uint64_t psi_events, onsets, revocations;
 	} guard_stats;
+	/* the I/O loop (ctr_io.c) */
+	int io_fd; /* its one-shot timerfd, -1: none */
+	uint64_t io_next_ns;
+	bool io_pressure; /* a protected container's I/O latency is past its target */
+	uint64_t io_calm_since_ns;
+	uint32_t io_dev; /* the device of the last onset (major << 20 | minor) */
+	char io_cg[128], io_why[200];
+	uint64_t io_value_ns, io_threshold_ns;
+	uint64_t io_moves[4]; /* by enum iothrottle_move */
+	uint64_t io_onset_ns, io_reaction_ns; /* the last onset to its first cap */
+	bool io_reaction_pending;
 };
 
 /* daemon/ctr_protect.c: the memory.min/low of @path's ancestors made to
@@ -128,6 +139,16 @@ json_object *ctr_guard_json(struct containers *c);
 /* policy.show's "policies": each loop, its state, the containers on each rung. */
 json_object *ctr_control_json(struct containers *c);
 void ctr_control_admitted(struct containers *c, struct container *k);
+/* daemon/ctr_io.c: the I/O loop (io.max of besteffort on guaranteed I/O
+ * latency onsets). */
+bool ctr_io_shielded(const struct containers *c, const struct container *k);
+void ctr_io_on_event(struct containers *c, struct container *k, const struct cgp_event *e);
+void ctr_io_tick(struct containers *c, uint64_t now);
+void ctr_io_release(struct containers *c, const char *reason);
+void ctr_io_forget(struct containers *c, struct container *k);
+void ctr_io_init(struct containers *c);
+void ctr_io_free(struct containers *c);
+json_object *ctr_io_json(struct containers *c);
 /* A cgroup that is not a container came alive: below a protected one it
  * gets the class target as its CPU threshold too. */
 void ctr_control_cgroup_added(struct containers *c, const struct cg *cg);

@@ -22,8 +22,9 @@ static void ladder_metrics(struct containers *c, struct expo *e)
 	static const unsigned bounds[] = { 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 21 };
 
 	expo_family(e, "cgpilot_policy_actions_total", "counter",
-		    "Rung changes of the CPU protection ladder and actions of the memory relief, "
-		    "by policy, rung and direction (up: to the rung, down: from it)");
+		    "Rung changes of the CPU protection ladder, actions of the memory relief and "
+		    "io.max caps of the I/O loop (throttle up: a new or lower cap; down: a higher "
+		    "or lifted one), by policy, rung and direction");
 	for (int r = RUNG_WEIGHT; r < RUNG_MAX; r++) {
 		for (int up = 1; up >= 0; up--) {
 			expo_begin(e, "cgpilot_policy_actions_total", NULL);
@@ -48,6 +49,21 @@ static void ladder_metrics(struct containers *c, struct expo *e)
 			expo_label_raw(e, "direction", mem[i].dir);
 			expo_value_u64(e, c->guard.actions[mem[i].a]);
 		}
+	}
+	{
+		uint64_t up = c->io_moves[IOT_TIGHTEN],
+			 down = c->io_moves[IOT_RELAX] + c->io_moves[IOT_LIFT];
+
+		expo_begin(e, "cgpilot_policy_actions_total", NULL);
+		expo_label_raw(e, "policy", "io");
+		expo_label_raw(e, "rung", "throttle");
+		expo_label_raw(e, "direction", "up");
+		expo_value_u64(e, up);
+		expo_begin(e, "cgpilot_policy_actions_total", NULL);
+		expo_label_raw(e, "policy", "io");
+		expo_label_raw(e, "rung", "throttle");
+		expo_label_raw(e, "direction", "down");
+		expo_value_u64(e, down);
 	}
 	expo_family(
 		e, "cgpilot_policy_rung", "gauge",

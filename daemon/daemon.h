@@ -37,7 +37,8 @@ struct daemon {
 	struct model *model;
 	struct ctl *ctl;
 	struct metrics *metrics;
-	struct ep_source timer_src, signal_src, ringbuf_src, metrics_src, control_src, guard_src;
+	struct ep_source timer_src, signal_src, ringbuf_src, metrics_src, control_src, guard_src,
+		io_src;
 	int timer_fd, signal_fd;
 	uint64_t start_ns;
 	unsigned sweep_cursor;

@@ -34,7 +34,7 @@
 /* Histogram bounds: le = 2^(k+1) us for these slots k: 4us .. 8.4s, x4 apart. */
 static const unsigned hist_bounds[] = { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 22 };
 
-static const char *const sig_label[CGP_SIG_MAX] = { "cpu", "memory" };
+static const char *const sig_label[CGP_SIG_MAX] = { "cpu", "memory", "io" };
 
 struct family {
 	const char *name, *type, *help;

@@ -125,6 +125,7 @@ static json_object *cg_detail(struct daemon *d, const struct cg *c)
 	thr = json_object_new_object();
 	add(thr, "cpu_ns", u64(th.ns[CGP_SIG_CPU]));
 	add(thr, "memory_ns", u64(th.ns[CGP_SIG_MEM]));
+	add(thr, "io_ns", u64(th.ns[CGP_SIG_IO]));
 	add(thr, "default", json_object_new_boolean(defaults == 1));
 	/* which is in force: the daemon's defaults, a class target cgpilot set
 	 * for a guaranteed container ([policy.cpu] target_us), or an operator's */
@@ -752,6 +753,7 @@ static int dump_threshold(void *ctx, uint64_t cgid, const struct cgp_threshold *
 	add_cgroup(e, x->d, cgid);
 	add(e, "cpu_ns", u64(th->ns[CGP_SIG_CPU]));
 	add(e, "memory_ns", u64(th->ns[CGP_SIG_MEM]));
+	add(e, "io_ns", u64(th->ns[CGP_SIG_IO]));
 	return json_object_array_add(x->entries, e) ? -ENOMEM : 0;
 }
 
@@ -819,6 +821,12 @@ static int dump_rq(void *ctx, const struct telemetry_rq *rq)
 		add(e, "request", address(rq->rq));
 	add_cgroup(e, x->d, rq->cgid);
 	add(e, "issue_ns", u64(rq->issue_ns));
+	{
+		char dev[24];
+
+		snprintf(dev, sizeof(dev), "%u:%u", rq->dev >> 20, rq->dev & 0xfffff);
+		add(e, "device", json_object_new_string(dev));
+	}
 	add(e, "age_ns", u64(x->now > rq->issue_ns ? x->now - rq->issue_ns : 0));
 	return json_object_array_add(x->entries, e) ? -ENOMEM : 0;
 }

@@ -676,6 +676,7 @@ static int rq_entry(void *ctx, const void *key, const void *val)
 	memcpy(&rq.rq, key, sizeof(rq.rq));
 	memcpy(&rq.issue_ns, val, sizeof(rq.issue_ns));
 	memcpy(&rq.cgid, (const char *)val + sizeof(rq.issue_ns), sizeof(rq.cgid));
+	memcpy(&rq.dev, (const char *)val + 2 * sizeof(uint64_t), sizeof(rq.dev));
 	return w->rq(w->ctx, &rq);
 }
 
@@ -684,10 +685,10 @@ int telemetry__dump_rq(struct telemetry *t, telemetry_rq_fn fn, void *ctx)
 	struct bpf_map *m = t->skel->maps.rq_start;
 	struct walk_ctx w = { .rq = fn, .ctx = ctx };
 
-	/* key: the request's address; value: { issue_ns, cgid } */
-	if (bpf_map__key_size(m) != 8 || bpf_map__value_size(m) != 16)
+	/* key: the request's address; value: { issue_ns, cgid, dev, pad } */
+	if (bpf_map__key_size(m) != 8 || bpf_map__value_size(m) != 24)
 		return -EPROTO;
-	return hash_walk(bpf_map__fd(m), 8, 16, rq_entry, &w);
+	return hash_walk(bpf_map__fd(m), 8, 24, rq_entry, &w);
 }
 
 static int bio_entry(void *ctx, const void *key, const void *val)

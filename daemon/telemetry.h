@@ -128,6 +128,7 @@ struct telemetry_rq {
 	uint64_t rq;
 	uint64_t issue_ns;
 	uint64_t cgid;
+	uint32_t dev; /* its disk, major << 20 | first minor */
 };
 
 /*

@@ -19,12 +19,16 @@
 
 /* Version of the pinned layout under the pin directory; bump on any change
  * of a map's key or value layout. */
-#define CGP_LAYOUT_VERSION 1
+#define CGP_LAYOUT_VERSION 2
 
 enum cgp_signal {
 	CGP_SIG_CPU = 0, /* run-queue delay */
 	CGP_SIG_MEM = 1, /* reclaim stall */
-	CGP_SIG_MAX = 2,
+	/* block I/O latency past the threshold: a request's issue-to-complete
+	 * time above it adds the excess (so one request at twice the threshold
+	 * is an onset, as are several just above it) */
+	CGP_SIG_IO = 2,
+	CGP_SIG_MAX = 3,
 };
 
 enum cgp_io_dir {
@@ -71,7 +75,7 @@ _Static_assert(sizeof(struct cgp_window) == 48, "cgp_window layout");
 struct cgp_threshold {
 	__u64 ns[CGP_SIG_MAX];
 };
-_Static_assert(sizeof(struct cgp_threshold) == 16, "cgp_threshold layout");
+_Static_assert(sizeof(struct cgp_threshold) == 24, "cgp_threshold layout");
 
 /* Run-time settings, held in the program's .data and written by the daemon
  * through the skeleton (no reload needed). */
@@ -79,7 +83,7 @@ struct cgp_config {
 	__u64 window_ns; /* onset window length */
 	__u64 default_threshold_ns[CGP_SIG_MAX];
 };
-_Static_assert(sizeof(struct cgp_config) == 24, "cgp_config layout");
+_Static_assert(sizeof(struct cgp_config) == 32, "cgp_config layout");
 
 enum cgp_event_type {
 	CGP_EV_CGROUP_MKDIR = 1,
@@ -101,7 +105,7 @@ struct cgp_event {
 	__u64 cgid; /* cgroup v2 id; 0 if BPF could not attribute (OOM on old kernels) */
 	__u64 value; /* onset: window sum so far; cleared: last window's sum */
 	__u64 threshold;
-	__u32 pid; /* OOM victim */
+	__u32 pid; /* OOM victim; I/O onset: the device (major << 20 | minor) */
 	__u32 pad;
 	char comm[CGP_COMM_LEN];
 	char path[CGP_PATH_MAX]; /* mkdir/rmdir: path relative to the v2 root */

@@ -51,6 +51,13 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	c->mem_settle_ms = 2000;
 	c->mem_squeeze_pct = 25;
 	c->mem_squeeze_release_ms = 10000;
+	c->io_policy = true;
+	c->io_target_us = 10000;
+	c->io_hold_ms = 250;
+	c->io_release_ms = 3000;
+	c->io_release_max_ms = 60000;
+	c->io_floor_bps = 1ULL << 20;
+	c->io_floor_iops = 20;
 	c->log_level = 2;
 	c->window_ms = 100;
 	c->cpu_threshold_ms = 20;
@@ -121,6 +128,7 @@ static const struct key_desc keys[] = {
 	U32("telemetry", "window_ms", window_ms, 10, 60000),
 	U32("telemetry", "cpu_threshold_ms", cpu_threshold_ms, 0, 3600000),
 	U32("telemetry", "memory_threshold_ms", memory_threshold_ms, 0, 3600000),
+	U32("telemetry", "io_threshold_us", io_threshold_us, 0, 60000000),
 	U32("telemetry", "max_cgroups", max_cgroups, 64, 1048576),
 	U32("telemetry", "sample_interval_ms", sample_interval_ms, 50, 60000),
 	U32("telemetry", "psi_sweep_s", psi_sweep_s, 1, 3600),
@@ -172,6 +180,13 @@ static const struct key_desc keys[] = {
 	U32("policy.memory", "settle_ms", mem_settle_ms, 10, 3600000),
 	U32("policy.memory", "squeeze_pct", mem_squeeze_pct, 1, 90),
 	U32("policy.memory", "squeeze_release_ms", mem_squeeze_release_ms, 10, 86400000),
+	BOOL("policy.io", "enabled", io_policy),
+	U32("policy.io", "target_us", io_target_us, 0, 60000000),
+	U32("policy.io", "hold_ms", io_hold_ms, 1, 600000),
+	U32("policy.io", "release_ms", io_release_ms, 10, 3600000),
+	U32("policy.io", "release_max_ms", io_release_max_ms, 10, 86400000),
+	{ "policy.io", "floor_rate", K_SIZE, offsetof(struct cgp_conf, io_floor_bps), 0, 0 },
+	U32("policy.io", "floor_iops", io_floor_iops, 1, 10000000),
 	STR("adopt", "presets", adopt_presets),
 	STR("adopt", "knobs", adopt_knobs),
 };
@@ -815,6 +830,20 @@ int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 			 "[policy.cpu] release_max_ms (%" PRIu32
 			 ") must be at least release_ms (%" PRIu32 ")",
 			 c->cpu_release_max_ms, c->cpu_release_ms);
+		return -EINVAL;
+	}
+	if (c->io_release_max_ms < c->io_release_ms) {
+		snprintf(errbuf, errlen,
+			 "[policy.io] release_max_ms (%" PRIu32
+			 ") must be at least release_ms (%" PRIu32 ")",
+			 c->io_release_max_ms, c->io_release_ms);
+		return -EINVAL;
+	}
+	if (c->io_floor_bps < 4096) {
+		snprintf(errbuf, errlen,
+			 "[policy.io] floor_rate (%" PRIu64
+			 ") must be at least 4096 bytes a second",
+			 c->io_floor_bps);
 		return -EINVAL;
 	}
 	if (c->mem_psi_stall_us && c->mem_psi_stall_us >= c->mem_psi_window_us) {

@@ -52,6 +52,7 @@ struct cgp_conf {
 	/* [telemetry] */
 	uint32_t window_ms;
 	uint32_t cpu_threshold_ms; /* per window; 0 disables */
+	uint32_t io_threshold_us; /* a request's latency over it counts; 0 disables */
 	uint32_t memory_threshold_ms; /* per window; 0 disables */
 	uint32_t max_cgroups; /* BPF slots */
 	uint32_t sample_interval_ms; /* BPF counters into the model */
@@ -111,6 +112,12 @@ struct cgp_conf {
 	uint32_t mem_psi_max; /* triggers at most (each has a kernel thread) */
 	uint32_t mem_kill_after_ms, mem_cooldown_ms, mem_settle_ms;
 	uint32_t mem_squeeze_pct, mem_squeeze_release_ms;
+	/* [policy.io]: io.max of besteffort on guaranteed I/O latency (policy/iothrottle.h) */
+	bool io_policy;
+	uint32_t io_target_us; /* a guaranteed container's I/O latency target per request */
+	uint32_t io_hold_ms, io_release_ms, io_release_max_ms;
+	uint64_t io_floor_bps; /* the cap never below (bytes a second) */
+	uint32_t io_floor_iops;
 	/* [tenant.NAME] */
 	struct cgp_conf_tenant tenants[CGP_CONF_MAX_TENANTS];
 	unsigned ntenants;

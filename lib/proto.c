@@ -484,8 +484,8 @@ static const char *const event_names[PROTO_EV_MAX] = {
 	[CGP_EV_CLEARED] = "cleared",	 [PROTO_EV_ACTION] = "action",
 };
 
-static const char
-	*const signal_names[CGP_SIG_MAX] = { [CGP_SIG_CPU] = "cpu", [CGP_SIG_MEM] = "memory" };
+static const char *const signal_names
+	[CGP_SIG_MAX] = { [CGP_SIG_CPU] = "cpu", [CGP_SIG_MEM] = "memory", [CGP_SIG_IO] = "io" };
 
 const char *proto_event_name(uint32_t type)
 {
@@ -533,6 +533,13 @@ json_object *proto_event_json(const struct cgp_event *e, const char *path)
 		json_object_object_add(o, "signal", json_object_new_string(sig ? sig : "unknown"));
 		json_object_object_add(o, "value_ns", json_object_new_uint64(e->value));
 		json_object_object_add(o, "threshold_ns", json_object_new_uint64(e->threshold));
+		if (e->signal == CGP_SIG_IO && e->pid) {
+			char dev[24];
+
+			/* the disk of the request that crossed, as io.max names it */
+			snprintf(dev, sizeof(dev), "%u:%u", e->pid >> 20, e->pid & 0xfffff);
+			json_object_object_add(o, "device", json_object_new_string(dev));
+		}
 		break;
 	}
 	case CGP_EV_OOM_KILL: {

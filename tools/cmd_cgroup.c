@@ -330,7 +330,7 @@ static void print_detail(struct json_object *cg)
 {
 	struct json_object *cpu = jget_obj(cg, "cpu"), *io = jget_obj(cg, "io");
 	struct json_object *th = jget_obj(cg, "thresholds"), *v;
-	char id[24], pressure[64], th_cpu[16], th_mem[16];
+	char id[24], pressure[64], th_cpu[16], th_mem[16], th_io[16];
 	const char *path = jget_str(cg, "path");
 	bool is_default;
 
@@ -338,6 +338,7 @@ static void print_detail(struct json_object *cg)
 	fmt_pressure(pressure, sizeof(pressure), cg);
 	fmt_threshold(th_cpu, sizeof(th_cpu), th, "cpu_ns");
 	fmt_threshold(th_mem, sizeof(th_mem), th, "memory_ns");
+	fmt_threshold(th_io, sizeof(th_io), th, "io_ns");
 
 	printf("cgroup ");
 	print_escaped(stdout, path ? path : "?");
@@ -348,8 +349,8 @@ static void print_detail(struct json_object *cg)
 	print_io(cg, io);
 	print_psi(jget_obj(cg, "psi"));
 	is_default = json_object_object_get_ex(th, "default", &v) && json_object_get_boolean(v);
-	printf("  %-12scpu %s, memory %s per window%s\n", "thresholds", th_cpu, th_mem,
-	       is_default ? " (defaults)" : "");
+	printf("  %-12scpu %s, memory %s per window, io %s past it per request%s\n", "thresholds",
+	       th_cpu, th_mem, th_io, is_default ? " (defaults)" : "");
 	printf("\n");
 	print_log2_hist("CPU run-queue wait:", jget_array(cpu, "wait_hist_us"));
 	printf("\n");

@@ -140,12 +140,13 @@ static void print_cg_slot(struct json_object *e)
 
 static void print_threshold(struct json_object *e)
 {
-	char id[24], cpu[16], mem[16];
+	char id[24], cpu[16], mem[16], io[16];
 
 	fmt_u64_key(id, sizeof(id), e, "id");
 	fmt_duration_key(cpu, sizeof(cpu), e, "cpu_ns");
 	fmt_duration_key(mem, sizeof(mem), e, "memory_ns");
-	printf("%-10s %9s %9s ", id, cpu, mem);
+	fmt_duration_key(io, sizeof(io), e, "io_ns");
+	printf("%-10s %9s %9s %9s ", id, cpu, mem, io);
 	print_path(e);
 }
 
@@ -233,7 +234,7 @@ struct decoder {
 
 static const struct decoder decoders[] = {
 	{ "cg_slot", "SLOT   ID         PATH", print_cg_slot },
-	{ "thresholds", "ID               CPU    MEMORY PATH", print_threshold },
+	{ "thresholds", "ID               CPU    MEMORY        IO PATH", print_threshold },
 	{ "cg_stats",
 	  "SLOT   ID               CPU      WAIT    WAITS     CSW VOL/INV   RECLAIM    IOWAIT"
 	  "        IO  OOM PATH",

@@ -273,6 +273,45 @@ static void print_relief(struct json_object *pols)
 		printf("  squeezed %s\n", json_object_get_string(json_object_array_get_idx(sq, i)));
 }
 
+/* The I/O loop: on or off (and why), its target, the caps in force. */
+static void print_io(struct json_object *pols)
+{
+	struct json_object *m = pols ? jget_obj(pols, "io") : NULL, *v, *caps, *acts;
+	uint64_t t = 0;
+	bool on;
+
+	if (!m)
+		return;
+	on = json_object_object_get_ex(m, "enabled", &v) && json_object_get_boolean(v);
+	jget_u64(m, "target_us", &t);
+	printf("\nI/O loop: %s", on ? "on" : "off");
+	if (jget_str(m, "note"))
+		printf(" (%s)", jget_str(m, "note"));
+	printf("; guaranteed target %" PRIu64 " us per request\n", t);
+	if (json_object_object_get_ex(m, "pressure", &v) && json_object_get_boolean(v))
+		printf("  pressure now, from %s\n", jget_str(m, "pressure_from"));
+	acts = jget_obj(m, "actions");
+	if (acts) {
+		uint64_t a = 0, b = 0, c = 0;
+
+		jget_u64(acts, "tighten", &a);
+		jget_u64(acts, "relax", &b);
+		jget_u64(acts, "lift", &c);
+		printf("  caps tightened %" PRIu64 ", relaxed %" PRIu64 ", lifted %" PRIu64 "\n", a,
+		       b, c);
+	}
+	caps = jget_array(m, "capped");
+	for (size_t i = 0; caps && i < json_object_array_length(caps); i++) {
+		struct json_object *e = json_object_array_get_idx(caps, i);
+		uint64_t bps = 0, iops = 0;
+
+		jget_u64(e, "bps", &bps);
+		jget_u64(e, "iops", &iops);
+		printf("  capped %s on %s: %" PRIu64 " B/s, %" PRIu64 " IO/s\n",
+		       jget_str(e, "cgroup"), jget_str(e, "device"), bps, iops);
+	}
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct json_object *req, *reply = NULL;
@@ -294,6 +333,7 @@ static int do_show(int argc, char **argv)
 		print_tenants(jget_array(reply, "tenants"));
 		print_loops(jget_obj(reply, "policies"));
 		print_relief(jget_obj(reply, "policies"));
+		print_io(jget_obj(reply, "policies"));
 	}
 	json_object_put(reply);
 	return CLI_OK;

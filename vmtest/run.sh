@@ -17,6 +17,12 @@ TIMEOUT=${VMTEST_TIMEOUT:-240}
 MEM_MB=${VMTEST_MEM:-1024}
 SMP=${VMTEST_SMP:-2}
 DISK_MB=256
+# A second, slow disk (/dev/vdb): QEMU throttles it to what a modest real
+# device does, so that a writer's requests queue ahead of a reader's as on
+# a real node (the first disk, a file in the host's page cache, takes
+# writes at memory speed and shows little of it). Used by the I/O loop's test.
+SLOW_DISK_MB=64
+SLOW_DISK_THROTTLE="throttling.bps-total=33554432,throttling.iops-total=2000"
 GUEST_BIN=$OUT/vmtest/guest_tests
 TOOLS=(/usr/bin/stress-ng /usr/bin/fio /usr/sbin/bpftool)
 
@@ -333,8 +339,9 @@ boot()
 
 	dir=$(run_dir "$series" "$profile")
 	mkdir -p "$dir"
-	rm -f "$dir/disk.img" "$dir/console.log" "$dir/results.log"
+	rm -f "$dir/disk.img" "$dir/slow.img" "$dir/console.log" "$dir/results.log"
 	truncate -s "${DISK_MB}M" "$dir/disk.img"
+	truncate -s "${SLOW_DISK_MB}M" "$dir/slow.img"
 	: > "$dir/results.log"
 	# A soft lockup panics (and so ends the VM at once, with its backtrace:
 	# loglevel=5 lets warnings such as the stack dump reach the console),
@@ -347,7 +354,8 @@ boot()
 	machine_args "$profile"
 	qemu=(qemu-system-x86_64 -accel tcg "${machine[@]}" -no-reboot -nographic
 		-kernel "$vmlinuz" -initrd "$work/$series/initrd.cpio" -append "$append"
-		-drive "file=$dir/disk.img,format=raw,if=virtio" -nic none)
+		-drive "file=$dir/disk.img,format=raw,if=virtio"
+		-drive "file=$dir/slow.img,format=raw,if=virtio,$SLOW_DISK_THROTTLE" -nic none)
 	t0=$(date +%s%N)
 	if [[ $gmode == shell ]]; then
 		vm_rc=0

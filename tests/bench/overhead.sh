@@ -12,7 +12,11 @@
 #  (b) the load's throughput with the daemon running divided by without, from
 #      interleaved runs, stats off; the floor and runqlat are run the same way
 #      (off, floor, runqlat, ours, off, ...) to show the share that no
-#      tracer can avoid.
+#      tracer can avoid;
+#  (c) ns per block request of the I/O programs, 4 KiB O_DIRECT reads of a
+#      file, with the I/O latency signal off (the built-in default: only the
+#      guaranteed containers the I/O policy protects have a threshold) and on
+#      for every cgroup ([telemetry] io_threshold_us = 1).
 # Not pass/fail: it prints the figures and whether each target is met.
 #
 # Environment: CGPILOTD, EMPTY_LOADER, BPFTOOL (set by `make bench`), RUNS
@@ -76,6 +80,7 @@ EMPTY_PID=
 RUNQLAT_PID=
 STATS_PREV=
 STATS_CHANGED=0
+DAEMON_ARGS=()
 
 # Stop a child of ours: SIGTERM (or $2), then SIGKILL after 10 s, then reap.
 stop_pid()
@@ -146,7 +151,8 @@ daemon_start()
 
 	rm -f "$SOCKET"
 	"$CGPILOTD" --foreground --runtime-dir "$WORK/run" --pin-dir "$PIN_DIR" \
-		--socket "$SOCKET" --metrics-address 127.0.0.1:0 >>"$WORK/cgpilotd.log" 2>&1 &
+		--socket "$SOCKET" --metrics-address 127.0.0.1:0 "${DAEMON_ARGS[@]}" \
+		>>"$WORK/cgpilotd.log" 2>&1 &
 	DAEMON_PID=$!
 	for ((i = 0; i < 300; i++)); do
 		kill -0 "$DAEMON_PID" 2>/dev/null || {
@@ -411,3 +417,47 @@ if [ "$stats_seen" = 1 ]; then
 	echo "    note: BPF run-time stats were on during (b) (bpf_enable_stats by another" \
 		"process?): the losses include their cost"
 fi
+
+# ---- (c) block I/O requests, the I/O latency signal off and on ----
+IO_MB=${IO_MB:-64}
+dd if=/dev/zero of="$WORK/io.dat" bs=1M count="$IO_MB" oflag=direct status=none ||
+	die "cannot write $WORK/io.dat with O_DIRECT"
+STATS_PREV=$(cat "$STATS_SYSCTL")
+
+# "name events ns/event" of the I/O programs for a read of the file, with the
+# config text $1.
+io_cost()
+{
+	local ids
+
+	printf '%s\n' "$1" >"$WORK/io.conf"
+	DAEMON_ARGS=(--config "$WORK/io.conf")
+	daemon_start
+	ids=$(prog_ids_of "$DAEMON_PID")
+	STATS_CHANGED=1
+	set_stats 1
+	echo "$ids" | prog_stats >"$WORK/io.before"
+	dd if="$WORK/io.dat" of=/dev/null bs=4k iflag=direct status=none
+	echo "$ids" | prog_stats >"$WORK/io.after"
+	set_stats "$STATS_PREV"
+	STATS_CHANGED=0
+	daemon_stop
+	DAEMON_ARGS=()
+	awk 'FILENAME == ARGV[1] {t0[$1] = $3; c0[$1] = $4; next}
+	     $2 ~ /^cgp_block_rq_(issue|complete)$/ {
+		dc = $4 - c0[$1]; dt = $3 - t0[$1]
+		printf "%s %d %s\n", $2, dc, (dc > 0 ? sprintf("%.1f", dt / dc) : "-")
+	     }' "$WORK/io.before" "$WORK/io.after" | sort
+}
+
+io_cost "[telemetry]
+io_threshold_us = 0" >"$WORK/io.off"
+io_cost "[telemetry]
+io_threshold_us = 1" >"$WORK/io.on"
+echo
+echo "(c) block I/O, $IO_MB MiB read in 4 KiB O_DIRECT requests, kernel.bpf_stats_enabled=1"
+printf "    %-24s %12s %14s %14s %10s\n" program requests "ns/req (off)" "ns/req (on)" on/off
+join "$WORK/io.off" "$WORK/io.on" | awk '{
+	printf "    %-24s %12s %14s %14s %10s\n", $1, $2, $3, $5,
+		($3 > 0 && $5 != "-" ? sprintf("%.2f", $5 / $3) : "-")
+}'

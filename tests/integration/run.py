@@ -12,6 +12,7 @@ import argparse
 import glob
 import importlib
 import json
+import re
 import os
 import shutil
 import signal
@@ -480,7 +481,11 @@ def t_map_list_dump(ctx):
                  "bio_cg", "events", "task_ctx"):
         assert name in maps and maps[name]["id"] > 0, (name, maps.keys())
     assert maps["cg_slot"]["type"] == "hash" and maps["cg_slot"]["key_size"] == 8
-    assert maps["cg_slot"]["pinned"] == os.path.join(d.pin, "v1", "cg_slot"), maps["cg_slot"]
+    # pinned under the layout version (include/telemetry.h's CGP_LAYOUT_VERSION)
+    with open(os.path.join(ROOT, "include", "telemetry.h")) as f:
+        layout = re.search(r"#define CGP_LAYOUT_VERSION (\d+)", f.read()).group(1)
+    assert maps["cg_slot"]["pinned"] == os.path.join(d.pin, "v" + layout, "cg_slot"), \
+        maps["cg_slot"]
     assert os.path.exists(maps["cg_slot"]["pinned"])
     assert "pinned" not in maps["events"] and maps["events"]["type"] == "ringbuf"
     assert maps["cg_slot"]["entries"] >= 1
@@ -500,11 +505,11 @@ def t_map_list_dump(ctx):
     assert st and st[0]["id"] == ino and st[0]["oncpu_ns"] > 5e8, st
     assert len(st[0]["rq_hist_us"]) == 32
     win = d.request({"op": "map.dump", "map": "cg_win"})
-    assert win["ok"] and all(set(e) >= {"slot", "id", "path", "cpu", "memory"}
+    assert win["ok"] and all(set(e) >= {"slot", "id", "path", "cpu", "memory", "io"}
                              for e in win["entries"]), win
     th = d.request({"op": "map.dump", "map": "thresholds"})["entries"]
     assert {"id": ino, "path": cgs.rel("a"), "cpu_ns": 7000000,
-            "memory_ns": 10000000} in th, th
+            "memory_ns": 10000000, "io_ns": 0} in th, th
     for name in ("rq_start", "bio_cg"):
         r = d.request({"op": "map.dump", "map": name})
         assert r["ok"] and isinstance(r["entries"], list), r

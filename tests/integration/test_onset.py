@@ -297,7 +297,72 @@ def t_onset_cleared_event_lost(ctx):
     assert d.request({"op": "status"})["episodes"]["resynced"] >= 1
 
 
+def disk_of(path):
+    """The whole disk of the file system holding @path, "MAJ:MIN" as io.max names it."""
+    st = os.stat(path)
+    dev = "%d:%d" % (os.major(st.st_dev), os.minor(st.st_dev))
+    sysd = "/sys/dev/block/" + dev
+    if not os.path.exists(sysd):
+        raise Skip("%s is on %s, not a block device" % (path, dev))
+    if os.path.exists(os.path.join(sysd, "partition")):
+        with open(os.path.join(os.path.realpath(sysd), "..", "dev")) as f:
+            dev = f.read().strip()
+    return dev
+
+
+def t_onset_io(ctx):
+    """Block I/O latency: with [telemetry] io_threshold_us = 1 every O_DIRECT
+    read adds its excess, so reads in a cgroup open an I/O episode whose
+    onset names the disk; the load killed, the window timer (CLOCK_MONOTONIC
+    for I/O) ends it within a second. A cgroup whose I/O threshold is 0
+    (threshold.set) has none."""
+    cgs = ctx.cgroups("onio")
+    d = ctx.daemon("onio", config="[telemetry]\nwindow_ms = 100\nio_threshold_us = 1\n").start()
+    data = os.path.join(d.dir, "io.dat")
+    subprocess.run(["dd", "if=/dev/zero", "of=" + data, "bs=1M", "count=16", "oflag=direct",
+                    "status=none"], check=True, timeout=60)
+    disk = disk_of(data)
+    a, b = cgs.make("a"), cgs.make("b")
+    r = d.request({"op": "threshold.set", "cgroup": cgs.rel("b"), "signal": "io",
+                   "threshold_ns": 0})
+    assert r.get("ok"), r
+    assert d.show(cgs.rel("b"))["thresholds"]["io_ns"] == 0
+    assert d.show(cgs.rel("a"))["thresholds"]["io_ns"] == 1000
+    sub = Subscriber(d, ["onset", "cleared"])
+    reader = ["sh", "-c", "while :; do dd if=%s of=/dev/null bs=4k iflag=direct "
+              "status=none; done" % data]
+    pb = cgs.spawn(b, reader)
+    pa = cgs.spawn(a, reader)
+    ia, ib = os.stat(a).st_ino, os.stat(b).st_ino
+    of_b = []
+
+    def seen(kind, ino):
+        def pred(e):
+            if e["id"] == ib and e.get("signal") == "io":
+                of_b.append(e)
+            return e["event"] == kind and e["id"] == ino
+        return pred
+
+    on = sub.wait_for(seen("onset", ia), 10)
+    assert on["signal"] == "io" and on["device"] == disk, on
+    assert on["value_ns"] >= on["threshold_ns"] == 1000, on
+    kill(a)
+    t0 = time.time()
+    cl = sub.wait_for(seen("cleared", ia), 1.5)
+    log("I/O onset on %s; cleared %.0f ms after the kill" % (disk, (time.time() - t0) * 1e3))
+    assert cl["signal"] == "io", cl
+    reap(cgs, [pa])
+    # b read as much (its reads counted, sampled each tick) and had no episode
+    wait_until(lambda: d.show(cgs.rel("b"))["io"]["read_ops"] > 100, 5, "b's reads counted")
+    assert not of_b, of_b
+    assert "io" not in d.show(cgs.rel("b"))["pressure"]
+    kill(b)
+    reap(cgs, [pb])
+    sub.close()
+
+
 TESTS = [
+    ("onset_io", t_onset_io),
     ("onset_cleared_after_kill", t_onset_cleared_after_kill),
     ("onset_cleared_after_restart", t_onset_cleared_after_restart),
     ("onset_cleared_slot_recycling", t_onset_cleared_slot_recycling),

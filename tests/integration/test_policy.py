@@ -162,6 +162,11 @@ def t_ladder_no_rung(ctx):
     assert not rel["enabled"] and "no memory controller" in rel["note"], rel
     assert rel["psi_triggers"] == 0 and rel["squeezed"] == [] and not rel["kill"], rel
     assert "memory relief: off (no memory controller" in out, out
+    # nor an io controller: the I/O loop sees onsets and caps nothing
+    io = ok(d, {"op": "policy.show"})["policies"]["io"]
+    assert io["enabled"] and "no io controller" in io["note"] and io["capped"] == [], io
+    assert io["target_us"] == 10000, io
+    assert "I/O loop: on (no io controller here" in out, out
     sub.close()
 
 

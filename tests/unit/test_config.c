@@ -853,6 +853,33 @@ static void test_container_keys(void **state)
 				     sizeof(err)),
 			 -EINVAL);
 	assert_contains(err, "500000..10000000");
+	/* the I/O loop: defaults, sizes, ranges, and a release_max below release */
+	assert_int_equal(parse_fresh(&c, "", err, sizeof(err)), 0);
+	assert_true(c.io_policy && c.io_target_us == 10000 && c.io_threshold_us == 0);
+	assert_true(c.io_floor_bps == 1048576 && c.io_floor_iops == 20);
+	assert_int_equal(parse_fresh(&c,
+				     "[policy.io]\nenabled = false\ntarget_us = 2000\n"
+				     "floor_rate = 4M\nfloor_iops = 50\n"
+				     "[telemetry]\nio_threshold_us = 30000\n",
+				     err, sizeof(err)),
+			 0);
+	assert_false(c.io_policy);
+	assert_true(c.io_target_us == 2000 && c.io_floor_bps == 4ULL << 20 &&
+		    c.io_floor_iops == 50 && c.io_threshold_us == 30000);
+	assert_int_equal(parse_fresh(&c, "[policy.io]\nfloor_iops = 0\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "t.conf:2:");
+	assert_int_equal(parse_fresh(&c, "[policy.io]\nfloor_rate = fast\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_contains(err, "fast");
+	assert_int_equal(parse_fresh(&c, "[policy.io]\nrelease_ms = 5000\nrelease_max_ms = 100\n",
+				     err, sizeof(err)),
+			 0);
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "[policy.io] release_max_ms (100)");
+	assert_int_equal(parse_fresh(&c, "[policy.io]\nfloor_rate = 1000\n", err, sizeof(err)), 0);
+	assert_int_equal(cgp_conf_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "floor_rate (1000)");
 }
 
 static void test_named_sections(void **state)

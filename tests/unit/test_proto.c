@@ -559,6 +559,17 @@ static void test_event_onset_cleared(void **state)
 	expect_str(o, "cgroup", "");
 	json_object_put(o);
 
+	/* an I/O onset names the disk of the request that crossed */
+	e.type = CGP_EV_ONSET;
+	e.signal = CGP_SIG_IO;
+	e.pid = 259u << 20 | 16;
+	o = wire(proto_event_json(&e, "a"));
+	expect_str(o, "signal", "io");
+	expect_str(o, "device", "259:16");
+	expect_absent(o, "pid");
+	json_object_put(o);
+	e.pid = 0;
+
 	e.signal = CGP_SIG_MAX;
 	o = wire(proto_event_json(&e, NULL));
 	expect_str(o, "signal", "unknown");
@@ -645,7 +656,9 @@ static void test_event_names(void **state)
 
 	assert_string_equal(proto_signal_name(CGP_SIG_CPU), "cpu");
 	assert_string_equal(proto_signal_name(CGP_SIG_MEM), "memory");
+	assert_string_equal(proto_signal_name(CGP_SIG_IO), "io");
 	assert_null(proto_signal_name(CGP_SIG_MAX));
+	assert_int_equal(proto_signal("io"), CGP_SIG_IO);
 	assert_int_equal(proto_signal("cpu"), CGP_SIG_CPU);
 	assert_int_equal(proto_signal("memory"), CGP_SIG_MEM);
 	assert_int_equal(proto_signal("mem"), -1);

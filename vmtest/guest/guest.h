@@ -40,6 +40,7 @@
 
 #define CG_ROOT "/sys/fs/cgroup"
 #define DISK "/dev/vda"
+#define SLOW_DISK "/dev/vdb" /* 64 MiB, throttled by QEMU to 32 MB/s, 2000 IO/s */
 #define CGPILOTD "/usr/sbin/cgpilotd"
 #define CGPILOT "/usr/bin/cgpilot"
 #define MiB (1024ULL * 1024)
@@ -188,6 +189,11 @@ enum result telemetry_runqueue_setup(struct ctx *ctx);
 enum result telemetry_runqueue_run(struct ctx *ctx);
 enum result telemetry_io_blkcg_setup(struct ctx *ctx);
 enum result telemetry_io_blkcg_run(struct ctx *ctx);
+
+/* guest_io.c: the I/O loop */
+enum result qos_io_setup(struct ctx *ctx);
+enum result qos_io_run(struct ctx *ctx);
+void qos_io_cleanup(struct ctx *ctx);
 
 /* guest_adopt.c: adopted pods under the CPU loop */
 enum result qos_adopt_setup(struct ctx *ctx);

@@ -15,11 +15,11 @@
 
 #define UID_G "6a1b2c3d_1111_4222_8333_444455556666"
 #define UID_B "7a1b2c3d_1111_4222_8333_444455556666"
-#define SCOPE "cri-containerd-" \
-	      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope"
+#define SCOPE             \
+	"cri-containerd-" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope"
 #define POD_G "kubepods.slice/kubepods-pod" UID_G ".slice"
-#define POD_B                                                                                  \
-	"kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UID_B ".slice"
+#define POD_B "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UID_B ".slice"
 #define HOGS 4
 #define KUBELET_MAX "150000 100000" /* what "kubelet" writes over cgpilot's cap */
 
@@ -74,7 +74,8 @@ enum result qos_adopt_setup(struct ctx *ctx)
 		return fail(ctx, "cannot make the kubelet tree: %s", strerror(-r));
 	/* kubelet's values: the guaranteed pod one CPU, the besteffort one weight 1 */
 	snprintf(path, sizeof(path), "%s/%s", CG_ROOT, POD_G);
-	if (cg_write(path, "cpu.weight", "39") < 0 || cg_write(path, "cpu.max", "100000 100000") < 0)
+	if (cg_write(path, "cpu.weight", "39") < 0 ||
+	    cg_write(path, "cpu.max", "100000 100000") < 0)
 		return fail(ctx, "writing kubelet's values in %s: %s", POD_G, strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s", CG_ROOT, POD_B);
 	if (cg_write(path, "cpu.weight", "1") < 0)
@@ -147,8 +148,10 @@ enum result qos_adopt_run(struct ctx *ctx)
 	/* the scope counts for its pod: the class target is its threshold too */
 	snprintf(path, sizeof(path), "{\"op\":\"cgroup.show\",\"cgroup\":\"%s/%s\"}", POD_G, SCOPE);
 	if (ctl_call(&conn, path, reply, sizeof(reply)) < 0 ||
-	    !json_str_at(reply, "cgroup.thresholds.source", src, sizeof(src)) || !streq(src, "class"))
-		return fail(ctx, "the guaranteed pod's scope: threshold source '%s', want class: %.300s",
+	    !json_str_at(reply, "cgroup.thresholds.source", src, sizeof(src)) ||
+	    !streq(src, "class"))
+		return fail(ctx,
+			    "the guaranteed pod's scope: threshold source '%s', want class: %.300s",
 			    src, reply);
 
 	snprintf(path, sizeof(path), "%s/%s/%s", CG_ROOT, POD_B, SCOPE);
@@ -166,15 +169,17 @@ enum result qos_adopt_run(struct ctx *ctx)
 		if (knob(POD_B, "cpu.max", v, sizeof(v)) > 0 && strncmp(v, "max ", 4))
 			break;
 		if (mono_now_ns() > end)
-			return fail(ctx, "20 s beside the probe: the besteffort pod's cpu.max is "
-					 "still '%s'",
+			return fail(ctx,
+				    "20 s beside the probe: the besteffort pod's cpu.max is "
+				    "still '%s'",
 				    v);
 	}
 	info(ctx, "besteffort pod capped after %.1f s: cpu.max %s",
 	     (double)(mono_now_ns() - t0) / 1e9, v);
 	if (knob(POD_B, "cpu.weight", v, sizeof(v)) <= 0 || !streq(v, "1"))
-		return fail(ctx, "cpu.weight of the besteffort pod is '%s': not handed over, "
-				 "it must stay kubelet's 1",
+		return fail(ctx,
+			    "cpu.weight of the besteffort pod is '%s': not handed over, "
+			    "it must stay kubelet's 1",
 			    v);
 	if (knob(POD_G, "cpu.max", v, sizeof(v)) <= 0 || !streq(v, "100000 100000"))
 		return fail(ctx, "the guaranteed pod's cpu.max changed to '%s'", v);
@@ -191,12 +196,14 @@ enum result qos_adopt_run(struct ctx *ctx)
 	ctx->npids = 0;
 	for (end = mono_now_ns() + 15000000000ULL; !backed_off(ctx); sleep_ms(200))
 		if (mono_now_ns() > end)
-			return fail(ctx, "15 s after the pressure ended the besteffort pod is not "
-					 "backed off: %.400s",
+			return fail(ctx,
+				    "15 s after the pressure ended the besteffort pod is not "
+				    "backed off: %.400s",
 				    reply);
 	if (knob(POD_B, "cpu.max", v, sizeof(v)) <= 0 || !streq(v, KUBELET_MAX))
-		return fail(ctx, "cpu.max of the besteffort pod is '%s', not the other writer's "
-				 "'" KUBELET_MAX "'",
+		return fail(ctx,
+			    "cpu.max of the besteffort pod is '%s', not the other writer's "
+			    "'" KUBELET_MAX "'",
 			    v);
 	snprintf(path, sizeof(path), "%s/audit/audit.log", ctx->daemon_dir);
 	if (read_file(path, audit, sizeof(audit)) <= 0)

@@ -160,6 +160,14 @@ static const struct guest_test tests[] = {
 		.cleanup = qos_cpu_cleanup,
 	},
 	{
+		.name = "qos_io",
+		.desc = "a guaranteed reader's I/O latency beside a besteffort writer: io.max "
+			"caps the writer, lifted when it stops",
+		.setup = qos_io_setup,
+		.run = qos_io_run,
+		.cleanup = qos_io_cleanup,
+	},
+	{
 		.name = "qos_adopt",
 		.desc = "adopted kubelet pods: a besteffort pod's handed-over cpu.max capped for "
 			"a guaranteed pod's scope, another writer's change noticed and not fought",
