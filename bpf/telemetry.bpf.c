@@ -158,6 +158,14 @@ struct {
 	__type(value, __u32);
 } episodes SEC(".maps");
 
+/* Run-queue wait of protected cgroups (CGP_TH_PROTECTED) per CPU, ns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} prot_wait SEC(".maps");
+
 /* cgroup id -> per-cgroup thresholds (default in cfg) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -286,10 +294,13 @@ static __always_inline struct task_ctx *tctx(struct task_struct *t)
 	return bpf_task_storage_get(&task_ctx, t, 0, 0);
 }
 
-static __always_inline __u64 threshold_of(__u64 cgid, __u32 sig)
+/* The threshold of @sig for @cgid; its flags in *@flags when asked. */
+static __always_inline __u64 threshold_of(__u64 cgid, __u32 sig, __u32 *flags)
 {
 	struct cgp_threshold *th = bpf_map_lookup_elem(&thresholds, &cgid);
 
+	if (flags)
+		*flags = th ? (__u32)th->flags : 0;
 	if (sig >= CGP_SIG_MAX)
 		return 0;
 	if (th)
@@ -319,13 +330,15 @@ static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u
 	struct win_val *wv = bpf_map_lookup_elem(&cg_win, &slot);
 	struct cgp_window *w;
 	__u64 win = cfg.window_ns, value = 0;
+	__u32 flags = 0;
 	int r;
 
 	if (!wv || sig >= CGP_SIG_MAX || !win)
 		return;
 	w = &wv->w[sig];
 	if (cgp_window_due(w, now, win)) {
-		r = cgp_window_roll(w, now, win, threshold_of(cgid, sig), &value);
+		r = cgp_window_roll(w, now, win, threshold_of(cgid, sig, &flags), &value);
+		w->flags = flags;
 		if (r == CGP_ONSET_CLEARED) {
 			emit(CGP_EV_CLEARED, sig, cgid, value, w->threshold_ns, dev);
 			__sync_fetch_and_add(&self_stats.cleared_by_sample, 1);
@@ -334,6 +347,14 @@ static __always_inline void window_sample(__u32 slot, __u64 cgid, __u32 sig, __u
 			 * sweep's view of this clock from drifting */
 			wv->clock_off = (__s64)(bpf_ktime_get_ns() - now);
 		}
+	}
+	/* a protected cgroup's wait, on the CPU whose run queue it was on */
+	if (sig == CGP_SIG_CPU && (w->flags & CGP_TH_PROTECTED)) {
+		__u32 zero = 0;
+		__u64 *pw = bpf_map_lookup_elem(&prot_wait, &zero);
+
+		if (pw)
+			*pw += delta;
 	}
 	if (!w->threshold_ns)
 		return;
@@ -386,8 +407,8 @@ static __always_inline __u64 roll_idle(struct win_val *wv, __u64 mono, bool stal
 			now = mono - (__u64)off;
 		}
 		due = stale_only ? cgp_window_stale(w, now, win) : cgp_window_due(w, now, win);
-		if (due && cgp_window_roll(w, now, win, threshold_of(wv->cgid, sig), &value) ==
-				   CGP_ONSET_CLEARED) {
+		if (due && cgp_window_roll(w, now, win, threshold_of(wv->cgid, sig, NULL),
+					   &value) == CGP_ONSET_CLEARED) {
 			cleared++;
 			/* a slot with no owner cannot be reported; it is over all the same */
 			if (wv->cgid)

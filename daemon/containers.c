@@ -274,9 +274,16 @@ static int target_cpus(struct containers *c, const struct container *k, char *bu
 	if (k->exclusive)
 		return topo_format_cpulist(&k->cpus, buf, len);
 	r = place_cpus_of(&c->pool, 0, &s);
-	/* the ladder's cpuset rung: the pool's last CPU alone */
+	/* the ladder's cpuset rung: one CPU of the pool alone, the one chosen
+	 * where protected work waited least (ctr_control.c) while the pool
+	 * still has it, else its last */
 	if (!r && k->ladder.rung >= RUNG_CPUSET && s.n > 1) {
-		s.cpu[0] = s.cpu[s.n - 1];
+		unsigned pick = s.cpu[s.n - 1];
+
+		for (unsigned i = 0; i < s.n && k->squeeze_cpu1; i++)
+			if (s.cpu[i] == k->squeeze_cpu1 - 1)
+				pick = s.cpu[i];
+		s.cpu[0] = pick;
 		s.n = 1;
 	}
 	if (r)
@@ -812,6 +819,8 @@ int ctr_release(struct containers *c, struct container *k, const char *reason, b
 	if (k->kind == CTR_ADOPTED) {
 		log_info("container %" PRIu64 " (%s): no longer managed: %s", k->id, k->path,
 			 reason);
+		/* its scheduler gets back what the CPU ladder took */
+		ctr_control_unsqueeze(c, k, reason);
 		ctr_forget(c, k);
 		return 0;
 	}
@@ -1186,6 +1195,8 @@ void containers__free(struct containers *c)
 		return;
 	closep(&c->control_fd);
 	ctr_io_free(c);
+	free(c->prot_prev);
+	free(c->prot_tick);
 	ctr_guard_free(c);
 	if (c->d && c->d->model)
 		model__set_hooks(c->d->model, NULL, NULL, NULL);

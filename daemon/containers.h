@@ -128,12 +128,16 @@ struct container {
 	/* adopted, on the CPU ladder: cpu.weight and cpu.max as its scheduler
 	 * left them, read before the first rung, written back on release */
 	char cpu_saved_weight[16], cpu_saved_max[48];
-	bool cpu_saved;
+	bool saved_weight, saved_max;
+	/* the cpuset rung's CPU + 1 (0: none chosen): the pool's CPU where
+	 * protected work waited least when the rung was taken */
+	unsigned squeeze_cpu1;
 	/* a protected one: the cgroups below it (a pod's container scopes)
 	 * whose BPF CPU threshold cgpilot set to its class target, since BPF
 	 * counts each task's wait in the task's own cgroup */
 	uint64_t sub_threshold[CTR_SUB_MAX];
 	unsigned nsub_threshold;
+	bool sub_full_said;
 	/* the I/O loop (daemon/ctr_io.c): its io.max cap and the device it is
 	 * on, and the I/O BPF counted at the last sample tick, for the rate */
 	struct iothrottle_state iot;
@@ -217,7 +221,8 @@ void containers__reconfigured(struct containers *c);
 /* threshold.set gave @cgroup_id its own threshold: it wins over the class
  * target from now on (kept on reloads, left in place when it goes). */
 void containers__operator_threshold(struct containers *c, uint64_t cgroup_id);
-/* Is the BPF CPU threshold of @cgroup_id the class target cgpilot set? */
+/* Are the BPF thresholds of @cg the class targets cgpilot set (for its
+ * container, or the one it counts for)? */
 bool containers__class_threshold(struct containers *c, const struct cg *cg);
 void containers__control_timer(struct containers *c);
 /* The I/O loop (daemon/ctr_io.c): its one-shot timer's fd and what wakes it. */

@@ -159,15 +159,20 @@ static int adopted_writes(struct containers *c, struct container *k, enum ladder
 {
 	unsigned n = 0;
 
-	if (!k->cpu_saved) {
-		if (handed(k, "cpu.weight") &&
-		    act_read(&c->act, k->path, "cpu.weight", k->cpu_saved_weight,
+	/* each knob's scheduler value read just before cgpilot first changes it
+	 * (a resize by the scheduler before then is its value) */
+	if (handed(k, "cpu.weight") && !k->saved_weight && from < RUNG_WEIGHT &&
+	    to >= RUNG_WEIGHT) {
+		if (act_read(&c->act, k->path, "cpu.weight", k->cpu_saved_weight,
 			     sizeof(k->cpu_saved_weight)) < 0)
 			return -EIO;
-		if (handed(k, "cpu.max") && act_read(&c->act, k->path, "cpu.max", k->cpu_saved_max,
-						     sizeof(k->cpu_saved_max)) < 0)
+		k->saved_weight = true;
+	}
+	if (handed(k, "cpu.max") && !k->saved_max && from < RUNG_QUOTA && to >= RUNG_QUOTA) {
+		if (act_read(&c->act, k->path, "cpu.max", k->cpu_saved_max,
+			     sizeof(k->cpu_saved_max)) < 0)
 			return -EIO;
-		k->cpu_saved = true;
+		k->saved_max = true;
 	}
 	if (handed(k, "cpu.weight") && (from >= RUNG_WEIGHT) != (to >= RUNG_WEIGHT))
 		w[n++] = (struct act_write){
@@ -198,6 +203,54 @@ static bool demand_fell(const struct containers *c, const struct container *k)
 	return cg && cg->fig.bpf_ns && cg->fig.cpu_rate * 4 * 100 < c->d->conf.cpu_quota_pct;
 }
 
+/* Protected work's wait per CPU over the last tick or two (the BPF figures
+ * now less those of the tick before the last), into c->prot_tick's room of
+ * @out; the number of CPUs, 0 when there are none. */
+static unsigned recent_prot_wait(struct containers *c, uint64_t *out, unsigned max)
+{
+	int n;
+
+	if (!c->d->tel || !c->prot_prev)
+		return 0;
+	n = telemetry__prot_wait(c->d->tel, out, max < c->nprot ? max : c->nprot);
+	if (n <= 0)
+		return 0;
+	for (int i = 0; i < n; i++)
+		out[i] =
+			(out[i] > c->prot_prev[i] ? out[i] - c->prot_prev[i] : 0) + c->prot_tick[i];
+	return (unsigned)n;
+}
+
+/* The cpuset rung's CPU for @k: of the shared pool, the one where
+ * protected work waited least lately (BPF's per-CPU view). */
+static void pick_squeeze_cpu(struct containers *c, struct container *k)
+{
+	struct topo_cpuset s = { 0 };
+	uint64_t wait[1024];
+	unsigned n;
+	int cpu;
+
+	k->squeeze_cpu1 = 0;
+	if (!c->pool_ok || place_cpus_of(&c->pool, 0, &s))
+		return;
+	n = recent_prot_wait(c, wait, 1024);
+	cpu = place_quiet_cpu(&s, wait, n);
+	if (cpu >= 0) {
+		char seen[256] = "";
+		size_t o = 0;
+
+		k->squeeze_cpu1 = (unsigned)cpu + 1;
+		for (unsigned i = 0; i < s.n && o < sizeof(seen) - 32; i++)
+			o += (size_t)snprintf(seen + o, sizeof(seen) - o, "%s%u: %" PRIu64 " us",
+					      i ? ", " : "", s.cpu[i],
+					      s.cpu[i] < n ? wait[s.cpu[i]] / 1000 : 0);
+		log_info("container %" PRIu64 " (%s): cpuset rung on CPU %d; protected work "
+			 "waited lately on CPU %s",
+			 k->id, k->path, cpu, seen);
+	}
+	topo_cpuset_free(&s);
+}
+
 /* Write what moving @k from rung @from to its current rung means. */
 static int write_rung(struct containers *c, struct container *k, enum ladder_rung from,
 		      const char *why)
@@ -217,6 +270,8 @@ static int write_rung(struct containers *c, struct container *k, enum ladder_run
 			return r;
 		n = (unsigned)r;
 	} else {
+		if (to >= RUNG_CPUSET && from < RUNG_CPUSET)
+			pick_squeeze_cpu(c, k);
 		k->ladder.rung = from;
 		r = ctr_plan_knobs(c, k, &before, unenf, sizeof(unenf));
 		k->ladder.rung = to;
@@ -269,8 +324,11 @@ static int write_rung(struct containers *c, struct container *k, enum ladder_run
 		k->ladder_frozen = !op_frozen;
 	else if (to < RUNG_FREEZE)
 		k->ladder_frozen = false;
-	if (to == RUNG_NONE)
-		k->cpu_saved = false; /* its scheduler's values are read again next time */
+	/* its scheduler's values are read again the next time */
+	if (to < RUNG_WEIGHT)
+		k->saved_weight = false;
+	if (to < RUNG_QUOTA)
+		k->saved_max = false;
 	c->ladder_moves++;
 	if (to > from)
 		c->ladder_up[to]++;
@@ -298,9 +356,9 @@ static void back_off(struct containers *c, struct container *k)
 	struct act_result res;
 	unsigned n = 0;
 
-	if (k->cpu_saved && handed(k, "cpu.weight") && k->ladder.rung >= RUNG_WEIGHT)
+	if (k->saved_weight && handed(k, "cpu.weight") && k->ladder.rung >= RUNG_WEIGHT)
 		w[n++] = (struct act_write){ .knob = "cpu.weight", .value = k->cpu_saved_weight };
-	if (k->cpu_saved && handed(k, "cpu.max") && k->ladder.rung >= RUNG_QUOTA)
+	if (k->saved_max && handed(k, "cpu.max") && k->ladder.rung >= RUNG_QUOTA)
 		w[n++] = (struct act_write){ .knob = "cpu.max", .value = k->cpu_saved_max };
 	if (k->ladder_frozen)
 		w[n++] = (struct act_write){ .knob = "cgroup.freeze", .value = "0" };
@@ -316,7 +374,21 @@ static void back_off(struct containers *c, struct container *k)
 		 k->external_knob[0] ? k->external_knob : "one of its knobs");
 	k->ladder = (struct ladder_state){ 0 };
 	k->ladder_frozen = false;
-	k->cpu_saved = false;
+	k->saved_weight = k->saved_max = false;
+}
+
+void ctr_control_unsqueeze(struct containers *c, struct container *k, const char *reason)
+{
+	enum ladder_rung from = k->ladder.rung;
+
+	if (k->kind != CTR_ADOPTED || from == RUNG_NONE || !k->cgroup_id)
+		return;
+	k->ladder.rung = RUNG_NONE;
+	if (!k->backed_off && !write_rung(c, k, from, reason))
+		return;
+	/* another writer's change (now, or before): the rest undone one by one */
+	k->ladder.rung = from;
+	back_off(c, k);
 }
 
 static void arm(struct containers *c, uint64_t at)
@@ -357,8 +429,16 @@ static void run(struct containers *c, uint64_t now)
 
 			struct ladder_state saved;
 
-			if (tier(c, k) != t)
+			if (tier(c, k) != t) {
+				/* an adopted one no longer squeezable (the policy off
+				 * for adopted ones, a knob another writer changed):
+				 * its scheduler's values back, once */
+				if (t == 1 && k->kind == CTR_ADOPTED &&
+				    k->ladder.rung != RUNG_NONE && !tier(c, k))
+					ctr_control_unsqueeze(c, k,
+							      "cpu ladder: no longer a target");
 				continue;
+			}
 			conf_for(c, k, &lc);
 			/* burstable waits, rung held, while besteffort has rungs left */
 			if (t == 2 && c->cpu_pressure && !exhausted)
@@ -423,7 +503,10 @@ void containers__on_pressure(struct containers *c, const struct cg *cg, const st
 	if (!k)
 		return;
 	if (e->signal == CGP_SIG_MEM) {
-		ctr_guard_on_event(c, k, e);
+		/* the relief watches the container's own cgroup (its PSI is the
+		 * subtree's): a cgroup below it adds nothing */
+		if (k->cgroup_id == cg->id)
+			ctr_guard_on_event(c, k, e);
 		return;
 	}
 	if (e->signal == CGP_SIG_IO) {
@@ -498,9 +581,19 @@ bool containers__class_threshold(struct containers *c, const struct cg *cg)
 	return false;
 }
 
-/* The sample tick: a squeezed container's fallen demand is seen within a tick. */
+/* The sample tick: protected work's wait per CPU in this tick; a squeezed
+ * container's fallen demand is seen within a tick. */
 void ctr_control_tick(struct containers *c, uint64_t now)
 {
+	if (c->prot_prev && c->d->tel) {
+		uint64_t cur[1024];
+		int n = telemetry__prot_wait(c->d->tel, cur, c->nprot);
+
+		for (int i = 0; i < n; i++) {
+			c->prot_tick[i] = cur[i] > c->prot_prev[i] ? cur[i] - c->prot_prev[i] : 0;
+			c->prot_prev[i] = cur[i];
+		}
+	}
 	for (struct container *k = c->list; k; k = k->next)
 		if (k->ladder.rung != RUNG_NONE) {
 			run(c, now);
@@ -536,6 +629,8 @@ static bool class_threshold(struct containers *c, const struct container *k, uin
 	want.ns[CGP_SIG_MEM] = (uint64_t)cf->memory_threshold_ms * MS;
 	want.ns[CGP_SIG_IO] = ctr_io_shielded(c, k) ? (uint64_t)cf->io_target_us * 1000 :
 						      (uint64_t)cf->io_threshold_us * 1000;
+	/* its waits counted per CPU too, for the cpuset rung */
+	want.flags = shielded(c, k) ? CGP_TH_PROTECTED : 0;
 	if (ours && !memcmp(&th, &want, sizeof(th)))
 		return true;
 	return !telemetry__set_threshold(c->d->tel, id, &want);
@@ -592,15 +687,17 @@ static void sub_threshold(struct containers *c, struct container *k, uint64_t id
 
 			if (g && !g->dead_ns)
 				k->sub_threshold[j++] = k->sub_threshold[i];
+			else if (c->d->tel)
+				telemetry__forget_threshold(c->d->tel, k->sub_threshold[i]);
 		}
 		k->nsub_threshold = j;
 	}
 	if (k->nsub_threshold == CTR_SUB_MAX) {
-		log_warn("%s: more than %d cgroups below it; %s keeps the default CPU threshold",
-			 k->path, CTR_SUB_MAX,
-			 model__find(c->d->model, id) ?
-				 cg_display_path(model__find(c->d->model, id)) :
-				 "one");
+		if (!k->sub_full_said)
+			log_warn("%s: more than %d cgroups below it; the others keep the default "
+				 "thresholds",
+				 k->path, CTR_SUB_MAX);
+		k->sub_full_said = true;
 		return;
 	}
 	if (class_threshold(c, k, id, false))
@@ -707,6 +804,17 @@ void ctr_control_init(struct containers *c)
 {
 	ctr_guard_init(c);
 	ctr_io_init(c);
+	/* protected waits per CPU: from the program's load (prot_wait is not
+	 * pinned), so an onset before the first tick has figures too */
+	c->nprot = 1024;
+	c->prot_prev = calloc(c->nprot, sizeof(*c->prot_prev));
+	c->prot_tick = calloc(c->nprot, sizeof(*c->prot_tick));
+	if (!c->prot_prev || !c->prot_tick) {
+		free(c->prot_prev);
+		free(c->prot_tick);
+		c->prot_prev = c->prot_tick = NULL;
+		log_warn("out of memory: the cpuset rung takes the pool's last CPU");
+	}
 	c->control_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (c->control_fd < 0)
 		log_warn("cannot create the control loop's timer: %m; rungs step only on events");

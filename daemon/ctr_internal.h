@@ -61,6 +61,10 @@ struct containers {
 	char pressure_why[200]; /* the last onset, for the reasons */
 	char pressure_cg[128]; /* whose onset, its window sum and threshold */
 	uint64_t pressure_value_ns, pressure_threshold_ns;
+	/* protected work's run-queue wait per CPU (BPF prot_wait): at the last
+	 * sample tick, and in the tick before it */
+	uint64_t *prot_prev, *prot_tick;
+	unsigned nprot;
 	uint64_t ladder_moves; /* rung changes made */
 	uint64_t ladder_up[RUNG_MAX], ladder_down[RUNG_MAX]; /* moves to / from a rung */
 	/* reaction: from the onset (BPF's time) to the first write it caused */
@@ -91,6 +95,7 @@ struct containers {
 	bool io_pressure; /* a protected container's I/O latency is past its target */
 	uint64_t io_calm_since_ns;
 	uint32_t io_dev; /* the device of the last onset (major << 20 | minor) */
+	uint32_t io_bad_dev; /* one whose io.max refused a cap (ENODEV, EINVAL) */
 	char io_cg[128], io_why[200];
 	uint64_t io_value_ns, io_threshold_ns;
 	uint64_t io_moves[4]; /* by enum iothrottle_move */
@@ -119,6 +124,9 @@ void ctr_ladder_knobs(const struct containers *c, const struct container *k,
 void ctr_control_init(struct containers *c);
 void ctr_control_stop(struct containers *c);
 void ctr_control_forget(struct containers *c, struct container *k);
+/* An adopted container squeezed by the CPU ladder gets its scheduler's
+ * values back (what of them is still as cgpilot left it). */
+void ctr_control_unsqueeze(struct containers *c, struct container *k, const char *reason);
 void ctr_control_forget_threshold(struct containers *c, struct container *k);
 void ctr_control_tick(struct containers *c, uint64_t now);
 /* daemon/ctr_memory.c: the memory loop, each sample tick; memory.high back

@@ -29,9 +29,8 @@
 /* A guaranteed container whose I/O latency the loop protects. */
 bool ctr_io_shielded(const struct containers *c, const struct container *k)
 {
-	return c->d->conf.io_policy && k->class == CGP_CLASS_GUARANTEED &&
-	       k->kind != CTR_ADOPTED && !k->dry && k->cgroup_id && k->state != CTR_QUEUED &&
-	       !k->releasing;
+	return c->d->conf.io_policy && k->class == CGP_CLASS_GUARANTEED && k->kind != CTR_ADOPTED &&
+	       !k->dry && k->cgroup_id && k->state != CTR_QUEUED && !k->releasing;
 }
 
 /* A besteffort container the loop may cap (or has capped). */
@@ -56,8 +55,7 @@ static void conf_of(const struct containers *c, struct iothrottle_conf *ic)
 }
 
 /* The container's cumulative I/O (bytes, requests) as BPF counts it now. */
-static bool io_now(struct containers *c, const struct container *k, uint64_t *bytes,
-		   uint64_t *ops)
+static bool io_now(struct containers *c, const struct container *k, uint64_t *bytes, uint64_t *ops)
 {
 	const struct cg *cg = model__find(c->d->model, k->cgroup_id);
 	struct cgp_cg_stats st;
@@ -81,7 +79,8 @@ static void io_rate(struct containers *c, struct container *k, uint64_t now, uin
 	if (!k->io_prev_ns || !io_now(c, k, &b, &o) || now <= k->io_prev_ns)
 		return;
 	dt = now - k->io_prev_ns;
-	if (dt < 20 * MS) {
+	if (dt < 20 * MS || b < k->io_prev_bytes || o < k->io_prev_ops) {
+		/* too short to tell, or counters that went back (a reset) */
 		*bps = k->io_bps;
 		*iops = k->io_iops;
 		return;
@@ -111,8 +110,8 @@ static int write_cap(struct containers *c, struct container *k, uint32_t dev,
 			 "%u:%u rbps=%" PRIu64 " wbps=%" PRIu64 " riops=%" PRIu64 " wiops=%" PRIu64,
 			 dev >> 20, dev & 0xfffff, s->bps, s->bps, s->iops, s->iops);
 	else
-		snprintf(val, sizeof(val), "%u:%u rbps=max wbps=max riops=max wiops=max",
-			 dev >> 20, dev & 0xfffff);
+		snprintf(val, sizeof(val), "%u:%u rbps=max wbps=max riops=max wiops=max", dev >> 20,
+			 dev & 0xfffff);
 	c->why = &cw;
 	r = ctr_apply(c, k, &w, 1, reason, &res);
 	c->why = NULL;
@@ -148,12 +147,13 @@ static void run(struct containers *c, uint64_t now)
 		uint64_t bps, iops, at = 0;
 		uint32_t dev;
 		char reason[320];
+		int r;
 
 		if (!target(c, k))
 			continue;
 		/* capped on one device: that one until lifted */
 		dev = k->iot.bps ? k->iot_dev : c->io_dev;
-		if (!dev)
+		if (!dev || (!k->iot.bps && dev == c->io_bad_dev))
 			continue;
 		io_rate(c, k, now, &bps, &iops);
 		m = iothrottle_step(&ic, &k->iot, c->io_pressure, c->io_calm_since_ns, bps, iops,
@@ -168,22 +168,32 @@ static void run(struct containers *c, uint64_t now)
 				snprintf(reason, sizeof(reason),
 					 "io throttle on %u:%u %s: no guaranteed container above "
 					 "its I/O latency target for %" PRIu64 " ms",
-					 dev >> 20, dev & 0xfffff, m == IOT_LIFT ? "lifted" : "relaxed",
-					 (uint64_t)(c->io_calm_since_ns && now > c->io_calm_since_ns ?
+					 dev >> 20, dev & 0xfffff,
+					 m == IOT_LIFT ? "lifted" : "relaxed",
+					 (uint64_t)(c->io_calm_since_ns &&
+								    now > c->io_calm_since_ns ?
 							    (now - c->io_calm_since_ns) / MS :
 							    0));
-			if (write_cap(c, k, dev, &k->iot, reason, m == IOT_TIGHTEN)) {
-				/* not written: as it was, tried again after the hold */
+			r = write_cap(c, k, dev, &k->iot, reason, m == IOT_TIGHTEN);
+			if (r) {
+				/* not written: as it was, tried again after the hold;
+				 * a disk io.max does not take is not tried again */
 				k->iot = saved;
 				at = now + ic.hold_ns;
+				if ((r == -ENODEV || r == -EINVAL) && !k->iot.bps) {
+					c->io_bad_dev = dev;
+					log_warn(
+						"%u:%u takes no io.max (%s): the I/O loop leaves it",
+						dev >> 20, dev & 0xfffff, strerror(-r));
+					at = 0;
+				}
 			} else {
 				k->iot_dev = k->iot.bps ? dev : 0;
 				c->io_moves[m]++;
 				if (m == IOT_TIGHTEN && c->io_reaction_pending) {
 					c->io_reaction_pending = false;
-					c->io_reaction_ns = now > c->io_onset_ns ?
-								    now - c->io_onset_ns :
-								    0;
+					c->io_reaction_ns =
+						now > c->io_onset_ns ? now - c->io_onset_ns : 0;
 				}
 				log_info("container %" PRIu64 " (%s): %s", k->id, k->path, reason);
 			}
@@ -239,8 +249,8 @@ void ctr_io_on_event(struct containers *c, struct container *k, const struct cgp
 		c->io_value_ns = e->value;
 		c->io_threshold_ns = e->threshold;
 		snprintf(c->io_why, sizeof(c->io_why),
-			 "guaranteed %s's requests on %u:%u were %" PRIu64
-			 " us past their %" PRIu64 " us latency target in a window",
+			 "guaranteed %s's requests on %u:%u were %" PRIu64 " us past their %" PRIu64
+			 " us latency target in a window",
 			 k->path, c->io_dev >> 20, c->io_dev & 0xfffff, (uint64_t)e->value / 1000,
 			 (uint64_t)e->threshold / 1000);
 	}
@@ -276,7 +286,8 @@ void ctr_io_tick(struct containers *c, uint64_t now)
 
 		if (!target(c, k) || !io_now(c, k, &b, &o))
 			continue;
-		if (k->io_prev_ns && now > k->io_prev_ns) {
+		if (k->io_prev_ns && now > k->io_prev_ns && b >= k->io_prev_bytes &&
+		    o >= k->io_prev_ops) {
 			double dt = (double)(now - k->io_prev_ns) / 1e9;
 
 			k->io_bps = (uint64_t)((double)(b - k->io_prev_bytes) / dt);
@@ -311,7 +322,8 @@ void ctr_io_release(struct containers *c, const char *reason)
 
 void ctr_io_forget(struct containers *c, struct container *k)
 {
-	if (c->io_pressure && ctr_io_shielded(c, k)) {
+	/* also one no longer protected (releasing): its episode may be the one */
+	if (c->io_pressure) {
 		uint64_t now = mono_now_ns();
 
 		recompute(c, k, now);
@@ -320,8 +332,33 @@ void ctr_io_forget(struct containers *c, struct container *k)
 	}
 }
 
+/* At start: caps a daemon that is gone left behind (it was killed while a
+ * writer was capped; cgpilot writes io.max of its containers for nothing
+ * else) are lifted, so that no container stays capped with nobody watching. */
+static void lift_leftovers(struct containers *c)
+{
+	for (struct container *k = c->list; k; k = k->next) {
+		char cur[1024], *line, *save = NULL;
+
+		if (!target(c, k) || act_read(&c->act, k->path, "io.max", cur, sizeof(cur)) <= 0)
+			continue;
+		for (line = strtok_r(cur, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			struct iothrottle_state none = { 0 };
+			unsigned maj, min;
+
+			if (sscanf(line, "%u:%u", &maj, &min) != 2 || maj >= 4096 ||
+			    min >= (1u << 20))
+				continue;
+			write_cap(c, k, maj << 20 | min, &none,
+				  "io throttle lifted: a cap left by a daemon that stopped unclean",
+				  false);
+		}
+	}
+}
+
 void ctr_io_init(struct containers *c)
 {
+	lift_leftovers(c);
 	c->io_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (c->io_fd < 0)
 		log_warn("no timer for the I/O loop (%s): it steps at the sample tick only",

@@ -527,7 +527,8 @@ static int do_threshold_set(struct daemon *d, struct ctl_client *cl, json_object
 		return ctl_client__reply_error(cl, "\"signal\": %s", msg);
 	sig = proto_signal(sig_name);
 	if (sig < 0)
-		return ctl_client__reply_error(cl, "unknown signal '%s' (cpu or memory)", sig_name);
+		return ctl_client__reply_error(cl, "unknown signal '%s' (cpu, memory or io)",
+					       sig_name);
 	if (proto_get_u64(req, "threshold_ns", true, &ns, &msg) < 0)
 		return ctl_client__reply_error(cl, "\"threshold_ns\": %s", msg);
 	telemetry__get_threshold(d->tel, c->id, &th);
@@ -754,6 +755,7 @@ static int dump_threshold(void *ctx, uint64_t cgid, const struct cgp_threshold *
 	add(e, "cpu_ns", u64(th->ns[CGP_SIG_CPU]));
 	add(e, "memory_ns", u64(th->ns[CGP_SIG_MEM]));
 	add(e, "io_ns", u64(th->ns[CGP_SIG_IO]));
+	add(e, "protected", json_object_new_boolean(th->flags & CGP_TH_PROTECTED));
 	return json_object_array_add(x->entries, e) ? -ENOMEM : 0;
 }
 

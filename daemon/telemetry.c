@@ -366,6 +366,7 @@ int telemetry__get_threshold(struct telemetry *t, uint64_t cgid, struct cgp_thre
 		return 0;
 	for (int i = 0; i < CGP_SIG_MAX; i++)
 		ret->ns[i] = t->skel->data->cfg.default_threshold_ns[i];
+	ret->flags = 0;
 	return 1; /* defaults */
 }
 
@@ -420,6 +421,22 @@ int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats
 			dst[i] += src[i];
 	}
 	return 0;
+}
+
+int telemetry__prot_wait(struct telemetry *t, uint64_t *ret, unsigned max)
+{
+	int fd = bpf_map__fd(t->skel->maps.prot_wait);
+	__u32 zero = 0;
+	unsigned n = (unsigned)t->ncpus < max ? (unsigned)t->ncpus : max;
+	_cleanup_free_ __u64 *v = calloc((size_t)t->ncpus, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, v))
+		return -errno;
+	for (unsigned c = 0; c < n; c++)
+		ret[c] = v[c];
+	return (int)n;
 }
 
 int telemetry__init_timers(struct telemetry *t)

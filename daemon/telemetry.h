@@ -67,6 +67,9 @@ int telemetry__slot_of(struct telemetry *t, uint64_t cgid, uint32_t *ret_slot);
 int telemetry__slots(struct telemetry *t, uint64_t *ret_ids, uint32_t *ret_slots, uint32_t max);
 /* Per-CPU counters of a slot summed over CPUs. */
 int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats *ret);
+/* The run-queue wait of protected cgroups per CPU so far (ns), CPU by CPU
+ * into @ret (at most @max): the number of CPUs read, or -errno. */
+int telemetry__prot_wait(struct telemetry *t, uint64_t *ret, unsigned max);
 /* Start the window timer, which ends the onset episodes whose samples
  * stopped, unless it runs (done at start; telemetry__maintain() does it too).
  * No longer needed after releases, and harmless there. Returns 0 or -errno

@@ -66,7 +66,7 @@ struct cgp_window {
 	__u64 threshold_ns; /* threshold in force for the current window, 0 = off */
 	__u64 event_start_ns; /* start of the window that last emitted an event */
 	__u32 active; /* 1 from onset to cleared */
-	__u32 pad;
+	__u32 flags; /* the cgroup's threshold flags, taken at each window roll */
 };
 _Static_assert(sizeof(struct cgp_window) == 48, "cgp_window layout");
 
@@ -74,8 +74,14 @@ _Static_assert(sizeof(struct cgp_window) == 48, "cgp_window layout");
  * cgroup; a cgroup without an entry uses the defaults in cgp_config. */
 struct cgp_threshold {
 	__u64 ns[CGP_SIG_MAX];
+	__u64 flags; /* CGP_TH_* */
 };
-_Static_assert(sizeof(struct cgp_threshold) == 24, "cgp_threshold layout");
+_Static_assert(sizeof(struct cgp_threshold) == 32, "cgp_threshold layout");
+
+/* A protected (guaranteed) cgroup's: its run-queue waits are also summed per
+ * CPU (the prot_wait per-CPU array), so that the CPU ladder's cpuset rung
+ * moves besteffort away from the CPUs where protected work waits. */
+#define CGP_TH_PROTECTED 1ULL
 
 /* Run-time settings, held in the program's .data and written by the daemon
  * through the skeleton (no reload needed). */

@@ -629,3 +629,20 @@ void place_writes_free(struct place_write *w, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		topo_cpuset_free(&w[i].set);
 }
+
+int place_quiet_cpu(const struct topo_cpuset *pool, const uint64_t *wait, unsigned nwait)
+{
+	int best = -1;
+	uint64_t least = UINT64_MAX;
+
+	for (unsigned i = 0; i < pool->n; i++) {
+		unsigned cpu = pool->cpu[i];
+		uint64_t w = cpu < nwait ? wait[cpu] : 0;
+
+		if (w < least || (w == least && (int)cpu > best)) {
+			least = w;
+			best = (int)cpu;
+		}
+	}
+	return best;
+}

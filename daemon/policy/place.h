@@ -81,6 +81,11 @@ int place_mems_of(const struct topology *t, const struct topo_cpuset *cpus,
  */
 unsigned place_free_exclusive(const struct place_pool *p);
 
+/* The CPU of @pool (a cpuset of the shared pool) where protected work
+ * waited least: @wait[cpu] ns (@nwait entries; a CPU past them counts as
+ * 0). Ties go to the highest CPU. -1 when @pool is empty. */
+int place_quiet_cpu(const struct topo_cpuset *pool, const uint64_t *wait, unsigned nwait);
+
 /*
  * Write ordering. Given the cpuset each cgroup has now (@from) and must
  * have (@to), the writes to make, in order:

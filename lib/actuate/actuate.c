@@ -20,6 +20,7 @@
 
 #include "actuate.h"
 #include "cgroupfs.h"
+#include "topology.h"
 #include "util.h"
 
 /* Room for an old value: several io.max lines fit, far more than any other knob needs. */
@@ -494,6 +495,52 @@ static int open_target(const struct actuator *a, const struct act_target *t, con
 	return TAKE_FD(fd);
 }
 
+/* A whole unsigned number (spaces around allowed). */
+static bool whole_u64(const char *s, unsigned long long *ret)
+{
+	char *end;
+
+	s += strspn(s, " \t\n");
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*ret = strtoull(s, &end, 10);
+	return !errno && !end[strspn(end, " \t\n")];
+}
+
+/*
+ * Whether @shown (read back right after the write) is @written as the kernel
+ * shows it: the same text, a number rounded down to a page, cpu.max with its
+ * period filled in, the same CPU or node list spelled otherwise. Anything
+ * else was written by someone else between cgpilot's write and its read.
+ */
+bool act_value_matches(const char *knob, const char *written, const char *shown)
+{
+	unsigned long long a, b, pa = 0, pb = 0;
+	char qa[24], qb[24];
+
+	if (same_trimmed(written, shown))
+		return true;
+	if (!strcmp(knob, "cpu.max")) {
+		int na = sscanf(written, "%23s %llu", qa, &pa);
+		int nb = sscanf(shown, "%23s %llu", qb, &pb);
+
+		return na >= 1 && nb >= 1 && !strcmp(qa, qb) && (na == 1 || nb == 1 || pa == pb);
+	}
+	if (!strcmp(knob, "cpuset.cpus") || !strcmp(knob, "cpuset.mems")) {
+		struct topo_cpuset x = { 0 }, y = { 0 };
+		bool same = !topo_parse_cpulist(written, &x) && !topo_parse_cpulist(shown, &y) &&
+			    x.n == y.n && (!x.n || !memcmp(x.cpu, y.cpu, x.n * sizeof(*x.cpu)));
+
+		topo_cpuset_free(&x);
+		topo_cpuset_free(&y);
+		return same;
+	}
+	/* memory.*: bytes rounded down to the page (up to 64 KiB pages) */
+	return !strncmp(knob, "memory.", 7) && whole_u64(written, &a) && whole_u64(shown, &b) &&
+	       b <= a && a - b < 65536;
+}
+
 /* Step 3: another writer changed a value since cgpilot wrote it. */
 static int check_external(const struct apply_ctx *c, unsigned n, struct act_result *res)
 {
@@ -643,6 +690,12 @@ static int apply(const struct actuator *a, const struct act_target *t, const str
 		if (w[i].readback && w[i].readback_len) {
 			if (act__read(dirfd, w[i].knob, w[i].readback, w[i].readback_len) < 0)
 				w[i].readback[0] = 0;
+			/* another writer's value already (it wrote between our write
+			 * and the read): what cgpilot left is what it wrote, so that
+			 * the next write finds the change */
+			else if (!act_value_matches(w[i].knob, w[i].value, w[i].readback))
+				snprintf(w[i].readback, w[i].readback_len, "%s",
+					 strlen(w[i].value) < w[i].readback_len ? w[i].value : "");
 		}
 	}
 	res->written = n;

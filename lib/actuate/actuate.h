@@ -156,6 +156,12 @@ struct act_result {
 int act_apply(const struct actuator *a, const struct act_target *t, const struct act_write *w,
 	      unsigned n, const char *reason, struct act_result *res);
 
+/* Whether @shown, read back right after writing @written to @knob, is that
+ * value as the kernel shows it (the same text, bytes rounded down to a
+ * page, cpu.max's period filled in, a CPU list spelled otherwise); false:
+ * another writer's, which cgpilot must not take for its own. */
+bool act_value_matches(const char *knob, const char *written, const char *shown);
+
 /* @word is one of the space-separated words of @list (a pattern's knobs). */
 bool act_word_in(const char *list, const char *word);
 

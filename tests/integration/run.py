@@ -509,7 +509,7 @@ def t_map_list_dump(ctx):
                              for e in win["entries"]), win
     th = d.request({"op": "map.dump", "map": "thresholds"})["entries"]
     assert {"id": ino, "path": cgs.rel("a"), "cpu_ns": 7000000,
-            "memory_ns": 10000000, "io_ns": 0} in th, th
+            "memory_ns": 10000000, "io_ns": 0, "protected": False} in th, th
     for name in ("rq_start", "bio_cg"):
         r = d.request({"op": "map.dump", "map": name})
         assert r["ok"] and isinstance(r["entries"], list), r

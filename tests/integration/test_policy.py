@@ -58,6 +58,10 @@ def t_ladder_freeze(ctx):
     shown = ok(d, {"op": "cgroup.show", "cgroup": pod["cgroup"]})
     thr = shown["cgroup"]["thresholds"] if "cgroup" in shown else shown["thresholds"]
     assert thr["source"] == "class" and thr["cpu_ns"] == 5000000, thr
+    # protected: its run-queue waits are summed per CPU too (the cpuset rung's view)
+    th = [e for e in ok(d, {"op": "map.dump", "map": "thresholds"})["entries"]
+          if e["path"] == pod["cgroup"]]
+    assert th and th[0]["protected"], th
     hog = admit(d, name="hog", **{"class": "besteffort"})
     hog_dir = os.path.join(cg.mount, hog["cgroup"])
     sub = Subscriber(d, ["action"])

@@ -633,6 +633,26 @@ static void test_apply_unchanged(void **state)
 	assert_string_equal(get(f, "a/b/cpu.max"), "50000 100000\n");
 }
 
+/* What the kernel shows for what cgpilot wrote, told from another writer's
+ * value that came in between the write and the read back. */
+static void test_value_matches(void **state)
+{
+	(void)state;
+	assert_true(act_value_matches("cpu.weight", "300", "300\n"));
+	assert_false(act_value_matches("cpu.weight", "300", "200"));
+	assert_true(act_value_matches("cpu.max", "max", "max 100000"));
+	assert_true(act_value_matches("cpu.max", "10000 100000", "10000 100000"));
+	assert_false(act_value_matches("cpu.max", "10000 100000", "150000 100000"));
+	assert_false(act_value_matches("cpu.max", "10000 100000", "10000 50000"));
+	assert_true(act_value_matches("cpuset.cpus", "0,1,2", "0-2"));
+	assert_false(act_value_matches("cpuset.cpus", "0", "1"));
+	assert_true(act_value_matches("memory.high", "100000", "98304"));
+	assert_false(act_value_matches("memory.high", "100000", "200000"));
+	assert_false(act_value_matches("memory.high", "100000", "max"));
+	assert_true(act_value_matches("memory.high", "max", "max"));
+	assert_false(act_value_matches("cgroup.freeze", "1", "0"));
+}
+
 static void test_apply_writes_and_readback(void **state)
 {
 	struct fx *f = *state;
@@ -1358,6 +1378,7 @@ int main(void)
 		T(test_apply_symlink),
 		T(test_apply_root_and_dotdot),
 		T(test_apply_unchanged),
+		cmocka_unit_test(test_value_matches),
 		T(test_apply_writes_and_readback),
 		T(test_apply_external_change),
 		T(test_apply_rollback),

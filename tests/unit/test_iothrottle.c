@@ -31,8 +31,7 @@ static void test_first_cap(void **state)
 	(void)state;
 	assert_int_equal(iothrottle_step(&c, &s, true, 0, 0, 0, SEC, &next), IOT_NONE);
 	assert_int_equal(s.bps, 0);
-	assert_int_equal(iothrottle_step(&c, &s, true, 0, 100 * MIB, 800, SEC, &next),
-			 IOT_TIGHTEN);
+	assert_int_equal(iothrottle_step(&c, &s, true, 0, 100 * MIB, 800, SEC, &next), IOT_TIGHTEN);
 	assert_int_equal(s.bps, 50 * MIB);
 	assert_int_equal(s.iops, 400);
 	assert_int_equal(next, SEC + c.hold_ns);

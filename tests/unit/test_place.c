@@ -952,18 +952,50 @@ static void test_random_sequences(void **state)
 	topology__free(t);
 }
 
+/* The cpuset rung's CPU: where protected work waited least; ties to the
+ * highest; CPUs past the wait array (hot-added) count as quiet. */
+static void test_quiet_cpu(void **state)
+{
+	unsigned cpus[] = { 0, 2, 3, 5 };
+	struct topo_cpuset pool = { .n = 4, .cpu = cpus };
+	uint64_t wait[] = { 900, 0, 50, 10, 0, 7 };
+
+	(void)state;
+	assert_int_equal(place_quiet_cpu(&pool, wait, 6), 5);
+	wait[5] = 100;
+	assert_int_equal(place_quiet_cpu(&pool, wait, 6), 3); /* 10 ns, the least */
+	wait[3] = 50;
+	assert_int_equal(place_quiet_cpu(&pool, wait, 6), 3); /* a tie with 2: the higher */
+	/* no figures: the highest CPU, as before there was a per-CPU view */
+	assert_int_equal(place_quiet_cpu(&pool, NULL, 0), 5);
+	/* CPU 5 is past the figures (4 entries): it counts as 0 */
+	assert_int_equal(place_quiet_cpu(&pool, wait, 4), 5);
+	pool.n = 0;
+	assert_int_equal(place_quiet_cpu(&pool, wait, 6), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exclusive_size),	  cmocka_unit_test(test_smt_intel),
-		cmocka_unit_test(test_smt_amd),		  cmocka_unit_test(test_never_half_a_core),
-		cmocka_unit_test(test_two_llcs),	  cmocka_unit_test(test_llc_best_fit_ties),
-		cmocka_unit_test(test_two_nodes),	  cmocka_unit_test(test_mems_of),
-		cmocka_unit_test(test_offline),		  cmocka_unit_test(test_odd_numbering),
-		cmocka_unit_test(test_min_shared),	  cmocka_unit_test(test_stability),
-		cmocka_unit_test(test_release),		  cmocka_unit_test(test_assign),
-		cmocka_unit_test(test_exclusive_refused), cmocka_unit_test(test_plan_cases),
-		cmocka_unit_test(test_plan_rebalance),	  cmocka_unit_test(test_random_sequences),
+		cmocka_unit_test(test_quiet_cpu),
+		cmocka_unit_test(test_exclusive_size),
+		cmocka_unit_test(test_smt_intel),
+		cmocka_unit_test(test_smt_amd),
+		cmocka_unit_test(test_never_half_a_core),
+		cmocka_unit_test(test_two_llcs),
+		cmocka_unit_test(test_llc_best_fit_ties),
+		cmocka_unit_test(test_two_nodes),
+		cmocka_unit_test(test_mems_of),
+		cmocka_unit_test(test_offline),
+		cmocka_unit_test(test_odd_numbering),
+		cmocka_unit_test(test_min_shared),
+		cmocka_unit_test(test_stability),
+		cmocka_unit_test(test_release),
+		cmocka_unit_test(test_assign),
+		cmocka_unit_test(test_exclusive_refused),
+		cmocka_unit_test(test_plan_cases),
+		cmocka_unit_test(test_plan_rebalance),
+		cmocka_unit_test(test_random_sequences),
 	};
 
 	return cmocka_run_group_tests_name("place", tests, NULL, NULL);

@@ -211,6 +211,7 @@ enum result alloc_system_cpus_setup(struct ctx *ctx);
 enum result alloc_system_cpus_run(struct ctx *ctx);
 enum result qos_cpu_setup(struct ctx *ctx);
 enum result qos_cpu_run(struct ctx *ctx);
+enum result qos_cpuset_run(struct ctx *ctx);
 void qos_cpu_cleanup(struct ctx *ctx);
 enum result bench_qos_run(struct ctx *ctx);
 enum result qos_memory_setup(struct ctx *ctx);

@@ -244,7 +244,8 @@ enum result qos_io_run(struct ctx *ctx)
 			    s99 ? (double)u99 / s99 : 0, s99, u99, c99);
 	}
 	if ((uint64_t)c99 * 10 > (uint64_t)u99 * 8)
-		return fail(ctx, "p99 with cgpilot %u us is more than 0.8 of the uncontrolled %u us",
+		return fail(ctx,
+			    "p99 with cgpilot %u us is more than 0.8 of the uncontrolled %u us",
 			    c99, u99);
 	return daemon_stop(ctx);
 }

@@ -33,6 +33,12 @@ struct probe_out {
 };
 
 static struct probe_out *out;
+/* what the hog's cpuset.cpus was, sampled every 5 ms while the policy is on */
+struct cs_watch {
+	_Atomic unsigned on0, on1;
+};
+static struct cs_watch *csw;
+static int probe_cpu = -1; /* qos_cpuset pins the probe */
 static bool bench; /* bench_qos: print the figures and the 1.25 target, judge nothing */
 static char g_cg[PATH_MAX], be_cg[PATH_MAX];
 static struct ctl_conn conn;
@@ -86,7 +92,7 @@ static int phase(struct ctx *ctx, const char *name, unsigned reqs, uint32_t *p50
 	int st;
 
 	memset(out, 0, sizeof(*out));
-	pid = spawn(ctx, g_cg, -1, probe, out);
+	pid = spawn(ctx, g_cg, probe_cpu, probe, out);
 	if (pid < 0) {
 		fail(ctx, "cannot start the probe in %s: %s", g_cg, strerror(-pid));
 		return -1;
@@ -141,10 +147,30 @@ enum result qos_cpu_setup(struct ctx *ctx)
 	char text[512];
 
 	out = mmap(NULL, sizeof(*out), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (out == MAP_FAILED)
+	csw = mmap(NULL, sizeof(*csw), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (out == MAP_FAILED || csw == MAP_FAILED)
 		return fail(ctx, "mmap: %s", strerror(errno));
 	snprintf(text, sizeof(text), qos_conf, "false");
 	return daemon_start_with(ctx, text, NULL);
+}
+
+/* The hog's cpuset.cpus every 5 ms: how often it was CPU 0 alone, CPU 1 alone. */
+static void cpuset_watch(struct ctx *ctx, void *arg)
+{
+	struct cs_watch *w = arg;
+	char v[32];
+
+	for (;;) {
+		if (read_file(CG_ROOT "/" QOS_ROOT "/besteffort/hog/cpuset.cpus", v, sizeof(v)) >=
+		    0) {
+			v[strcspn(v, "\n")] = '\0';
+			if (streq(v, "0"))
+				w->on0++;
+			else if (streq(v, "1"))
+				w->on1++;
+		}
+		sleep_ms(5);
+	}
 }
 
 /* Every rung released: the antagonist's cgroup has its decided values back. */
@@ -254,6 +280,68 @@ void qos_cpu_cleanup(struct ctx *ctx)
 	if (out && out != MAP_FAILED)
 		munmap(out, sizeof(*out));
 	out = NULL;
+	if (csw && csw != MAP_FAILED)
+		munmap(csw, sizeof(*csw));
+	csw = NULL;
+	probe_cpu = -1;
+}
+
+/*
+ * The cpuset rung's CPU, from BPF's per-CPU view of protected waits: the
+ * probe pinned to CPU 1 beside the hogs (policy on from the start); once the
+ * ladder takes the hog to its cpuset rung, the hog gets CPU 0, where the
+ * probe does not wait (the pool's last CPU, 1, was the choice before the
+ * per-CPU view). No timing is judged.
+ */
+enum result qos_cpuset_run(struct ctx *ctx)
+{
+	uint32_t p50, p99;
+	enum result res;
+	pid_t watcher;
+
+	if (ctl_open(&conn, ctx->sock) < 0)
+		return fail(ctx, "cannot connect to %s", ctx->sock);
+	res = admit(ctx,
+		    "{\"op\":\"container.admit\",\"name\":\"probe\",\"class\":\"guaranteed\","
+		    "\"cpu_request_mc\":500,\"memory_request\":67108864}",
+		    g_cg, sizeof(g_cg));
+	if (res == RES_PASS)
+		res = admit(
+			ctx,
+			"{\"op\":\"container.admit\",\"name\":\"hog\",\"class\":\"besteffort\"}",
+			be_cg, sizeof(be_cg));
+	if (res == RES_PASS)
+		res = config(ctx, true);
+	if (res != RES_PASS)
+		return res;
+	kill(ctx->daemon_pid, SIGHUP);
+	sleep_ms(500);
+	for (int i = 0; i < QOS_HOGS; i++) {
+		pid_t h = spawn(ctx, be_cg, -1, busy_loop, NULL);
+
+		if (h < 0)
+			return fail(ctx, "cannot start the antagonist: %s", strerror(-h));
+	}
+	watcher = spawn(ctx, CG_ROOT, -1, cpuset_watch, csw);
+	if (watcher < 0)
+		return fail(ctx, "cannot start the cpuset watcher: %s", strerror(-watcher));
+	probe_cpu = 1;
+	if (phase(ctx, "the probe on CPU 1 beside the hogs, policy on", 400, &p50, &p99))
+		return RES_FAIL;
+	kill(watcher, SIGKILL);
+	info(ctx, "the hog's cpuset: CPU 0 alone in %u samples, CPU 1 (the probe's) alone in %u",
+	     csw->on0, csw->on1);
+	if (!csw->on0 && !csw->on1) {
+		daemon_stop(ctx);
+		return skip(ctx, "the ladder did not reach its cpuset rung in 8 s (the quota rung "
+				 "was enough here)");
+	}
+	if (csw->on1 >= csw->on0)
+		return fail(ctx,
+			    "the cpuset rung put the hog on CPU 1, where the probe waits, in %u "
+			    "samples (CPU 0: %u)",
+			    csw->on1, csw->on0);
+	return daemon_stop(ctx);
 }
 
 /* make bench: the same run in the bench profile, on both kernels. */

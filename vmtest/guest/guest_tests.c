@@ -160,6 +160,14 @@ static const struct guest_test tests[] = {
 		.cleanup = qos_cpu_cleanup,
 	},
 	{
+		.name = "qos_cpuset",
+		.desc = "the cpuset rung gives the hog the CPU where the guaranteed probe "
+			"does not wait (BPF's per-CPU view)",
+		.setup = qos_cpu_setup,
+		.run = qos_cpuset_run,
+		.cleanup = qos_cpu_cleanup,
+	},
+	{
 		.name = "qos_io",
 		.desc = "a guaranteed reader's I/O latency beside a besteffort writer: io.max "
 			"caps the writer, lifted when it stops",
