@@ -821,6 +821,7 @@ int ctr_release(struct containers *c, struct container *k, const char *reason, b
 			 reason);
 		/* its scheduler gets back what the CPU ladder took */
 		ctr_control_unsqueeze(c, k, reason);
+		ctr_io_unsqueeze(c, k, reason);
 		ctr_forget(c, k);
 		return 0;
 	}

@@ -142,7 +142,11 @@ struct container {
 	 * on, and the I/O BPF counted at the last sample tick, for the rate */
 	struct iothrottle_state iot;
 	uint32_t iot_dev;
+	char io_saved[128]; /* adopted: its io.max line of iot_dev before the cap */
 	uint64_t io_prev_bytes, io_prev_ops, io_prev_ns, io_bps, io_iops;
+	/* adopted: its io.stat line of ios_dev at the last read */
+	uint64_t ios_prev_bytes, ios_prev_ops, ios_prev_ns;
+	uint32_t ios_dev;
 	/* memory relief (daemon/ctr_guard.c): the squeeze it holds (MEMHIGH_MAX:
 	 * none; the memory loop leaves the container alone meanwhile), a squeeze
 	 * that freed nothing this episode; a guaranteed one's PSI trigger, the

@@ -153,6 +153,8 @@ bool ctr_io_shielded(const struct containers *c, const struct container *k);
 void ctr_io_on_event(struct containers *c, struct container *k, const struct cgp_event *e);
 void ctr_io_tick(struct containers *c, uint64_t now);
 void ctr_io_release(struct containers *c, const char *reason);
+/* One container's cap lifted (an adopted pod's: its scheduler's line back). */
+void ctr_io_unsqueeze(struct containers *c, struct container *k, const char *reason);
 void ctr_io_forget(struct containers *c, struct container *k);
 void ctr_io_init(struct containers *c);
 void ctr_io_free(struct containers *c);

@@ -26,19 +26,27 @@
 
 #define MS 1000000ULL
 
-/* A guaranteed container whose I/O latency the loop protects. */
+/* A guaranteed container whose I/O latency the loop protects: cgpilot's
+ * own, and adopted pods where [policy.io] adopted says so (their
+ * thresholds are cgpilot's map, nothing is written to them). */
 bool ctr_io_shielded(const struct containers *c, const struct container *k)
 {
-	return c->d->conf.io_policy && k->class == CGP_CLASS_GUARANTEED && k->kind != CTR_ADOPTED &&
-	       !k->dry && k->cgroup_id && k->state != CTR_QUEUED && !k->releasing;
+	return c->d->conf.io_policy && k->class == CGP_CLASS_GUARANTEED &&
+	       (k->kind != CTR_ADOPTED || c->d->conf.io_policy_adopted) && !k->dry &&
+	       k->cgroup_id && k->state != CTR_QUEUED && !k->releasing;
 }
 
-/* A besteffort container the loop may cap (or has capped). */
+/* A besteffort container the loop may cap (or has capped): cgpilot's own,
+ * and adopted pods whose pattern hands io.max over, with [policy.io]
+ * adopted, until another writer changes it. */
 static bool target(const struct containers *c, const struct container *k)
 {
-	return c->d->conf.io_policy && (c->enforce & CGFS_IO) && k->kind != CTR_ADOPTED &&
-	       !k->dry && k->cgroup_id && k->state != CTR_QUEUED && !k->releasing &&
-	       k->class == CGP_CLASS_BESTEFFORT;
+	bool adopted_ok = k->kind == CTR_ADOPTED && c->d->conf.io_policy_adopted && k->pattern &&
+			  act_word_in(k->pattern->knobs, "io.max") && !k->backed_off;
+
+	return c->d->conf.io_policy && (c->enforce & CGFS_IO) &&
+	       (k->kind != CTR_ADOPTED || adopted_ok) && !k->dry && k->cgroup_id &&
+	       k->state != CTR_QUEUED && !k->releasing && k->class == CGP_CLASS_BESTEFFORT;
 }
 
 static void conf_of(const struct containers *c, struct iothrottle_conf *ic)
@@ -70,6 +78,46 @@ static bool io_now(struct containers *c, const struct container *k, uint64_t *by
 
 /* Its rate since the last sample tick (a writer that started a moment ago
  * is seen at once), per second. */
+/*
+ * An adopted pod's I/O on disk @dev from its io.stat (hierarchical: its
+ * tasks run in container scopes below it, where BPF counts them), as a rate
+ * since the last read. False when there is no earlier read to compare with
+ * (one is taken now: the caller comes back shortly).
+ */
+static bool io_rate_stat(struct containers *c, struct container *k, uint32_t dev, uint64_t now,
+			 uint64_t *bps, uint64_t *iops)
+{
+	char cur[2048], want[24], *l, *save = NULL;
+	unsigned long long rb = 0, wb = 0, ri = 0, wi = 0;
+	uint64_t b, o, dt;
+	bool fresh;
+
+	*bps = *iops = 0;
+	snprintf(want, sizeof(want), "%u:%u ", dev >> 20, dev & 0xfffff);
+	if (act_read(&c->act, k->path, "io.stat", cur, sizeof(cur)) < 0)
+		return true; /* unreadable: no I/O seen */
+	for (l = strtok_r(cur, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (!strncmp(l, want, strlen(want)))
+			sscanf(l + strlen(want), "rbytes=%llu wbytes=%llu rios=%llu wios=%llu", &rb,
+			       &wb, &ri, &wi);
+	b = rb + wb;
+	o = ri + wi;
+	fresh = k->ios_prev_ns && k->ios_dev == dev && now > k->ios_prev_ns &&
+		now - k->ios_prev_ns < 5000 * MS && b >= k->ios_prev_bytes && o >= k->ios_prev_ops;
+	dt = fresh ? now - k->ios_prev_ns : 0;
+	if (fresh && dt >= 20 * MS) {
+		*bps = (uint64_t)((double)(b - k->ios_prev_bytes) * 1e9 / (double)dt);
+		*iops = (uint64_t)((double)(o - k->ios_prev_ops) * 1e9 / (double)dt);
+	}
+	if (!fresh || dt >= 20 * MS) {
+		k->ios_prev_bytes = b;
+		k->ios_prev_ops = o;
+		k->ios_prev_ns = now;
+		k->ios_dev = dev;
+	}
+	return fresh;
+}
+
 static void io_rate(struct containers *c, struct container *k, uint64_t now, uint64_t *bps,
 		    uint64_t *iops)
 {
@@ -87,6 +135,21 @@ static void io_rate(struct containers *c, struct container *k, uint64_t now, uin
 	}
 	*bps = (uint64_t)((double)(b - k->io_prev_bytes) * 1e9 / (double)dt);
 	*iops = (uint64_t)((double)(o - k->io_prev_ops) * 1e9 / (double)dt);
+}
+
+/* An adopted pod's io.max line for @dev as its scheduler left it ("" when
+ * it has none), read before cgpilot first caps it. */
+static void save_line(struct containers *c, struct container *k, uint32_t dev)
+{
+	char cur[1024], want[24], *l, *save = NULL;
+
+	k->io_saved[0] = '\0';
+	snprintf(want, sizeof(want), "%u:%u ", dev >> 20, dev & 0xfffff);
+	if (act_read(&c->act, k->path, "io.max", cur, sizeof(cur)) <= 0)
+		return;
+	for (l = strtok_r(cur, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (!strncmp(l, want, strlen(want)))
+			snprintf(k->io_saved, sizeof(k->io_saved), "%s", l);
 }
 
 static int write_cap(struct containers *c, struct container *k, uint32_t dev,
@@ -109,6 +172,8 @@ static int write_cap(struct containers *c, struct container *k, uint32_t dev,
 		snprintf(val, sizeof(val),
 			 "%u:%u rbps=%" PRIu64 " wbps=%" PRIu64 " riops=%" PRIu64 " wiops=%" PRIu64,
 			 dev >> 20, dev & 0xfffff, s->bps, s->bps, s->iops, s->iops);
+	else if (k->kind == CTR_ADOPTED && k->io_saved[0])
+		snprintf(val, sizeof(val), "%s", k->io_saved); /* its scheduler's limits */
 	else
 		snprintf(val, sizeof(val), "%u:%u rbps=max wbps=max riops=max wiops=max", dev >> 20,
 			 dev & 0xfffff);
@@ -149,15 +214,32 @@ static void run(struct containers *c, uint64_t now)
 		char reason[320];
 		int r;
 
-		if (!target(c, k))
+		if (!target(c, k)) {
+			/* an adopted pod capped that is no target now ([policy.io]
+			 * adopted off): its scheduler's limits back, once */
+			if (k->kind == CTR_ADOPTED && k->iot.bps && !k->backed_off)
+				ctr_io_unsqueeze(c, k, "io throttle lifted: no longer a target");
 			continue;
+		}
 		/* capped on one device: that one until lifted */
 		dev = k->iot.bps ? k->iot_dev : c->io_dev;
 		if (!dev || (!k->iot.bps && dev == c->io_bad_dev))
 			continue;
-		io_rate(c, k, now, &bps, &iops);
+		if (k->kind == CTR_ADOPTED) {
+			/* no earlier read of its io.stat: one now, the decision in 100 ms */
+			if (!io_rate_stat(c, k, dev, now, &bps, &iops)) {
+				at = now + 100 * MS;
+				if (!next || at < next)
+					next = at;
+				continue;
+			}
+		} else {
+			io_rate(c, k, now, &bps, &iops);
+		}
 		m = iothrottle_step(&ic, &k->iot, c->io_pressure, c->io_calm_since_ns, bps, iops,
 				    now, &at);
+		if (m == IOT_TIGHTEN && !saved.bps && k->kind == CTR_ADOPTED)
+			save_line(c, k, dev);
 		if (m != IOT_NONE) {
 			if (m == IOT_TIGHTEN)
 				snprintf(reason, sizeof(reason),
@@ -284,8 +366,11 @@ void ctr_io_tick(struct containers *c, uint64_t now)
 	for (struct container *k = c->list; k; k = k->next) {
 		uint64_t b, o;
 
-		if (!target(c, k) || !io_now(c, k, &b, &o))
+		/* an adopted pod's rate comes from its io.stat, read as decided */
+		if (!target(c, k) || k->kind == CTR_ADOPTED || !io_now(c, k, &b, &o)) {
+			capped |= target(c, k) && k->iot.bps;
 			continue;
+		}
 		if (k->io_prev_ns && now > k->io_prev_ns && b >= k->io_prev_bytes &&
 		    o >= k->io_prev_ops) {
 			double dt = (double)(now - k->io_prev_ns) / 1e9;
@@ -302,6 +387,19 @@ void ctr_io_tick(struct containers *c, uint64_t now)
 		run(c, now);
 }
 
+void ctr_io_unsqueeze(struct containers *c, struct container *k, const char *reason)
+{
+	struct iothrottle_state none = { 0 };
+
+	if (!k->iot.bps || !k->iot_dev || k->dry || !k->cgroup_id)
+		return;
+	/* written, or found changed by another writer (theirs now): off the loop */
+	if (!write_cap(c, k, k->iot_dev, &none, reason, false))
+		c->io_moves[IOT_LIFT]++;
+	k->iot = none;
+	k->iot_dev = 0;
+}
+
 /* Every cap cgpilot set lifted (a clean stop, the policy off, a release). */
 void ctr_io_release(struct containers *c, const char *reason)
 {
@@ -310,6 +408,10 @@ void ctr_io_release(struct containers *c, const char *reason)
 
 		if (!k->iot.bps || !k->iot_dev || k->dry || !k->cgroup_id)
 			continue;
+		if (k->kind == CTR_ADOPTED) {
+			ctr_io_unsqueeze(c, k, reason);
+			continue;
+		}
 		if (!write_cap(c, k, k->iot_dev, &none, reason, false)) {
 			c->io_moves[IOT_LIFT]++;
 			k->iot = none;
@@ -378,6 +480,7 @@ json_object *ctr_io_json(struct containers *c)
 	uint64_t now = mono_now_ns();
 
 	json_object_object_add(o, "enabled", json_object_new_boolean(cf->io_policy));
+	json_object_object_add(o, "adopted", json_object_new_boolean(cf->io_policy_adopted));
 	if (!(c->enforce & CGFS_IO))
 		json_object_object_add(o, "note",
 				       json_object_new_string(

@@ -181,6 +181,7 @@ static const struct key_desc keys[] = {
 	U32("policy.memory", "squeeze_pct", mem_squeeze_pct, 1, 90),
 	U32("policy.memory", "squeeze_release_ms", mem_squeeze_release_ms, 10, 86400000),
 	BOOL("policy.io", "enabled", io_policy),
+	BOOL("policy.io", "adopted", io_policy_adopted),
 	U32("policy.io", "target_us", io_target_us, 0, 60000000),
 	U32("policy.io", "hold_ms", io_hold_ms, 1, 600000),
 	U32("policy.io", "release_ms", io_release_ms, 10, 3600000),

@@ -114,6 +114,7 @@ struct cgp_conf {
 	uint32_t mem_squeeze_pct, mem_squeeze_release_ms;
 	/* [policy.io]: io.max of besteffort on guaranteed I/O latency (policy/iothrottle.h) */
 	bool io_policy;
+	bool io_policy_adopted; /* adopted pods protected, and capped where io.max is handed over */
 	uint32_t io_target_us; /* a guaranteed container's I/O latency target per request */
 	uint32_t io_hold_ms, io_release_ms, io_release_max_ms;
 	uint64_t io_floor_bps; /* the cap never below (bytes a second) */

@@ -514,6 +514,34 @@ static bool whole_u64(const char *s, unsigned long long *ret)
  * period filled in, the same CPU or node list spelled otherwise. Anything
  * else was written by someone else between cgpilot's write and its read.
  */
+/* io.max's four limits of device @dev ("MAJ:MIN") in @text (one line, or
+ * the whole file), "max" where absent. */
+static void io_limits(const char *text, const char *dev, char (*v)[24])
+{
+	static const char *const keys[] = { "rbps", "wbps", "riops", "wiops" };
+	size_t nd = strlen(dev);
+	const char *l = text;
+
+	memset(v, 0, 4 * sizeof(*v)); /* compared whole */
+	for (int k = 0; k < 4; k++)
+		snprintf(v[k], sizeof(v[k]), "max");
+	for (; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		l += strspn(l, " \t");
+		if (strncmp(l, dev, nd) || (l[nd] != ' ' && l[nd] != '\t'))
+			continue;
+		for (int k = 0; k < 4; k++) {
+			char pat[16];
+			const char *p, *end = strchr(l, '\n');
+
+			snprintf(pat, sizeof(pat), " %s=", keys[k]);
+			p = strstr(l, pat);
+			if (p && (!end || p < end))
+				sscanf(p + strlen(pat), "%23[^ \t\n]", v[k]);
+		}
+		return;
+	}
+}
+
 bool act_value_matches(const char *knob, const char *written, const char *shown)
 {
 	unsigned long long a, b, pa = 0, pb = 0;
@@ -521,6 +549,20 @@ bool act_value_matches(const char *knob, const char *written, const char *shown)
 
 	if (same_trimmed(written, shown))
 		return true;
+	/* io.max: the written device's limits, wherever its line is in the
+	 * file (a line of all "max" is no line) */
+	if (!strcmp(knob, "io.max")) {
+		char dev[24], x[4][24], y[4][24];
+
+		if (sscanf(written, "%23s", dev) != 1 || !strchr(dev, ':'))
+			return false;
+		io_limits(written, dev, x);
+		io_limits(shown, dev, y);
+		for (int k = 0; k < 4; k++)
+			if (strcmp(x[k], y[k]))
+				return false;
+		return true;
+	}
 	if (!strcmp(knob, "cpu.max")) {
 		int na = sscanf(written, "%23s %llu", qa, &pa);
 		int nb = sscanf(shown, "%23s %llu", qb, &pb);
@@ -547,7 +589,8 @@ static int check_external(const struct apply_ctx *c, unsigned n, struct act_resu
 	for (unsigned i = 0; i < n; i++) {
 		const struct act_write *w = &c->w[i];
 
-		if (!w->expect || c->old_err[i] || same_trimmed(old_of(c, i), w->expect))
+		if (!w->expect || c->old_err[i] ||
+		    act_value_matches(w->knob, w->expect, old_of(c, i)))
 			continue;
 		act__record(c->a, c->path, c->id, w->knob, old_of(c, i), w->value, c->reason,
 			    ACT_EXTERNAL, -EAGAIN);
@@ -693,7 +736,8 @@ static int apply(const struct actuator *a, const struct act_target *t, const str
 			/* another writer's value already (it wrote between our write
 			 * and the read): what cgpilot left is what it wrote, so that
 			 * the next write finds the change */
-			else if (!act_value_matches(w[i].knob, w[i].value, w[i].readback))
+			else if (!act_value_matches(w[i].knob, w[i].value, w[i].readback) ||
+				 !strcmp(w[i].knob, "io.max")) /* a file of many devices' lines */
 				snprintf(w[i].readback, w[i].readback_len, "%s",
 					 strlen(w[i].value) < w[i].readback_len ? w[i].value : "");
 		}

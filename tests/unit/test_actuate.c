@@ -651,6 +651,20 @@ static void test_value_matches(void **state)
 	assert_false(act_value_matches("memory.high", "100000", "max"));
 	assert_true(act_value_matches("memory.high", "max", "max"));
 	assert_false(act_value_matches("cgroup.freeze", "1", "0"));
+	/* io.max: the device's line among others; all "max" is no line */
+	assert_true(act_value_matches("io.max", "8:0 rbps=100 wbps=100 riops=max wiops=max",
+				      "8:16 rbps=5 wbps=max riops=max wiops=max\n"
+				      "8:0 rbps=100 wbps=100 riops=max wiops=max\n"));
+	assert_false(act_value_matches("io.max", "8:0 rbps=100 wbps=100 riops=max wiops=max",
+				       "8:0 rbps=200 wbps=100 riops=max wiops=max\n"));
+	assert_true(act_value_matches("io.max", "8:0 rbps=max wbps=max riops=max wiops=max", ""));
+	assert_true(act_value_matches("io.max", "8:0 rbps=max wbps=max riops=max wiops=max",
+				      "8:16 rbps=5 wbps=max riops=max wiops=max\n"));
+	assert_false(act_value_matches("io.max", "8:0 rbps=max wbps=max riops=max wiops=max",
+				       "8:0 rbps=5 wbps=max riops=max wiops=max\n"));
+	/* 8:1 is not 8:10 */
+	assert_true(act_value_matches("io.max", "8:1 rbps=max wbps=max riops=max wiops=max",
+				      "8:10 rbps=5 wbps=max riops=max wiops=max\n"));
 }
 
 static void test_apply_writes_and_readback(void **state)

@@ -857,13 +857,15 @@ static void test_container_keys(void **state)
 	assert_int_equal(parse_fresh(&c, "", err, sizeof(err)), 0);
 	assert_true(c.io_policy && c.io_target_us == 10000 && c.io_threshold_us == 0);
 	assert_true(c.io_floor_bps == 1048576 && c.io_floor_iops == 20);
-	assert_int_equal(parse_fresh(&c,
-				     "[policy.io]\nenabled = false\ntarget_us = 2000\n"
-				     "floor_rate = 4M\nfloor_iops = 50\n"
-				     "[telemetry]\nio_threshold_us = 30000\n",
-				     err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		parse_fresh(&c,
+			    "[policy.io]\nenabled = false\nadopted = true\ntarget_us = 2000\n"
+			    "floor_rate = 4M\nfloor_iops = 50\n"
+			    "[telemetry]\nio_threshold_us = 30000\n",
+			    err, sizeof(err)),
+		0);
 	assert_false(c.io_policy);
+	assert_true(c.io_policy_adopted);
 	assert_true(c.io_target_us == 2000 && c.io_floor_bps == 4ULL << 20 &&
 		    c.io_floor_iops == 50 && c.io_threshold_us == 30000);
 	assert_int_equal(parse_fresh(&c, "[policy.io]\nfloor_iops = 0\n", err, sizeof(err)),

@@ -194,6 +194,9 @@ enum result telemetry_io_blkcg_run(struct ctx *ctx);
 enum result qos_io_setup(struct ctx *ctx);
 enum result qos_io_run(struct ctx *ctx);
 void qos_io_cleanup(struct ctx *ctx);
+enum result qos_io_adopt_setup(struct ctx *ctx);
+enum result qos_io_adopt_run(struct ctx *ctx);
+void qos_io_adopt_cleanup(struct ctx *ctx);
 
 /* guest_adopt.c: adopted pods under the CPU loop */
 enum result qos_adopt_setup(struct ctx *ctx);

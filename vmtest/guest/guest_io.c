@@ -264,3 +264,111 @@ void qos_io_cleanup(struct ctx *ctx)
 		munmap(out, sizeof(*out));
 	out = NULL;
 }
+
+/* ---- adopted kubelet pods under the I/O loop ---- */
+
+#define IOA_POD_G "kubepods.slice/kubepods-pod8a1b2c3d_1111_4222_8333_444455556666.slice"
+#define IOA_POD_B                                   \
+	"kubepods.slice/kubepods-besteffort.slice/" \
+	"kubepods-besteffort-pod9a1b2c3d_1111_4222_8333_444455556666.slice"
+#define IOA_SCOPE "cri-containerd-abcdef.scope"
+
+/*
+ * [policy.io] adopted with [adopt] knobs = io.max: the reader in a
+ * guaranteed pod's container scope (the scope counts for the pod and gets
+ * its I/O target), the writers in a besteffort pod's scope; the besteffort
+ * pod's io.max is capped on the slow disk, and given back (no line: it had
+ * none) once the writers stop. Nothing is written to the guaranteed pod.
+ */
+enum result qos_io_adopt_setup(struct ctx *ctx)
+{
+	char conf[1024];
+	struct stat st;
+	int r;
+
+	if (stat(SLOW_DISK, &st) < 0 || !S_ISBLK(st.st_mode))
+		return fail(ctx, "no slow disk %s", SLOW_DISK);
+	out = mmap(NULL, sizeof(*out), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (out == MAP_FAILED)
+		return fail(ctx, "mmap: %s", strerror(errno));
+	r = mk_cg_tree(IOA_POD_G "/" IOA_SCOPE);
+	if (r == 0)
+		r = mk_cg_tree(IOA_POD_B "/" IOA_SCOPE);
+	if (r < 0)
+		return fail(ctx, "cannot make the kubelet tree: %s", strerror(-r));
+	snprintf(r_cg, sizeof(r_cg), "%s/%s/%s", CG_ROOT, IOA_POD_G, IOA_SCOPE);
+	/* the pod's io.max: the loop caps the pod, above the writers' scope */
+	snprintf(w_cg, sizeof(w_cg), "%s/%s", CG_ROOT, IOA_POD_B);
+	snprintf(conf, sizeof(conf),
+		 "[metrics]\naddress = none\n"
+		 "[policy.cpu]\nenabled = false\n[policy.memory]\nenabled = false\n"
+		 "[policy.io]\nadopted = true\ntarget_us = %u\nrelease_ms = 1000\n"
+		 "[adopt]\npresets = kubelet-systemd\nknobs = io.max\n",
+		 target_us);
+	return daemon_start_with(ctx, conf, NULL);
+}
+
+enum result qos_io_adopt_run(struct ctx *ctx)
+{
+	char dev[32], cap[256] = "", req[512], reply[8192], src[16] = "", wscope[PATH_MAX + 64];
+	uint32_t p50, p99;
+	struct stat st;
+	uint64_t end, io_ns = 0;
+
+	if (stat(SLOW_DISK, &st) < 0)
+		return fail(ctx, "stat %s: %s", SLOW_DISK, strerror(errno));
+	snprintf(dev, sizeof(dev), "%u:%u ", major(st.st_rdev), minor(st.st_rdev));
+	if (ctl_open(&conn, ctx->sock) < 0)
+		return fail(ctx, "cannot connect to %s", ctx->sock);
+	/* the reader's scope carries the pod's I/O target, set by cgpilot */
+	snprintf(req, sizeof(req), "{\"op\":\"cgroup.show\",\"cgroup\":\"%s/%s\"}", IOA_POD_G,
+		 IOA_SCOPE);
+	for (end = mono_now_ns() + 10000000000ULL;; sleep_ms(200)) {
+		if (ctl_call(&conn, req, reply, sizeof(reply)) >= 0 &&
+		    json_str_at(reply, "cgroup.thresholds.source", src, sizeof(src)) &&
+		    streq(src, "class"))
+			break;
+		if (mono_now_ns() > end)
+			return fail(ctx,
+				    "the guaranteed pod's scope has no class I/O target: %.300s",
+				    reply);
+	}
+	if (!json_u64(reply, "cgroup.thresholds.io_ns", &io_ns) || io_ns != target_us * 1000ULL)
+		return fail(ctx, "the scope's io_ns is %llu, want %u000", (unsigned long long)io_ns,
+			    target_us);
+	snprintf(wscope, sizeof(wscope), "%s/%s", w_cg, IOA_SCOPE);
+	for (int i = 0; i < IO_WRITERS; i++)
+		if (spawn(ctx, wscope, -1, writer, (void *)(intptr_t)i) < 0)
+			return fail(ctx, "cannot start a writer");
+	sleep_ms(300);
+	if (phase(ctx, "the reader beside the adopted writers", &p50, &p99))
+		return RES_FAIL;
+	cap_of(dev, cap, sizeof(cap));
+	info(ctx, "the besteffort pod's io.max after the phase: %s", cap[0] ? cap : "(none)");
+	if (!cap[0] || !strstr(cap, "wbps=") || strstr(cap, "wbps=max"))
+		return fail(ctx, "the adopted besteffort pod has no io.max cap on %s", dev);
+	{
+		char gpath[PATH_MAX], g[256] = "";
+
+		snprintf(gpath, sizeof(gpath), "%s/%s/io.max", CG_ROOT, IOA_POD_G);
+		if (read_file(gpath, g, sizeof(g)) > 0 && g[0] && g[0] != '\n')
+			return fail(ctx, "the guaranteed pod's io.max was written: %s", g);
+	}
+	for (int i = 0; i < ctx->npids; i++)
+		kill(ctx->pids[i], SIGKILL);
+	for (end = mono_now_ns() + 30 * 1000000000ULL; mono_now_ns() < end; sleep_ms(200)) {
+		cap_of(dev, cap, sizeof(cap));
+		if (!cap[0])
+			break;
+	}
+	if (cap[0])
+		return fail(ctx, "30 s after the writers stopped the pod's io.max is still '%s'",
+			    cap);
+	return daemon_stop(ctx);
+}
+
+void qos_io_adopt_cleanup(struct ctx *ctx)
+{
+	qos_io_cleanup(ctx);
+	rm_cg_tree("kubepods.slice");
+}

@@ -176,6 +176,14 @@ static const struct guest_test tests[] = {
 		.cleanup = qos_io_cleanup,
 	},
 	{
+		.name = "qos_io_adopt",
+		.desc = "adopted kubelet pods under the I/O loop: the besteffort pod's handed-over "
+			"io.max capped for a guaranteed pod's reader, given back after",
+		.setup = qos_io_adopt_setup,
+		.run = qos_io_adopt_run,
+		.cleanup = qos_io_adopt_cleanup,
+	},
+	{
 		.name = "qos_adopt",
 		.desc = "adopted kubelet pods: a besteffort pod's handed-over cpu.max capped for "
 			"a guaranteed pod's scope, another writer's change noticed and not fought",
