@@ -22,7 +22,6 @@ enum iothrottle_move iothrottle_step(const struct iothrottle_conf *c, struct iot
 				     uint64_t iops, uint64_t now, uint64_t *next_ns)
 {
 	uint64_t rel = s->release_ns ? s->release_ns : c->release_ns, from;
-	bool idle;
 
 	*next_ns = 0;
 	if (pressure) {
@@ -59,10 +58,10 @@ enum iothrottle_move iothrottle_step(const struct iothrottle_conf *c, struct iot
 	}
 	if (!s->bps)
 		return IOT_NONE;
-	/* its own I/O fell well under the cap: the next pressure is new, and
-	 * the cap, which holds nothing back now, goes at the next step */
-	idle = bps < s->bps / 4 && iops < s->iops / 4;
-	if (idle)
+	/* its own I/O fell well under the cap: the next pressure is a new one
+	 * (not a lift: under a cap, completions come in bursts, and one quiet
+	 * sample is no sign that the writer stopped) */
+	if (bps < s->bps / 4 && iops < s->iops / 4)
 		s->release_ns = 0;
 	rel = s->release_ns ? s->release_ns : c->release_ns;
 	from = max64(calm_since, s->last_ns);
@@ -74,7 +73,7 @@ enum iothrottle_move iothrottle_step(const struct iothrottle_conf *c, struct iot
 	s->iops = twice(s->iops);
 	s->last_ns = now;
 	s->probing = true;
-	if (idle || (s->bps > s->ceil_bps && s->iops > s->ceil_iops)) {
+	if (s->bps > s->ceil_bps && s->iops > s->ceil_iops) {
 		s->bps = s->iops = 0;
 		s->ceil_bps = s->ceil_iops = 0;
 		s->lifted++;

@@ -8,8 +8,7 @@
  * the container did in the last sample (bytes and requests per second,
  * halved), never below a floor. Calm for the release hold, the cap doubles
  * one step at a time; once it is above the ceiling (four times the rate seen
- * when the squeeze began), or the container's own I/O is under a quarter of
- * it (the cap holds nothing back), it is lifted. A step up that brings the pressure
+ * when the squeeze began) it is lifted. A step up that brings the pressure
  * back within the release hold doubles that hold (up to release_max), so a
  * writer that keeps hurting stays throttled with rare probes instead of a
  * sawtooth; the hold is reset when the container's own I/O falls under a

@@ -125,12 +125,12 @@ static void test_backoff_and_reset(void **state)
 	assert_int_equal(iothrottle_step(&c, &s, false, t, 8 * MIB, 200, t + c.release_ns, &next),
 			 IOT_NONE);
 	assert_int_equal(next, t + 2 * c.release_ns);
-	/* it writes little now: the next pressure is a new one, and the cap,
-	 * which holds nothing back, is lifted at once */
+	/* it writes little now: the next pressure is a new one (the hold back
+	 * to the configured one); the cap steps up as before, not lifted on one
+	 * quiet sample (under a cap completions come in bursts) */
 	assert_int_equal(iothrottle_step(&c, &s, false, t, 0, 0, t + c.release_ns, &next),
-			 IOT_LIFT);
+			 IOT_RELAX);
 	assert_int_equal(s.release_ns, 0);
-	assert_int_equal(s.bps, 0);
 }
 
 /* Pressure that oscillates around the target every 300 ms for a minute:

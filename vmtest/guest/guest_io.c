@@ -6,9 +6,9 @@
  * besteffort writer (eight processes of 256 KiB O_DIRECT writes: a queue
  * ahead of the reader's requests) with the I/O policy off, then on (a SIGHUP,
  * as an operator would). With it on, the BPF I/O onset of the reader caps the writer's
- * io.max on that disk; the test passes when the reader's p99 with cgpilot is
- * at most 0.8 of the uncontrolled p99 of the same run, and once the writer
- * stops its cap is lifted.
+ * io.max on that disk; the test passes when the reader's median latency with
+ * cgpilot is at most half the uncontrolled one of the same run (p99 is
+ * printed beside it), and once the writer stops its cap is lifted.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -218,10 +218,10 @@ enum result qos_io_run(struct ctx *ctx)
 	if (phase(ctx, "beside the writer, policy on", &c50, &c99))
 		return RES_FAIL;
 	cap_of(dev, cap, sizeof(cap));
-	printf("qos io: reader p99 alone %u us, beside the writer without cgpilot %u us "
-	       "(ratio %.2f), with cgpilot %u us (ratio %.2f); controlled/uncontrolled %.2f; "
-	       "the writer's io.max: %s\n",
-	       s99, u99, s99 ? (double)u99 / s99 : 0, c99, s99 ? (double)c99 / s99 : 0,
+	printf("qos io: reader p50 alone %u us, beside the writer without cgpilot %u us, with "
+	       "cgpilot %u us (controlled/uncontrolled %.2f); p99 %u, %u, %u us (%.2f); the "
+	       "writer's io.max: %s\n",
+	       s50, u50, c50, u50 ? (double)c50 / u50 : 0, s99, u99, c99,
 	       u99 ? (double)c99 / u99 : 0, cap[0] ? cap : "(none)");
 	fflush(stdout);
 	if (!cap[0] || !strstr(cap, "wbps=") || strstr(cap, "wbps=max"))
@@ -236,17 +236,21 @@ enum result qos_io_run(struct ctx *ctx)
 	}
 	if (cap[0])
 		return fail(ctx, "30 s after the writer stopped its io.max is still '%s'", cap);
-	if (u99 < s99 * 3 / 2) {
+	/* judged on the median: the cap takes a few holds to reach the floor
+	 * and each probe up lets the writer in again, which TCG's noise turns
+	 * into a p99 that moves by 2x between runs; p99 is printed above */
+	if (u50 < s50 * 3 / 2) {
 		daemon_stop(ctx);
 		return skip(ctx,
-			    "the writer raised the reader's p99 only %.2fx (%u -> %u us): too weak "
-			    "a scenario to judge (with cgpilot: %u us)",
-			    s99 ? (double)u99 / s99 : 0, s99, u99, c99);
+			    "the writer raised the reader's median only %.2fx (%u -> %u us): too "
+			    "weak a scenario to judge (with cgpilot: %u us)",
+			    s50 ? (double)u50 / s50 : 0, s50, u50, c50);
 	}
-	if ((uint64_t)c99 * 10 > (uint64_t)u99 * 8)
+	if ((uint64_t)c50 * 2 > (uint64_t)u50)
 		return fail(ctx,
-			    "p99 with cgpilot %u us is more than 0.8 of the uncontrolled %u us",
-			    c99, u99);
+			    "the median with cgpilot %u us is more than half the uncontrolled "
+			    "%u us (alone %u us)",
+			    c50, u50, s50);
 	return daemon_stop(ctx);
 }
 
