@@ -257,6 +257,13 @@ static void run(struct containers *c, uint64_t now)
 							    (now - c->io_calm_since_ns) / MS :
 							    0));
 			r = write_cap(c, k, dev, &k->iot, reason, m == IOT_TIGHTEN);
+			if (r == -EAGAIN) {
+				/* an adopted pod's io.max changed by another writer:
+				 * theirs now, and the pod off the loop (backed off) */
+				k->iot = (struct iothrottle_state){ 0 };
+				k->iot_dev = 0;
+				continue;
+			}
 			if (r) {
 				/* not written: as it was, tried again after the hold;
 				 * a disk io.max does not take is not tried again */

@@ -623,6 +623,9 @@ def t_top_tty(ctx):
         assert len(pids) == 1, kids.stdout
         os.kill(pids[0], signal.SIGTERM)
         wait_until(lambda: "EXIT=0" in screen(), 5, "top to stop on SIGTERM")
+        # as above: stty's report comes after EXIT (a CI run judged too early)
+        wait_until(lambda: {"icanon", "-icanon"} & set(screen().split()) and
+                   {"echo", "-echo"} & set(screen().split()), 5, "stty's report")
         out = screen()
         assert "icanon" in out.split() and "echo" in out.split(), out
     finally:
