@@ -13,7 +13,7 @@ top=$(dirname "$here")
 OUT=${OUT:-build}
 [[ $OUT == /* ]] || OUT=$top/$OUT
 CACHE=${VMTEST_CACHE:-$here/cache}
-TIMEOUT=${VMTEST_TIMEOUT:-240}
+TIMEOUT=${VMTEST_TIMEOUT:-480}
 MEM_MB=${VMTEST_MEM:-1024}
 SMP=${VMTEST_SMP:-2}
 DISK_MB=256
