@@ -136,6 +136,8 @@ void rm_cg_tree(const char *rel);
 /* mkdir -p of @rel (relative to CG_ROOT), each new parent with the controllers
  * enabled for its children, as kubelet does; -errno. */
 int mk_cg_tree(const char *rel);
+/* SIGKILL and reap every worker the test spawned (ctx->npids back to 0). */
+void stop_workers(struct ctx *ctx);
 int count_bpf_ids(int cmd);
 bool socket_ready(const char *path);
 int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status);
@@ -149,6 +151,9 @@ enum result daemon_full_run(struct ctx *ctx);
 int ctl_open(struct ctl_conn *c, const char *sock);
 int ctl_read_line(struct ctl_conn *c, char *line, size_t size, unsigned int ms);
 int ctl_call(struct ctl_conn *c, const char *req, char *reply, size_t size);
+/* container.admit @req on @conn; the container's cgroup (under CG_ROOT) in @cg. */
+enum result admit_into(struct ctx *ctx, struct ctl_conn *conn, const char *req, char *cg,
+		       size_t len);
 bool json_u64(const char *json, const char *path, uint64_t *ret_val);
 /* Where the value at a dotted path of a JSON object starts, or NULL. */
 const char *json_at(const char *json, const char *path);

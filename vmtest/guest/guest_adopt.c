@@ -242,11 +242,6 @@ enum result qos_adopt_run(struct ctx *ctx)
 void qos_adopt_cleanup(struct ctx *ctx)
 {
 	daemon_cleanup(ctx);
-	for (int i = 0; i < ctx->npids; i++)
-		if (ctx->pids[i] > 0) {
-			kill(ctx->pids[i], SIGKILL);
-			waitpid(ctx->pids[i], NULL, 0);
-		}
-	ctx->npids = 0;
+	stop_workers(ctx);
 	rm_cg_tree("kubepods.slice");
 }

@@ -121,13 +121,7 @@ static int phase(struct ctx *ctx, const char *name, uint32_t *p50, uint32_t *p99
 
 static enum result admit(struct ctx *ctx, const char *req, char *cg, size_t len)
 {
-	char reply[4096], rel[1024];
-
-	if (ctl_call(&conn, req, reply, sizeof(reply)) < 0 || !strstr(reply, "\"ok\":true") ||
-	    !json_str_at(reply, "container.cgroup", rel, sizeof(rel)))
-		return fail(ctx, "%s -> %.300s", req, reply);
-	snprintf(cg, len, "%s/%s", CG_ROOT, rel);
-	return RES_PASS;
+	return admit_into(ctx, &conn, req, cg, len);
 }
 
 static enum result config(struct ctx *ctx, bool on)
@@ -257,12 +251,7 @@ enum result qos_io_run(struct ctx *ctx)
 void qos_io_cleanup(struct ctx *ctx)
 {
 	daemon_cleanup(ctx);
-	for (int i = 0; i < ctx->npids; i++)
-		if (ctx->pids[i] > 0) {
-			kill(ctx->pids[i], SIGKILL);
-			waitpid(ctx->pids[i], NULL, 0);
-		}
-	ctx->npids = 0;
+	stop_workers(ctx);
 	rm_cg_tree(IO_ROOT);
 	if (out && out != MAP_FAILED)
 		munmap(out, sizeof(*out));

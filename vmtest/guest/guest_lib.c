@@ -268,6 +268,30 @@ int mk_cg_tree(const char *rel)
 	return 0;
 }
 
+/* SIGKILL and reap every worker the test spawned. */
+void stop_workers(struct ctx *ctx)
+{
+	for (int i = 0; i < ctx->npids; i++)
+		if (ctx->pids[i] > 0) {
+			kill(ctx->pids[i], SIGKILL);
+			waitpid(ctx->pids[i], NULL, 0);
+		}
+	ctx->npids = 0;
+}
+
+/* container.admit @req on @conn; the container's cgroup (under CG_ROOT) in @cg. */
+enum result admit_into(struct ctx *ctx, struct ctl_conn *conn, const char *req, char *cg,
+		       size_t len)
+{
+	char reply[4096], rel[1024];
+
+	if (ctl_call(conn, req, reply, sizeof(reply)) < 0 || !strstr(reply, "\"ok\":true") ||
+	    !json_str_at(reply, "container.cgroup", rel, sizeof(rel)))
+		return fail(ctx, "%s -> %.300s", req, reply);
+	snprintf(cg, len, "%s/%s", CG_ROOT, rel);
+	return RES_PASS;
+}
+
 /* ---- cgpilotd ---- */
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

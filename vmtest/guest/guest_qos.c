@@ -122,13 +122,7 @@ static int phase(struct ctx *ctx, const char *name, unsigned reqs, uint32_t *p50
 
 static enum result admit(struct ctx *ctx, const char *req, char *cg, size_t len)
 {
-	char reply[4096], rel[1024];
-
-	if (ctl_call(&conn, req, reply, sizeof(reply)) < 0 || !strstr(reply, "\"ok\":true") ||
-	    !json_str_at(reply, "container.cgroup", rel, sizeof(rel)))
-		return fail(ctx, "%s -> %.300s", req, reply);
-	snprintf(cg, len, "%s/%s", CG_ROOT, rel);
-	return RES_PASS;
+	return admit_into(ctx, &conn, req, cg, len);
 }
 
 static enum result config(struct ctx *ctx, bool on)
