@@ -819,9 +819,10 @@ int ctr_release(struct containers *c, struct container *k, const char *reason, b
 	if (k->kind == CTR_ADOPTED) {
 		log_info("container %" PRIu64 " (%s): no longer managed: %s", k->id, k->path,
 			 reason);
-		/* its scheduler gets back what the CPU ladder took */
+		/* its scheduler gets back what the loops took */
 		ctr_control_unsqueeze(c, k, reason);
 		ctr_io_unsqueeze(c, k, reason);
+		ctr_memory_unsqueeze(c, k, reason);
 		ctr_forget(c, k);
 		return 0;
 	}

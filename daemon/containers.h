@@ -123,6 +123,11 @@ struct container {
 	struct memhigh_state memhigh;
 	uint64_t mem_stall_prev;
 	bool mem_stall_valid;
+	/* adopted, its memory.high sized or squeezed by cgpilot: the value its
+	 * scheduler left ("max" or bytes), read before cgpilot's first write,
+	 * written back when both loops have given it back */
+	char mem_saved[24];
+	bool mem_saved_valid;
 	bool ladder_frozen;
 	bool threshold_ours;
 	/* adopted, on the CPU ladder: cpu.weight and cpu.max as its scheduler

@@ -54,19 +54,14 @@ static bool shielded(const struct containers *c, const struct container *k)
 	       k->cgroup_id && !k->dry && (on(c, k) || adopted_ok);
 }
 
-static bool handed(const struct container *k, const char *knob)
-{
-	return k->pattern && act_word_in(k->pattern->knobs, knob);
-}
-
 /* An adopted cgroup cgpilot may squeeze: the policy on for adopted ones, a
  * CPU knob handed over, and no other writer met. */
 static bool adopted_on(const struct containers *c, const struct container *k)
 {
 	return k->kind == CTR_ADOPTED && c->d->conf.cpu_policy && c->d->conf.cpu_policy_adopted &&
 	       !k->backed_off && k->cgroup_id && !k->releasing &&
-	       (handed(k, "cpu.weight") || handed(k, "cpu.max") || handed(k, "cgroup.freeze") ||
-		handed(k, "cgroup.kill"));
+	       (ctr_handed(k, "cpu.weight") || ctr_handed(k, "cpu.max") ||
+		ctr_handed(k, "cgroup.freeze") || ctr_handed(k, "cgroup.kill"));
 }
 
 /* 1: besteffort; 2: burstable above its request; 0: not squeezed. */
@@ -131,11 +126,11 @@ static void conf_for(const struct containers *c, const struct container *k, stru
 	class_conf(c, k->class, lc);
 	if (k->kind != CTR_ADOPTED)
 		return;
-	lc->on[RUNG_WEIGHT] &= handed(k, "cpu.weight");
-	lc->on[RUNG_QUOTA] &= handed(k, "cpu.max");
+	lc->on[RUNG_WEIGHT] &= ctr_handed(k, "cpu.weight");
+	lc->on[RUNG_QUOTA] &= ctr_handed(k, "cpu.max");
 	lc->on[RUNG_CPUSET] = false;
-	lc->on[RUNG_FREEZE] &= handed(k, "cgroup.freeze");
-	lc->on[RUNG_KILL] &= handed(k, "cgroup.kill");
+	lc->on[RUNG_FREEZE] &= ctr_handed(k, "cgroup.freeze");
+	lc->on[RUNG_KILL] &= ctr_handed(k, "cgroup.kill");
 }
 
 /* The cap of the quota rung over a limit of its own (@max, cpu.max's
@@ -161,25 +156,25 @@ static int adopted_writes(struct containers *c, struct container *k, enum ladder
 
 	/* each knob's scheduler value read just before cgpilot first changes it
 	 * (a resize by the scheduler before then is its value) */
-	if (handed(k, "cpu.weight") && !k->saved_weight && from < RUNG_WEIGHT &&
+	if (ctr_handed(k, "cpu.weight") && !k->saved_weight && from < RUNG_WEIGHT &&
 	    to >= RUNG_WEIGHT) {
 		if (act_read(&c->act, k->path, "cpu.weight", k->cpu_saved_weight,
 			     sizeof(k->cpu_saved_weight)) < 0)
 			return -EIO;
 		k->saved_weight = true;
 	}
-	if (handed(k, "cpu.max") && !k->saved_max && from < RUNG_QUOTA && to >= RUNG_QUOTA) {
+	if (ctr_handed(k, "cpu.max") && !k->saved_max && from < RUNG_QUOTA && to >= RUNG_QUOTA) {
 		if (act_read(&c->act, k->path, "cpu.max", k->cpu_saved_max,
 			     sizeof(k->cpu_saved_max)) < 0)
 			return -EIO;
 		k->saved_max = true;
 	}
-	if (handed(k, "cpu.weight") && (from >= RUNG_WEIGHT) != (to >= RUNG_WEIGHT))
+	if (ctr_handed(k, "cpu.weight") && (from >= RUNG_WEIGHT) != (to >= RUNG_WEIGHT))
 		w[n++] = (struct act_write){
 			.knob = "cpu.weight",
 			.value = to >= RUNG_WEIGHT ? "1" : k->cpu_saved_weight,
 		};
-	if (handed(k, "cpu.max") && (from >= RUNG_QUOTA) != (to >= RUNG_QUOTA)) {
+	if (ctr_handed(k, "cpu.max") && (from >= RUNG_QUOTA) != (to >= RUNG_QUOTA)) {
 		if (to >= RUNG_QUOTA)
 			quota_cap(c, k->cpu_saved_max, buf[n], sizeof(buf[n]));
 		else
@@ -356,9 +351,9 @@ static void back_off(struct containers *c, struct container *k)
 	struct act_result res;
 	unsigned n = 0;
 
-	if (k->saved_weight && handed(k, "cpu.weight") && k->ladder.rung >= RUNG_WEIGHT)
+	if (k->saved_weight && ctr_handed(k, "cpu.weight") && k->ladder.rung >= RUNG_WEIGHT)
 		w[n++] = (struct act_write){ .knob = "cpu.weight", .value = k->cpu_saved_weight };
-	if (k->saved_max && handed(k, "cpu.max") && k->ladder.rung >= RUNG_QUOTA)
+	if (k->saved_max && ctr_handed(k, "cpu.max") && k->ladder.rung >= RUNG_QUOTA)
 		w[n++] = (struct act_write){ .knob = "cpu.max", .value = k->cpu_saved_max };
 	if (k->ladder_frozen)
 		w[n++] = (struct act_write){ .knob = "cgroup.freeze", .value = "0" };
@@ -988,6 +983,7 @@ json_object *ctr_control_json(struct containers *c)
 	json_object_object_add(cpu, "on_rungs", on);
 	json_object_object_add(cpu, "moves", json_object_new_uint64(c->ladder_moves));
 	json_object_object_add(o, "cpu", cpu);
+	json_object_object_add(o, "memory", ctr_memory_json(c));
 	json_object_object_add(o, "memory_relief", ctr_guard_json(c));
 	json_object_object_add(o, "io", ctr_io_json(c));
 	return o;

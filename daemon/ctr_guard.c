@@ -9,8 +9,15 @@
  * (memory.high) and, with [policy.memory] kill, killed, one at a time, as
  * the policy decides; a one-shot timer brings the loop back for the waits,
  * the cooldown and the giving back. Revocation is pressure too: when what
- * besteffort holds grows past the slack (the reserved containers' use grew). The memory loop (ctr_memory.c) leaves a
- * squeezed container alone until the squeeze is given back.
+ * besteffort holds grows past the slack (the reserved containers' use grew).
+ * The memory loop (ctr_memory.c) leaves a squeezed container alone until
+ * the squeeze is given back. With [policy.memory] adopted, adopted
+ * guaranteed pods are protected too (their PSI trigger: their tasks run in
+ * cgroups below them, where BPF's onset is counted) and adopted besteffort
+ * pods are victims where their pattern hands memory.high (the squeeze) or
+ * cgroup.kill (the kill) over; a release writes back the memory.high their
+ * scheduler left. Revocation counts cgpilot's own besteffort containers
+ * alone: the slack is cgpilot's books.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -52,10 +59,33 @@ static bool managed(const struct container *k)
 	       !k->releasing;
 }
 
-/* Protected from memory pressure: every guaranteed container cgpilot admitted. */
+/* An adopted pod the relief sees: [policy.memory] adopted, and running. */
+static bool adopted_seen(const struct containers *c, const struct container *k)
+{
+	return k->kind == CTR_ADOPTED && c->d->conf.mem_policy_adopted && !k->dry && k->cgroup_id &&
+	       k->state != CTR_QUEUED && !k->releasing;
+}
+
+/* Protected from memory pressure: every guaranteed container cgpilot
+ * admitted, and adopted guaranteed pods with [policy.memory] adopted
+ * (nothing is written to them). */
 static bool guarded(const struct containers *c, const struct container *k)
 {
-	return relief_on(c) && managed(k) && k->class == CGP_CLASS_GUARANTEED;
+	return relief_on(c) && (managed(k) || adopted_seen(c, k)) &&
+	       k->class == CGP_CLASS_GUARANTEED;
+}
+
+/* A besteffort one memory may be taken from: cgpilot's own, and adopted
+ * pods whose pattern hands memory.high or cgroup.kill over, until another
+ * writer changes one of their knobs. */
+static bool victim_ok(const struct containers *c, const struct container *k)
+{
+	if (k->class != CGP_CLASS_BESTEFFORT)
+		return false;
+	if (managed(k))
+		return true;
+	return adopted_seen(c, k) && !k->backed_off &&
+	       (ctr_handed(k, "memory.high") || ctr_handed(k, "cgroup.kill"));
 }
 
 static bool is_protected(const struct containers *c, const struct container *k)
@@ -204,7 +234,7 @@ static unsigned victims(struct containers *c, bool pressure, struct memguard_vic
 		struct memguard_victim *x;
 		char buf[64];
 
-		if (!managed(k) || k->class != CGP_CLASS_BESTEFFORT)
+		if (!victim_ok(c, k))
 			continue;
 		if (!pressure && k->guard_high == MEMHIGH_MAX)
 			continue;
@@ -218,6 +248,8 @@ static unsigned victims(struct containers *c, bool pressure, struct memguard_vic
 			.protected_ = is_protected(c, k),
 			.populated = k->state == CTR_RUNNING,
 			.fruitless = k->guard_fruitless,
+			.no_squeeze = k->kind == CTR_ADOPTED && !ctr_handed(k, "memory.high"),
+			.no_kill = k->kind == CTR_ADOPTED && !ctr_handed(k, "cgroup.kill"),
 		};
 		if (pressure) {
 			if (act_read(&c->act, k->path, "memory.current", buf, sizeof(buf)) < 0)
@@ -271,23 +303,30 @@ static void run(struct containers *c, uint64_t now)
 		for (unsigned i = 0; i < n; i++)
 			if (v[i].id == k->id)
 				x = &v[i];
-		if (d.high == MEMHIGH_MAX)
-			snprintf(val, sizeof(val), "max");
-		else
-			snprintf(val, sizeof(val), "%" PRIu64, d.high);
 		snprintf(reason, sizeof(reason), "memory relief %s: %s%s%s",
 			 memguard_act_name(d.act), d.why, d.act == MG_RELEASE ? "" : "; for ",
 			 d.act == MG_RELEASE ? "" : c->guard_why);
 		switch (d.act) {
 		case MG_SQUEEZE:
 		case MG_RELEASE:
+			/* an adopted pod: its scheduler's value kept first, and
+			 * what "max" means for it */
+			r = ctr_memory_save(c, k);
+			if (r)
+				break;
+			ctr_memory_value(k, d.high, val, sizeof(val));
 			r = write_knob(c, k, "memory.high", val, reason);
 			if (!r) {
 				k->guard_high = d.act == MG_SQUEEZE ? d.high : MEMHIGH_MAX;
 				if (d.act == MG_RELEASE)
 					k->memhigh.last_ns =
 						now; /* the memory loop goes on from here */
+			} else if (r == -EAGAIN) {
+				/* another writer's now: nothing of it is cgpilot's */
+				k->guard_high = MEMHIGH_MAX;
+				k->memhigh = (struct memhigh_state){ .high = MEMHIGH_MAX };
 			}
+			ctr_memory_settled(k);
 			break;
 		case MG_KILL:
 			r = write_knob(c, k, "cgroup.kill", "1", reason);
@@ -528,6 +567,8 @@ void ctr_guard_init(struct containers *c)
 void ctr_guard_release(struct containers *c, const char *reason)
 {
 	for (struct container *k = c->list; k; k = k->next) {
+		if (k->guard_high != MEMHIGH_MAX && k->kind == CTR_ADOPTED)
+			ctr_memory_unsqueeze(c, k, reason);
 		if (k->guard_high != MEMHIGH_MAX && managed(k) &&
 		    !write_knob(c, k, "memory.high", "max", reason)) {
 			k->guard_high = MEMHIGH_MAX;
@@ -568,6 +609,7 @@ json_object *ctr_guard_json(struct containers *c)
 	unsigned watched = 0;
 
 	json_object_object_add(o, "enabled", json_object_new_boolean(relief_on(c)));
+	json_object_object_add(o, "adopted", json_object_new_boolean(cf->mem_policy_adopted));
 	if (!(c->enforce & CGFS_MEMORY))
 		json_object_object_add(o, "note",
 				       json_object_new_string(

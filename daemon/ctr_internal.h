@@ -134,6 +134,21 @@ void ctr_control_tick(struct containers *c, uint64_t now);
 void ctr_memory_tick(struct containers *c, uint64_t now);
 void ctr_memory_release(struct containers *c, const char *reason);
 void ctr_memory_adopt(struct containers *c, struct container *k);
+/* An adopted pod whose memory.high cgpilot may write: [policy.memory]
+ * adopted, the knob handed over, no other writer's change seen. */
+bool ctr_memory_handed(const struct containers *c, const struct container *k);
+/* Before cgpilot's first write of an adopted pod's memory.high: its
+ * scheduler's value kept; -errno when it cannot be read (no write then). */
+int ctr_memory_save(struct containers *c, struct container *k);
+/* memory.high @high as written to @k: MEMHIGH_MAX is "max", or for an
+ * adopted pod the value its scheduler left. */
+void ctr_memory_value(const struct container *k, uint64_t high, char *buf, size_t len);
+/* Both loops' hold of memory.high given back (or taken by another writer):
+ * the scheduler's value forgotten. */
+void ctr_memory_settled(struct container *k);
+/* An adopted pod's memory.high back as its scheduler left it, both loops'
+ * state reset (the pod released, no longer a target, the policy off). */
+void ctr_memory_unsqueeze(struct containers *c, struct container *k, const char *reason);
 /* daemon/ctr_guard.c: memory relief for guaranteed containers. */
 void ctr_guard_init(struct containers *c);
 void ctr_guard_stop(struct containers *c);
@@ -144,6 +159,7 @@ void ctr_guard_tick(struct containers *c, uint64_t now);
 void ctr_guard_on_event(struct containers *c, struct container *k, const struct cgp_event *e);
 void ctr_guard_release(struct containers *c, const char *reason);
 json_object *ctr_guard_json(struct containers *c);
+json_object *ctr_memory_json(struct containers *c);
 /* policy.show's "policies": each loop, its state, the containers on each rung. */
 json_object *ctr_control_json(struct containers *c);
 void ctr_control_admitted(struct containers *c, struct container *k);
@@ -164,6 +180,12 @@ json_object *ctr_io_json(struct containers *c);
 void ctr_control_cgroup_added(struct containers *c, const struct cg *cg);
 /* The container @cg counts for: its own, or the nearest one above it. */
 struct container *ctr_owner(struct containers *c, const struct cg *cg);
+
+/* An adopted container's pattern hands @knob over to cgpilot ([adopt] knobs). */
+static inline bool ctr_handed(const struct container *k, const char *knob)
+{
+	return k->kind == CTR_ADOPTED && k->pattern && act_word_in(k->pattern->knobs, knob);
+}
 
 /* The @i-th oldest of a container's remembered actions (i < hist_n). */
 static inline const struct ctr_action *ctr_history_at(const struct container *k, unsigned i)

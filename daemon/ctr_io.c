@@ -41,8 +41,7 @@ bool ctr_io_shielded(const struct containers *c, const struct container *k)
  * adopted, until another writer changes it. */
 static bool target(const struct containers *c, const struct container *k)
 {
-	bool adopted_ok = k->kind == CTR_ADOPTED && c->d->conf.io_policy_adopted && k->pattern &&
-			  act_word_in(k->pattern->knobs, "io.max") && !k->backed_off;
+	bool adopted_ok = c->d->conf.io_policy_adopted && ctr_handed(k, "io.max") && !k->backed_off;
 
 	return c->d->conf.io_policy && (c->enforce & CGFS_IO) &&
 	       (k->kind != CTR_ADOPTED || adopted_ok) && !k->dry && k->cgroup_id &&
@@ -216,8 +215,10 @@ static void run(struct containers *c, uint64_t now)
 
 		if (!target(c, k)) {
 			/* an adopted pod capped that is no target now ([policy.io]
-			 * adopted off): its scheduler's limits back, once */
-			if (k->kind == CTR_ADOPTED && k->iot.bps && !k->backed_off)
+			 * adopted off, or another writer changed one of its knobs
+			 * and cgpilot leaves it): its scheduler's limits back, once,
+			 * unless io.max itself is the other writer's now */
+			if (k->kind == CTR_ADOPTED && k->iot.bps)
 				ctr_io_unsqueeze(c, k, "io throttle lifted: no longer a target");
 			continue;
 		}

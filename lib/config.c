@@ -164,6 +164,7 @@ static const struct key_desc keys[] = {
 	U32("policy.cpu", "release_max_ms", cpu_release_max_ms, 10, 86400000),
 	U32("policy.cpu", "quota_pct", cpu_quota_pct, 1, 100),
 	BOOL("policy.memory", "enabled", mem_policy),
+	BOOL("policy.memory", "adopted", mem_policy_adopted),
 	U32("policy.memory", "interval_ms", mem_interval_ms, 100, 3600000),
 	U32("policy.memory", "target_us", mem_target_us, 1, 1000000),
 	U32("policy.memory", "tighten_pct", mem_tighten_pct, 1, 50),

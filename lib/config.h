@@ -100,6 +100,7 @@ struct cgp_conf {
 	uint32_t cpu_quota_pct; /* the quota rung: this much of one CPU */
 	/* [policy.memory]: memory.high of burstable and besteffort (policy/memhigh.h) */
 	bool mem_policy;
+	bool mem_policy_adopted; /* adopted pods sized and protected, where memory.high is handed over */
 	uint32_t mem_interval_ms;
 	uint32_t mem_target_us; /* reclaim stall per second under which memory is tightened */
 	uint32_t mem_tighten_pct; /* of the memory in use, taken per interval at no stall */

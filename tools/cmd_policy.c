@@ -233,6 +233,44 @@ static void print_loops(struct json_object *pols)
 	}
 }
 
+/* " adopted pods too" where the loop's "adopted" says so. */
+static const char *adopted_too(struct json_object *m)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(m, "adopted", &v) && json_object_get_boolean(v) ?
+		       ", adopted pods too" :
+		       "";
+}
+
+/* The memory loop: on or off (and why), its target, what it sized. */
+static void print_memory(struct json_object *pols)
+{
+	struct json_object *m = pols ? jget_obj(pols, "memory") : NULL, *v, *sized;
+	uint64_t t = 0, iv = 0;
+	bool on;
+
+	if (!m)
+		return;
+	on = json_object_object_get_ex(m, "enabled", &v) && json_object_get_boolean(v);
+	jget_u64(m, "target_us", &t);
+	jget_u64(m, "interval_ms", &iv);
+	printf("\nmemory loop: %s%s", on ? "on" : "off", on ? adopted_too(m) : "");
+	if (jget_str(m, "note"))
+		printf(" (%s)", jget_str(m, "note"));
+	printf("; tightens while the stall stays under %" PRIu64 " us a second, every %" PRIu64
+	       " ms\n",
+	       t, iv);
+	sized = jget_array(m, "sized");
+	for (size_t i = 0; sized && i < json_object_array_length(sized); i++) {
+		struct json_object *e = json_object_array_get_idx(sized, i);
+		char high[32];
+
+		fmt_bytes_key(high, sizeof(high), e, "memory_high");
+		printf("  sized %s: memory.high %s\n", jget_str(e, "cgroup"), high);
+	}
+}
+
 /* The memory relief: on or off (and why), kills, what it squeezed. */
 static void print_relief(struct json_object *pols)
 {
@@ -243,7 +281,7 @@ static void print_relief(struct json_object *pols)
 	if (!m)
 		return;
 	on = json_object_object_get_ex(m, "enabled", &v) && json_object_get_boolean(v);
-	printf("\nmemory relief: %s", on ? "on" : "off");
+	printf("\nmemory relief: %s%s", on ? "on" : "off", on ? adopted_too(m) : "");
 	if (jget_str(m, "note"))
 		printf(" (%s)", jget_str(m, "note"));
 	printf("; kills %s",
@@ -284,7 +322,7 @@ static void print_io(struct json_object *pols)
 		return;
 	on = json_object_object_get_ex(m, "enabled", &v) && json_object_get_boolean(v);
 	jget_u64(m, "target_us", &t);
-	printf("\nI/O loop: %s", on ? "on" : "off");
+	printf("\nI/O loop: %s%s", on ? "on" : "off", on ? adopted_too(m) : "");
 	if (jget_str(m, "note"))
 		printf(" (%s)", jget_str(m, "note"));
 	printf("; guaranteed target %" PRIu64 " us per request\n", t);
@@ -332,6 +370,7 @@ static int do_show(int argc, char **argv)
 		print_adoption(jget_array(reply, "adoption"));
 		print_tenants(jget_array(reply, "tenants"));
 		print_loops(jget_obj(reply, "policies"));
+		print_memory(jget_obj(reply, "policies"));
 		print_relief(jget_obj(reply, "policies"));
 		print_io(jget_obj(reply, "policies"));
 	}

@@ -103,7 +103,7 @@ void memguard_decide(const struct memguard_conf *c, const struct memguard_state 
 		     struct memguard_decision *d)
 {
 	const struct memguard_victim *sq = NULL, *kill = NULL, *w;
-	unsigned nprotected = 0;
+	unsigned nprotected = 0, nunkillable = 0;
 
 	*d = (struct memguard_decision){ .act = MG_NONE };
 	if (!s->pressure_since) {
@@ -136,9 +136,13 @@ void memguard_decide(const struct memguard_conf *c, const struct memguard_state 
 		}
 		if (!x->populated)
 			continue;
-		if (!x->fruitless && x->id != d->fruitless && squeeze_to(c, x) &&
+		if (!x->no_squeeze && !x->fruitless && x->id != d->fruitless && squeeze_to(c, x) &&
 		    (!sq || before(x, sq)))
 			sq = x;
+		if (x->no_kill) {
+			nunkillable++;
+			continue;
+		}
 		if (!kill || before(x, kill))
 			kill = x;
 	}
@@ -157,8 +161,9 @@ void memguard_decide(const struct memguard_conf *c, const struct memguard_state 
 	}
 	if (!kill) {
 		snprintf(d->why, sizeof(d->why),
-			 "no besteffort container with processes to take memory from%s",
-			 nprotected ? " (the protected ones are never taken)" : "");
+			 "no besteffort container with processes to take memory from%s%s",
+			 nprotected ? " (the protected ones are never taken)" : "",
+			 nunkillable ? " (adopted ones without cgroup.kill handed over)" : "");
 		return;
 	}
 	if (!c->kill) {

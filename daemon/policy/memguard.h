@@ -58,6 +58,9 @@ struct memguard_victim {
 	bool protected_; /* named in [policy.memory] protected: never a victim */
 	bool populated; /* has processes (cgroup.events populated 1) */
 	bool fruitless; /* a squeeze of it freed nothing in this episode */
+	/* an adopted pod whose scheduler did not hand memory.high (or
+	 * cgroup.kill) over: never squeezed (or never killed) */
+	bool no_squeeze, no_kill;
 };
 
 struct memguard_state {

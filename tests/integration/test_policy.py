@@ -166,6 +166,11 @@ def t_ladder_no_rung(ctx):
     assert not rel["enabled"] and "no memory controller" in rel["note"], rel
     assert rel["psi_triggers"] == 0 and rel["squeezed"] == [] and not rel["kill"], rel
     assert "memory relief: off (no memory controller" in out, out
+    # nor does the memory loop size anything; adopted pods are off by default
+    mem = ok(d, {"op": "policy.show"})["policies"]["memory"]
+    assert mem["enabled"] and not mem["adopted"] and "no memory controller" in mem["note"]
+    assert mem["sized"] == [] and not rel["adopted"], (mem, rel)
+    assert "memory loop: on (no memory controller here" in out, out
     # nor an io controller: the I/O loop sees onsets and caps nothing
     io = ok(d, {"op": "policy.show"})["policies"]["io"]
     assert io["enabled"] and "no io controller" in io["note"] and io["capped"] == [], io

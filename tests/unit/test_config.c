@@ -840,7 +840,10 @@ static void test_container_keys(void **state)
 				     err, sizeof(err)),
 			 0);
 	assert_true(c.mem_kill && c.mem_relief && c.mem_psi_window_us == 1000000);
+	assert_false(c.mem_policy_adopted); /* adopted pods: off until the config says so */
 	assert_string_equal(c.mem_protected, "db-* cache");
+	assert_int_equal(parse_fresh(&c, "[policy.memory]\nadopted = true\n", err, sizeof(err)), 0);
+	assert_true(c.mem_policy_adopted && c.mem_policy);
 	assert_int_equal(parse_fresh(&c, "[policy.memory]\nprotected = ok a/b\n", err, sizeof(err)),
 			 -EINVAL);
 	assert_contains(err, "t.conf:2:");

@@ -210,6 +210,59 @@ static void test_kill_rules(void **state)
 	assert_non_null(strstr(d.why, "waiting"));
 }
 
+/* Adopted pods whose scheduler did not hand a knob over: one without
+ * memory.high is never squeezed (the next in line is), one without
+ * cgroup.kill never killed, and with nothing left the reason says why. */
+static void test_handed_knobs(void **state)
+{
+	struct memguard_conf c = conf(true);
+	struct memguard_state s = { 0 };
+	struct memguard_victim v[2] = { be(1, 0, 400 * MIB), be(2, 1, 200 * MIB) };
+	uint64_t anon[2] = { 400 * MIB, 200 * MIB };
+	struct memguard_decision d;
+	uint64_t t = 100 * SEC;
+	unsigned kills = 0;
+
+	(void)state;
+	/* first in line, but its memory.high is not cgpilot's: as a squeeze
+	 * that freed nothing, its kill comes next (after sustain_ns), before
+	 * the higher priority one is squeezed */
+	v[0].no_squeeze = true;
+	v[1].no_kill = true;
+	memguard_pressure(&c, &s, true, t);
+	memguard_decide(&c, &s, v, 2, t, &d);
+	assert_int_equal(d.act, MG_NONE);
+	assert_non_null(strstr(d.why, "kill waits"));
+	for (uint64_t now = t; now < t + 20 * SEC; now += 50 * MS) {
+		memguard_decide(&c, &s, v, 2, now, &d);
+		assert_false(d.act == MG_SQUEEZE && d.victim == 1);
+		assert_false(d.act == MG_KILL && d.victim == 2);
+		if (d.act == MG_KILL) {
+			assert_true(now >= t + c.sustain_ns);
+			kills++;
+			memguard_done(&s, &d, &v[0], now);
+			v[0].populated = false;
+			v[0].usage = 0;
+			continue;
+		}
+		carry_out(&s, &d, v, 2, anon, now);
+	}
+	assert_int_equal(kills, 1);
+	/* then the next in line squeezed, and never killed */
+	assert_true(s.actions[MG_SQUEEZE] >= 1);
+	/* both unkillable and nothing left to squeeze: none, and why */
+	s = (struct memguard_state){ 0 };
+	v[0] = be(1, 0, 400 * MIB);
+	v[0].no_kill = v[0].no_squeeze = true;
+	v[1] = be(2, 1, 400 * MIB);
+	v[1].no_kill = true;
+	v[1].fruitless = true;
+	memguard_pressure(&c, &s, true, t);
+	memguard_decide(&c, &s, v, 2, t + 5 * SEC, &d);
+	assert_int_equal(d.act, MG_NONE);
+	assert_non_null(strstr(d.why, "cgroup.kill"));
+}
+
 /* Squeezes come back one at a time after release_ns of calm, the highest
  * priority first; a new pressure stops the giving back. */
 static void test_release(void **state)
@@ -321,7 +374,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_victim_order), cmocka_unit_test(test_wait_for_freed),
 		cmocka_unit_test(test_kill_rules),   cmocka_unit_test(test_release),
-		cmocka_unit_test(test_intermittent), cmocka_unit_test(test_oscillating),
+		cmocka_unit_test(test_handed_knobs), cmocka_unit_test(test_intermittent),
+		cmocka_unit_test(test_oscillating),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -154,6 +154,10 @@ int ctl_call(struct ctl_conn *c, const char *req, char *reply, size_t size);
 /* container.admit @req on @conn; the container's cgroup (under CG_ROOT) in @cg. */
 enum result admit_into(struct ctx *ctx, struct ctl_conn *conn, const char *req, char *cg,
 		       size_t len);
+/* container.list on @conn into @buf: the entry whose cgroup is @cgroup, or NULL. */
+const char *ctr_list_entry(struct ctl_conn *conn, const char *cgroup, char *buf, size_t len);
+/* Does that entry say another writer changed a knob (backed_off)? */
+bool entry_backed_off(const char *entry);
 bool json_u64(const char *json, const char *path, uint64_t *ret_val);
 /* Where the value at a dotted path of a JSON object starts, or NULL. */
 const char *json_at(const char *json, const char *path);
@@ -224,6 +228,9 @@ void qos_cpu_cleanup(struct ctx *ctx);
 enum result bench_qos_run(struct ctx *ctx);
 enum result qos_memory_setup(struct ctx *ctx);
 enum result qos_memory_run(struct ctx *ctx);
+enum result qos_memory_adopt_setup(struct ctx *ctx);
+enum result qos_memory_adopt_run(struct ctx *ctx);
+void qos_memory_adopt_cleanup(struct ctx *ctx);
 enum result qos_guard_setup(struct ctx *ctx);
 enum result qos_guard_run(struct ctx *ctx);
 void qos_guard_cleanup(struct ctx *ctx);

@@ -94,36 +94,13 @@ enum result qos_adopt_setup(struct ctx *ctx)
 /* The container.list entry of @pod, or NULL (reply holds the list). */
 static const char *entry(struct ctx *ctx, const char *pod)
 {
-	char cg[PATH_MAX];
-	const char *p;
-
-	if (ctl_call(&conn, "{\"op\":\"container.list\"}", reply, sizeof(reply)) < 0)
-		return NULL;
-	p = json_at(reply, "containers");
-	if (!p || *p != '[')
-		return NULL;
-	for (p++; *p && *p != ']';) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p != '{')
-			break;
-		if (json_str_at(p, "cgroup", cg, sizeof(cg)) && streq(cg, pod))
-			return p;
-		p = json_skip(p);
-	}
 	(void)ctx;
-	return NULL;
+	return ctr_list_entry(&conn, pod, reply, sizeof(reply));
 }
 
 static bool backed_off(struct ctx *ctx)
 {
-	const char *p = entry(ctx, POD_B), *b;
-
-	if (!p)
-		return false;
-	b = json_at(p, "backed_off");
-	/* json_at may look past the object: only this entry's field counts */
-	return b && b < json_skip(p) && !strncmp(b, "true", 4);
+	return entry_backed_off(entry(ctx, POD_B));
 }
 
 enum result qos_adopt_run(struct ctx *ctx)

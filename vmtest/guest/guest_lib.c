@@ -824,3 +824,33 @@ int cached_read(struct ctx *ctx, const char *cg, off_t off, off_t len, uint64_t 
 	*ret_peak = peak;
 	return 0;
 }
+
+const char *ctr_list_entry(struct ctl_conn *conn, const char *cgroup, char *buf, size_t len)
+{
+	char cg[PATH_MAX];
+	const char *p;
+
+	if (ctl_call(conn, "{\"op\":\"container.list\"}", buf, len) < 0)
+		return NULL;
+	p = json_at(buf, "containers");
+	if (!p || *p != '[')
+		return NULL;
+	for (p++; *p && *p != ']';) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p != '{')
+			break;
+		if (json_str_at(p, "cgroup", cg, sizeof(cg)) && streq(cg, cgroup))
+			return p;
+		p = json_skip(p);
+	}
+	return NULL;
+}
+
+bool entry_backed_off(const char *entry)
+{
+	const char *b = entry ? json_at(entry, "backed_off") : NULL;
+
+	/* json_at may look past the object: only this entry's field counts */
+	return b && b < json_skip(entry) && !strncmp(b, "true", 4);
+}

@@ -355,11 +355,13 @@ static const char mem_conf[] =
 	"[containers]\nroot = " QOS_ROOT "\nstart_deadline_s = 600\n"
 	"[policy.memory]\nenabled = %s\ninterval_ms = 500\ntighten_pct = 10\nfloor = 16M\n";
 
-static enum result mem_config(struct ctx *ctx, bool on, bool start)
+/* The daemon started with @fmt (its %s: "true" with @on), or (!@start) its
+ * config rewritten so and reloaded by SIGHUP. */
+static enum result mem_config_of(struct ctx *ctx, const char *fmt, bool on, bool start)
 {
 	char conf[PATH_MAX], text[512];
 
-	snprintf(text, sizeof(text), mem_conf, on ? "true" : "false");
+	snprintf(text, sizeof(text), fmt, on ? "true" : "false");
 	if (start)
 		return daemon_start_with(ctx, text, NULL);
 	snprintf(conf, sizeof(conf), "%s/cgpilotd.conf", ctx->daemon_dir);
@@ -369,16 +371,29 @@ static enum result mem_config(struct ctx *ctx, bool on, bool start)
 	return RES_PASS;
 }
 
-/* Reads 128 MiB of the disk through the page cache and keeps the device
- * open (closing it would drop its cache): clean, cold, reclaimable memory. */
+static enum result mem_config(struct ctx *ctx, bool on, bool start)
+{
+	return mem_config_of(ctx, mem_conf, on, start);
+}
+
+struct cold {
+	const char *dev;
+	off_t bytes;
+};
+
+/* Reads @arg's bytes of its disk through the page cache (128 MiB of DISK
+ * without one) and keeps the device open (closing it would drop its
+ * cache): clean, cold, reclaimable memory. */
 static void cold_cache(struct ctx *ctx, void *arg)
 {
+	static const struct cold dflt = { DISK, 128 << 20 };
+	const struct cold *w = arg ? arg : &dflt;
 	static char buf[1 << 16];
-	int fd = open(DISK, O_RDONLY | O_CLOEXEC);
+	int fd = open(w->dev, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		_exit(2);
-	for (off_t done = 0; done < (128 << 20);) {
+	for (off_t done = 0; done < w->bytes;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 
 		if (n <= 0)
@@ -482,6 +497,162 @@ enum result qos_memory_run(struct ctx *ctx)
 	if (read_file_trim(cache_cg, "memory.high", v, sizeof(v)) || strcmp(v, "max"))
 		return fail(ctx, "after a clean stop memory.high is '%s', not max", v);
 	return RES_PASS;
+}
+
+/* ---- the memory loop over adopted pods ---- */
+
+#define MA_UID_G "8a1b2c3d_1111_4222_8333_444455556666"
+#define MA_UID_1 "9a1b2c3d_1111_4222_8333_444455556666"
+#define MA_UID_2 "aa1b2c3d_1111_4222_8333_444455556666"
+#define MA_SCOPE          \
+	"cri-containerd-" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope"
+#define MA_POD_G "kubepods.slice/kubepods-pod" MA_UID_G ".slice"
+#define MA_BE "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+#define MA_POD_1 MA_BE MA_UID_1 ".slice"
+#define MA_POD_2 MA_BE MA_UID_2 ".slice"
+#define MA_KUBELET_HIGH "209715200" /* what "kubelet" set (MemoryQoS) */
+#define MA_OTHER_HIGH "314572800" /* another writer's, over cgpilot's */
+
+static const char ma_conf[] = "[metrics]\naddress = none\n"
+			      "[policy.cpu]\nenabled = false\n[policy.io]\nenabled = false\n"
+			      "[policy.memory]\nenabled = %s\nadopted = true\ninterval_ms = 500\n"
+			      "tighten_pct = 10\nfloor = 16M\n"
+			      "[adopt]\npresets = kubelet-systemd\nknobs = memory.high\n";
+
+static enum result ma_config(struct ctx *ctx, bool on, bool start)
+{
+	return mem_config_of(ctx, ma_conf, on, start);
+}
+
+static void ma_path(char *buf, size_t len, const char *pod, const char *below)
+{
+	snprintf(buf, len, "%s/%s%s%s", CG_ROOT, pod, below ? "/" : "", below ? below : "");
+}
+
+enum result qos_memory_adopt_setup(struct ctx *ctx)
+{
+	const char *pods[] = { MA_POD_G, MA_POD_1, MA_POD_2 };
+	char path[PATH_MAX];
+	enum result r = needs_disk(ctx);
+
+	if (r != RES_PASS)
+		return r;
+	for (unsigned i = 0; i < 3; i++) {
+		int e;
+
+		ma_path(path, sizeof(path), pods[i], MA_SCOPE);
+		e = mk_cg_tree(path + strlen(CG_ROOT) + 1);
+		if (e < 0)
+			return fail(ctx, "cannot make %s: %s", path, strerror(-e));
+	}
+	/* kubelet's memory.high on the besteffort pods (as MemoryQoS sets) */
+	for (unsigned i = 1; i < 3; i++) {
+		ma_path(path, sizeof(path), pods[i], NULL);
+		if (cg_write(path, "memory.high", MA_KUBELET_HIGH) < 0)
+			return fail(ctx, "writing memory.high in %s: %s", path, strerror(errno));
+	}
+	/* the loop off while the readers fill their cache (see mem_conf) */
+	return ma_config(ctx, false, true);
+}
+
+/* Is @pod backed off in container.list? */
+static bool ma_backed_off(const char *pod)
+{
+	static char list[65536];
+
+	return entry_backed_off(ctr_list_entry(&conn, pod, list, sizeof(list)));
+}
+
+enum result qos_memory_adopt_run(struct ctx *ctx)
+{
+	static struct cold c1 = { DISK, 128 << 20 }, c2 = { SLOW_DISK, 64 << 20 };
+	char p1[PATH_MAX], p2[PATH_MAX], pg[PATH_MAX], scope[PATH_MAX], v[64] = "";
+	uint64_t end, cur1 = 0, cur2 = 0, high2 = 0;
+	enum result res;
+	pid_t pid;
+
+	ma_path(p1, sizeof(p1), MA_POD_1, NULL);
+	ma_path(p2, sizeof(p2), MA_POD_2, NULL);
+	ma_path(pg, sizeof(pg), MA_POD_G, NULL);
+	if (ctl_open(&conn, ctx->sock) < 0)
+		return fail(ctx, "cannot connect to %s", ctx->sock);
+	ma_path(scope, sizeof(scope), MA_POD_1, MA_SCOPE);
+	pid = spawn(ctx, scope, -1, cold_cache, &c1);
+	if (pid > 0) {
+		ma_path(scope, sizeof(scope), MA_POD_2, MA_SCOPE);
+		pid = spawn(ctx, scope, -1, cold_cache, &c2);
+	}
+	if (pid < 0)
+		return fail(ctx, "cannot start a reader: %s", strerror(-pid));
+	for (end = mono_now_ns() + 45 * 1000000000ULL; mono_now_ns() < end; sleep_ms(100)) {
+		cur1 = cg_u64(p1, "memory.current");
+		cur2 = cg_u64(p2, "memory.current");
+		if (cur1 >= (100ULL << 20) && cur2 >= (48ULL << 20))
+			break;
+	}
+	info(ctx, "the readers' pods hold %llu and %llu MiB of page cache",
+	     (unsigned long long)(cur1 >> 20), (unsigned long long)(cur2 >> 20));
+	if (cur1 < (100ULL << 20) || cur2 < (48ULL << 20))
+		return fail(ctx, "the readers' pods hold only %llu and %llu MiB",
+			    (unsigned long long)(cur1 >> 20), (unsigned long long)(cur2 >> 20));
+	res = ma_config(ctx, true, false);
+	if (res != RES_PASS)
+		return res;
+	/* the second pod sized below kubelet's value: then another writer's */
+	for (end = mono_now_ns() + 30 * 1000000000ULL;; sleep_ms(100)) {
+		if (read_file_trim(p2, "memory.high", v, sizeof(v)) == 0 && strcmp(v, "max"))
+			high2 = strtoull(v, NULL, 10);
+		if (high2 && high2 < 200ULL << 20)
+			break;
+		if (mono_now_ns() > end)
+			return fail(ctx, "30 s of the loop: the second pod's memory.high is '%s'",
+				    v);
+	}
+	info(ctx, "the second pod sized to %llu MiB; another writer sets " MA_OTHER_HIGH,
+	     (unsigned long long)(high2 >> 20));
+	if (cg_write(p2, "memory.high", MA_OTHER_HIGH) < 0)
+		return fail(ctx, "cannot write memory.high in %s: %s", p2, strerror(errno));
+	for (end = mono_now_ns() + 40 * 1000000000ULL; mono_now_ns() < end; sleep_ms(250)) {
+		cur1 = cg_u64(p1, "memory.current");
+		if (cur1 < (40ULL << 20) && ma_backed_off(MA_POD_2))
+			break;
+	}
+	read_file_trim(p1, "memory.high", v, sizeof(v));
+	info(ctx, "after the loop: the first pod holds %llu MiB, memory.high %s",
+	     (unsigned long long)(cur1 >> 20), v);
+	if (cur1 >= (40ULL << 20))
+		return fail(ctx, "the first pod still holds %llu MiB (memory.high %s)",
+			    (unsigned long long)(cur1 >> 20), v);
+	if (!ma_backed_off(MA_POD_2))
+		return fail(ctx, "the second pod, whose memory.high another writer changed, "
+				 "is not backed off");
+	if (read_file_trim(p2, "memory.high", v, sizeof(v)) || !streq(v, MA_OTHER_HIGH))
+		return fail(ctx, "the second pod's memory.high is '%s', not the other writer's", v);
+	if (read_file_trim(pg, "memory.high", v, sizeof(v)) || !streq(v, "max"))
+		return fail(ctx, "the guaranteed pod's memory.high is '%s', not max", v);
+	/* a clean stop: kubelet's value back where cgpilot still holds it */
+	close(conn.fd);
+	if (daemon_stop(ctx) != RES_PASS)
+		return RES_FAIL;
+	if (read_file_trim(p1, "memory.high", v, sizeof(v)) || !streq(v, MA_KUBELET_HIGH))
+		return fail(ctx,
+			    "after a clean stop the first pod's memory.high is '%s', not "
+			    "kubelet's " MA_KUBELET_HIGH,
+			    v);
+	if (read_file_trim(p2, "memory.high", v, sizeof(v)) || !streq(v, MA_OTHER_HIGH))
+		return fail(ctx,
+			    "after a clean stop the second pod's memory.high is '%s', not "
+			    "the other writer's",
+			    v);
+	return RES_PASS;
+}
+
+void qos_memory_adopt_cleanup(struct ctx *ctx)
+{
+	stop_workers(ctx);
+	qos_cpu_cleanup(ctx);
+	rm_cg_tree("kubepods.slice");
 }
 
 /* ---- memory relief: a besteffort hog squeezed, then killed ---- */

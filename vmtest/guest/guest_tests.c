@@ -144,6 +144,15 @@ static const struct guest_test tests[] = {
 		.cleanup = qos_cpu_cleanup,
 	},
 	{
+		.name = "qos_memory_adopt",
+		.desc = "adopted kubelet pods under the memory loop: handed-over memory.high sized "
+			"under kubelet's value, another writer's change left alone, kubelet's "
+			"value back at a clean stop",
+		.setup = qos_memory_adopt_setup,
+		.run = qos_memory_adopt_run,
+		.cleanup = qos_memory_adopt_cleanup,
+	},
+	{
 		.name = "qos_guard",
 		.desc = "a guaranteed container stalled in memory: the besteffort hog squeezed, "
 			"then killed; the protected one kept",
