@@ -75,30 +75,49 @@ static bool io_now(struct containers *c, const struct container *k, uint64_t *by
 	return true;
 }
 
-/* Its rate since the last sample tick (a writer that started a moment ago
- * is seen at once), per second. */
 /*
  * An adopted pod's I/O on disk @dev from its io.stat (hierarchical: its
  * tasks run in container scopes below it, where BPF counts them), as a rate
  * since the last read. False when there is no earlier read to compare with
  * (one is taken now: the caller comes back shortly).
  */
+/* The line of disk @dev in @knob of @k (io.stat, io.max) into @buf: 1,
+ * 0 when it has none ("" in @buf), -errno when unreadable. */
+static int dev_line(struct containers *c, const struct container *k, const char *knob, uint32_t dev,
+		    char *buf, size_t len)
+{
+	char cur[2048], want[24], *l, *save = NULL;
+	int r;
+
+	buf[0] = '\0';
+	snprintf(want, sizeof(want), "%u:%u ", dev >> 20, dev & 0xfffff);
+	r = act_read(&c->act, k->path, knob, cur, sizeof(cur));
+	if (r < 0)
+		return r;
+	for (l = strtok_r(cur, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (!strncmp(l, want, strlen(want))) {
+			snprintf(buf, len, "%s", l);
+			return 1;
+		}
+	return 0;
+}
+
 static bool io_rate_stat(struct containers *c, struct container *k, uint32_t dev, uint64_t now,
 			 uint64_t *bps, uint64_t *iops)
 {
-	char cur[2048], want[24], *l, *save = NULL;
 	unsigned long long rb = 0, wb = 0, ri = 0, wi = 0;
+	char line[256];
 	uint64_t b, o, dt;
 	bool fresh;
+	int r;
 
 	*bps = *iops = 0;
-	snprintf(want, sizeof(want), "%u:%u ", dev >> 20, dev & 0xfffff);
-	if (act_read(&c->act, k->path, "io.stat", cur, sizeof(cur)) < 0)
+	r = dev_line(c, k, "io.stat", dev, line, sizeof(line));
+	if (r < 0)
 		return true; /* unreadable: no I/O seen */
-	for (l = strtok_r(cur, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		if (!strncmp(l, want, strlen(want)))
-			sscanf(l + strlen(want), "rbytes=%llu wbytes=%llu rios=%llu wios=%llu", &rb,
-			       &wb, &ri, &wi);
+	if (r > 0)
+		sscanf(strchr(line, ' ') + 1, "rbytes=%llu wbytes=%llu rios=%llu wios=%llu", &rb,
+		       &wb, &ri, &wi);
 	b = rb + wb;
 	o = ri + wi;
 	fresh = k->ios_prev_ns && k->ios_dev == dev && now > k->ios_prev_ns &&
@@ -117,6 +136,8 @@ static bool io_rate_stat(struct containers *c, struct container *k, uint32_t dev
 	return fresh;
 }
 
+/* Its rate since the last sample tick (a writer that started a moment ago
+ * is seen at once), per second. */
 static void io_rate(struct containers *c, struct container *k, uint64_t now, uint64_t *bps,
 		    uint64_t *iops)
 {
@@ -140,15 +161,7 @@ static void io_rate(struct containers *c, struct container *k, uint64_t now, uin
  * it has none), read before cgpilot first caps it. */
 static void save_line(struct containers *c, struct container *k, uint32_t dev)
 {
-	char cur[1024], want[24], *l, *save = NULL;
-
-	k->io_saved[0] = '\0';
-	snprintf(want, sizeof(want), "%u:%u ", dev >> 20, dev & 0xfffff);
-	if (act_read(&c->act, k->path, "io.max", cur, sizeof(cur)) <= 0)
-		return;
-	for (l = strtok_r(cur, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		if (!strncmp(l, want, strlen(want)))
-			snprintf(k->io_saved, sizeof(k->io_saved), "%s", l);
+	dev_line(c, k, "io.max", dev, k->io_saved, sizeof(k->io_saved));
 }
 
 static int write_cap(struct containers *c, struct container *k, uint32_t dev,
@@ -374,11 +387,12 @@ void ctr_io_tick(struct containers *c, uint64_t now)
 	for (struct container *k = c->list; k; k = k->next) {
 		uint64_t b, o;
 
+		/* any cap brings the loop: a target's to decide, an adopted pod's
+		 * that is no target now to be given back */
+		capped |= k->iot.bps != 0;
 		/* an adopted pod's rate comes from its io.stat, read as decided */
-		if (!target(c, k) || k->kind == CTR_ADOPTED || !io_now(c, k, &b, &o)) {
-			capped |= target(c, k) && k->iot.bps;
+		if (!target(c, k) || k->kind == CTR_ADOPTED || !io_now(c, k, &b, &o))
 			continue;
-		}
 		if (k->io_prev_ns && now > k->io_prev_ns && b >= k->io_prev_bytes &&
 		    o >= k->io_prev_ops) {
 			double dt = (double)(now - k->io_prev_ns) / 1e9;
@@ -389,7 +403,6 @@ void ctr_io_tick(struct containers *c, uint64_t now)
 		k->io_prev_bytes = b;
 		k->io_prev_ops = o;
 		k->io_prev_ns = now;
-		capped |= k->iot.bps != 0;
 	}
 	if (capped || c->io_pressure)
 		run(c, now);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroupfs.h"
 #include "ctr_internal.h"
 #include "daemon.h"
 #include "log.h"
@@ -138,15 +139,14 @@ static bool stall_total(struct containers *c, const struct container *k, uint64_
 	const struct cg *cg;
 
 	if (k->kind == CTR_ADOPTED) {
-		char buf[256], *t;
+		struct psi_totals t;
+		char buf[256];
 
+		/* read here, not from the model: its PSI sweep is seconds apart */
 		if (act_read(&c->act, k->path, "memory.pressure", buf, sizeof(buf)) < 0 ||
-		    strncmp(buf, "some ", 5))
+		    cgfs_parse_psi(buf, &t))
 			return false;
-		t = strstr(buf, " total=");
-		if (!t || t > buf + strcspn(buf, "\n"))
-			return false;
-		*ns = strtoull(t + 7, NULL, 10) * 1000;
+		*ns = t.some_us * 1000;
 		return true;
 	}
 	cg = model__find(c->d->model, k->cgroup_id);

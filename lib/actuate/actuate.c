@@ -508,14 +508,8 @@ static bool whole_u64(const char *s, unsigned long long *ret)
 	return !errno && !end[strspn(end, " \t\n")];
 }
 
-/*
- * Whether @shown (read back right after the write) is @written as the kernel
- * shows it: the same text, a number rounded down to a page, cpu.max with its
- * period filled in, the same CPU or node list spelled otherwise. Anything
- * else was written by someone else between cgpilot's write and its read.
- */
 /* io.max's four limits of device @dev ("MAJ:MIN") in @text (one line, or
- * the whole file), "max" where absent. */
+ * the whole file), "max" where absent; act_value_matches() compares them. */
 static void io_limits(const char *text, const char *dev, char (*v)[24])
 {
 	static const char *const keys[] = { "rbps", "wbps", "riops", "wiops" };
@@ -542,6 +536,12 @@ static void io_limits(const char *text, const char *dev, char (*v)[24])
 	}
 }
 
+/*
+ * Whether @shown (read back right after the write) is @written as the kernel
+ * shows it: the same text, a number rounded down to a page, cpu.max with its
+ * period filled in, the same CPU or node list spelled otherwise. Anything
+ * else was written by someone else between cgpilot's write and its read.
+ */
 bool act_value_matches(const char *knob, const char *written, const char *shown)
 {
 	unsigned long long a, b, pa = 0, pb = 0;
