@@ -819,43 +819,37 @@ int BPF_PROG(cgp_mark_victim_pid, int pid)
 
 /* ---- I/O ---- */
 
-/* Without the io controller on v2 a bio carries no v2 cgroup: remember the
- * submitting task's. */
-static __always_inline void bio_to_current_cgroup(struct bio *bio)
+/*
+ * Without the io controller on v2 a bio carries no v2 cgroup: remember the
+ * submitting task's, for the bio that starts a request (block_getrq fires in
+ * the submitter, after any split, for the bio that becomes rq->bio). Mapping
+ * every queued bio instead (block_bio_queue, block_split) kept an entry per
+ * bio in flight: under heavy writeback that was more than the LRU holds, and
+ * its eviction took a reader's fresh entries before their request was issued,
+ * so whole requests went unattributed. Requests in flight are bounded by the
+ * queues' tags, far below the map's size.
+ */
+SEC("tp_btf/block_getrq")
+int BPF_PROG(cgp_block_getrq, struct bio *bio)
 {
 	__u64 key = (__u64)bio, cgid;
 
 	if (io_blkcg_v2)
-		return;
+		return 0;
 	cgid = bpf_get_current_cgroup_id();
 	bpf_map_update_elem(&bio_cg, &key, &cgid, BPF_ANY);
-}
-
-SEC("tp_btf/block_bio_queue")
-int BPF_PROG(cgp_block_bio_queue, struct bio *bio)
-{
-	bio_to_current_cgroup(bio);
 	return 0;
 }
 
-/* A bio split to the queue's limits goes on as a new bio, in the submitting
- * task: map the new piece too, or its request would go unattributed. */
-SEC("tp_btf/block_split")
-int BPF_PROG(cgp_block_split, struct bio *bio)
-{
-	bio_to_current_cgroup(bio);
-	return 0;
-}
-
-/* Bios merged into one request, looked at for its cgroup and forgotten. */
+/* Bios of one request looked at for its cgroup: a request merged into
+ * another brings its own first bio, mapped, and a front merge puts an
+ * unmapped bio first. */
 #define CGP_RQ_BIOS_MAX 32
 
 /*
  * The cgroup of a request's bios, from bio_cg, whose entries for all of them
- * are deleted: a merged bio's entry left behind (only the first bio was
- * deleted) filled the LRU map with stale entries, and the LRU's eviction
- * then took fresh ones (inserted, not yet looked up) before their request
- * was issued: whole requests went unattributed on a busy node.
+ * are deleted: an entry left behind (only the first bio's was deleted) would
+ * fill the LRU map with stale entries, and its eviction takes fresh ones.
  */
 static __always_inline __u64 bios_cgroup(struct bio *bio)
 {
