@@ -36,18 +36,22 @@ LIB_SRCS := $(wildcard lib/*.c lib/actuate/*.c)
 # daemon/policy/: the pure decisions (no syscalls), below the loop and requests
 DAEMON_SRCS := $(wildcard daemon/*.c daemon/policy/*.c)
 CLI_SRCS := $(wildcard tools/*.c)
+# tools/run/: the launcher, cgpilot-run (with the CLI's client and the class
+# decisions of daemon/policy/class.c, for --standalone)
+RUN_SRCS := $(wildcard tools/run/*.c)
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 
 LIB_OBJS := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
 DAEMON_OBJS := $(patsubst %.c,$(OUT)/%.o,$(DAEMON_SRCS))
 CLI_OBJS := $(patsubst %.c,$(OUT)/%.o,$(CLI_SRCS))
+RUN_OBJS := $(patsubst %.c,$(OUT)/%.o,$(RUN_SRCS)) $(OUT)/tools/client.o $(OUT)/daemon/policy/class.o
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
 .PHONY: all clean install deps run check test test-unit test-asan test-asan-integration test-integration \
 	fuzz fuzz-short bench vmtest bpf-check format
 
-all: $(OUT)/cgpilotd $(OUT)/cgpilot
+all: $(OUT)/cgpilotd $(OUT)/cgpilot $(OUT)/cgpilot-run
 
 # keep generated objects and skeletons between runs
 .SECONDARY:
@@ -77,6 +81,14 @@ $(OUT)/cgpilotd: $(DAEMON_OBJS) $(OUT)/libcgpilot.a
 $(OUT)/cgpilot: $(CLI_OBJS) $(OUT)/libcgpilot.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(OUT)/tools/run/%.o: tools/run/%.c $(wildcard include/*.h lib/*.h lib/actuate/*.h tools/*.h \
+		tools/run/*.h daemon/policy/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools -Idaemon -c $< -o $@
+
+$(OUT)/cgpilot-run: $(RUN_OBJS) $(OUT)/libcgpilot.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 # The BPF code also compiles against another kernel's BTF (6.1 on Debian 12).
 bpf-check:
 	@test -n "$(CHECK_BTF)" || { echo "usage: make bpf-check CHECK_BTF=/path/to/btf"; exit 2; }
@@ -86,6 +98,7 @@ install: all install-packaging
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(OUT)/cgpilotd $(DESTDIR)$(SBINDIR)/cgpilotd
 	install -m 0755 $(OUT)/cgpilot $(DESTDIR)$(BINDIR)/cgpilot
+	install -m 0755 $(OUT)/cgpilot-run $(DESTDIR)$(BINDIR)/cgpilot-run
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0644 tools/cgpilot.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cgpilot

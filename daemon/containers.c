@@ -185,6 +185,10 @@ void ctr_unlink(struct containers *c, struct container *k)
 {
 	struct container **pp;
 
+	if (k->owner) {
+		k->owner = NULL;
+		c->owned--;
+	}
 	/* O(1): a node with 10,000 containers releases them often */
 	if (links(k)->prev)
 		links(k)->prev->next = k->next;

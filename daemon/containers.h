@@ -101,6 +101,10 @@ struct container {
 	const struct adopt_pattern *pattern; /* adopted */
 	char pod_uid[40]; /* adopted from a kubelet pattern */
 	struct ctl_client *waiter; /* queued: the client that waits for the reply */
+	/* launched: the launcher that reported the workload (container.started);
+	 * its connection closing before it released the container (killed, even
+	 * by SIGKILL) releases it, killing what is left of the workload */
+	struct ctl_client *owner;
 	bool booked; /* counted in the books */
 	bool backed_off; /* adopted: a knob was changed by someone else */
 	char external_knob[32]; /* ... the knob, as the write that found it says */
@@ -187,6 +191,7 @@ struct ctr_stats {
 	uint64_t admitted[CGP_CLASS_MAX];
 	uint64_t refused[REFUSE_MAX];
 	uint64_t queued, cancelled, released, expired, vanished, adopted;
+	uint64_t orphaned; /* released because their launcher went away */
 	uint64_t actions_ok, actions_failed, actions_dry_run, external_changes;
 	uint64_t audit_failures;
 	struct {

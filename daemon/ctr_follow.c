@@ -118,15 +118,30 @@ void containers__cgroup_removed(struct containers *c, uint64_t cgroup_id)
 void containers__client_closed(struct containers *c, struct ctl_client *cl)
 {
 	struct container *k = c->list, *next;
+	int r;
 
-	if (!c->drf.n)
-		return; /* only queued requests have a waiting client */
+	if (!c->drf.n && !c->owned)
+		return; /* only queued requests and launchers' containers have a client */
 	for (; k; k = next) {
 		next = k->next;
 		if (k->waiter == cl) {
 			k->waiter = NULL;
 			c->stats.cancelled++;
 			ctr_release(c, k, "the waiting client went away", false);
+		} else if (k->owner == cl) {
+			k->owner = NULL;
+			c->owned--;
+			if (k->releasing)
+				continue;
+			c->stats.orphaned++;
+			r = ctr_release(c, k,
+					"its launcher went away before releasing it; what is left "
+					"of the workload is killed",
+					true);
+			if (r && r != -EINPROGRESS)
+				log_warn("container %" PRIu64 " (%s): its launcher went away, and "
+					 "it could not be released: %s",
+					 k->id, k->path, strerror(-r));
 		}
 	}
 }

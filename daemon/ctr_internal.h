@@ -14,6 +14,7 @@
 
 struct containers {
 	struct daemon *d;
+	unsigned owned; /* containers with an owner (a launcher's connection) */
 	char *root; /* launched containers: <root>/<class>/<name> */
 	char **engine_roots;
 	unsigned nengine;

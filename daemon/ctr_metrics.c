@@ -148,6 +148,10 @@ void containers__metrics(struct containers *c, struct expo *e)
 		      "Containers that ended: released, expired (no process by the start "
 		      "deadline), vanished (cgroup removed by someone else), cancelled (queued)",
 		      "how", v, 4);
+	expo_counter(e, "cgpilot_containers_orphaned_total",
+		     "Launched containers released because their launcher went away first "
+		     "(also counted as released)",
+		     s->orphaned);
 	expo_counter(e, "cgpilot_containers_adopted_total",
 		     "Cgroups of other schedulers adopted by pattern", s->adopted);
 	v[0] = (struct expo_labeled){ "written", s->actions_ok };

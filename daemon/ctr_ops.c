@@ -479,6 +479,11 @@ int containers__op_started(struct containers *c, struct ctl_client *cl, json_obj
 		return ctl_client__reply_error(cl, "container %" PRIu64 " is still queued", k->id);
 	k->pid = (pid_t)pid;
 	utf8_copy(k->command, sizeof(k->command), cmd);
+	if (k->kind == CTR_LAUNCHED) {
+		if (!k->owner)
+			c->owned++;
+		k->owner = cl;
+	}
 	if (k->state == CTR_ADMITTED) {
 		k->state = CTR_RUNNING;
 		k->started_ns = mono_now_ns();

@@ -328,21 +328,24 @@ static const char *syntax_msg(enum json_tokener_error jerr, size_t at)
 	return msg_buf;
 }
 
-int proto_decode_request(const char *line, size_t len, json_object **ret_req, const char **ret_op,
-			 const char **ret_msg)
+int proto_decode_json(const char *text, size_t len, size_t max_len, const char *what,
+		      json_object **ret_obj, const char **ret_msg)
 {
 	json_tokener *tok;
-	json_object *req, *op;
+	json_object *obj;
 	enum json_tokener_error jerr;
 	struct jpath path = { 0 };
 	size_t end;
 
-	if (len > CGP_PROTO_LINE_MAX) {
-		*ret_msg = "request too long";
+	if (len > max_len || len > INT32_MAX) {
+		snprintf(msg_buf, sizeof(msg_buf), "%s too long (more than %zu bytes)", what,
+			 max_len);
+		*ret_msg = msg_buf;
 		return -EINVAL;
 	}
-	if (memchr(line, 0, len)) {
-		*ret_msg = "request contains a NUL byte";
+	if (memchr(text, 0, len)) {
+		snprintf(msg_buf, sizeof(msg_buf), "%s contains a NUL byte", what);
+		*ret_msg = msg_buf;
 		return -EINVAL;
 	}
 	tok = json_tokener_new_ex(32);
@@ -350,25 +353,38 @@ int proto_decode_request(const char *line, size_t len, json_object **ret_req, co
 		return -ENOMEM;
 	/* no comments, single-quoted values, trailing commas or bytes that are not UTF-8 */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	req = json_tokener_parse_ex(tok, line, (int)len);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	/* strict mode refuses anything but whitespace after the value */
-	if (!req || jerr != json_tokener_success || end != len) {
-		json_object_put(req);
+	if (!obj || jerr != json_tokener_success || end != len) {
+		json_object_put(obj);
 		*ret_msg = syntax_msg(jerr, end);
 		return -EINVAL;
 	}
-	if (!json_object_is_type(req, json_type_object)) {
-		json_object_put(req);
-		*ret_msg = "request must be a JSON object";
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		snprintf(msg_buf, sizeof(msg_buf), "%s must be a JSON object", what);
+		*ret_msg = msg_buf;
 		return -EINVAL;
 	}
-	if (check_tree(req, &path, ret_msg) || check_text(line, len, ret_msg)) {
-		json_object_put(req);
+	if (check_tree(obj, &path, ret_msg) || check_text(text, len, ret_msg)) {
+		json_object_put(obj);
 		return -EINVAL;
 	}
+	*ret_obj = obj;
+	return 0;
+}
+
+int proto_decode_request(const char *line, size_t len, json_object **ret_req, const char **ret_op,
+			 const char **ret_msg)
+{
+	json_object *req, *op;
+	int r = proto_decode_json(line, len, CGP_PROTO_LINE_MAX, "request", &req, ret_msg);
+
+	if (r)
+		return r;
 	if (!json_object_object_get_ex(req, "op", &op) ||
 	    !json_object_is_type(op, json_type_string)) {
 		json_object_put(req);

@@ -27,6 +27,10 @@
  */
 int proto_decode_request(const char *line, size_t len, json_object **ret_req, const char **ret_op,
 			 const char **ret_msg);
+/* The same strict decoding of any JSON object of at most @max_len bytes
+ * (an OCI config.json); @what names it in messages ("config.json"). */
+int proto_decode_json(const char *text, size_t len, size_t max_len, const char *what,
+		      json_object **ret_obj, const char **ret_msg);
 
 /* Optional typed arguments of a request; -EINVAL with *ret_msg if present but wrong. */
 int proto_get_string(json_object *req, const char *key, bool required, const char **ret,

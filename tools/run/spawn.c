@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The workload's process: clone3 with CLONE_INTO_CGROUP, so that its first
+ * instruction already runs under the cgroup's cpuset and limits, in its new
+ * namespaces; then, in the child, the steps crun and runc take (mounts,
+ * pivot_root, hostname, sysctl, rlimits, identity, capabilities,
+ * no_new_privs, descriptors) and exec. A step that fails writes its error
+ * down a close-on-exec pipe: an empty read in the parent means exec
+ * happened.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "oci.h"
+#include "run.h"
+#include "util.h"
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* ---- in the child: report a failed step and exit ---- */
+
+struct child_err {
+	int err; /* errno */
+	int exit_status;
+	char msg[512];
+};
+
+static int err_fd = -1;
+
+static void __attribute__((noreturn, format(printf, 2, 3))) die(int exit_status, const char *fmt,
+								  ...)
+{
+	struct child_err e = { .err = errno, .exit_status = exit_status };
+	va_list ap;
+	ssize_t w;
+
+	va_start(ap, fmt);
+	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	va_end(ap);
+	w = write(err_fd, &e, sizeof(e));
+	(void)w;
+	_exit(exit_status);
+}
+
+#define CHECK(expr, ...)                                     \
+	do {                                                 \
+		if ((expr) < 0)                              \
+			die(RUN_EXIT_FAILED, __VA_ARGS__);   \
+	} while (0)
+
+/* ---- mounts ---- */
+
+static void mkdirs(const char *path, mode_t mode)
+{
+	char buf[4096];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return;
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdir(buf, mode);
+			*p = '/';
+		}
+	mkdir(buf, mode);
+}
+
+/* @dest inside the new root (before pivot_root), refusing a path with ".." */
+static void in_root(char *buf, size_t len, const char *root, const char *dest)
+{
+	if (strstr(dest, "/../") || !strcmp(dest, "..") ||
+	    (strlen(dest) >= 3 && !strcmp(dest + strlen(dest) - 3, "/..")))
+		die(RUN_EXIT_FAILED, "mount destination '%s' leads out with '..'", dest);
+	if (snprintf(buf, len, "%s%s", root, dest) >= (int)len)
+		die(RUN_EXIT_FAILED, "mount destination '%s' too long", dest);
+}
+
+static void do_mount(const char *root, const struct spawn_mount *m)
+{
+	char dest[4096];
+	struct stat st;
+	bool bind = m->flags & MS_BIND;
+
+	in_root(dest, sizeof(dest), root, m->destination);
+	/* a bind of a file goes onto a file */
+	if (bind && m->source && !stat(m->source, &st) && !S_ISDIR(st.st_mode)) {
+		char parent[4096];
+
+		snprintf(parent, sizeof(parent), "%s", dest);
+		if (strrchr(parent, '/'))
+			*strrchr(parent, '/') = 0;
+		mkdirs(parent, 0755);
+		close(open(dest, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	} else {
+		mkdirs(dest, 0755);
+	}
+	if (mount(m->source ? m->source : "none", dest, m->type, m->flags, m->data) < 0)
+		die(RUN_EXIT_FAILED, "mount %s (%s) on %s: %m", m->source ? m->source : "none",
+		    m->type ? m->type : "bind", m->destination);
+	if (bind && (m->bind_ro || (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))))
+		CHECK(mount(NULL, dest, NULL,
+			    MS_BIND | MS_REMOUNT | (m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV |
+								 MS_NOEXEC | MS_REC)) |
+				    (m->bind_ro ? MS_RDONLY : 0),
+			    NULL),
+		      "remount %s: %m", m->destination);
+	if (m->propagation)
+		CHECK(mount(NULL, dest, NULL, m->propagation, NULL), "propagation of %s: %m",
+		      m->destination);
+}
+
+/* The default set with --rootfs (as crun spec writes it). */
+static const struct spawn_mount default_mounts[] = {
+	{ "/proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, NULL, false },
+	{ "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, 0, "mode=755,size=65536k", false },
+	{ "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, 0,
+	  "newinstance,ptmxmode=0666,mode=0620", false },
+	{ "/dev/shm", "tmpfs", "shm", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, "mode=1777,size=65536k",
+	  false },
+	{ "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, NULL, false },
+	{ "/sys", "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, 0, NULL, false },
+};
+
+/* The device nodes every container gets (the runtime-spec's list). */
+static const struct {
+	const char *name;
+	unsigned maj, min;
+} default_devices[] = {
+	{ "null", 1, 3 }, { "zero", 1, 5 },    { "full", 1, 7 },
+	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+static void make_dev(const char *root)
+{
+	char p[4096];
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+		{ "pts/ptmx", "ptmx" },
+	};
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/dev", root);
+	/* only where /dev is a fresh tmpfs of ours: not the rootfs's own */
+	if (stat(p, &st) || !S_ISDIR(st.st_mode))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
+		snprintf(p, sizeof(p), "%s/dev/%s", root, default_devices[i].name);
+		if (mknod(p, S_IFCHR | 0666, makedev(default_devices[i].maj, default_devices[i].min)) <
+			    0 &&
+		    errno != EEXIST)
+			die(RUN_EXIT_FAILED, "mknod /dev/%s: %m", default_devices[i].name);
+		chmod(p, 0666); /* past the umask */
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
+		snprintf(p, sizeof(p), "%s/dev/%s", root, links[i][1]);
+		if (symlink(links[i][0], p) < 0 && errno != EEXIST)
+			die(RUN_EXIT_FAILED, "symlink /dev/%s: %m", links[i][1]);
+	}
+}
+
+static void setup_root(const struct spawn_spec *s)
+{
+	const struct spawn_mount *mounts = s->mounts ? s->mounts : default_mounts;
+	size_t n = s->mounts ? s->nmounts : ARRAY_SIZE(default_mounts);
+	bool dev_tmpfs = false;
+
+	CHECK(mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL), "bind %s: %m", s->rootfs);
+	for (size_t i = 0; i < n; i++) {
+		do_mount(s->rootfs, &mounts[i]);
+		if (!strcmp(mounts[i].destination, "/dev") && mounts[i].type &&
+		    !strcmp(mounts[i].type, "tmpfs"))
+			dev_tmpfs = true;
+	}
+	if (dev_tmpfs)
+		make_dev(s->rootfs);
+	CHECK(chdir(s->rootfs), "chdir %s: %m", s->rootfs);
+	/* the old root is stacked under the new and detached: nothing of the
+	 * host's tree stays reachable */
+	CHECK(syscall(SYS_pivot_root, ".", "."), "pivot_root into %s: %m", s->rootfs);
+	CHECK(umount2(".", MNT_DETACH), "detach the old root: %m");
+	CHECK(chdir("/"), "chdir /: %m");
+}
+
+static void write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(value);
+
+	if (fd < 0 || write(fd, value, len) != (ssize_t)len)
+		die(RUN_EXIT_FAILED, "write '%s' to %s: %m", value, path);
+	close(fd);
+}
+
+/* maskedPaths and readonlyPaths, after pivot_root (as runc does) */
+static void mask_paths(const struct oci_spec *o)
+{
+	struct stat st;
+
+	for (size_t i = 0; o && i < o->nmasked; i++) {
+		const char *p = o->masked_paths[i];
+
+		if (stat(p, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			die(RUN_EXIT_FAILED, "masked path %s: %m", p);
+		}
+		if (S_ISDIR(st.st_mode))
+			CHECK(mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0"), "mask %s: %m", p);
+		else
+			CHECK(mount("/dev/null", p, NULL, MS_BIND, NULL), "mask %s: %m", p);
+	}
+	for (size_t i = 0; o && i < o->nreadonly; i++) {
+		const char *p = o->readonly_paths[i];
+
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
+			die(RUN_EXIT_FAILED, "read-only path %s: %m", p);
+		}
+		CHECK(mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL),
+		      "read-only path %s: %m", p);
+	}
+}
+
+static void set_sysctls(const struct oci_spec *o)
+{
+	char path[512];
+
+	for (size_t i = 0; o && i < o->nsysctl; i++) {
+		snprintf(path, sizeof(path), "/proc/sys/%s", o->sysctl[i].key);
+		for (char *p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		write_file(path, o->sysctl[i].value);
+	}
+}
+
+/* ---- identity and privileges ---- */
+
+static void set_caps(const uint64_t caps[5])
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+	int last = 63;
+
+	/* the bounding set: drop what is not in it (capabilities past the
+	 * kernel's last one give EINVAL, where the loop ends) */
+	for (int c = 0; c <= last; c++) {
+		if (caps[OCI_CAP_BOUNDING] & (1ULL << c))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break;
+			die(RUN_EXIT_FAILED, "drop capability %d from the bounding set: %m", c);
+		}
+	}
+	d[0].effective = (uint32_t)caps[OCI_CAP_EFFECTIVE];
+	d[1].effective = (uint32_t)(caps[OCI_CAP_EFFECTIVE] >> 32);
+	d[0].permitted = (uint32_t)caps[OCI_CAP_PERMITTED];
+	d[1].permitted = (uint32_t)(caps[OCI_CAP_PERMITTED] >> 32);
+	d[0].inheritable = (uint32_t)caps[OCI_CAP_INHERITABLE];
+	d[1].inheritable = (uint32_t)(caps[OCI_CAP_INHERITABLE] >> 32);
+	CHECK(syscall(SYS_capset, &h, d), "set capabilities: %m");
+	CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient: %m");
+	for (int c = 0; c < 64; c++)
+		if (caps[OCI_CAP_AMBIENT] & (1ULL << c))
+			CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0),
+			      "raise ambient capability %d: %m", c);
+}
+
+static void set_user(const struct spawn_spec *s)
+{
+	if (!s->set_user)
+		return;
+	/* keep the permitted set across setuid; set_caps() then cuts it */
+	CHECK(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "keep capabilities: %m");
+	CHECK(setgroups(s->ngids, s->gids), "setgroups: %m");
+	CHECK(setresgid(s->gid, s->gid, s->gid), "setgid %u: %m", (unsigned)s->gid);
+	CHECK(setresuid(s->uid, s->uid, s->uid), "setuid %u: %m", (unsigned)s->uid);
+}
+
+static void set_rlimits(const struct oci_spec *o)
+{
+	for (size_t i = 0; o && i < o->nrlimits; i++) {
+		struct rlimit rl = { .rlim_cur = o->rlimits[i].soft, .rlim_max = o->rlimits[i].hard };
+
+		CHECK(setrlimit(o->rlimits[i].resource, &rl), "setrlimit %d: %m",
+		      o->rlimits[i].resource);
+	}
+}
+
+static void __attribute__((noreturn)) child(const struct spawn_spec *s, int go_fd)
+{
+	sigset_t none;
+	char c;
+
+	/* dies with the launcher, even by SIGKILL; one that died before this
+	 * line closed the go pipe, and the read below sees the end */
+	CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "parent-death signal: %m");
+	if (read(go_fd, &c, 1) != 1)
+		_exit(RUN_EXIT_FAILED);
+	close(go_fd);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	for (size_t i = 0; s->ns_join && s->ns_join[i]; i++) {
+		int fd = open(s->ns_join[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || setns(fd, 0) < 0)
+			die(RUN_EXIT_FAILED, "join namespace %s: %m", s->ns_join[i]);
+		close(fd);
+	}
+	if (s->ns_new & CLONE_NEWNS) {
+		/* nothing mounted here reaches the host */
+		CHECK(mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL), "make / a slave: %m");
+		if (s->rootfs)
+			setup_root(s);
+		else if (s->ns_new & CLONE_NEWPID)
+			CHECK(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+			      "mount /proc: %m");
+	} else if (s->rootfs) {
+		die(RUN_EXIT_FAILED, "a root filesystem needs a mount namespace");
+	}
+	if (s->hostname && (s->ns_new & CLONE_NEWUTS))
+		CHECK(sethostname(s->hostname, strlen(s->hostname)), "sethostname %s: %m",
+		      s->hostname);
+	set_sysctls(s->oci);
+	if (s->rootfs)
+		mask_paths(s->oci);
+	if (s->rootfs && s->rootfs_readonly)
+		CHECK(mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL),
+		      "read-only root: %m");
+	if (s->has_oom_score_adj) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%d", s->oom_score_adj);
+		write_file("/proc/self/oom_score_adj", v);
+	}
+	set_rlimits(s->oci);
+	set_user(s);
+	set_caps(s->caps);
+	if (s->no_new_privs)
+		CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs: %m");
+	if (s->umask >= 0)
+		umask((mode_t)s->umask);
+	if (s->cwd)
+		CHECK(chdir(s->cwd), "chdir %s: %m", s->cwd);
+	/* no descriptor but 0-2 reaches the workload (err_fd closes on exec) */
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		die(RUN_EXIT_FAILED, "close_range: %m");
+	if (s->envp)
+		environ = (char **)s->envp;
+	execvp(s->argv[0], s->argv);
+	die(errno == ENOENT ? RUN_EXIT_NOTFOUND : RUN_EXIT_NOEXEC, "exec %s: %m", s->argv[0]);
+}
+
+pid_t spawn_start(const struct spawn_spec *s, int *ret_pidfd, int *ret_exit, char *err,
+		  size_t errlen)
+{
+	int errp[2], gop[2], pidfd = -1;
+	struct clone_args ca = { 0 };
+	struct child_err e;
+	ssize_t n;
+	pid_t pid;
+
+	*ret_exit = RUN_EXIT_FAILED;
+	if (pipe2(errp, O_CLOEXEC) < 0 || pipe2(gop, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -errno;
+	}
+	ca.flags = CLONE_INTO_CGROUP | CLONE_PIDFD | s->ns_new;
+	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	ca.exit_signal = SIGCHLD;
+	ca.cgroup = (uint64_t)s->cgroup_fd;
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		int r = -errno;
+
+		if (errno == ENOSYS || errno == E2BIG)
+			snprintf(err, errlen,
+				 "clone3 with CLONE_INTO_CGROUP is not available (Linux 5.7 or "
+				 "later is needed): %s",
+				 strerror(errno));
+		else
+			snprintf(err, errlen, "clone3 into the container's cgroup: %s",
+				 strerror(errno));
+		close(errp[0]), close(errp[1]), close(gop[0]), close(gop[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(errp[0]);
+		close(gop[1]);
+		err_fd = errp[1];
+		child(s, gop[0]);
+	}
+	close(errp[1]);
+	close(gop[0]);
+	n = write(gop[1], "g", 1);
+	close(gop[1]);
+	(void)n;
+	/* an empty read: exec closed the pipe */
+	do
+		n = read(errp[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(errp[0]);
+	if (n > 0) {
+		e.msg[sizeof(e.msg) - 1] = 0;
+		snprintf(err, errlen, "%s", n == (ssize_t)sizeof(e) ? e.msg : "the child failed");
+		*ret_exit = n == (ssize_t)sizeof(e) ? e.exit_status : RUN_EXIT_FAILED;
+		waitpid(pid, NULL, 0);
+		close(pidfd);
+		return n == (ssize_t)sizeof(e) && e.err ? -e.err : -EIO;
+	}
+	*ret_pidfd = pidfd;
+	return pid;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * --standalone: the container without cgpilotd. The cgroup is made under the
+ * daemon's container root (cgpilot.slice/<class>/<name>), tagged as the
+ * launcher's, with the class's knobs written through the actuator as the
+ * daemon would write them (daemon/policy/class.c decides them), and removed
+ * when the workload ends. No admission, no placement, no control loop.
+ */
+#ifndef CGPILOT_RUN_STANDALONE_H
+#define CGPILOT_RUN_STANDALONE_H
+
+#include <stddef.h>
+
+struct run_opts;
+struct oci_request;
+struct standalone;
+
+/* Make the cgroup; its path (relative to the mount) in @cgroup. -errno with @err. */
+int standalone_create(const struct run_opts *o, const char *class, const struct oci_request *q,
+		      struct standalone **ret, char *cgroup, size_t cglen, char *err, size_t errlen);
+/* The further files of @q (pids.max, memory.swap.max, unified) on the standalone cgroup. */
+int standalone_apply_extra(struct standalone *sa, int cgfd, const struct oci_request *q, char *err,
+			   size_t errlen);
+/* The same for a cgroup cgpilotd made (@path relative to the mount), checked
+ * and written by the same actuator. */
+int standalone_write_knobs(int cgfd, const char *path, const struct oci_request *q, char *err,
+			   size_t errlen);
+/* Kill what is left, wait for it, remove the cgroup (the parents stay: shared). */
+void standalone_remove(struct standalone *sa);
+void standalone_free(struct standalone *sa);
+
+#endif
