@@ -874,7 +874,7 @@ int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 int cgp_parse_size(const char *text, uint64_t *ret)
 {
 	static const char units[] = "KMGT";
-	unsigned long long v;
+	unsigned long long v, frac = 0, scale = 1;
 	const char *u;
 	char *end;
 	int shift = 0;
@@ -885,6 +885,19 @@ int cgp_parse_size(const char *text, uint64_t *ret)
 	v = strtoull(text, &end, 10);
 	if (errno)
 		return errno == ERANGE ? -ERANGE : -EINVAL;
+	/* a fraction of a unit: 1.5G (at most 9 digits; bytes are whole) */
+	if (*end == '.') {
+		if (!isdigit((unsigned char)end[1]))
+			return -EINVAL;
+		for (end++; isdigit((unsigned char)*end); end++) {
+			if (scale >= 1000000000ULL)
+				return -EINVAL;
+			frac = frac * 10 + (unsigned long long)(*end - '0');
+			scale *= 10;
+		}
+		if (!*end)
+			return -EINVAL;
+	}
 	if (*end) {
 		u = strchr(units, toupper((unsigned char)*end));
 		if (!u)
@@ -899,6 +912,15 @@ int cgp_parse_size(const char *text, uint64_t *ret)
 	if (v > (UINT64_C(1) << 63) >> shift)
 		return -ERANGE;
 	*ret = (uint64_t)v << shift;
+	if (frac) {
+		/* frac / scale of a unit, rounded down to a byte; scale <= 1e9
+		 * and a unit <= 2^40, so the product fits */
+		uint64_t part = (uint64_t)(((unsigned __int128)frac << shift) / scale);
+
+		if (*ret > (UINT64_C(1) << 63) - part)
+			return -ERANGE;
+		*ret += part;
+	}
 	return 0;
 }
 

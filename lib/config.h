@@ -149,7 +149,8 @@ int cgp_conf_parse_string(struct cgp_conf *c, const char *text, const char *name
 int cgp_conf_parse_file(struct cgp_conf *c, const char *path, char *errbuf, size_t errlen);
 
 /* A size: bytes, or a number with K, M, G, T (powers of 1024; KiB.. and
- * KB.. are read the same). -EINVAL if it is not one, -ERANGE past 2^63. */
+ * KB.. are read the same), with a fraction where there is a unit (1.5G,
+ * rounded down to a byte). -EINVAL if it is not one, -ERANGE past 2^63. */
 int cgp_parse_size(const char *text, uint64_t *ret);
 
 /*

@@ -12,6 +12,12 @@ $(OUT)/tests/unit/%: tests/unit/%.c $(OUT)/libcgpilot.a $(UNIT_DAEMON_OBJS)
 	$(CC) $(ALL_CFLAGS) -Idaemon -o $@ $< $(UNIT_DAEMON_OBJS) $(OUT)/libcgpilot.a $(LDLIBS) \
 		$(CMOCKA_LIBS)
 
+# The launcher's pure option parsing (tools/run/args.c) has a test of its own.
+$(OUT)/tests/unit/test_run_args: tests/unit/test_run_args.c $(OUT)/tools/run/args.o $(OUT)/libcgpilot.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools/run -o $@ $< $(OUT)/tools/run/args.o $(OUT)/libcgpilot.a $(LDLIBS) \
+		$(CMOCKA_LIBS)
+
 # Unit tests: no root, no kernel.
 check: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail

@@ -726,11 +726,20 @@ static void test_sizes(void **state)
 	assert_true(v == 1ULL << 40);
 	assert_int_equal(cgp_parse_size("3kb", &v), 0);
 	assert_true(v == 3072);
+	assert_int_equal(cgp_parse_size("1.5G", &v), 0);
+	assert_true(v == 3ULL << 29);
+	assert_int_equal(cgp_parse_size("0.5k", &v), 0);
+	assert_true(v == 512);
+	assert_int_equal(cgp_parse_size("1.001K", &v), 0);
+	assert_true(v == 1025); /* 1025.024, rounded down */
 	v = 7;
 	assert_int_equal(cgp_parse_size("", &v), -EINVAL);
 	assert_int_equal(cgp_parse_size("-1G", &v), -EINVAL);
 	assert_int_equal(cgp_parse_size(" 1G", &v), -EINVAL);
-	assert_int_equal(cgp_parse_size("1.5G", &v), -EINVAL);
+	assert_int_equal(cgp_parse_size("1.5", &v), -EINVAL); /* bytes are whole */
+	assert_int_equal(cgp_parse_size("1.G", &v), -EINVAL);
+	assert_int_equal(cgp_parse_size("1.1234567891G", &v), -EINVAL);
+	assert_int_equal(cgp_parse_size("8589934591.9999T", &v), -ERANGE);
 	assert_int_equal(cgp_parse_size("1Gx", &v), -EINVAL);
 	assert_int_equal(cgp_parse_size("1P", &v), -EINVAL);
 	assert_int_equal(cgp_parse_size("9000000T", &v), -ERANGE);
