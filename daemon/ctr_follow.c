@@ -134,6 +134,9 @@ void containers__client_closed(struct containers *c, struct ctl_client *cl)
 			if (k->releasing)
 				continue;
 			c->stats.orphaned++;
+			log_info("container %" PRIu64 " (%s): its launcher went away before "
+				 "releasing it",
+				 k->id, k->path);
 			r = ctr_release(c, k,
 					"its launcher went away before releasing it; what is left "
 					"of the workload is killed",
