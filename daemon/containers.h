@@ -101,9 +101,10 @@ struct container {
 	const struct adopt_pattern *pattern; /* adopted */
 	char pod_uid[40]; /* adopted from a kubelet pattern */
 	struct ctl_client *waiter; /* queued: the client that waits for the reply */
-	/* launched: the launcher that reported the workload (container.started);
-	 * its connection closing before it released the container (killed, even
-	 * by SIGKILL) releases it, killing what is left of the workload */
+	/* launched: the launcher that reported the workload with "hold"
+	 * (container.started); its connection closing before it released the
+	 * container (killed, even by SIGKILL) releases it, killing what is left
+	 * of the workload */
 	struct ctl_client *owner;
 	bool booked; /* counted in the books */
 	bool backed_off; /* adopted: a knob was changed by someone else */

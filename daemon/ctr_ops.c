@@ -97,6 +97,11 @@ json_object *ctr_json(const struct containers *c, const struct container *k, boo
 	add(o, "unenforced", words_json(k->unenforced));
 	if (k->pid)
 		add(o, "pid", json_object_new_int(k->pid));
+	if (k->admitted_ns && now > k->admitted_ns)
+		add(o, "age_s",
+		    json_object_new_double(
+			    (double)(now - (k->started_ns ? k->started_ns : k->admitted_ns)) /
+			    1e9));
 	if (k->command[0])
 		add(o, "command", str(k->command));
 	if (k->pattern) {
@@ -467,6 +472,8 @@ int containers__op_started(struct containers *c, struct ctl_client *cl, json_obj
 {
 	const char *cmd = "", *msg = NULL;
 	struct container *k = arg_container(c, cl, req);
+	json_object *hv;
+	bool hold = false;
 	uint64_t pid = 0;
 
 	if (!k)
@@ -475,11 +482,20 @@ int containers__op_started(struct containers *c, struct ctl_client *cl, json_obj
 		return ctl_client__reply_error(cl, "\"pid\": %s", msg ? msg : "not a pid");
 	if (proto_get_string(req, "command", false, &cmd, &msg) < 0)
 		return ctl_client__reply_error(cl, "\"command\": %s", msg);
+	if (json_object_object_get_ex(req, "hold", &hv) &&
+	    !json_object_is_type(hv, json_type_null)) {
+		if (!json_object_is_type(hv, json_type_boolean))
+			return ctl_client__reply_error(cl, "\"hold\": must be true or false");
+		hold = json_object_get_boolean(hv);
+	}
+	if (hold && k->kind != CTR_LAUNCHED)
+		return ctl_client__reply_error(cl, "\"hold\": only a launched container is held "
+						   "by its launcher's connection");
 	if (k->state == CTR_QUEUED)
 		return ctl_client__reply_error(cl, "container %" PRIu64 " is still queued", k->id);
 	k->pid = (pid_t)pid;
 	utf8_copy(k->command, sizeof(k->command), cmd);
-	if (k->kind == CTR_LAUNCHED) {
+	if (hold) {
 		if (!k->owner)
 			c->owned++;
 		k->owner = cl;

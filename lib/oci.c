@@ -249,16 +249,46 @@ static int read_empty(struct ctx *c, json_object *v)
 /* ---- capabilities ---- */
 
 static const char *const cap_names[] = {
-	"CAP_CHOWN",		"CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-	"CAP_FSETID",		"CAP_KILL",	      "CAP_SETGID",	     "CAP_SETUID",
-	"CAP_SETPCAP",		"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN",	"CAP_NET_RAW",	      "CAP_IPC_LOCK",	     "CAP_IPC_OWNER",
-	"CAP_SYS_MODULE",	"CAP_SYS_RAWIO",      "CAP_SYS_CHROOT",	     "CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT",	"CAP_SYS_ADMIN",      "CAP_SYS_BOOT",	     "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE",	"CAP_SYS_TIME",	      "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-	"CAP_LEASE",		"CAP_AUDIT_WRITE",    "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE",	"CAP_MAC_ADMIN",      "CAP_SYSLOG",	     "CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND",	"CAP_AUDIT_READ",     "CAP_PERFMON",	     "CAP_BPF",
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN",
+	"CAP_SYSLOG",
+	"CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ",
+	"CAP_PERFMON",
+	"CAP_BPF",
 	"CAP_CHECKPOINT_RESTORE",
 };
 
@@ -331,10 +361,10 @@ static int read_cap_set(struct ctx *c, json_object *v, enum oci_caps_set set)
 	return 0;
 }
 
-#define CAPSET(name, set)                                          \
-	static int read_##name(struct ctx *c, json_object *v)      \
-	{                                                          \
-		return read_cap_set(c, v, set);                    \
+#define CAPSET(name, set)                                     \
+	static int read_##name(struct ctx *c, json_object *v) \
+	{                                                     \
+		return read_cap_set(c, v, set);               \
 	}
 CAPSET(bounding, OCI_CAP_BOUNDING)
 CAPSET(effective, OCI_CAP_EFFECTIVE)
@@ -345,9 +375,9 @@ CAPSET(ambient, OCI_CAP_AMBIENT)
 static int read_caps(struct ctx *c, json_object *v)
 {
 	static const struct field f[] = {
-		{ "bounding", read_bounding },	 { "effective", read_effective },
+		{ "bounding", read_bounding },	     { "effective", read_effective },
 		{ "inheritable", read_inheritable }, { "permitted", read_permitted },
-		{ "ambient", read_ambient },	 { NULL },
+		{ "ambient", read_ambient },	     { NULL },
 	};
 	c->s->has_caps = true;
 	return read_fields(c, v, f);
@@ -404,7 +434,10 @@ static int rl_hard(struct ctx *c, json_object *v)
 static int read_rlimits(struct ctx *c, json_object *v)
 {
 	static const struct field f[] = {
-		{ "type", rl_type }, { "soft", rl_soft }, { "hard", rl_hard }, { NULL },
+		{ "type", rl_type },
+		{ "soft", rl_soft },
+		{ "hard", rl_hard },
+		{ NULL },
 	};
 	size_t n;
 	int r = want_array(c, v, &n);
@@ -673,8 +706,8 @@ static const struct {
 	const char *name;
 	int flag;
 } ns_names[] = {
-	{ "pid", CLONE_NEWPID },	{ "network", CLONE_NEWNET },   { "mount", CLONE_NEWNS },
-	{ "ipc", CLONE_NEWIPC },	{ "uts", CLONE_NEWUTS },       { "user", CLONE_NEWUSER },
+	{ "pid", CLONE_NEWPID },       { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
+	{ "ipc", CLONE_NEWIPC },       { "uts", CLONE_NEWUTS },	    { "user", CLONE_NEWUSER },
 	{ "cgroup", CLONE_NEWCGROUP },
 };
 
@@ -996,16 +1029,11 @@ static int read_linux(struct ctx *c, json_object *v)
 int oci_parse(const char *text, size_t len, struct oci_spec *spec, char *err, size_t errlen)
 {
 	static const struct field top[] = {
-		{ "ociVersion", t_version },
-		{ "process", read_process },
-		{ "root", read_root },
-		{ "hostname", t_hostname },
-		{ "domainname", read_empty },
-		{ "mounts", read_mounts },
-		{ "linux", read_linux },
-		{ "annotations", t_annotations },
-		{ "hooks", read_empty },
-		{ NULL },
+		{ "ociVersion", t_version },  { "process", read_process },
+		{ "root", read_root },	      { "hostname", t_hostname },
+		{ "domainname", read_empty }, { "mounts", read_mounts },
+		{ "linux", read_linux },      { "annotations", t_annotations },
+		{ "hooks", read_empty },      { NULL },
 	};
 	struct ctx c = { .s = spec, .err = err, .errlen = errlen };
 	json_object *obj;
@@ -1116,8 +1144,8 @@ static int add_knob(struct oci_request *q, const char *knob, const char *value, 
 	}
 	for (unsigned i = 0; i < q->nknobs; i++)
 		if (streq(q->knobs[i].knob, knob)) {
-			snprintf(err, errlen, "linux.resources: %s is set twice (unified and a field)",
-				 knob);
+			snprintf(err, errlen,
+				 "linux.resources: %s is set twice (unified and a field)", knob);
 			return -EINVAL;
 		}
 	snprintf(q->knobs[q->nknobs].knob, sizeof(q->knobs[0].knob), "%s", knob);
@@ -1129,9 +1157,10 @@ static int add_knob(struct oci_request *q, const char *knob, const char *value, 
 /* cgroup files the admission request carries itself, or that are placement */
 static bool knob_of_admission(const char *knob)
 {
-	static const char *const own[] = { "cpu.weight", "cpu.max",	"memory.max", "memory.low",
-					   "memory.min", "memory.high", "io.weight",	"cpuset.cpus",
-					   "cpuset.mems", "cgroup.procs", "cgroup.kill", NULL };
+	static const char *const own[] = { "cpu.weight",   "cpu.max",	  "memory.max",
+					   "memory.low",   "memory.min",  "memory.high",
+					   "io.weight",	   "cpuset.cpus", "cpuset.mems",
+					   "cgroup.procs", "cgroup.kill", NULL };
 
 	for (int i = 0; own[i]; i++)
 		if (streq(knob, own[i]))
@@ -1139,8 +1168,7 @@ static bool knob_of_admission(const char *knob)
 	return false;
 }
 
-int oci_to_request(const struct oci_resources *res, struct oci_request *q, char *err,
-		   size_t errlen)
+int oci_to_request(const struct oci_resources *res, struct oci_request *q, char *err, size_t errlen)
 {
 	char v[64];
 	int r;
@@ -1187,7 +1215,8 @@ int oci_to_request(const struct oci_resources *res, struct oci_request *q, char 
 		} else if (res->mem_swap < res->mem_limit) {
 			snprintf(err, errlen,
 				 "linux.resources.memory.swap: %" PRId64
-				 " is below the memory limit %" PRId64 " (swap is memory plus swap)",
+				 " is below the memory limit %" PRId64
+				 " (swap is memory plus swap)",
 				 res->mem_swap, res->mem_limit);
 			return -EINVAL;
 		} else {

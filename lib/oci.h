@@ -23,8 +23,14 @@
 /* Largest unified (cgroup v2 file -> value) entries. */
 #define OCI_UNIFIED_MAX 64
 
-enum oci_caps_set { OCI_CAP_BOUNDING, OCI_CAP_EFFECTIVE, OCI_CAP_INHERITABLE, OCI_CAP_PERMITTED,
-		    OCI_CAP_AMBIENT, OCI_CAP_SETS };
+enum oci_caps_set {
+	OCI_CAP_BOUNDING,
+	OCI_CAP_EFFECTIVE,
+	OCI_CAP_INHERITABLE,
+	OCI_CAP_PERMITTED,
+	OCI_CAP_AMBIENT,
+	OCI_CAP_SETS
+};
 
 struct oci_mount {
 	char *destination;

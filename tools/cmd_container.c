@@ -370,10 +370,12 @@ static const char *str_or(struct json_object *o, const char *key, const char *df
 static void print_list(struct json_object *list)
 {
 	char id[24], name[80], req[16], lim[16], mreq[16], mlim[16], cpu[40], mem[40], cpus[64];
+	char when[16];
 	struct json_object *k;
+	double age;
 
-	printf("%-4s %-16s %-8s %-8s %-10s %-11s %-17s %-8s %s\n", "ID", "NAME", "KIND", "STATE",
-	       "CLASS", "CPU", "MEMORY", "CPUS", "CGROUP");
+	printf("%-4s %-16s %-8s %-8s %-10s %-11s %-17s %-8s %-7s %s\n", "ID", "NAME", "KIND",
+	       "STATE", "CLASS", "CPU", "MEMORY", "CPUS", "AGE", "CGROUP");
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		k = json_object_array_get_idx(list, i);
 		fmt_u64_key(id, sizeof(id), k, "id");
@@ -385,9 +387,13 @@ static void print_list(struct json_object *list)
 		snprintf(cpu, sizeof(cpu), "%s/%s", req, lim);
 		snprintf(mem, sizeof(mem), "%s/%s", mreq, mlim);
 		fmt_ctr_cpus(cpus, sizeof(cpus), k);
-		printf("%-4s %-16s %-8s %-8s %-10s %-11s %-17s %-8s ", id, name,
+		if (jget_double(k, "age_s", &age))
+			fmt_duration(when, sizeof(when), age * 1e9);
+		else
+			snprintf(when, sizeof(when), "-");
+		printf("%-4s %-16s %-8s %-8s %-10s %-11s %-17s %-8s %-7s ", id, name,
 		       str_or(k, "kind", "-"), str_or(k, "state", "-"), str_or(k, "class", "-"),
-		       cpu, mem, cpus);
+		       cpu, mem, cpus, when);
 		print_escaped(stdout, str_or(k, "cgroup", "-"));
 		putchar('\n');
 	}
@@ -457,6 +463,19 @@ static void print_summary(struct json_object *k)
 	printf("  %-14s%s", "cpus", cpus);
 	fmt_cpulist(buf, sizeof(buf), jget_array(k, "mems"));
 	printf("%s%s\n", streq(buf, "-") ? "" : ", memory nodes ", streq(buf, "-") ? "" : buf);
+	if (jget_u64(k, "pid", &u)) {
+		printf("  %-14spid %" PRIu64, "process", u);
+		if (jget_str(k, "command")) {
+			printf(": ");
+			print_escaped(stdout, jget_str(k, "command"));
+		}
+		putchar('\n');
+	}
+	if (jget_double(k, "age_s", &left)) {
+		fmt_duration(when, sizeof(when), left * 1e9);
+		printf("  %-14s%s (since %s)\n", "age", when,
+		       streq(str_or(k, "state", ""), "running") ? "it started" : "admission");
+	}
 	if (jget_array(k, "unenforced") && json_object_array_length(jget_array(k, "unenforced"))) {
 		printf("  %-14s", "not enforced");
 		print_words(jget_array(k, "unenforced"), "");

@@ -69,8 +69,8 @@ static void test_crun_spec(void **state)
 	assert_int_equal(s.rlimits[0].soft, 1024);
 	assert_int_equal(s.nmounts, 7);
 	assert_string_equal(s.mounts[6].type, "cgroup");
-	assert_int_equal(s.ns_new, CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-					   CLONE_NEWNS);
+	assert_int_equal(s.ns_new,
+			 CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS);
 	assert_int_equal(s.nmasked, 10);
 	assert_int_equal(s.nreadonly, 5);
 	/* terminal is read; the launcher says it keeps its own */
@@ -150,23 +150,25 @@ static void test_resources(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(parse_with("\"linux\":{\"resources\":{\"cpu\":{\"shares\":1024,\"quota\":"
-				    "50000},\"memory\":{\"limit\":1073741824,\"reservation\":"
-				    "536870912,\"swap\":-1},\"blockIO\":{\"weight\":500},"
-				    "\"pids\":{\"limit\":-1},\"unified\":{\"memory.high\":\"max\"}}}",
-				    &s, err),
-			 0);
+	assert_int_equal(
+		parse_with("\"linux\":{\"resources\":{\"cpu\":{\"shares\":1024,\"quota\":"
+			   "50000},\"memory\":{\"limit\":1073741824,\"reservation\":"
+			   "536870912,\"swap\":-1},\"blockIO\":{\"weight\":500},"
+			   "\"pids\":{\"limit\":-1},\"unified\":{\"memory.high\":\"max\"}}}",
+			   &s, err),
+		0);
 	assert_int_equal(oci_to_request(&s.res, &q, err, sizeof(err)), -EINVAL);
 	/* memory.high is the admission's own knob, not unified's */
 	assert_contains(err, "linux.resources.unified.memory.high");
 	oci_spec_free(&s);
 
-	assert_int_equal(parse_with("\"linux\":{\"resources\":{\"cpu\":{\"shares\":1024,\"quota\":"
-				    "50000},\"memory\":{\"limit\":1073741824,\"reservation\":"
-				    "536870912,\"swap\":-1},\"blockIO\":{\"weight\":500},"
-				    "\"pids\":{\"limit\":-1},\"unified\":{\"io.bfq.weight\":\"50\"}}}",
-				    &s, err),
-			 0);
+	assert_int_equal(
+		parse_with("\"linux\":{\"resources\":{\"cpu\":{\"shares\":1024,\"quota\":"
+			   "50000},\"memory\":{\"limit\":1073741824,\"reservation\":"
+			   "536870912,\"swap\":-1},\"blockIO\":{\"weight\":500},"
+			   "\"pids\":{\"limit\":-1},\"unified\":{\"io.bfq.weight\":\"50\"}}}",
+			   &s, err),
+		0);
 	assert_int_equal(oci_to_request(&s.res, &q, err, sizeof(err)), 0);
 	assert_int_equal(q.cpu_weight, 39);
 	assert_int_equal(q.cpu_limit_mc, 500); /* quota over the default 100 ms period */
@@ -187,9 +189,8 @@ static void test_resources(void **state)
 	assert_int_equal(oci_to_request(&s.res, &q, err, sizeof(err)), -EINVAL);
 	assert_contains(err, "memory.swap: 1024 is below the memory limit");
 	oci_spec_free(&s);
-	assert_int_equal(parse_with("\"linux\":{\"resources\":{\"memory\":{\"swap\":1024}}}", &s,
-				    err),
-			 0);
+	assert_int_equal(
+		parse_with("\"linux\":{\"resources\":{\"memory\":{\"swap\":1024}}}", &s, err), 0);
 	assert_int_equal(oci_to_request(&s.res, &q, err, sizeof(err)), -EINVAL);
 	assert_contains(err, "needs a memory limit");
 	oci_spec_free(&s);
@@ -202,9 +203,8 @@ static void test_resources(void **state)
 	assert_contains(err, "reservation 2097152 is above limit 1048576");
 	oci_spec_free(&s);
 	/* the bundle's own cpuset is cgpilot's placement: refused */
-	assert_int_equal(parse_with("\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"0-1\"}}}", &s,
-				    err),
-			 0);
+	assert_int_equal(
+		parse_with("\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"0-1\"}}}", &s, err), 0);
 	assert_int_equal(oci_to_request(&s.res, &q, err, sizeof(err)), -EINVAL);
 	assert_contains(err, "linux.resources.cpu.cpus");
 	oci_spec_free(&s);
@@ -237,16 +237,19 @@ static void test_refused(void **state)
 		  "linux.uidMappings: not supported" },
 		{ "\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]}", "hooks: not supported" },
 		{ "\"bogus\":1", "bogus: unknown or unsupported field" },
-		{ "\"linux\":{\"resources\":{\"cpu\":{\"shares\":1}}}", "linux.resources.cpu.shares: 1 "
-								       "is out of range" },
-		{ "\"linux\":{\"resources\":{\"cpu\":{\"quota\":10}}}", "below the kernel's 1000 us" },
+		{ "\"linux\":{\"resources\":{\"cpu\":{\"shares\":1}}}",
+		  "linux.resources.cpu.shares: 1 "
+		  "is out of range" },
+		{ "\"linux\":{\"resources\":{\"cpu\":{\"quota\":10}}}",
+		  "below the kernel's 1000 us" },
 		{ "\"linux\":{\"resources\":{\"memory\":{\"limit\":\"1G\"}}}",
 		  "linux.resources.memory.limit: must be an integer" },
 		{ "\"linux\":{\"resources\":{\"memory\":{\"limit\":99999999999999999999999}}}",
 		  "out of range" },
 		{ "\"mounts\":[{\"type\":\"tmpfs\"}]", "mounts[0]: needs a destination" },
-		{ "\"mounts\":[{\"destination\":\"rel\"}]", "mounts[0].destination: 'rel' must be an "
-							    "absolute path" },
+		{ "\"mounts\":[{\"destination\":\"rel\"}]",
+		  "mounts[0].destination: 'rel' must be an "
+		  "absolute path" },
 		{ "\"hostname\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
 		  "hostname: longer than 64 bytes" },
 		{ "\"annotations\":{\"a\":1}", "annotations.a: must be a string" },
@@ -291,9 +294,11 @@ static void test_process_refused(void **state)
 		  "process.apparmorProfile: not supported" },
 		{ "{\"ociVersion\":\"2.0\",\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"}}",
 		  "ociVersion: version '2.0'" },
-		{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"}}", "ociVersion is missing" },
+		{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"}}",
+		  "ociVersion is missing" },
 		{ "{\"ociVersion\":\"1.0\",\"root\":{\"path\":\"r\"}}", "process.args is missing" },
-		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"]}}", "root.path is missing" },
+		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"]}}",
+		  "root.path is missing" },
 		{ "[1,2]", "config.json must be a JSON object" },
 		{ "{\"ociVersion\":\"1.0\",}", "config.json:" },
 		{ "{\"ociVersion\":\"1.0\"} trailing", "config.json:" },
@@ -388,11 +393,11 @@ static void test_caps(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crun_spec),     cmocka_unit_test(test_podman_shape),
+		cmocka_unit_test(test_crun_spec),	 cmocka_unit_test(test_podman_shape),
 		cmocka_unit_test(test_containerd_shape), cmocka_unit_test(test_conversions),
-		cmocka_unit_test(test_resources),     cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_process_refused), cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_warnings),	cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_resources),	 cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_process_refused),	 cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_warnings),	 cmocka_unit_test(test_caps),
 	};
 
 	return cmocka_run_group_tests_name("oci", tests, NULL, NULL);

@@ -27,9 +27,9 @@ static void test_full(void **state)
 {
 	struct run_opts o;
 	char err[256];
-	const char *a[] = { "--class", "guaranteed", "--cpus", "2", "--memory", "1.5G",
-			    "--io-weight", "500", "-n", "web", "--tenant", "team-a", "--wait",
-			    "--", "sh", "-c", "exit 3", NULL };
+	const char *a[] = { "--class",	   "guaranteed", "--cpus", "2",	  "--memory", "1.5G",
+			    "--io-weight", "500",	 "-n",	   "web", "--tenant", "team-a",
+			    "--wait",	   "--",	 "sh",	   "-c",  "exit 3",   NULL };
 
 	(void)state;
 	assert_int_equal(parse(&o, err, a), 0);
@@ -90,7 +90,8 @@ static void test_bad_values(void **state)
 	} cases[] = {
 		{ { "--memory", "12Q", "true" }, "--memory '12Q': not a size" },
 		{ { "--memory", "0", "true" }, "--memory '0': must be more than 0" },
-		{ { "--memory-limit", "99999999T", "true" }, "--memory-limit '99999999T': too large" },
+		{ { "--memory-limit", "99999999T", "true" },
+		  "--memory-limit '99999999T': too large" },
 		{ { "--cpus", "abc", "true" }, "--cpus 'abc': not a number of CPUs" },
 		{ { "--cpus", "0", "true" }, "--cpus '0': must be more than 0" },
 		{ { "--class", "gold", "true" }, "--class 'gold'" },
@@ -140,8 +141,8 @@ static void test_sizes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full),	   cmocka_unit_test(test_command_options_stay),
-		cmocka_unit_test(test_cpus),	   cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_full),  cmocka_unit_test(test_command_options_stay),
+		cmocka_unit_test(test_cpus),  cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_sizes),
 	};
 

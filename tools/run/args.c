@@ -199,8 +199,8 @@ int run_parse_args(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			r = run_parse_cpus(a, c == O_CPUS ? &o->cpu_request_mc : &o->cpu_limit_mc);
 			if (r)
 				return bad(err, errlen, c == O_CPUS ? "--cpus" : "--cpu-limit", a,
-					   r == -ERANGE ? "too large"
-							: "not a number of CPUs (1.5, 2, 500m; "
+					   r == -ERANGE ? "too large" :
+							  "not a number of CPUs (1.5, 2, 500m; "
 							  "at most 3 decimals)");
 			if (c == O_CPUS ? !o->cpu_request_mc : !o->cpu_limit_mc)
 				return bad(err, errlen, c == O_CPUS ? "--cpus" : "--cpu-limit", a,
@@ -215,8 +215,8 @@ int run_parse_args(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			r = cgp_parse_size(a, dst);
 			if (r)
 				return bad(err, errlen, opt, a,
-					   r == -ERANGE ? "too large"
-							: "not a size (bytes, or a number with K, "
+					   r == -ERANGE ? "too large" :
+							  "not a size (bytes, or a number with K, "
 							  "M, G or T: 512M, 1.5G)");
 			if (!*dst)
 				return bad(err, errlen, opt, a, "must be more than 0");
@@ -322,8 +322,9 @@ int run_parse_args(int argc, char **argv, struct run_opts *o, char *err, size_t 
 		return -EINVAL;
 	}
 	if (o->bundle && o->argc) {
-		snprintf(err, errlen, "with --bundle the command is the bundle's process.args; "
-				      "'%s' is one too many",
+		snprintf(err, errlen,
+			 "with --bundle the command is the bundle's process.args; "
+			 "'%s' is one too many",
 			 o->argv[0]);
 		return -EINVAL;
 	}

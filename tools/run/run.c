@@ -234,6 +234,9 @@ static void report_started(struct ctr *k, pid_t pid, char *const *argv)
 	json_object_object_add(req, "id", json_object_new_int64((int64_t)k->id));
 	json_object_object_add(req, "pid", json_object_new_int64(pid));
 	json_object_object_add(req, "command", json_object_new_string(cmd));
+	/* this connection holds the container: if it closes first (the launcher
+	 * killed), the daemon releases it */
+	json_object_object_add(req, "hold", json_object_new_boolean(true));
 	if (call(k->cl, req, &rep) >= 0 && jget(rep, "error"))
 		msg("container.started: %s", json_object_get_string(jget(rep, "error")));
 	json_object_put(rep);
@@ -248,7 +251,8 @@ static const char *unenforced_limit(const struct ctr *k, const struct oci_reques
 
 	if ((q->cpu_limit_mc || (g && q->cpu_request_mc)) && act_word_in(k->unenforced, "cpu.max"))
 		return "cpu";
-	if ((q->cpu_limit_mc || (g && q->cpu_request_mc)) && act_word_in(k->unenforced, "cpu.weight"))
+	if ((q->cpu_limit_mc || (g && q->cpu_request_mc)) &&
+	    act_word_in(k->unenforced, "cpu.weight"))
 		return "cpu";
 	if ((q->memory_limit || (g && q->memory_request)) &&
 	    act_word_in(k->unenforced, "memory.max"))
@@ -416,7 +420,8 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
 
 static int wait_workload(int pidfd, pid_t pid, int sigfd, siginfo_t *ret)
 {
-	struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
+	struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
+			       { .fd = sigfd, .events = POLLIN } };
 
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
@@ -429,7 +434,8 @@ static int wait_workload(int pidfd, pid_t pid, int sigfd, siginfo_t *ret)
 
 			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
 				if (si.ssi_signo != SIGCHLD &&
-				    syscall(SYS_pidfd_send_signal, pidfd, si.ssi_signo, NULL, 0) < 0 &&
+				    syscall(SYS_pidfd_send_signal, pidfd, si.ssi_signo, NULL, 0) <
+					    0 &&
 				    errno != ESRCH)
 					error("forward signal %u: %s", si.ssi_signo,
 					      strerror(errno));
@@ -449,7 +455,7 @@ int main(int argc, char **argv)
 	struct oci_request q = { 0 };
 	struct spawn_spec ss = { 0 };
 	struct spawn_mount *mounts = NULL;
-	char (*mdata)[512] = NULL;
+	char(*mdata)[512] = NULL;
 	const char *ns_join[8] = { 0 };
 	char err[768], rootbuf[4096], cgpath[4096], *mount = NULL;
 	const char *class;

@@ -50,8 +50,8 @@ struct child_err {
 
 static int err_fd = -1;
 
-static void __attribute__((noreturn, format(printf, 2, 3))) die(int exit_status, const char *fmt,
-								  ...)
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(int exit_status, const char *fmt, ...)
 {
 	struct child_err e = { .err = errno, .exit_status = exit_status };
 	va_list ap;
@@ -65,10 +65,10 @@ static void __attribute__((noreturn, format(printf, 2, 3))) die(int exit_status,
 	_exit(exit_status);
 }
 
-#define CHECK(expr, ...)                                     \
-	do {                                                 \
-		if ((expr) < 0)                              \
-			die(RUN_EXIT_FAILED, __VA_ARGS__);   \
+#define CHECK(expr, ...)                                   \
+	do {                                               \
+		if ((expr) < 0)                            \
+			die(RUN_EXIT_FAILED, __VA_ARGS__); \
 	} while (0)
 
 /* ---- mounts ---- */
@@ -122,8 +122,9 @@ static void do_mount(const char *root, const struct spawn_mount *m)
 		    m->type ? m->type : "bind", m->destination);
 	if (bind && (m->bind_ro || (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))))
 		CHECK(mount(NULL, dest, NULL,
-			    MS_BIND | MS_REMOUNT | (m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV |
-								 MS_NOEXEC | MS_REC)) |
+			    MS_BIND | MS_REMOUNT |
+				    (m->flags &
+				     (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC)) |
 				    (m->bind_ro ? MS_RDONLY : 0),
 			    NULL),
 		      "remount %s: %m", m->destination);
@@ -149,7 +150,7 @@ static const struct {
 	const char *name;
 	unsigned maj, min;
 } default_devices[] = {
-	{ "null", 1, 3 }, { "zero", 1, 5 },    { "full", 1, 7 },
+	{ "null", 1, 3 },   { "zero", 1, 5 },	 { "full", 1, 7 },
 	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
@@ -157,7 +158,7 @@ static void make_dev(const char *root)
 {
 	char p[4096];
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd", "fd" },	 { "/proc/self/fd/0", "stdin" },
 		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
 		{ "pts/ptmx", "ptmx" },
 	};
@@ -169,8 +170,8 @@ static void make_dev(const char *root)
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
 		snprintf(p, sizeof(p), "%s/dev/%s", root, default_devices[i].name);
-		if (mknod(p, S_IFCHR | 0666, makedev(default_devices[i].maj, default_devices[i].min)) <
-			    0 &&
+		if (mknod(p, S_IFCHR | 0666,
+			  makedev(default_devices[i].maj, default_devices[i].min)) < 0 &&
 		    errno != EEXIST)
 			die(RUN_EXIT_FAILED, "mknod /dev/%s: %m", default_devices[i].name);
 		chmod(p, 0666); /* past the umask */
@@ -306,7 +307,8 @@ static void set_user(const struct spawn_spec *s)
 static void set_rlimits(const struct oci_spec *o)
 {
 	for (size_t i = 0; o && i < o->nrlimits; i++) {
-		struct rlimit rl = { .rlim_cur = o->rlimits[i].soft, .rlim_max = o->rlimits[i].hard };
+		struct rlimit rl = { .rlim_cur = o->rlimits[i].soft,
+				     .rlim_max = o->rlimits[i].hard };
 
 		CHECK(setrlimit(o->rlimits[i].resource, &rl), "setrlimit %d: %m",
 		      o->rlimits[i].resource);
@@ -342,7 +344,8 @@ static void __attribute__((noreturn)) child(const struct spawn_spec *s, int go_f
 		if (s->rootfs)
 			setup_root(s);
 		else if (s->ns_new & CLONE_NEWPID)
-			CHECK(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+			CHECK(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				    NULL),
 			      "mount /proc: %m");
 	} else if (s->rootfs) {
 		die(RUN_EXIT_FAILED, "a root filesystem needs a mount namespace");

@@ -44,8 +44,8 @@ static int open_mount(const char *configured, int *ret_fd, char *err, size_t err
 	*ret_fd = open(found ? found : configured, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*ret_fd < 0) {
 		r = -errno;
-		snprintf(err, errlen, "open the cgroup v2 mount %s: %s",
-			 found ? found : configured, strerror(errno));
+		snprintf(err, errlen, "open the cgroup v2 mount %s: %s", found ? found : configured,
+			 strerror(errno));
 	}
 	free(found);
 	return r;
@@ -60,9 +60,8 @@ static unsigned available(int mount_fd)
 	return cgfs_parse_controllers(buf);
 }
 
-int standalone_create(const struct run_opts *o, const char *class_text,
-		      const struct oci_request *q, struct standalone **ret, char *cgroup,
-		      size_t cglen, char *err, size_t errlen)
+int standalone_create(const struct run_opts *o, const char *class_text, const struct oci_request *q,
+		      struct standalone **ret, char *cgroup, size_t cglen, char *err, size_t errlen)
 {
 	struct cgp_conf conf;
 	struct standalone *sa;
@@ -132,8 +131,8 @@ int standalone_create(const struct run_opts *o, const char *class_text,
 	r = act_mkdir_open(&sa->act, sa->path, sa->owner, &sa->id, &fd);
 	if (r) {
 		snprintf(err, errlen, "cannot create cgroup %s: %s", sa->path,
-			 r == -EEXIST ? "it exists already (another container of this name?)"
-				      : strerror(-r));
+			 r == -EEXIST ? "it exists already (another container of this name?)" :
+					strerror(-r));
 		return r;
 	}
 	sa->made = true;
@@ -142,10 +141,10 @@ int standalone_create(const struct run_opts *o, const char *class_text,
 		w[n++] = (struct act_write){ .knob = "cpu.max", .value = kn.cpu_max };
 	}
 	if (on & CGFS_MEMORY) {
-		w[n++] = (struct act_write){ .knob = class == CGP_CLASS_GUARANTEED ? "memory.min"
-										   : "memory.low",
-					     .value = class == CGP_CLASS_GUARANTEED ? kn.memory_min
-										   : kn.memory_low };
+		w[n++] = (struct act_write){
+			.knob = class == CGP_CLASS_GUARANTEED ? "memory.min" : "memory.low",
+			.value = class == CGP_CLASS_GUARANTEED ? kn.memory_min : kn.memory_low
+		};
 		w[n++] = (struct act_write){ .knob = "memory.max", .value = kn.memory_max };
 	}
 	if (on & CGFS_IO)

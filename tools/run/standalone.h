@@ -17,7 +17,8 @@ struct standalone;
 
 /* Make the cgroup; its path (relative to the mount) in @cgroup. -errno with @err. */
 int standalone_create(const struct run_opts *o, const char *class, const struct oci_request *q,
-		      struct standalone **ret, char *cgroup, size_t cglen, char *err, size_t errlen);
+		      struct standalone **ret, char *cgroup, size_t cglen, char *err,
+		      size_t errlen);
 /* The further files of @q (pids.max, memory.swap.max, unified) on the standalone cgroup. */
 int standalone_apply_extra(struct standalone *sa, int cgfd, const struct oci_request *q, char *err,
 			   size_t errlen);
