@@ -102,6 +102,8 @@ install: all install-packaging
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0644 tools/cgpilot.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cgpilot
+	install -m 0644 tools/run/cgpilot-run.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cgpilot-run
 
 deps:
 	./tests/deps.sh $(DEPS)

@@ -25,13 +25,14 @@ $(OUT)/man/%: docs/man/%.scd
 # installed only where none exists, so an upgrade keeps the operator's file.
 install-packaging: man
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/cgpilot \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	sed 's|^ExecStart=/usr/local/sbin/cgpilotd|ExecStart=$(SBINDIR)/cgpilotd|' \
 		packaging/cgpilotd.service > $(DESTDIR)$(UNITDIR)/cgpilotd.service.tmp
 	chmod 0644 $(DESTDIR)$(UNITDIR)/cgpilotd.service.tmp
 	mv $(DESTDIR)$(UNITDIR)/cgpilotd.service.tmp $(DESTDIR)$(UNITDIR)/cgpilotd.service
 	test -e $(DESTDIR)$(SYSCONFDIR)/cgpilot/cgpilotd.conf || \
 		install -m 0644 packaging/cgpilotd.conf $(DESTDIR)$(SYSCONFDIR)/cgpilot/cgpilotd.conf
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8/
 
@@ -59,7 +60,9 @@ test-packaging:
 	for p in $(MAN_PAGES); do test -s $$p || { echo "empty: $$p" >&2; exit 1; }; done; \
 	echo "test-packaging: make install DESTDIR=$$tmp/root"; \
 	$(MAKE) --no-print-directory -f $(PKG_TOP_MAKEFILE) install DESTDIR=$$tmp/root >/dev/null; \
-	for f in $(SBINDIR)/cgpilotd $(BINDIR)/cgpilot $(UNITDIR)/cgpilotd.service \
+	for f in $(SBINDIR)/cgpilotd $(BINDIR)/cgpilot $(BINDIR)/cgpilot-run \
+		$(MANDIR)/man1/cgpilot-run.1 $(PREFIX)/share/bash-completion/completions/cgpilot-run \
+		$(UNITDIR)/cgpilotd.service \
 		$(SYSCONFDIR)/cgpilot/cgpilotd.conf $(MANDIR)/man8/cgpilotd.8 \
 		$(MANDIR)/man8/cgpilot.8 $(MANDIR)/man5/cgpilotd.conf.5; do \
 		test -s $$tmp/root$$f || { echo "not installed: $$f" >&2; exit 1; }; \

@@ -318,6 +318,10 @@ static int read_bundle(struct oci_spec *spec, char *root, size_t rootlen)
 		msg("warning: %s: %s (ignored)", path, w);
 		*nl = '\n';
 	}
+	if (spec->terminal)
+		msg("warning: %s: process.terminal: the launcher's own terminal is the workload's "
+		    "(ignored)",
+		    path);
 	if (spec->root_path[0] == '/')
 		snprintf(root, rootlen, "%s", spec->root_path);
 	else
