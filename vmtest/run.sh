@@ -266,6 +266,7 @@ build_common_cpio()
 		note "no $OUT/cgpilotd: the daemon tests will be skipped"
 	fi
 	[[ -x $OUT/cgpilot ]] && copy_with_libs "$root" "$OUT/cgpilot" /usr/bin/cgpilot
+	[[ -x $OUT/cgpilot-run ]] && copy_with_libs "$root" "$OUT/cgpilot-run" /usr/bin/cgpilot-run
 	echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 	echo 'root:x:0:' > "$root/etc/group"
 	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \

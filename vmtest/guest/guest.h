@@ -244,6 +244,11 @@ enum result alloc_adopt_setup(struct ctx *ctx);
 enum result alloc_adopt_run(struct ctx *ctx);
 void alloc_cleanup(struct ctx *ctx);
 
+/* guest_run.c: the launcher */
+enum result run_launcher_setup(struct ctx *ctx);
+enum result run_launcher_run(struct ctx *ctx);
+void run_launcher_cleanup(struct ctx *ctx);
+
 /* guest_bench.c: benchmarks that need enforcement (profile bench) */
 enum result bench_admit_setup(struct ctx *ctx);
 enum result bench_admit_run(struct ctx *ctx);

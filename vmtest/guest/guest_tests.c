@@ -109,6 +109,14 @@ static const struct guest_test tests[] = {
 		.profiles = PROF_NUMA,
 	},
 	{
+		.name = "run_launcher",
+		.desc = "cgpilot-run: pid 1 in its cgroup, cpuset and memory.max from the first "
+			"line; exit codes, signals, OOM, kill -9, refusal, an OCI bundle",
+		.setup = run_launcher_setup,
+		.run = run_launcher_run,
+		.cleanup = run_launcher_cleanup,
+	},
+	{
 		.name = "alloc_knobs",
 		.desc = "admission writes the class knobs, audited and streamed; kill; memory refusal",
 		.setup = alloc_knobs_setup,
@@ -398,6 +406,16 @@ int main(int argc, char **argv)
 	size_t i;
 	int c, k;
 
+	/* a workload for the launcher's OOM test: touch N MiB, exit 0 if it survived */
+	if (argc == 3 && !strcmp(argv[1], "--hog-memory")) {
+		size_t n = (size_t)atoi(argv[2]) << 20;
+		/* volatile: the stores are the point, not to be optimised away */
+		volatile char *m = malloc(n);
+
+		for (size_t i = 0; m && i < n; i += 4096)
+			m[i] = 1;
+		return m ? 0 : 1;
+	}
 	while ((c = getopt_long(argc, argv, "vlr:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cgpilot-run in a pure cgroup v2 guest, against a daemon with every
+ * controller: the workload is pid 1 and runs under its cgroup, cpuset and
+ * memory limit from its first line; exit codes and signals come back; an OOM
+ * kill is reported; kill -9 of the launcher leaves nothing; a refused
+ * admission exits 124; an OCI bundle with a busybox root runs with its
+ * hostname and limits.
+ */
+#include "guest.h"
+
+#define RUN_BIN "/usr/bin/cgpilot-run"
+#define RUN_ROOT "cgpilot.slice"
+#define BUNDLE "/run/vmtest-bundle"
+
+/* cgpilot-run --socket SOCK ARGS..., stdout and stderr in @out; its status in *ret_status */
+static int launch(struct ctx *ctx, char *out, size_t size, int *ret_status,
+		  const char *const *args)
+{
+	char *argv[32];
+	size_t len = 0;
+	int pfd[2], n = 0;
+	uint64_t end = mono_now_ns() + 60 * 1000000000ULL;
+	pid_t pid;
+
+	argv[n++] = RUN_BIN;
+	argv[n++] = "--socket";
+	argv[n++] = ctx->sock;
+	while (*args && n < 31)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(pfd[1], STDOUT_FILENO);
+		dup2(pfd[1], STDERR_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		int64_t left = (int64_t)(end - mono_now_ns()) / 1000000;
+		ssize_t r;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		r = read(pfd[0], out + len, size - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len == size - 1)
+			break;
+	}
+	out[len] = 0;
+	close(pfd[0]);
+	if (mono_now_ns() >= end)
+		kill(pid, SIGKILL);
+	if (waitpid(pid, ret_status, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Run and expect exit status @want; the output in @out. */
+static enum result expect(struct ctx *ctx, int want, char *out, size_t size,
+			  const char *const *args)
+{
+	int st = 0, r = launch(ctx, out, size, &st, args);
+
+	if (r < 0)
+		return fail(ctx, "cgpilot-run did not run: %s", strerror(-r));
+	info(ctx, "cgpilot-run %s ... -> %d: %.400s", args[0],
+	     WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != want)
+		return fail(ctx, "cgpilot-run %s %s ...: status %d, want %d; output: %.600s",
+			    args[0], args[1] ? args[1] : "", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+			    want, out);
+	return RES_PASS;
+}
+
+enum result run_launcher_setup(struct ctx *ctx)
+{
+	return daemon_start_with(ctx,
+				 "[metrics]\naddress = none\n"
+				 "[containers]\nroot = " RUN_ROOT "\nstart_deadline_s = 60\n",
+				 NULL);
+}
+
+void run_launcher_cleanup(struct ctx *ctx)
+{
+	daemon_cleanup(ctx);
+	rm_cg_tree(RUN_ROOT);
+	rm_cg_tree("vmtest-standalone.slice");
+}
+
+static bool has_line(const char *out, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = out; (p = strstr(p, line)); p += n)
+		if ((p == out || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
+			return true;
+	return false;
+}
+
+static enum result first_line(struct ctx *ctx)
+{
+	static char out[8192];
+	char cpus[64], path[PATH_MAX];
+	enum result res;
+	/* guaranteed, one whole CPU: exclusive; the script's first command reads
+	 * the cgroup, the second the affinity it was born with */
+	const char *const args[] = {
+		"-c", "guaranteed", "--cpus", "1", "--memory", "48M", "-n", "g1", "--",
+		"/bin/sh", "-c",
+		"head -1 /proc/self/cgroup; grep Cpus_allowed_list /proc/self/status; "
+		"echo pid=$$; cat /sys/fs/cgroup/" RUN_ROOT "/guaranteed/g1/memory.max; "
+		"cat /sys/fs/cgroup/" RUN_ROOT "/guaranteed/g1/cpuset.cpus.effective; exit 3",
+		NULL
+	};
+
+	res = expect(ctx, 3, out, sizeof(out), args);
+	if (res != RES_PASS)
+		return res;
+	if (!has_line(out, "0::/" RUN_ROOT "/guaranteed/g1"))
+		return fail(ctx, "the first line did not run in its cgroup: %.300s", out);
+	if (!has_line(out, "pid=1"))
+		return fail(ctx, "the workload is not pid 1 of its namespace: %.300s", out);
+	if (!has_line(out, "50331648"))
+		return fail(ctx, "memory.max is not 48 MiB from the start: %.300s", out);
+	/* the affinity at birth is the cgroup's exclusive CPU (the last line) */
+	{
+		const char *p = strstr(out, "Cpus_allowed_list:");
+		char *last;
+
+		if (!p || sscanf(p, "Cpus_allowed_list: %63s", cpus) != 1)
+			return fail(ctx, "no Cpus_allowed_list: %.300s", out);
+		last = strrchr(out, '\n');
+		if (last && !last[1]) {
+			*last = 0;
+			last = strrchr(out, '\n');
+		}
+		if (!last || !streq(last + 1, cpus))
+			return fail(ctx, "affinity %s at the first line, the cgroup's CPUs %s", cpus,
+				    last ? last + 1 : "?");
+	}
+	snprintf(path, sizeof(path), CG_ROOT "/" RUN_ROOT "/guaranteed/g1");
+	if (!access(path, F_OK))
+		return fail(ctx, "%s is still there after the workload ended", path);
+	info(ctx, "first line in its cgroup, pid 1, cpus %s, memory.max 48 MiB", cpus);
+	return RES_PASS;
+}
+
+static enum result statuses(struct ctx *ctx)
+{
+	static char out[8192];
+	enum result res;
+	const char *const term[] = { "--no-pid", "--", "/bin/sh", "-c", "kill -TERM $$", NULL };
+	const char *const nf[] = { "--", "/nonexistent", NULL };
+	const char *const refused[] = { "-c", "guaranteed", "--cpus", "1", "--memory", "100G",
+					"--", "/bin/true", NULL };
+	const char *const oom[] = { "--memory", "16M", "--memory-limit", "32M", "-n", "hog", "--",
+				    "/usr/libexec/vmtest/guest_tests", "--hog-memory", "128", NULL };
+
+	res = expect(ctx, 128 + SIGTERM, out, sizeof(out), term);
+	if (res != RES_PASS)
+		return res;
+	res = expect(ctx, 127, out, sizeof(out), nf);
+	if (res != RES_PASS)
+		return res;
+	res = expect(ctx, 124, out, sizeof(out), refused);
+	if (res != RES_PASS)
+		return res;
+	if (!strstr(out, "admission refused"))
+		return fail(ctx, "a refusal without the daemon's reason: %.300s", out);
+	res = expect(ctx, 137, out, sizeof(out), oom);
+	if (res != RES_PASS)
+		return res;
+	if (!strstr(out, "killed by the OOM killer (memory.max 32 MiB)"))
+		return fail(ctx, "the OOM kill is not reported as such: %.300s", out);
+	return RES_PASS;
+}
+
+static enum result kill9(struct ctx *ctx)
+{
+	char path[PATH_MAX], procs[64];
+	char *const argv[] = { RUN_BIN, "--socket", ctx->sock, "-n", "k9", "--", "/bin/sleep",
+			       "300", NULL };
+	uint64_t end;
+	pid_t pid, victim = 0;
+	int st;
+
+	snprintf(path, sizeof(path), CG_ROOT "/" RUN_ROOT "/burstable/k9");
+	pid = fork();
+	if (pid < 0)
+		return fail(ctx, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (end = mono_now_ns() + 20000000000ULL; mono_now_ns() < end && !victim;) {
+		char f[PATH_MAX + 16];
+
+		snprintf(f, sizeof(f), "%s/cgroup.procs", path);
+		if (read_file(f, procs, sizeof(procs)) > 0)
+			victim = atoi(procs);
+		if (!victim)
+			sleep_ms(20);
+	}
+	if (!victim) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		return fail(ctx, "the workload never appeared in %s", path);
+	}
+	sleep_ms(200); /* container.started reaches the daemon */
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	for (end = mono_now_ns() + 10000000000ULL; mono_now_ns() < end && !access(path, F_OK);)
+		sleep_ms(20);
+	if (!access(path, F_OK))
+		return fail(ctx, "%s is still there 10 s after kill -9 of its launcher", path);
+	if (!kill(victim, 0)) {
+		char stat[256], f[64];
+
+		snprintf(f, sizeof(f), "/proc/%d/stat", (int)victim);
+		if (read_file(f, stat, sizeof(stat)) > 0 && !strstr(stat, ") Z"))
+			return fail(ctx, "the workload (pid %d) outlived its launcher", (int)victim);
+	}
+	info(ctx, "kill -9 of the launcher: workload gone, %s removed", path);
+	return RES_PASS;
+}
+
+/* a busybox root with /bin/sh, and a config.json as crun spec writes it */
+static enum result bundle(struct ctx *ctx)
+{
+	static char out[8192];
+	static const char *const apps[] = { "sh", "cat", "hostname", "ls", "head" };
+	char p[PATH_MAX];
+	enum result res;
+	const char *const args[] = { "--bundle", BUNDLE, NULL };
+	const char *cfg =
+		"{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":false,\"user\":{\"uid\":0,"
+		"\"gid\":0},\"args\":[\"/bin/sh\",\"-c\",\"echo host=$(hostname) pid=$$; "
+		"cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids.max; ls /dev | tr "
+		"'\\\\n' ' '; echo; head -1 /proc/self/cgroup\"],\"env\":[\"PATH=/bin\"],"
+		"\"cwd\":\"/\",\"capabilities\":{\"bounding\":[\"CAP_KILL\"],\"effective\":"
+		"[\"CAP_KILL\"],\"permitted\":[\"CAP_KILL\"]},\"noNewPrivileges\":true},"
+		"\"root\":{\"path\":\"rootfs\",\"readonly\":true},\"hostname\":\"oci-box\","
+		"\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		"{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":"
+		"[\"nosuid\",\"strictatime\",\"mode=755\",\"size=65536k\"]},"
+		"{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\",\"options\":"
+		"[\"nosuid\",\"noexec\",\"nodev\",\"ro\"]},"
+		"{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
+		"\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"relatime\",\"ro\"]}],"
+		"\"annotations\":{\"io.cgpilot.class\":\"burstable\"},"
+		"\"linux\":{\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}],"
+		"\"memory\":{\"limit\":33554432},\"cpu\":{\"quota\":50000,\"period\":100000},"
+		"\"pids\":{\"limit\":64}},\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\"},"
+		"{\"type\":\"uts\"},{\"type\":\"mount\"},{\"type\":\"cgroup\"}],"
+		"\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"]}}";
+
+	mkdir(BUNDLE, 0755);
+	mkdir(BUNDLE "/rootfs", 0755);
+	mkdir(BUNDLE "/rootfs/bin", 0755);
+	snprintf(p, sizeof(p), BUNDLE "/rootfs/bin/busybox");
+	{
+		char cmd[PATH_MAX + 64];
+		int st;
+
+		snprintf(cmd, sizeof(cmd), "cp /usr/bin/busybox %s", p);
+		st = system(cmd);
+		if (st)
+			return fail(ctx, "copying busybox into the bundle: %d", st);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(apps); i++) {
+		snprintf(p, sizeof(p), BUNDLE "/rootfs/bin/%s", apps[i]);
+		symlink("busybox", p);
+	}
+	symlink("busybox", BUNDLE "/rootfs/bin/tr");
+	{
+		FILE *f = fopen(BUNDLE "/config.json", "w");
+
+		if (!f || fputs(cfg, f) < 0 || fclose(f))
+			return fail(ctx, "writing config.json: %s", strerror(errno));
+	}
+	res = expect(ctx, 0, out, sizeof(out), args);
+	if (res != RES_PASS)
+		return res;
+	if (!strstr(out, "host=oci-box pid=1"))
+		return fail(ctx, "no hostname or not pid 1 in the bundle: %.400s", out);
+	if (!has_line(out, "33554432") || !has_line(out, "64"))
+		return fail(ctx, "the bundle's memory and pids limits are not in force: %.400s", out);
+	/* the cgroup namespace's root is the container's cgroup */
+	if (!has_line(out, "0::/"))
+		return fail(ctx, "the cgroup namespace does not start at the container: %.400s",
+			    out);
+	if (!strstr(out, "null") || !strstr(out, "urandom") || strstr(out, "vda"))
+		return fail(ctx, "/dev is not the minimal set: %.400s", out);
+	info(ctx, "bundle: hostname, pid 1, memory.max and pids.max as asked, minimal /dev");
+	return RES_PASS;
+}
+
+enum result run_launcher_run(struct ctx *ctx)
+{
+	enum result res;
+
+	res = first_line(ctx);
+	if (res == RES_PASS)
+		res = statuses(ctx);
+	if (res == RES_PASS)
+		res = kill9(ctx);
+	if (res == RES_PASS)
+		res = bundle(ctx);
+	return res;
+}
