@@ -86,8 +86,10 @@ $(OUT)/tools/run/%.o: tools/run/%.c $(wildcard include/*.h lib/*.h lib/actuate/*
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itools -Idaemon -c $< -o $@
 
+# only the libraries it uses: each shared library costs its start-up time
+RUN_LDLIBS = $(LDFLAGS) $(shell $(PKG_CONFIG) --libs json-c inih 2>/dev/null)
 $(OUT)/cgpilot-run: $(RUN_OBJS) $(OUT)/libcgpilot.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RUN_LDLIBS)
 
 # The BPF code also compiles against another kernel's BTF (6.1 on Debian 12).
 bpf-check:

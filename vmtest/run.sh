@@ -267,6 +267,8 @@ build_common_cpio()
 	fi
 	[[ -x $OUT/cgpilot ]] && copy_with_libs "$root" "$OUT/cgpilot" /usr/bin/cgpilot
 	[[ -x $OUT/cgpilot-run ]] && copy_with_libs "$root" "$OUT/cgpilot-run" /usr/bin/cgpilot-run
+	# crun, for the launcher's start-cost bench against it
+	[[ -x /usr/bin/crun ]] && copy_with_libs "$root" /usr/bin/crun
 	echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 	echo 'root:x:0:' > "$root/etc/group"
 	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \

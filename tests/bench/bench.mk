@@ -35,6 +35,15 @@ bench-admit: all vmtest-guest
 
 bench: bench-admit
 
+# Launcher start cost in both kernels' guests: 100 containers of /bin/true
+# with cgpilot-run and with crun on the same bundle, and a plain fork+exec.
+.PHONY: bench-run
+bench-run: all vmtest-guest
+	OUT=$(OUT) VMTEST_NO_MAKE=1 vmtest/run.sh --kernel 6.12 --kernel 6.1 --profile bench \
+		--test bench_run -v 2>&1 | grep -E '^bench run:|passed|failed'
+
+bench: bench-run
+
 # QoS outcome in both kernels' guests: the guaranteed probe's p99 alone,
 # beside a CPU hog without cgpilot and with its policy (target: 1.25 of solo).
 .PHONY: bench-qos

@@ -686,7 +686,14 @@ out:
 		close(cgfd);
 	if (pidfd >= 0)
 		close(pidfd);
-	release(&k);
+	{
+		uint64_t t_end = now_us();
+
+		release(&k);
+		if (opts.verbose && t_exec)
+			msg("container %s: ran %.2f ms, release %.2f ms", k.cgroup,
+			    (double)(t_end - t_exec) / 1000, (double)(now_us() - t_end) / 1000);
+	}
 	if (k.sa)
 		standalone_free(k.sa);
 	client__free(k.cl);

@@ -248,6 +248,8 @@ void alloc_cleanup(struct ctx *ctx);
 enum result run_launcher_setup(struct ctx *ctx);
 enum result run_launcher_run(struct ctx *ctx);
 void run_launcher_cleanup(struct ctx *ctx);
+enum result bench_run_setup(struct ctx *ctx);
+enum result bench_run_run(struct ctx *ctx);
 
 /* guest_bench.c: benchmarks that need enforcement (profile bench) */
 enum result bench_admit_setup(struct ctx *ctx);

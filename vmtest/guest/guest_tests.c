@@ -232,6 +232,14 @@ static const struct guest_test tests[] = {
 		.profiles = PROF_BENCH,
 	},
 	{
+		.name = "bench_run",
+		.desc = "100 containers of /bin/true: cgpilot-run against crun and fork+exec",
+		.setup = bench_run_setup,
+		.run = bench_run_run,
+		.cleanup = run_launcher_cleanup,
+		.profiles = PROF_BENCH,
+	},
+	{
 		.name = "bench_qos",
 		.desc = "the probe's p99 alone, beside a CPU hog, with cgpilot: ratios (target 1.25)",
 		.setup = qos_cpu_setup,
