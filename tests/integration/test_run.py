@@ -170,6 +170,22 @@ def t_run_bundle_refused(ctx):
         subprocess.run(["rm", "-rf", bundle])
 
 
+def t_run_hold_validated(ctx):
+    """container.started's "hold" is checked: a boolean, and for launched
+    containers only; a one-shot client that reports a start without it does
+    not make its closing connection release the container."""
+    cg = ctx.cgroups("runhold", sweep=True)
+    d = ctr_daemon(ctx, cg, "runhold").start()
+    c = ok(d, {"op": "container.admit", "name": "h"})["container"]
+    r = d.request({"op": "container.started", "id": c["id"], "pid": os.getpid(),
+                   "hold": "yes"})
+    assert "error" in r and '"hold"' in r["error"], r
+    ok(d, {"op": "container.started", "id": c["id"], "pid": os.getpid()})
+    time.sleep(0.3)
+    assert [k["state"] for k in listed(d).values()] == ["running"], listed(d)
+    ok(d, {"op": "container.release", "id": c["id"]})
+
+
 TESTS = [
     ("run_in_own_cgroup", t_run_in_own_cgroup),
     ("run_limits_refused", t_run_limits_refused),
@@ -177,4 +193,5 @@ TESTS = [
     ("run_kill9_launcher", t_run_kill9_launcher),
     ("run_standalone", t_run_standalone),
     ("run_bundle_refused", t_run_bundle_refused),
+    ("run_hold_validated", t_run_hold_validated),
 ]
