@@ -12,7 +12,7 @@
 
 static int parse(struct run_opts *o, char *err, const char *const *args)
 {
-	char *argv[32];
+	static char *argv[32]; /* o->argv points into it */
 	int argc = 0;
 
 	argv[argc++] = "cgpilot-run";
