@@ -170,6 +170,54 @@ def t_run_bundle_refused(ctx):
         subprocess.run(["rm", "-rf", bundle])
 
 
+def t_run_rootfs_symlinks_stay_inside(ctx):
+    """A hostile root filesystem whose /dev and /sys are symlinks out of it
+    (absolute, and with ..): the mounts and device nodes land inside the
+    root, nothing is made on the host."""
+    if not os.path.exists("/bin/busybox"):
+        raise Skip("no /bin/busybox (busybox-static)")
+    cg = ctx.cgroups("runsym", sweep=True)
+    d = ctr_daemon(ctx, cg, "runsym").start()
+    base = "/tmp/cgpilot-itest-%d-sym" % os.getpid()
+    root, victim, victim2 = base + "/rootfs", base + "/victim", base + "/victim2"
+    try:
+        os.makedirs(root + "/bin")
+        os.makedirs(victim)
+        os.makedirs(victim2)
+        subprocess.run(["cp", "/bin/busybox", root + "/bin/busybox"], check=True)
+        for app in ("sh", "ls", "cat"):
+            os.symlink("busybox", root + "/bin/" + app)
+        os.symlink(victim, root + "/dev")                 # absolute, to the host's path
+        os.symlink("../../../../.." + victim2, root + "/sys")  # out with ..
+        # dangling inside the root: refused, nothing made on the host
+        p = run(d, "--rootfs", root, "--", "/bin/sh", "-c", "ls /dev", check_rc=125)
+        assert "a symlink in the root filesystem leads to a path that does not exist" in \
+            p.stderr, p.stderr
+        assert os.listdir(victim) == [], os.listdir(victim)
+        # where the paths exist inside the root, the symlinks lead there, not out
+        os.makedirs(root + victim)
+        os.makedirs(root + victim2)
+        p = run(d, "--rootfs", root, "--", "/bin/sh", "-c", "ls /dev; ls /sys | head -3",
+                check_rc=0)
+        assert "null" in p.stdout and "urandom" in p.stdout, p.stdout
+        assert os.listdir(victim) == [] and os.listdir(victim2) == [], \
+            (os.listdir(victim), os.listdir(victim2))
+        # a bundle mount below a symlinked directory: made inside the root
+        os.symlink(victim, root + "/data")
+        spec = {"ociVersion": "1.0.2", "process": {"args": ["/bin/ls", "/data/sub"], "cwd": "/"},
+                "root": {"path": "rootfs"},
+                "mounts": [{"destination": "/data/sub", "type": "tmpfs", "source": "tmpfs"}],
+                "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}}
+        with open(base + "/config.json", "w") as f:
+            json.dump(spec, f)
+        run(d, "--bundle", base, check_rc=0)
+        assert os.listdir(victim) == [], os.listdir(victim)
+        assert os.path.isdir(root + victim + "/sub"), os.listdir(root + victim)
+        assert listed(d) == {}
+    finally:
+        subprocess.run(["rm", "-rf", base])
+
+
 def t_run_hold_validated(ctx):
     """container.started's "hold" is checked: a boolean, and for launched
     containers only; a one-shot client that reports a start without it does
@@ -194,4 +242,5 @@ TESTS = [
     ("run_standalone", t_run_standalone),
     ("run_bundle_refused", t_run_bundle_refused),
     ("run_hold_validated", t_run_hold_validated),
+    ("run_rootfs_symlinks_stay_inside", t_run_rootfs_symlinks_stay_inside),
 ]

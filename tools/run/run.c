@@ -420,6 +420,9 @@ static int convert_mounts(const struct oci_spec *o, struct spawn_mount *out, cha
 
 /* ---- running it ---- */
 
+/* a bundle without process.env: the workload gets none of the launcher's */
+static char *no_env[] = { NULL };
+
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 
 static int wait_workload(int pidfd, pid_t pid, int sigfd, siginfo_t *ret)
@@ -519,7 +522,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		ss.argv = spec.args;
-		ss.envp = spec.env ? spec.env : (char *const[]){ NULL };
+		ss.envp = spec.env ? spec.env : no_env;
 		ss.cwd = spec.cwd ? spec.cwd : "/";
 		ss.set_user = true;
 		ss.uid = spec.uid;

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -73,55 +74,109 @@ die(int exit_status, const char *fmt, ...)
 
 /* ---- mounts ---- */
 
-static void mkdirs(const char *path, mode_t mode)
+/*
+ * Mount destinations are resolved inside the new root, as if it were "/"
+ * (openat2 RESOLVE_IN_ROOT: a symlink in the image, absolute or with "..",
+ * stays inside it), created one component at a time the same way, and
+ * mounted on through /proc/self/fd: a hostile root filesystem cannot make
+ * the launcher create or mount anything outside it.
+ */
+static int open_in_root(int rootfd, const char *path, int flags)
 {
-	char buf[4096];
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
 
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return;
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			mkdir(buf, mode);
-			*p = '/';
-		}
-	mkdir(buf, mode);
+	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 }
 
-/* @dest inside the new root (before pivot_root), refusing a path with ".." */
-static void in_root(char *buf, size_t len, const char *root, const char *dest)
+/* The fd (O_PATH) of @dest inside @rootfd, made if missing: directories,
+ * or for @file the last component as an empty file; -1 with errno, -2 for
+ * a symlink on the way to a path that does not exist. */
+static int make_in_root(int rootfd, const char *dest, bool file)
 {
-	if (strstr(dest, "/../") || !strcmp(dest, "..") ||
-	    (strlen(dest) >= 3 && !strcmp(dest + strlen(dest) - 3, "/..")))
-		die(RUN_EXIT_FAILED, "mount destination '%s' leads out with '..'", dest);
-	if (snprintf(buf, len, "%s%s", root, dest) >= (int)len)
+	char buf[4096], *p;
+	struct stat st;
+	int fd;
+
+	if (snprintf(buf, sizeof(buf), "%s", dest) >= (int)sizeof(buf))
 		die(RUN_EXIT_FAILED, "mount destination '%s' too long", dest);
+	fd = open_in_root(rootfd, buf, O_PATH);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	for (p = buf + 1;; p++) {
+		bool last = !*p;
+
+		if (*p != '/' && !last)
+			continue;
+		*p = 0;
+		fd = open_in_root(rootfd, buf, O_PATH);
+		if (fd < 0 && errno == ENOENT) {
+			char *slash = strrchr(buf, '/');
+			int dirfd;
+
+			*slash = 0;
+			dirfd = open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+			*slash = '/';
+			if (dirfd < 0)
+				return -1;
+			if (last && file) {
+				int f = openat(dirfd, slash + 1,
+					       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+					       0644);
+
+				if (f >= 0)
+					close(f);
+			} else {
+				mkdirat(dirfd, slash + 1, 0755);
+			}
+			/* there and still not found: a symlink to a missing path,
+			 * which is not followed to be made */
+			if (!fstatat(dirfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) &&
+			    S_ISLNK(st.st_mode)) {
+				close(dirfd);
+				return -2;
+			}
+			close(dirfd);
+			fd = open_in_root(rootfd, buf, O_PATH);
+		}
+		if (last)
+			return fd;
+		if (fd < 0)
+			return -1;
+		close(fd);
+		*p = '/';
+	}
 }
 
-static void do_mount(const char *root, const struct spawn_mount *m)
+static void do_mount(int rootfd, const struct spawn_mount *m)
 {
-	char dest[4096];
+	char target[64];
 	struct stat st;
 	bool bind = m->flags & MS_BIND;
+	bool file = bind && m->source && !stat(m->source, &st) && !S_ISDIR(st.st_mode);
+	int fd = make_in_root(rootfd, m->destination, file);
 
-	in_root(dest, sizeof(dest), root, m->destination);
-	/* a bind of a file goes onto a file */
-	if (bind && m->source && !stat(m->source, &st) && !S_ISDIR(st.st_mode)) {
-		char parent[4096];
-
-		snprintf(parent, sizeof(parent), "%s", dest);
-		if (strrchr(parent, '/'))
-			*strrchr(parent, '/') = 0;
-		mkdirs(parent, 0755);
-		close(open(dest, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-	} else {
-		mkdirs(dest, 0755);
-	}
-	if (mount(m->source ? m->source : "none", dest, m->type, m->flags, m->data) < 0)
+	if (fd == -2)
+		die(RUN_EXIT_FAILED,
+		    "mount destination %s: a symlink in the root filesystem leads to a path "
+		    "that does not exist",
+		    m->destination);
+	if (fd < 0)
+		die(RUN_EXIT_FAILED, "mount destination %s inside the root: %m", m->destination);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mount(m->source ? m->source : "none", target, m->type, m->flags, m->data) < 0)
 		die(RUN_EXIT_FAILED, "mount %s (%s) on %s: %m", m->source ? m->source : "none",
 		    m->type ? m->type : "bind", m->destination);
+	close(fd);
+	/* the mount is on top now: the path reaches it, resolved as before */
+	fd = open_in_root(rootfd, m->destination, O_PATH);
+	if (fd < 0)
+		die(RUN_EXIT_FAILED, "mount destination %s after mounting: %m", m->destination);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
 	if (bind && (m->bind_ro || (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))))
-		CHECK(mount(NULL, dest, NULL,
+		CHECK(mount(NULL, target, NULL,
 			    MS_BIND | MS_REMOUNT |
 				    (m->flags &
 				     (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC)) |
@@ -129,8 +184,9 @@ static void do_mount(const char *root, const struct spawn_mount *m)
 			    NULL),
 		      "remount %s: %m", m->destination);
 	if (m->propagation)
-		CHECK(mount(NULL, dest, NULL, m->propagation, NULL), "propagation of %s: %m",
+		CHECK(mount(NULL, target, NULL, m->propagation, NULL), "propagation of %s: %m",
 		      m->destination);
+	close(fd);
 }
 
 /* The default set with --rootfs (as crun spec writes it). */
@@ -154,33 +210,33 @@ static const struct {
 	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
-static void make_dev(const char *root)
+/* The default nodes in the new root's /dev (a tmpfs of ours), resolved
+ * inside the root like the mounts. */
+static void make_dev(int rootfd)
 {
-	char p[4096];
 	static const char *const links[][2] = {
 		{ "/proc/self/fd", "fd" },	 { "/proc/self/fd/0", "stdin" },
 		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
 		{ "pts/ptmx", "ptmx" },
 	};
-	struct stat st;
+	int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+	mode_t old = umask(0); /* the nodes are 0666 */
 
-	snprintf(p, sizeof(p), "%s/dev", root);
-	/* only where /dev is a fresh tmpfs of ours: not the rootfs's own */
-	if (stat(p, &st) || !S_ISDIR(st.st_mode))
-		return;
+	if (dev < 0)
+		die(RUN_EXIT_FAILED, "open /dev inside the root: %m");
 	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
-		snprintf(p, sizeof(p), "%s/dev/%s", root, default_devices[i].name);
-		if (mknod(p, S_IFCHR | 0666,
-			  makedev(default_devices[i].maj, default_devices[i].min)) < 0 &&
+		const char *n = default_devices[i].name;
+
+		if (mknodat(dev, n, S_IFCHR | 0666,
+			    makedev(default_devices[i].maj, default_devices[i].min)) < 0 &&
 		    errno != EEXIST)
-			die(RUN_EXIT_FAILED, "mknod /dev/%s: %m", default_devices[i].name);
-		chmod(p, 0666); /* past the umask */
+			die(RUN_EXIT_FAILED, "mknod /dev/%s: %m", n);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
-		snprintf(p, sizeof(p), "%s/dev/%s", root, links[i][1]);
-		if (symlink(links[i][0], p) < 0 && errno != EEXIST)
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+		if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
 			die(RUN_EXIT_FAILED, "symlink /dev/%s: %m", links[i][1]);
-	}
+	umask(old);
+	close(dev);
 }
 
 static void setup_root(const struct spawn_spec *s)
@@ -189,15 +245,21 @@ static void setup_root(const struct spawn_spec *s)
 	size_t n = s->mounts ? s->nmounts : ARRAY_SIZE(default_mounts);
 	bool dev_tmpfs = false;
 
+	int rootfd;
+
 	CHECK(mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL), "bind %s: %m", s->rootfs);
+	rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		die(RUN_EXIT_FAILED, "open %s: %m", s->rootfs);
 	for (size_t i = 0; i < n; i++) {
-		do_mount(s->rootfs, &mounts[i]);
+		do_mount(rootfd, &mounts[i]);
 		if (!strcmp(mounts[i].destination, "/dev") && mounts[i].type &&
 		    !strcmp(mounts[i].type, "tmpfs"))
 			dev_tmpfs = true;
 	}
 	if (dev_tmpfs)
-		make_dev(s->rootfs);
+		make_dev(rootfd);
+	close(rootfd);
 	CHECK(chdir(s->rootfs), "chdir %s: %m", s->rootfs);
 	/* the old root is stacked under the new and detached: nothing of the
 	 * host's tree stays reachable */
