@@ -220,6 +220,8 @@ static void release(struct ctr *k)
 	k->id = 0;
 }
 
+static char *const *started_argv;
+
 static void report_started(struct ctr *k, pid_t pid, char *const *argv)
 {
 	json_object *req = json_object_new_object(), *rep = NULL;
@@ -240,6 +242,14 @@ static void report_started(struct ctr *k, pid_t pid, char *const *argv)
 	if (call(k->cl, req, &rep) >= 0 && jget(rep, "error"))
 		msg("container.started: %s", json_object_get_string(jget(rep, "error")));
 	json_object_put(rep);
+}
+
+static void on_clone(pid_t pid, void *ud)
+{
+	struct ctr *k = ud;
+
+	if (k->cl)
+		report_started(k, pid, started_argv);
 }
 
 /* A limit asked for that the node cannot enforce: refused, as the issue of
@@ -647,6 +657,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ss.cgroup_fd = cgfd;
+	ss.on_clone = on_clone;
+	ss.ud = &k;
+	started_argv = ss.argv;
 	fflush(NULL);
 	pid = spawn_start(&ss, &pidfd, &status, err, sizeof(err));
 	if (pid < 0) {
@@ -654,8 +667,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	t_exec = now_us();
-	if (k.cl)
-		report_started(&k, pid, ss.argv);
 	if (opts.verbose)
 		msg("container %s: admission %.2f ms, cgroup %.2f ms, clone to exec %.2f ms",
 		    k.cgroup, (double)(t_admit - t0) / 1000, (double)(t_cg - t_admit) / 1000,

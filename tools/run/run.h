@@ -87,6 +87,12 @@ struct spawn_spec {
 	unsigned ns_new; /* CLONE_NEW* */
 	const char *const *ns_join; /* namespace files to setns() into, NULL-terminated */
 	int cgroup_fd; /* the container's cgroup: clone3 CLONE_INTO_CGROUP */
+	/* called with the child's pid once it exists, before it runs anything of
+	 * its own (it waits for the go byte): the launcher tells the daemon
+	 * then, so that no window is left where a killed launcher leaves a
+	 * started container nobody holds */
+	void (*on_clone)(pid_t pid, void *ud);
+	void *ud;
 };
 
 /*

@@ -486,6 +486,8 @@ pid_t spawn_start(const struct spawn_spec *s, int *ret_pidfd, int *ret_exit, cha
 	}
 	close(errp[1]);
 	close(gop[0]);
+	if (s->on_clone)
+		s->on_clone(pid, s->ud);
 	n = write(gop[1], "g", 1);
 	close(gop[1]);
 	(void)n;
