@@ -218,6 +218,20 @@ def t_run_rootfs_symlinks_stay_inside(ctx):
         subprocess.run(["rm", "-rf", base])
 
 
+def t_run_dry_run_daemon(ctx):
+    """A daemon in --dry-run decides but makes no cgroup: the launcher says
+    so and releases the decision instead of failing obscurely."""
+    cg = ctx.cgroups("rundry", sweep=True)
+    d = ctr_daemon(ctx, cg, "rundry")
+    d.argv.append("--dry-run")
+    d.start()
+    p = run(d, "--", "true", check_rc=125)
+    assert "--dry-run" in p.stderr and "--standalone" in p.stderr, p.stderr
+    assert listed(d) == {}, listed(d)
+    p = run(d, "--no-uts", "--hostname", "h", "--", "true", check_rc=125)
+    assert "--hostname needs the uts namespace" in p.stderr, p.stderr
+
+
 def t_run_hold_validated(ctx):
     """container.started's "hold" is checked: a boolean, and for launched
     containers only; a one-shot client that reports a start without it does
@@ -242,5 +256,6 @@ TESTS = [
     ("run_standalone", t_run_standalone),
     ("run_bundle_refused", t_run_bundle_refused),
     ("run_hold_validated", t_run_hold_validated),
+    ("run_dry_run_daemon", t_run_dry_run_daemon),
     ("run_rootfs_symlinks_stay_inside", t_run_rootfs_symlinks_stay_inside),
 ]

@@ -107,6 +107,7 @@ static void test_bad_values(void **state)
 		{ { "--rootfs", "/r", "--bundle", "/b", "true" }, "exclude each other" },
 		{ { "--bundle", "/b", "true" }, "'true' is one too many" },
 		{ { "--rootfs", "/r", "--no-mount", "true" }, "needs the mount namespace" },
+		{ { "--hostname", "h", "--no-uts", "true" }, "--hostname needs the uts namespace" },
 	};
 	struct run_opts o;
 	char err[256];

@@ -332,6 +332,10 @@ int run_parse_args(int argc, char **argv, struct run_opts *o, char *err, size_t 
 		snprintf(err, errlen, "no command (cgpilot-run [OPTIONS] -- CMD [ARGS]...)");
 		return -EINVAL;
 	}
+	if (o->hostname && o->no_uts) {
+		snprintf(err, errlen, "--hostname needs the uts namespace (drop --no-uts)");
+		return -EINVAL;
+	}
 	if (o->rootfs && o->no_mount) {
 		snprintf(err, errlen, "--rootfs needs the mount namespace (drop --no-mount)");
 		return -EINVAL;

@@ -126,6 +126,8 @@ static int take_container(struct ctr *k, json_object *c)
 		}
 	if ((v = jget(c, "limits")) && (v = jget(v, "memory_bytes")))
 		k->memory_limit = (uint64_t)json_object_get_int64(v);
+	if ((v = jget(c, "dry_run")) && json_object_get_boolean(v))
+		return -EROFS;
 	return 0;
 }
 
@@ -176,6 +178,12 @@ static int admit(struct ctr *k, const struct oci_request *q, const char *class)
 	}
 	r = take_container(k, jget(rep, "container"));
 	json_object_put(rep);
+	if (r == -EROFS) {
+		error("cgpilotd runs with --dry-run: it decided container %" PRIu64
+		      " but made no cgroup to start it in (--standalone runs without it)",
+		      k->id);
+		return RUN_EXIT_FAILED;
+	}
 	if (r) {
 		error("cgpilotd's admission reply has no container");
 		return RUN_EXIT_FAILED;
@@ -560,8 +568,9 @@ int main(int argc, char **argv)
 			if (spec.namespaces[i].path)
 				ns_join[j++] = spec.namespaces[i].path;
 		ss.ns_join = ns_join;
-		if (spec.hostname && !(ss.ns_new & CLONE_NEWUTS)) {
-			error("config.json: hostname needs a new uts namespace");
+		if (ss.hostname && !(ss.ns_new & CLONE_NEWUTS)) {
+			error("%s: a hostname needs a new uts namespace in linux.namespaces",
+			      opts.hostname ? "--hostname" : "config.json");
 			goto out;
 		}
 	} else {
