@@ -871,6 +871,35 @@ int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 	return 0;
 }
 
+int cgp_parse_cpus(const char *text, uint64_t *ret_mc)
+{
+	uint64_t whole = 0, frac = 0;
+	int digits = 0, decimals = 0;
+	const char *p = text;
+
+	for (; isdigit((unsigned char)*p); p++, digits++) {
+		whole = whole * 10 + (uint64_t)(*p - '0');
+		if (whole > UINT32_MAX)
+			return -ERANGE;
+	}
+	if (digits && streq(p, "m")) {
+		*ret_mc = whole;
+		return 0;
+	}
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++, decimals++) {
+			if (decimals == 3)
+				return -EINVAL; /* finer than a millicore */
+			frac = frac * 10 + (uint64_t)(*p - '0');
+		}
+	if (*p || (!digits && !decimals))
+		return -EINVAL;
+	for (; decimals < 3; decimals++)
+		frac *= 10;
+	*ret_mc = whole * 1000 + frac;
+	return 0;
+}
+
 int cgp_parse_size(const char *text, uint64_t *ret)
 {
 	static const char units[] = "KMGT";

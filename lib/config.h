@@ -148,6 +148,11 @@ int cgp_conf_parse_string(struct cgp_conf *c, const char *text, const char *name
  */
 int cgp_conf_parse_file(struct cgp_conf *c, const char *path, char *errbuf, size_t errlen);
 
+/* A number of CPUs as millicores: "1.5" -> 1500, ".25" -> 250, "500m" -> 500.
+ * -EINVAL if it is not one (a sign, more than 3 decimals: finer than a
+ * millicore), -ERANGE past 2^32 CPUs or millicores. */
+int cgp_parse_cpus(const char *text, uint64_t *ret_mc);
+
 /* A size: bytes, or a number with K, M, G, T (powers of 1024; KiB.. and
  * KB.. are read the same), with a fraction where there is a unit (1.5G,
  * rounded down to a byte). -EINVAL if it is not one, -ERANGE past 2^63. */

@@ -75,34 +75,20 @@ static int do_help(int argc, char **argv)
 
 /* ---- arguments ---- */
 
-/* CPUs as millicores: "1.5" -> 1500, "500m" -> 500. */
+/* CPUs as millicores (cgp_parse_cpus), with the keyword in the message. */
 static int parse_cpus(const char *kw, const char *s, uint64_t *ret_mc)
 {
-	uint64_t whole = 0, frac = 0;
-	int digits = 0, decimals = 0;
-	const char *p = s;
+	int r;
 
-	if (*p == '-')
+	if (*s == '-')
 		return p_usage("%s '%s': must not be negative", kw, s);
-	for (; *p >= '0' && *p <= '9'; p++, digits++) {
-		whole = whole * 10 + (uint64_t)(*p - '0');
-		if (whole > UINT32_MAX)
-			return p_usage("%s '%s' is too large", kw, s);
-	}
-	if (digits && streq(p, "m")) {
-		*ret_mc = whole;
-		return CLI_OK;
-	}
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++, decimals++)
-			frac = decimals < 3 ? frac * 10 + (uint64_t)(*p - '0') : frac;
-	if (*p || (!digits && !decimals))
-		return p_usage("%s '%s' is not a number of CPUs (like 0.5, 2 or 500m)", kw, s);
-	if (decimals > 3)
-		return p_usage("%s '%s': at most 3 decimals (a millicore)", kw, s);
-	for (; decimals < 3; decimals++)
-		frac *= 10;
-	*ret_mc = whole * 1000 + frac;
+	r = cgp_parse_cpus(s, ret_mc);
+	if (r == -ERANGE)
+		return p_usage("%s '%s' is too large", kw, s);
+	if (r)
+		return p_usage("%s '%s' is not a number of CPUs (like 0.5, 2 or 500m; at most "
+			       "3 decimals)",
+			       kw, s);
 	return CLI_OK;
 }
 

@@ -747,6 +747,28 @@ static void test_sizes(void **state)
 	assert_true(v == 7); /* untouched */
 }
 
+static void test_cpus(void **state)
+{
+	uint64_t mc;
+
+	(void)state;
+	assert_int_equal(cgp_parse_cpus("1.5", &mc), 0);
+	assert_int_equal(mc, 1500);
+	assert_int_equal(cgp_parse_cpus("500m", &mc), 0);
+	assert_int_equal(mc, 500);
+	assert_int_equal(cgp_parse_cpus(".25", &mc), 0);
+	assert_int_equal(mc, 250);
+	assert_int_equal(cgp_parse_cpus("2", &mc), 0);
+	assert_int_equal(mc, 2000);
+	assert_int_equal(cgp_parse_cpus("0.0001", &mc), -EINVAL);
+	assert_int_equal(cgp_parse_cpus("1.5.2", &mc), -EINVAL);
+	assert_int_equal(cgp_parse_cpus("", &mc), -EINVAL);
+	assert_int_equal(cgp_parse_cpus(".", &mc), -EINVAL);
+	assert_int_equal(cgp_parse_cpus("-1", &mc), -EINVAL);
+	assert_int_equal(cgp_parse_cpus("m", &mc), -EINVAL);
+	assert_int_equal(cgp_parse_cpus("99999999999", &mc), -ERANGE);
+}
+
 static void test_node_keys(void **state)
 {
 	struct cgp_conf c;
@@ -951,6 +973,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_cpus),
 		cmocka_unit_test(test_container_keys),
 		cmocka_unit_test(test_named_sections),
 		cmocka_unit_test(test_node_keys),

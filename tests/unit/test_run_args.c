@@ -60,28 +60,6 @@ static void test_command_options_stay(void **state)
 	assert_string_equal(o.argv[2], "--cpus");
 }
 
-static void test_cpus(void **state)
-{
-	uint64_t mc;
-
-	(void)state;
-	assert_int_equal(run_parse_cpus("1.5", &mc), 0);
-	assert_int_equal(mc, 1500);
-	assert_int_equal(run_parse_cpus("500m", &mc), 0);
-	assert_int_equal(mc, 500);
-	assert_int_equal(run_parse_cpus(".25", &mc), 0);
-	assert_int_equal(mc, 250);
-	assert_int_equal(run_parse_cpus("2", &mc), 0);
-	assert_int_equal(mc, 2000);
-	assert_int_equal(run_parse_cpus("0.0001", &mc), -EINVAL);
-	assert_int_equal(run_parse_cpus("1.5.2", &mc), -EINVAL);
-	assert_int_equal(run_parse_cpus("", &mc), -EINVAL);
-	assert_int_equal(run_parse_cpus(".", &mc), -EINVAL);
-	assert_int_equal(run_parse_cpus("-1", &mc), -EINVAL);
-	assert_int_equal(run_parse_cpus("m", &mc), -EINVAL);
-	assert_int_equal(run_parse_cpus("99999999999", &mc), -ERANGE);
-}
-
 static void test_bad_values(void **state)
 {
 	static const struct {
@@ -142,8 +120,9 @@ static void test_sizes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full),  cmocka_unit_test(test_command_options_stay),
-		cmocka_unit_test(test_cpus),  cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_command_options_stay),
+		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_sizes),
 	};
 

@@ -52,53 +52,6 @@ void run_usage(FILE *f)
 		RUN_EXIT_REFUSED, RUN_EXIT_FAILED, RUN_EXIT_NOEXEC, RUN_EXIT_NOTFOUND);
 }
 
-int run_parse_cpus(const char *s, uint64_t *ret_mc)
-{
-	uint64_t whole = 0, frac = 0;
-	unsigned digits = 0;
-	const char *p = s;
-
-	if (!*s)
-		return -EINVAL;
-	if (s[strlen(s) - 1] == 'm') {
-		char *end;
-		unsigned long long v;
-
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		if (errno || *end != 'm' || end[1])
-			return errno ? -ERANGE : -EINVAL;
-		if (v > 1000000000ULL)
-			return -ERANGE;
-		*ret_mc = v;
-		return 0;
-	}
-	for (; *p >= '0' && *p <= '9'; p++) {
-		whole = whole * 10 + (uint64_t)(*p - '0');
-		if (whole > 1000000)
-			return -ERANGE;
-	}
-	if (p == s && *p != '.')
-		return -EINVAL;
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
-			if (digits >= 3)
-				return -EINVAL; /* finer than a millicore */
-			frac = frac * 10 + (uint64_t)(*p - '0');
-		}
-		if (!digits && p - s == 1)
-			return -EINVAL;
-		while (digits++ < 3)
-			frac *= 10;
-	}
-	if (*p)
-		return -EINVAL;
-	*ret_mc = whole * 1000 + frac;
-	return 0;
-}
-
 static int bad(char *err, size_t errlen, const char *opt, const char *val, const char *why)
 {
 	snprintf(err, errlen, "%s '%s': %s", opt, val, why);
@@ -196,7 +149,7 @@ int run_parse_args(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			break;
 		case O_CPUS:
 		case O_CPU_LIMIT:
-			r = run_parse_cpus(a, c == O_CPUS ? &o->cpu_request_mc : &o->cpu_limit_mc);
+			r = cgp_parse_cpus(a, c == O_CPUS ? &o->cpu_request_mc : &o->cpu_limit_mc);
 			if (r)
 				return bad(err, errlen, c == O_CPUS ? "--cpus" : "--cpu-limit", a,
 					   r == -ERANGE ? "too large" :

@@ -267,10 +267,8 @@ static const char *unenforced_limit(const struct ctr *k, const struct oci_reques
 {
 	bool g = class && streq(class, "guaranteed");
 
-	if ((q->cpu_limit_mc || (g && q->cpu_request_mc)) && act_word_in(k->unenforced, "cpu.max"))
-		return "cpu";
 	if ((q->cpu_limit_mc || (g && q->cpu_request_mc)) &&
-	    act_word_in(k->unenforced, "cpu.weight"))
+	    (act_word_in(k->unenforced, "cpu.max") || act_word_in(k->unenforced, "cpu.weight")))
 		return "cpu";
 	if ((q->memory_limit || (g && q->memory_request)) &&
 	    act_word_in(k->unenforced, "memory.max"))
@@ -621,7 +619,11 @@ int main(int argc, char **argv)
 		}
 	}
 	t_admit = now_us();
-	r = cgfs_find_v2_mount(&mount);
+	/* the mount the standalone cgroup was made under, else the host's */
+	if (k.sa)
+		r = (mount = strdup(standalone_mount(k.sa))) ? 0 : -ENOMEM;
+	else
+		r = cgfs_find_v2_mount(&mount);
 	if (r < 0) {
 		error("no cgroup v2 mount: %s", strerror(-r));
 		goto out;
@@ -648,7 +650,8 @@ int main(int argc, char **argv)
 		error("%s", err);
 		goto out;
 	}
-	if (!k.sa && q.nknobs && standalone_write_knobs(cgfd, k.cgroup, &q, err, sizeof(err))) {
+	if (!k.sa && q.nknobs &&
+	    standalone_write_knobs(cgfd, mount, k.cgroup, &q, err, sizeof(err))) {
 		error("%s", err);
 		goto out;
 	}

@@ -50,9 +50,6 @@ struct run_opts {
 int run_parse_args(int argc, char **argv, struct run_opts *o, char *err, size_t errlen);
 void run_usage(FILE *f);
 
-/* CPUs as millicores: "1.5" -> 1500, "500m" -> 500; -EINVAL, -ERANGE. */
-int run_parse_cpus(const char *s, uint64_t *ret_mc);
-
 struct oci_spec;
 
 /* What the workload's process is given (from the options or a bundle). */

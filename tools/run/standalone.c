@@ -23,13 +23,15 @@
 struct standalone {
 	struct actuator act;
 	int mount_fd;
+	char mount[4096]; /* the v2 mount, as configured or found */
 	char path[4096];
 	char owner[64];
 	uint64_t id;
 	bool made;
 };
 
-static int open_mount(const char *configured, int *ret_fd, char *err, size_t errlen)
+static int open_mount(const char *configured, int *ret_fd, char *mount, size_t mlen, char *err,
+		      size_t errlen)
 {
 	char *found = NULL;
 	int r = 0;
@@ -41,7 +43,8 @@ static int open_mount(const char *configured, int *ret_fd, char *err, size_t err
 			return r;
 		}
 	}
-	*ret_fd = open(found ? found : configured, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(mount, mlen, "%s", found ? found : configured);
+	*ret_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*ret_fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "open the cgroup v2 mount %s: %s", found ? found : configured,
@@ -97,7 +100,7 @@ int standalone_create(const struct run_opts *o, const char *class_text, const st
 	if (!sa)
 		return -ENOMEM;
 	*ret = sa;
-	r = open_mount(conf.cgroup_root, &sa->mount_fd, err, errlen);
+	r = open_mount(conf.cgroup_root, &sa->mount_fd, sa->mount, sizeof(sa->mount), err, errlen);
 	if (r)
 		return r;
 	sa->act.mount_fd = sa->mount_fd;
@@ -206,19 +209,18 @@ int standalone_apply_extra(struct standalone *sa, int cgfd, const struct oci_req
 	return write_knobs(&sa->act, sa->path, sa->id, cgfd, q, err, errlen);
 }
 
-int standalone_write_knobs(int cgfd, const char *path, const struct oci_request *q, char *err,
-			   size_t errlen)
+const char *standalone_mount(const struct standalone *sa)
+{
+	return sa->mount;
+}
+
+int standalone_write_knobs(int cgfd, const char *mount, const char *path,
+			   const struct oci_request *q, char *err, size_t errlen)
 {
 	struct actuator a = { 0 };
-	char *mount = NULL;
-	int r = cgfs_find_v2_mount(&mount);
+	int r;
 
-	if (r < 0) {
-		snprintf(err, errlen, "no cgroup v2 mount: %s", strerror(-r));
-		return r;
-	}
 	a.mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(mount);
 	if (a.mount_fd < 0) {
 		snprintf(err, errlen, "open the cgroup v2 mount: %s", strerror(errno));
 		return -errno;

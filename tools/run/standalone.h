@@ -22,10 +22,12 @@ int standalone_create(const struct run_opts *o, const char *class, const struct 
 /* The further files of @q (pids.max, memory.swap.max, unified) on the standalone cgroup. */
 int standalone_apply_extra(struct standalone *sa, int cgfd, const struct oci_request *q, char *err,
 			   size_t errlen);
-/* The same for a cgroup cgpilotd made (@path relative to the mount), checked
- * and written by the same actuator. */
-int standalone_write_knobs(int cgfd, const char *path, const struct oci_request *q, char *err,
-			   size_t errlen);
+/* The same for a cgroup cgpilotd made (@path relative to the v2 mount at
+ * @mount), checked and written by the same actuator. */
+int standalone_write_knobs(int cgfd, const char *mount, const char *path,
+			   const struct oci_request *q, char *err, size_t errlen);
+/* The v2 mount the standalone cgroup is under (configured, or found). */
+const char *standalone_mount(const struct standalone *sa);
 /* Kill what is left, wait for it, remove the cgroup (the parents stay: shared). */
 void standalone_remove(struct standalone *sa);
 void standalone_free(struct standalone *sa);

@@ -141,6 +141,9 @@ void stop_workers(struct ctx *ctx);
 int count_bpf_ids(int cmd);
 bool socket_ready(const char *path);
 int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status);
+/* The same, standard error into @buf too. */
+int run_capture_err(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status,
+		    bool with_stderr);
 bool json_str(const char *json, const char *key, char *val, size_t size);
 enum result daemon_start(struct ctx *ctx);
 /* daemon_start() with this config text and extra arguments (NULL-terminated, or NULL). */

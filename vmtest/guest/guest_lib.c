@@ -336,6 +336,12 @@ bool socket_ready(const char *path)
 /* Run argv, capture stdout into @buf; status in *ret_status; at most @ms. */
 int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status)
 {
+	return run_capture_err(argv, buf, size, ms, ret_status, false);
+}
+
+int run_capture_err(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status,
+		    bool with_stderr)
+{
 	uint64_t end = mono_now_ns() + ms * 1000000ULL;
 	size_t len = 0;
 	int pfd[2], r;
@@ -348,6 +354,8 @@ int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int
 		return -errno;
 	if (pid == 0) {
 		dup2(pfd[1], STDOUT_FILENO);
+		if (with_stderr)
+			dup2(pfd[1], STDERR_FILENO);
 		execv(argv[0], argv);
 		_exit(127);
 	}

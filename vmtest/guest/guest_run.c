@@ -17,10 +17,7 @@
 static int launch(struct ctx *ctx, char *out, size_t size, int *ret_status, const char *const *args)
 {
 	char *argv[32];
-	size_t len = 0;
-	int pfd[2], n = 0;
-	uint64_t end = mono_now_ns() + 60 * 1000000000ULL;
-	pid_t pid;
+	int n = 0;
 
 	argv[n++] = RUN_BIN;
 	argv[n++] = "--socket";
@@ -28,39 +25,7 @@ static int launch(struct ctx *ctx, char *out, size_t size, int *ret_status, cons
 	while (*args && n < 31)
 		argv[n++] = (char *)*args++;
 	argv[n] = NULL;
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		dup2(pfd[1], STDOUT_FILENO);
-		dup2(pfd[1], STDERR_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		int64_t left = (int64_t)(end - mono_now_ns()) / 1000000;
-		ssize_t r;
-
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		r = read(pfd[0], out + len, size - 1 - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		if (len == size - 1)
-			break;
-	}
-	out[len] = 0;
-	close(pfd[0]);
-	if (mono_now_ns() >= end)
-		kill(pid, SIGKILL);
-	if (waitpid(pid, ret_status, 0) < 0)
-		return -errno;
-	return 0;
+	return run_capture_err(argv, out, size, 60000, ret_status, true);
 }
 
 /* Run and expect exit status @want; the output in @out. */
