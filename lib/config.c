@@ -78,6 +78,8 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	 * namespaces, kubelet's pod slices (both drivers) */
 	snprintf(c->engine_roots, sizeof(c->engine_roots),
 		 "machine.slice libpod_parent default k8s.io kubepods.slice kubepods");
+	snprintf(c->runtime_unreachable, sizeof(c->runtime_unreachable), "apply");
+	snprintf(c->runtime_on_refusal, sizeof(c->runtime_on_refusal), "degrade");
 	c->start_deadline_s = 30;
 	c->max_containers = 10000;
 	c->max_queued = 1000;
@@ -145,6 +147,8 @@ static const struct key_desc keys[] = {
 	U32("control", "client_timeout_s", client_timeout_s, 1, 3600),
 	STR("containers", "root", container_root),
 	STR("containers", "engine_roots", engine_roots),
+	STR("runtime", "daemon_unreachable", runtime_unreachable),
+	STR("runtime", "on_refusal", runtime_on_refusal),
 	U32("containers", "start_deadline_s", start_deadline_s, 1, 86400),
 	U32("containers", "max_containers", max_containers, 1, 1000000),
 	U32("containers", "max_queued", max_queued, 0, 100000),
@@ -355,6 +359,10 @@ static const char *check_str(const char *section, const char *name, const char *
 		return words_ok(v, cgroup_path_ok) ? NULL :
 						     "cgroup paths below the root (without '.' or "
 						     "'..'), separated by spaces";
+	if (!strcmp(section, "runtime") && !strcmp(name, "daemon_unreachable"))
+		return !strcmp(v, "apply") || !strcmp(v, "fail") ? NULL : "apply or fail";
+	if (!strcmp(section, "runtime") && !strcmp(name, "on_refusal"))
+		return !strcmp(v, "degrade") || !strcmp(v, "fail") ? NULL : "degrade or fail";
 	if (!strcmp(section, "policy.memory") && !strcmp(name, "protected"))
 		return words_ok(v, glob_ok) ? NULL :
 					      "container names or shell patterns of them (as "

@@ -73,6 +73,12 @@ struct cgp_conf {
 	char container_root[CGP_CONF_STR_MAX];
 	/* roots engines create their containers in (runtime-created kind), space-separated */
 	char engine_roots[CGP_CONF_STR_MAX];
+	/* cgpilot-run as an OCI runtime ([runtime]): when cgpilotd cannot be
+	 * reached, "apply" linux.resources itself or "fail"; when admission
+	 * refuses for want of room, "degrade" (start in the shared pool) or
+	 * "fail" */
+	char runtime_unreachable[CGP_CONF_STR_MAX];
+	char runtime_on_refusal[CGP_CONF_STR_MAX];
 	uint32_t start_deadline_s; /* an admitted container without a process this long is released */
 	uint32_t max_containers; /* admitted and queued together */
 	uint32_t max_queued;

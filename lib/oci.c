@@ -301,6 +301,11 @@ int oci_cap_number(const char *name)
 	return -1;
 }
 
+const char *oci_cap_name(int n)
+{
+	return n >= 0 && (size_t)n < ARRAY_SIZE(cap_names) ? cap_names[n] : NULL;
+}
+
 #define CAP(n) (1ULL << (n))
 uint64_t oci_default_caps(void)
 {

@@ -125,6 +125,8 @@ const char *oci_annotation(const struct oci_spec *spec, const char *key);
 
 /* A capability's number from its name ("CAP_NET_ADMIN"), -1 if unknown. */
 int oci_cap_number(const char *name);
+/* The name of capability @n ("CAP_CHOWN" for 0), NULL past the last known. */
+const char *oci_cap_name(int n);
 /* Docker's default capability set (moby's oci/caps/defaults.go). */
 uint64_t oci_default_caps(void);
 /* Parse a comma-separated list of capability names ("CAP_CHOWN,CAP_KILL",

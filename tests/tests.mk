@@ -18,6 +18,13 @@ $(OUT)/tests/unit/test_run_args: tests/unit/test_run_args.c $(OUT)/tools/run/arg
 	$(CC) $(ALL_CFLAGS) -Itools/run -o $@ $< $(OUT)/tools/run/args.o $(OUT)/libcgpilot.a $(LDLIBS) \
 		$(CMOCKA_LIBS)
 
+# The OCI runtime's command line and state file (tools/run/rt_args.c, rt_state.c).
+RT_UNIT_OBJS := $(OUT)/tools/run/rt_args.o $(OUT)/tools/run/rt_state.o
+$(OUT)/tests/unit/test_rt_args: tests/unit/test_rt_args.c $(RT_UNIT_OBJS) $(OUT)/libcgpilot.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools/run -o $@ $< $(RT_UNIT_OBJS) $(OUT)/libcgpilot.a $(LDLIBS) \
+		$(CMOCKA_LIBS)
+
 # Unit tests: no root, no kernel.
 check: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
@@ -34,7 +41,7 @@ test-asan:
 test-asan-integration:
 	$(SAN_MAKE) all
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 OUT=$(OUT)/asan python3 tests/integration/run.py \
-		-m test_hostile -m test_control -m test_parse -m test_containers -m test_policy -m test_run
+		-m test_hostile -m test_control -m test_parse -m test_containers -m test_policy -m test_run -m test_runtime
 
 # libFuzzer harnesses (clang). `make fuzz` runs each for FUZZ_SECONDS.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

@@ -26,15 +26,16 @@
 #include <json-c/json.h>
 
 #include "actuate/actuate.h"
+#include "admission.h"
+#include "bundle.h"
 #include "cgroupfs.h"
 #include "client.h"
 #include "config.h"
 #include "oci.h"
 #include "run.h"
+#include "runtime.h"
 #include "standalone.h"
 #include "util.h"
-
-#define ADMIT_TIMEOUT_MS 30000
 
 static struct run_opts opts;
 
@@ -69,68 +70,6 @@ static uint64_t now_us(void)
 	return mono_now_ns() / 1000;
 }
 
-/* ---- the container, as the daemon (or the standalone path) made it ---- */
-
-struct ctr {
-	uint64_t id; /* the daemon's; 0 standalone */
-	char cgroup[4096]; /* relative to the mount */
-	uint64_t cgroup_id;
-	char unenforced[512];
-	uint64_t memory_limit; /* as admitted, for the OOM message */
-	struct client *cl;
-	struct standalone *sa;
-};
-
-static json_object *jget(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static void add_u64(json_object *o, const char *key, uint64_t v)
-{
-	if (v)
-		json_object_object_add(o, key, json_object_new_int64((int64_t)v));
-}
-
-/* The daemon's reply to one request: 0 and *ret, or an error printed. */
-static int call(struct client *cl, json_object *req, json_object **ret)
-{
-	int r = client__call(cl, req, ADMIT_TIMEOUT_MS, ret);
-
-	json_object_put(req);
-	return r;
-}
-
-static int take_container(struct ctr *k, json_object *c)
-{
-	json_object *v, *u;
-
-	if (!c || !(v = jget(c, "id")) || !json_object_is_type(v, json_type_int))
-		return -EBADMSG;
-	k->id = (uint64_t)json_object_get_int64(v);
-	if (!(v = jget(c, "cgroup")) || !json_object_is_type(v, json_type_string))
-		return -EBADMSG;
-	snprintf(k->cgroup, sizeof(k->cgroup), "%s", json_object_get_string(v));
-	if ((v = jget(c, "cgroup_id")))
-		k->cgroup_id = (uint64_t)json_object_get_int64(v);
-	k->unenforced[0] = 0;
-	if ((u = jget(c, "unenforced")) && json_object_is_type(u, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(u); i++) {
-			size_t off = strlen(k->unenforced);
-
-			snprintf(k->unenforced + off, sizeof(k->unenforced) - off, "%s%s",
-				 off ? " " : "",
-				 json_object_get_string(json_object_array_get_idx(u, i)));
-		}
-	if ((v = jget(c, "limits")) && (v = jget(v, "memory_bytes")))
-		k->memory_limit = (uint64_t)json_object_get_int64(v);
-	if ((v = jget(c, "dry_run")) && json_object_get_boolean(v))
-		return -EROFS;
-	return 0;
-}
-
 static int admit(struct ctr *k, const struct oci_request *q, const char *class)
 {
 	json_object *req = json_object_new_object(), *rep = NULL, *e;
@@ -141,24 +80,24 @@ static int admit(struct ctr *k, const struct oci_request *q, const char *class)
 		json_object_object_add(req, "name", json_object_new_string(opts.name));
 	if (class)
 		json_object_object_add(req, "class", json_object_new_string(class));
-	add_u64(req, "cpu_request_mc", q->cpu_request_mc);
-	add_u64(req, "cpu_limit_mc", q->cpu_limit_mc);
-	add_u64(req, "memory_request", q->memory_request);
-	add_u64(req, "memory_limit", q->memory_limit);
-	add_u64(req, "io_weight", q->io_weight);
+	adm_add_u64(req, "cpu_request_mc", q->cpu_request_mc);
+	adm_add_u64(req, "cpu_limit_mc", q->cpu_limit_mc);
+	adm_add_u64(req, "memory_request", q->memory_request);
+	adm_add_u64(req, "memory_limit", q->memory_limit);
+	adm_add_u64(req, "io_weight", q->io_weight);
 	if (opts.has_priority)
 		json_object_object_add(req, "priority", json_object_new_int(opts.priority));
 	if (opts.tenant)
 		json_object_object_add(req, "tenant", json_object_new_string(opts.tenant));
 	if (opts.wait)
 		json_object_object_add(req, "wait", json_object_new_boolean(true));
-	r = call(k->cl, req, &rep);
+	r = adm_call(k->cl, req, &rep);
 	if (r < 0) {
 		error("no answer from cgpilotd to container.admit: %s", strerror(-r));
 		return RUN_EXIT_FAILED;
 	}
-	if (opts.wait && jget(rep, "queued")) {
-		e = jget(rep, "reason");
+	if (opts.wait && adm_jget(rep, "queued")) {
+		e = adm_jget(rep, "reason");
 		msg("queued for admission: %s", e ? json_object_get_string(e) : "no room now");
 		json_object_put(rep);
 		rep = NULL;
@@ -168,15 +107,15 @@ static int admit(struct ctr *k, const struct oci_request *q, const char *class)
 			return RUN_EXIT_FAILED;
 		}
 	}
-	if ((e = jget(rep, "error"))) {
-		bool refused = jget(rep, "refused") != NULL;
+	if ((e = adm_jget(rep, "error"))) {
+		bool refused = adm_jget(rep, "refused") != NULL;
 
 		error("%s: %s", refused ? "admission refused" : "container.admit failed",
 		      json_object_get_string(e));
 		json_object_put(rep);
 		return refused ? RUN_EXIT_REFUSED : RUN_EXIT_FAILED;
 	}
-	r = take_container(k, jget(rep, "container"));
+	r = adm_take(k, adm_jget(rep, "container"));
 	json_object_put(rep);
 	if (r == -EROFS) {
 		error("cgpilotd runs with --dry-run: it decided container %" PRIu64
@@ -208,7 +147,7 @@ static void release(struct ctr *k)
 		json_object_object_add(req, "id", json_object_new_int64((int64_t)k->id));
 		/* what is left of a pid namespace dies with its init: gone soon */
 		json_object_object_add(req, "kill", json_object_new_boolean(true));
-		r = call(k->cl, req, &rep);
+		r = adm_call(k->cl, req, &rep);
 		if (r >= 0)
 			break;
 		/* the daemon restarted since: a new connection */
@@ -221,9 +160,9 @@ static void release(struct ctr *k)
 		error("container %" PRIu64 " (%s) not released: %s; cgpilotd removes it once "
 		      "it is empty",
 		      k->id, k->cgroup, strerror(-r));
-	else if (jget(rep, "error"))
+	else if (adm_jget(rep, "error"))
 		error("container.release %" PRIu64 ": %s", k->id,
-		      json_object_get_string(jget(rep, "error")));
+		      json_object_get_string(adm_jget(rep, "error")));
 	json_object_put(rep);
 	k->id = 0;
 }
@@ -247,8 +186,8 @@ static void report_started(struct ctr *k, pid_t pid, char *const *argv)
 	/* this connection holds the container: if it closes first (the launcher
 	 * killed), the daemon releases it */
 	json_object_object_add(req, "hold", json_object_new_boolean(true));
-	if (call(k->cl, req, &rep) >= 0 && jget(rep, "error"))
-		msg("container.started: %s", json_object_get_string(jget(rep, "error")));
+	if (adm_call(k->cl, req, &rep) >= 0 && adm_jget(rep, "error"))
+		msg("container.started: %s", json_object_get_string(adm_jget(rep, "error")));
 	json_object_put(rep);
 }
 
@@ -258,24 +197,6 @@ static void on_clone(pid_t pid, void *ud)
 
 	if (k->cl)
 		report_started(k, pid, started_argv);
-}
-
-/* A limit asked for that the node cannot enforce: refused, as the issue of
- * a container that would run without it. */
-static const char *unenforced_limit(const struct ctr *k, const struct oci_request *q,
-				    const char *class)
-{
-	bool g = class && streq(class, "guaranteed");
-
-	if ((q->cpu_limit_mc || (g && q->cpu_request_mc)) &&
-	    (act_word_in(k->unenforced, "cpu.max") || act_word_in(k->unenforced, "cpu.weight")))
-		return "cpu";
-	if ((q->memory_limit || (g && q->memory_request)) &&
-	    act_word_in(k->unenforced, "memory.max"))
-		return "memory";
-	if (g && act_word_in(k->unenforced, "cpuset.cpus"))
-		return "cpuset";
-	return NULL;
 }
 
 /* memory.events' oom_kill of the container, -1 without a memory controller */
@@ -290,154 +211,23 @@ static long long oom_kills(int cgfd)
 	return p ? atoll(p + 9) : -1;
 }
 
-/* ---- the workload from the options, or from a bundle ---- */
+/* ---- running it ---- */
 
-static int read_bundle(struct oci_spec *spec, char *root, size_t rootlen)
+static void print_warnings(struct oci_spec *spec)
 {
-	char path[4096], err[512];
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-	char *text;
-	ssize_t n;
-	int r;
-
-	snprintf(path, sizeof(path), "%s/config.json", opts.bundle);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		error("%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)OCI_CONFIG_MAX) {
-		error("%s: not a regular file of at most %u bytes", path, OCI_CONFIG_MAX);
-		return -EINVAL;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (!text)
-		return -ENOMEM;
-	n = read(fd, text, (size_t)st.st_size);
-	if (n != st.st_size) {
-		error("%s: short read", path);
-		free(text);
-		return -EIO;
-	}
-	r = oci_parse(text, (size_t)n, spec, err, sizeof(err));
-	free(text);
-	if (r) {
-		error("%s: %s", path, err);
-		return r;
-	}
 	for (char *w = spec->warnings, *nl; *w; w = nl + 1) {
 		nl = strchr(w, '\n');
 		if (!nl)
 			break;
 		*nl = 0;
-		msg("warning: %s: %s (ignored)", path, w);
+		msg("warning: %s/config.json: %s (ignored)", opts.bundle, w);
 		*nl = '\n';
 	}
 	if (spec->terminal)
-		msg("warning: %s: process.terminal: the launcher's own terminal is the workload's "
-		    "(ignored)",
-		    path);
-	if (spec->root_path[0] == '/')
-		snprintf(root, rootlen, "%s", spec->root_path);
-	else
-		snprintf(root, rootlen, "%s/%s", opts.bundle, spec->root_path);
-	return 0;
+		msg("warning: %s/config.json: process.terminal: the launcher's own terminal is "
+		    "the workload's (ignored)",
+		    opts.bundle);
 }
-
-static const struct {
-	const char *name;
-	unsigned long set, clear;
-	unsigned long propagation;
-} mount_opts[] = {
-	{ "ro", MS_RDONLY, 0, 0 },
-	{ "rw", 0, MS_RDONLY, 0 },
-	{ "nosuid", MS_NOSUID, 0, 0 },
-	{ "suid", 0, MS_NOSUID, 0 },
-	{ "nodev", MS_NODEV, 0, 0 },
-	{ "dev", 0, MS_NODEV, 0 },
-	{ "noexec", MS_NOEXEC, 0, 0 },
-	{ "exec", 0, MS_NOEXEC, 0 },
-	{ "sync", MS_SYNCHRONOUS, 0, 0 },
-	{ "async", 0, MS_SYNCHRONOUS, 0 },
-	{ "noatime", MS_NOATIME, 0, 0 },
-	{ "atime", 0, MS_NOATIME, 0 },
-	{ "relatime", MS_RELATIME, 0, 0 },
-	{ "norelatime", 0, MS_RELATIME, 0 },
-	{ "strictatime", MS_STRICTATIME, 0, 0 },
-	{ "nodiratime", MS_NODIRATIME, 0, 0 },
-	{ "bind", MS_BIND, 0, 0 },
-	{ "rbind", MS_BIND | MS_REC, 0, 0 },
-	{ "private", 0, 0, MS_PRIVATE },
-	{ "rprivate", 0, 0, MS_PRIVATE | MS_REC },
-	{ "slave", 0, 0, MS_SLAVE },
-	{ "rslave", 0, 0, MS_SLAVE | MS_REC },
-	{ "shared", 0, 0, MS_SHARED },
-	{ "rshared", 0, 0, MS_SHARED | MS_REC },
-	{ "unbindable", 0, 0, MS_UNBINDABLE },
-	{ "runbindable", 0, 0, MS_UNBINDABLE | MS_REC },
-};
-
-/* The bundle's mounts as mount(2) arguments; the data strings live in @data. */
-static int convert_mounts(const struct oci_spec *o, struct spawn_mount *out, char (*data)[512])
-{
-	for (size_t i = 0; i < o->nmounts; i++) {
-		const struct oci_mount *m = &o->mounts[i];
-		struct spawn_mount *s = &out[i];
-		size_t dl = 0;
-
-		*s = (struct spawn_mount){ .destination = m->destination, .source = m->source };
-		data[i][0] = 0;
-		/* "cgroup" is the v2 hierarchy on a v2 host, as runc and crun read it */
-		s->type = m->type && !streq(m->type, "bind") ?
-				  (streq(m->type, "cgroup") ? "cgroup2" : m->type) :
-				  NULL;
-		for (size_t j = 0; j < m->noptions; j++) {
-			const char *opt = m->options[j];
-			size_t k;
-
-			for (k = 0; k < ARRAY_SIZE(mount_opts); k++)
-				if (streq(opt, mount_opts[k].name))
-					break;
-			if (k < ARRAY_SIZE(mount_opts)) {
-				s->flags |= mount_opts[k].set;
-				s->flags &= ~mount_opts[k].clear;
-				s->propagation |= mount_opts[k].propagation;
-				continue;
-			}
-			if (streq(opt, "tmpcopyup") || streq(opt, "nocopyup") ||
-			    streq(opt, "idmap") || streq(opt, "ridmap")) {
-				error("config.json: mounts[%zu] (%s): option '%s' is not supported",
-				      i, m->destination, opt);
-				return -EINVAL;
-			}
-			/* the rest is the filesystem's own (mode=755, size=65536k) */
-			if (dl + strlen(opt) + 2 > sizeof(data[i])) {
-				error("config.json: mounts[%zu] (%s): options too long", i,
-				      m->destination);
-				return -EINVAL;
-			}
-			dl += (size_t)snprintf(data[i] + dl, sizeof(data[i]) - dl, "%s%s",
-					       dl ? "," : "", opt);
-		}
-		if (!(s->flags & MS_BIND) && !s->type) {
-			error("config.json: mounts[%zu] (%s): no type and not a bind mount", i,
-			      m->destination);
-			return -EINVAL;
-		}
-		if (s->flags & MS_BIND) {
-			s->bind_ro = s->flags & MS_RDONLY;
-			s->type = NULL;
-		}
-		s->data = data[i][0] ? data[i] : NULL;
-	}
-	return 0;
-}
-
-/* ---- running it ---- */
-
-/* a bundle without process.env: the workload gets none of the launcher's */
-static char *no_env[] = { NULL };
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 
@@ -477,9 +267,7 @@ int main(int argc, char **argv)
 	struct oci_spec spec = { 0 };
 	struct oci_request q = { 0 };
 	struct spawn_spec ss = { 0 };
-	struct spawn_mount *mounts = NULL;
-	char(*mdata)[512] = NULL;
-	const char *ns_join[8] = { 0 };
+	struct bundle_run br = { 0 };
 	char err[768], rootbuf[4096], cgpath[4096], *mount = NULL;
 	const char *class;
 	struct ctr k = { 0 };
@@ -490,6 +278,9 @@ int main(int argc, char **argv)
 	siginfo_t si;
 	pid_t pid;
 
+	/* the OCI runtime's command line (create, start, ... as runc's) */
+	if (rt_is_runtime_form(argc, argv))
+		return runtime_main(argc, argv);
 	r = run_parse_args(argc, argv, &opts, err, sizeof(err));
 	if (r == 1)
 		return 0;
@@ -510,9 +301,13 @@ int main(int argc, char **argv)
 
 	ss.umask = -1;
 	ss.no_new_privs = true;
+	ss.hold_dirfd = ss.console_fd = ss.pidns_fd = -1;
 	if (opts.bundle) {
-		if (read_bundle(&spec, rootbuf, sizeof(rootbuf)))
+		if (bundle_read(opts.bundle, &spec, rootbuf, sizeof(rootbuf), err, sizeof(err))) {
+			error("%s", err);
 			goto out;
+		}
+		print_warnings(&spec);
 		if (oci_to_request(&spec.res, &q, err, sizeof(err))) {
 			error("%s/config.json: %s", opts.bundle, err);
 			goto out;
@@ -537,35 +332,12 @@ int main(int argc, char **argv)
 			      class);
 			goto out;
 		}
-		ss.argv = spec.args;
-		ss.envp = spec.env ? spec.env : no_env;
-		ss.cwd = spec.cwd ? spec.cwd : "/";
-		ss.set_user = true;
-		ss.uid = spec.uid;
-		ss.gid = spec.gid;
-		ss.gids = spec.gids;
-		ss.ngids = spec.ngids;
-		ss.umask = spec.has_umask ? (int)spec.umask : -1;
-		ss.oci = &spec;
-		if (spec.has_caps)
-			memcpy(ss.caps, spec.caps, sizeof(ss.caps));
-		ss.no_new_privs = spec.no_new_privs;
-		ss.has_oom_score_adj = spec.has_oom_score_adj;
-		ss.oom_score_adj = spec.oom_score_adj;
-		ss.rootfs = rootbuf;
-		ss.rootfs_readonly = spec.root_readonly;
-		ss.hostname = opts.hostname ? opts.hostname : spec.hostname;
-		mounts = calloc(spec.nmounts + 1, sizeof(*mounts));
-		mdata = calloc(spec.nmounts + 1, sizeof(*mdata));
-		if (!mounts || !mdata || convert_mounts(&spec, mounts, mdata))
+		if (bundle_spawn_spec(&br, &spec, rootbuf, &ss, err, sizeof(err))) {
+			error("%s/config.json: %s", opts.bundle, err);
 			goto out;
-		ss.mounts = mounts;
-		ss.nmounts = spec.nmounts;
-		ss.ns_new = spec.ns_new;
-		for (size_t i = 0, j = 0; i < spec.nnamespaces && j < ARRAY_SIZE(ns_join) - 1; i++)
-			if (spec.namespaces[i].path)
-				ns_join[j++] = spec.namespaces[i].path;
-		ss.ns_join = ns_join;
+		}
+		if (opts.hostname)
+			ss.hostname = opts.hostname;
 		if (ss.hostname && !(ss.ns_new & CLONE_NEWUTS)) {
 			error("%s: a hostname needs a new uts namespace in linux.namespaces",
 			      opts.hostname ? "--hostname" : "config.json");
@@ -606,7 +378,7 @@ int main(int argc, char **argv)
 			goto out;
 		status = RUN_EXIT_FAILED;
 		{
-			const char *missing = unenforced_limit(&k, &q, class);
+			const char *missing = adm_unenforced_limit(&k, &q, class);
 
 			if (missing) {
 				error("refused: a %s limit was asked for, but the %s controller is "
@@ -724,8 +496,7 @@ out:
 		standalone_free(k.sa);
 	client__free(k.cl);
 	free(mount);
-	free(mounts);
-	free(mdata);
+	bundle_run_free(&br);
 	oci_spec_free(&spec);
 	return status;
 }

@@ -90,6 +90,21 @@ struct spawn_spec {
 	 * started container nobody holds */
 	void (*on_clone)(pid_t pid, void *ud);
 	void *ud;
+	/* the OCI runtime's create: the process is set up and held before
+	 * exec until `start` opens hold_dirfd's exec.fifo for reading;
+	 * spawn_start returns once it waits there. The launcher may exit
+	 * meanwhile (no parent-death signal; so too with survive_parent) */
+	int hold_dirfd; /* -1: not held */
+	bool survive_parent; /* exec --detach: outlive the caller */
+	bool no_pivot; /* MS_MOVE and chroot instead of pivot_root (a ramfs root) */
+	/* process.terminal: a pty made in the container's /dev/pts, its
+	 * master sent over this connected socket (SCM_RIGHTS), the slave the
+	 * process's controlling terminal and stdio; -1 none */
+	int console_fd;
+	unsigned preserve_fds; /* 3 .. 3+N-1 stay open across exec */
+	/* join this pid namespace before clone3 (exec into a container: a
+	 * pid namespace is entered by the children of who joins it); -1 */
+	int pidns_fd;
 };
 
 /*

@@ -20,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -61,7 +63,10 @@ die(int exit_status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
 	va_end(ap);
-	w = write(err_fd, &e, sizeof(e));
+	if (err_fd >= 0)
+		w = write(err_fd, &e, sizeof(e));
+	else /* after a held process was let go: the container's stderr */
+		w = dprintf(2, "cgpilot-run: %s\n", e.msg);
 	(void)w;
 	_exit(exit_status);
 }
@@ -261,10 +266,16 @@ static void setup_root(const struct spawn_spec *s)
 		make_dev(rootfd);
 	close(rootfd);
 	CHECK(chdir(s->rootfs), "chdir %s: %m", s->rootfs);
-	/* the old root is stacked under the new and detached: nothing of the
-	 * host's tree stays reachable */
-	CHECK(syscall(SYS_pivot_root, ".", "."), "pivot_root into %s: %m", s->rootfs);
-	CHECK(umount2(".", MNT_DETACH), "detach the old root: %m");
+	if (s->no_pivot) {
+		/* a root that cannot be pivoted from (ramfs): moved onto / */
+		CHECK(mount(s->rootfs, "/", NULL, MS_MOVE, NULL), "move %s onto /: %m", s->rootfs);
+		CHECK(chroot("."), "chroot into %s: %m", s->rootfs);
+	} else {
+		/* the old root is stacked under the new and detached: nothing of
+		 * the host's tree stays reachable */
+		CHECK(syscall(SYS_pivot_root, ".", "."), "pivot_root into %s: %m", s->rootfs);
+		CHECK(umount2(".", MNT_DETACH), "detach the old root: %m");
+	}
 	CHECK(chdir("/"), "chdir /: %m");
 }
 
@@ -328,6 +339,7 @@ static void set_caps(const uint64_t caps[5])
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = { 0 };
+	uint64_t inh;
 	int last = 63;
 
 	/* the bounding set: drop what is not in it (capabilities past the
@@ -345,12 +357,16 @@ static void set_caps(const uint64_t caps[5])
 	d[1].effective = (uint32_t)(caps[OCI_CAP_EFFECTIVE] >> 32);
 	d[0].permitted = (uint32_t)caps[OCI_CAP_PERMITTED];
 	d[1].permitted = (uint32_t)(caps[OCI_CAP_PERMITTED] >> 32);
-	d[0].inheritable = (uint32_t)caps[OCI_CAP_INHERITABLE];
-	d[1].inheritable = (uint32_t)(caps[OCI_CAP_INHERITABLE] >> 32);
+	/* an ambient capability must be inheritable (and permitted) to be
+	 * raised: the runtime-spec's defaults (crun spec) list it in ambient
+	 * but not in inheritable, and runc and crun raise it all the same */
+	inh = caps[OCI_CAP_INHERITABLE] | (caps[OCI_CAP_AMBIENT] & caps[OCI_CAP_PERMITTED]);
+	d[0].inheritable = (uint32_t)inh;
+	d[1].inheritable = (uint32_t)(inh >> 32);
 	CHECK(syscall(SYS_capset, &h, d), "set capabilities: %m");
 	CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient: %m");
 	for (int c = 0; c < 64; c++)
-		if (caps[OCI_CAP_AMBIENT] & (1ULL << c))
+		if (caps[OCI_CAP_AMBIENT] & caps[OCI_CAP_PERMITTED] & (1ULL << c))
 			CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0),
 			      "raise ambient capability %d: %m", c);
 }
@@ -377,6 +393,101 @@ static void set_rlimits(const struct oci_spec *o)
 	}
 }
 
+/* ---- the terminal and the hold ---- */
+
+/* A pty from the container's own devpts, the master sent over the console
+ * socket, the slave made the controlling terminal and stdio (runc's and
+ * crun's way; conmon and the containerd shim read the master). */
+static void setup_console(int sock)
+{
+	char cmsgbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char name[] = "/dev/ptmx";
+	struct iovec iov = { .iov_base = name, .iov_len = sizeof(name) - 1 };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cmsgbuf,
+			     .msg_controllen = sizeof(cmsgbuf) };
+	struct cmsghdr *cm;
+	int master, slave, unlock = 0;
+
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		die(RUN_EXIT_FAILED, "open /dev/ptmx in the container (a devpts mount at "
+				     "/dev/pts with ptmx is needed for process.terminal): %m");
+	CHECK(ioctl(master, TIOCSPTLCK, &unlock), "unlock the pty: %m");
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		die(RUN_EXIT_FAILED, "open the pty's slave: %m");
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		die(RUN_EXIT_FAILED, "send the pty over --console-socket: %m");
+	close(master);
+	close(sock);
+	CHECK(setsid(), "setsid: %m");
+	CHECK(ioctl(slave, TIOCSCTTY, 0), "make the pty the controlling terminal: %m");
+	for (int fd = 0; fd < 3; fd++)
+		CHECK(dup2(slave, fd), "the pty as fd %d: %m", fd);
+	if (slave > 2)
+		close(slave);
+}
+
+/* process.args[0] as exec will find it: in the container's PATH, or as
+ * given; refused at create (127, 126) rather than after start. */
+static void check_executable(char *const *argv, char *const *envp)
+{
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	const char *cmd = argv[0];
+	char buf[4096];
+	struct stat st;
+
+	if (strchr(cmd, '/')) {
+		if (cmd[0] != '/')
+			return; /* relative to process.cwd: exec says */
+		if (stat(cmd, &st) < 0)
+			die(RUN_EXIT_NOTFOUND, "exec %s: %m", cmd);
+		if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+			die(RUN_EXIT_NOEXEC, "exec %s: not an executable file", cmd);
+		return;
+	}
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], "PATH=", 5))
+			path = envp[i] + 5;
+	for (const char *p = path, *e;; p = e + 1) {
+		e = strchrnul(p, ':');
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)(e - p), e == p ? "." : p, cmd);
+		if (!stat(buf, &st) && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+			return;
+		if (!*e)
+			break;
+	}
+	errno = ENOENT;
+	die(RUN_EXIT_NOTFOUND, "exec %s: not found in $PATH (%s)", cmd, path);
+}
+
+/* Tell create we are ready and wait for start (its read of exec.fifo). */
+static void hold(int dirfd)
+{
+	struct child_err ready = { .exit_status = -1 };
+	ssize_t w;
+	int fd;
+
+	w = write(err_fd, &ready, sizeof(ready));
+	(void)w;
+	close(err_fd);
+	err_fd = -1;
+	do
+		fd = openat(dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		die(RUN_EXIT_FAILED, "wait for start on exec.fifo: %m");
+	close(fd);
+	close(dirfd);
+}
+
 static void __attribute__((noreturn)) child(const struct spawn_spec *s, int go_fd)
 {
 	sigset_t none;
@@ -384,7 +495,8 @@ static void __attribute__((noreturn)) child(const struct spawn_spec *s, int go_f
 
 	/* dies with the launcher, even by SIGKILL; one that died before this
 	 * line closed the go pipe, and the read below sees the end */
-	CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "parent-death signal: %m");
+	if (s->hold_dirfd < 0 && !s->survive_parent)
+		CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "parent-death signal: %m");
 	if (read(go_fd, &c, 1) != 1)
 		_exit(RUN_EXIT_FAILED);
 	close(go_fd);
@@ -428,6 +540,12 @@ static void __attribute__((noreturn)) child(const struct spawn_spec *s, int go_f
 		write_file("/proc/self/oom_score_adj", v);
 	}
 	set_rlimits(s->oci);
+	if (s->console_fd >= 0)
+		setup_console(s->console_fd);
+	if (s->hold_dirfd >= 0) {
+		check_executable(s->argv, s->envp ? s->envp : environ);
+		hold(s->hold_dirfd);
+	}
 	set_user(s);
 	set_caps(s->caps);
 	if (s->no_new_privs)
@@ -437,7 +555,7 @@ static void __attribute__((noreturn)) child(const struct spawn_spec *s, int go_f
 	if (s->cwd)
 		CHECK(chdir(s->cwd), "chdir %s: %m", s->cwd);
 	/* no descriptor but 0-2 reaches the workload (err_fd closes on exec) */
-	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+	if (syscall(SYS_close_range, 3 + s->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		die(RUN_EXIT_FAILED, "close_range: %m");
 	if (s->envp)
 		environ = (char **)s->envp;
@@ -458,6 +576,13 @@ pid_t spawn_start(const struct spawn_spec *s, int *ret_pidfd, int *ret_exit, cha
 	if (pipe2(errp, O_CLOEXEC) < 0 || pipe2(gop, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -errno;
+	}
+	if (s->pidns_fd >= 0 && setns(s->pidns_fd, CLONE_NEWPID) < 0) {
+		int r = -errno;
+
+		snprintf(err, errlen, "join the container's pid namespace: %s", strerror(errno));
+		close(errp[0]), close(errp[1]), close(gop[0]), close(gop[1]);
+		return r;
 	}
 	ca.flags = CLONE_INTO_CGROUP | CLONE_PIDFD | s->ns_new;
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
@@ -496,6 +621,11 @@ pid_t spawn_start(const struct spawn_spec *s, int *ret_pidfd, int *ret_exit, cha
 		n = read(errp[0], &e, sizeof(e));
 	while (n < 0 && errno == EINTR);
 	close(errp[0]);
+	if (n == (ssize_t)sizeof(e) && e.exit_status == -1 && s->hold_dirfd >= 0) {
+		/* held before exec, waiting for start */
+		*ret_pidfd = pidfd;
+		return pid;
+	}
 	if (n > 0) {
 		e.msg[sizeof(e.msg) - 1] = 0;
 		snprintf(err, errlen, "%s", n == (ssize_t)sizeof(e) ? e.msg : "the child failed");

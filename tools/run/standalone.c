@@ -66,6 +66,18 @@ static unsigned available(int mount_fd)
 int standalone_create(const struct run_opts *o, const char *class_text, const struct oci_request *q,
 		      struct standalone **ret, char *cgroup, size_t cglen, char *err, size_t errlen)
 {
+	char owner[64];
+
+	snprintf(owner, sizeof(owner), OWNER ":%d", (int)getpid());
+	return standalone_create_at(o->config, NULL, o->name, owner, class_text, q, ret, cgroup,
+				    cglen, err, errlen);
+}
+
+int standalone_create_at(const char *config, const char *path, const char *name, const char *owner,
+			 const char *class_text, const struct oci_request *q,
+			 struct standalone **ret, char *cgroup, size_t cglen, char *err,
+			 size_t errlen)
+{
 	struct cgp_conf conf;
 	struct standalone *sa;
 	struct res_spec spec = { 0 };
@@ -79,7 +91,7 @@ int standalone_create(const struct run_opts *o, const char *class_text, const st
 	int r, fd = -1;
 
 	cgp_conf_defaults(&conf);
-	r = cgp_conf_parse_file(&conf, o->config, cerr, sizeof(cerr));
+	r = cgp_conf_parse_file(&conf, config, cerr, sizeof(cerr));
 	if (r && r != -ENOENT) {
 		snprintf(err, errlen, "%s", cerr);
 		return r;
@@ -104,13 +116,15 @@ int standalone_create(const struct run_opts *o, const char *class_text, const st
 	if (r)
 		return r;
 	sa->act.mount_fd = sa->mount_fd;
-	if (o->name)
+	if (path)
+		snprintf(sa->path, sizeof(sa->path), "%s", path);
+	else if (name)
 		snprintf(sa->path, sizeof(sa->path), "%s/%s/%s", conf.container_root,
-			 class_name(class), o->name);
+			 class_name(class), name);
 	else
 		snprintf(sa->path, sizeof(sa->path), "%s/%s/run-%d", conf.container_root,
 			 class_name(class), (int)getpid());
-	snprintf(sa->owner, sizeof(sa->owner), OWNER ":%d", (int)getpid());
+	snprintf(sa->owner, sizeof(sa->owner), "%s", owner);
 	on = available(sa->mount_fd) & (CGFS_CPU | CGFS_MEMORY | CGFS_IO | CGFS_PIDS);
 	/* a limit no controller takes: refused, as with the daemon */
 	if ((spec.cpu_limit_mc && !(on & CGFS_CPU)) || (spec.mem_limit && !(on & CGFS_MEMORY))) {
@@ -255,6 +269,54 @@ void standalone_remove(struct standalone *sa)
 		usleep(5000);
 	}
 	sa->made = false;
+}
+
+void standalone_prune_parents(struct standalone *sa)
+{
+	char p[4096], *slash;
+
+	snprintf(p, sizeof(p), "%s", sa->path);
+	/* the empty parents this launcher made, up to one another made or
+	 * one in use (EBUSY) */
+	while ((slash = strrchr(p, '/'))) {
+		*slash = 0;
+		if (act_rmdir(&sa->act, p, 0, OWNER))
+			break;
+	}
+}
+
+int standalone_attach(const char *config, const char *path, uint64_t id, const char *owner,
+		      struct standalone **ret, char *err, size_t errlen)
+{
+	struct cgp_conf conf;
+	struct standalone *sa;
+	char cerr[512];
+	int r;
+
+	cgp_conf_defaults(&conf);
+	r = cgp_conf_parse_file(&conf, config, cerr, sizeof(cerr));
+	if (r && r != -ENOENT) {
+		snprintf(err, errlen, "%s", cerr);
+		return r;
+	}
+	sa = calloc(1, sizeof(*sa));
+	if (!sa)
+		return -ENOMEM;
+	*ret = sa;
+	r = open_mount(conf.cgroup_root, &sa->mount_fd, sa->mount, sizeof(sa->mount), err, errlen);
+	if (r)
+		return r;
+	sa->act.mount_fd = sa->mount_fd;
+	snprintf(sa->path, sizeof(sa->path), "%s", path);
+	snprintf(sa->owner, sizeof(sa->owner), "%s", owner);
+	sa->id = id;
+	sa->made = true;
+	return 0;
+}
+
+uint64_t standalone_id(const struct standalone *sa)
+{
+	return sa->id;
 }
 
 void standalone_free(struct standalone *sa)

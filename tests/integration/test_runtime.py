@@ -1,0 +1,257 @@
+"""cgpilot-run as an OCI runtime on the host, as the engines call it:
+create (admitted as a runtime container at linux.cgroupsPath, held before
+exec), state, start, ps, exec, pause/resume, kill, delete; the fail-open
+path when the daemon is away, and daemon_unreachable = fail; hostile IDs,
+a symlinked --root, a corrupt state file, a crash between create and start;
+go-runc's JSON log. The real engines are vmtest's (guest_engines.c)."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from harness import BUILD, Skip, log, wait_until
+from test_containers import ctr_daemon, listed, ok
+
+RUN = os.path.join(BUILD, "cgpilot-run")
+
+
+class Runtime:
+    def __init__(self, ctx, name, sock):
+        self.base = "/tmp/cgpilot-itest-%d-rt-%s" % (os.getpid(), name)
+        shutil.rmtree(self.base, ignore_errors=True)
+        os.makedirs(self.base + "/bundle/rootfs/bin")
+        ctx.dirs.append(self.base)
+        self.root = self.base + "/state"
+        self.sock = sock
+        self.bundle = self.base + "/bundle"
+        subprocess.run(["cp", "/bin/busybox", self.bundle + "/rootfs/bin/busybox"], check=True)
+        for app in ("sh", "sleep", "cat", "echo", "hostname", "true"):
+            os.symlink("busybox", self.bundle + "/rootfs/bin/" + app)
+        self.extra = []
+
+    def spec(self, cgpath, args, annotations=None, resources=None, terminal=False):
+        s = {"ociVersion": "1.0.2",
+             "process": {"args": args, "cwd": "/", "terminal": terminal,
+                         "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}},
+             "root": {"path": "rootfs"}, "hostname": "rtbox",
+             "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+                        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+                         "options": ["nosuid", "mode=755"]}],
+             "annotations": annotations or {},
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"},
+                                      {"type": "ipc"}],
+                       "cgroupsPath": cgpath, "resources": resources or {}}}
+        with open(self.bundle + "/config.json", "w") as f:
+            json.dump(s, f)
+
+    def __call__(self, *args, check_rc=None, timeout=30, stdin=None, extra=None):
+        argv = [RUN, "--root", self.root, "--socket", self.sock] + (extra or []) + list(args)
+        # files, not pipes: a held or detached process keeps its stdio open
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            rc = subprocess.run(argv, stdout=out, stderr=err, text=True, timeout=timeout,
+                                input=stdin).returncode
+            out.seek(0)
+            err.seek(0)
+            p = subprocess.CompletedProcess(argv, rc, out.read(), err.read())
+        log(args, p.returncode, p.stdout.strip()[:200], p.stderr.strip()[:300])
+        if check_rc is not None:
+            assert p.returncode == check_rc, (args, p.returncode, p.stdout, p.stderr)
+        return p
+
+    def state(self, cid):
+        p = self("state", cid, check_rc=0)
+        return json.loads(p.stdout)
+
+
+def cgroup_of(pid):
+    with open("/proc/%d/cgroup" % pid) as f:
+        for line in f:
+            if line.startswith("0::"):
+                return line[3:].strip().lstrip("/")
+    return None
+
+
+def t_runtime_lifecycle(ctx):
+    cg = ctx.cgroups("rtlife", sweep=True)
+    d = ctr_daemon(ctx, cg, "rtlife",
+                   "[containers]\nengine_roots = %s\n" % cg.rel("eng")).start()
+    rt = Runtime(ctx, "life", d.sock)
+    path = cg.rel("eng") + "/c1"
+    rt.spec("/" + path, ["sh", "-c", "echo started $(hostname); exec sleep 60"],
+            annotations={"io.cgpilot.class": "besteffort", "k": "v"})
+    pidfile = rt.base + "/pid"
+    p = rt("create", "--bundle", rt.bundle, "--pid-file", pidfile, "c1", check_rc=0)
+    # held before exec, already in its cgroup
+    st = rt.state("c1")
+    assert st["status"] == "created" and st["bundle"] == rt.bundle, st
+    assert st["annotations"] == {"io.cgpilot.class": "besteffort", "k": "v"}, st
+    pid = int(open(pidfile).read())
+    assert pid == st["pid"] and cgroup_of(pid) == path, (pid, cgroup_of(pid), path)
+    ctrs = listed(d)
+    assert len(ctrs) == 1, ctrs
+    c = list(ctrs.values())[0]
+    assert c["kind"] == "runtime" and c["cgroup"] == path and c["class"] == "besteffort", c
+    assert c["pid"] == pid, c
+    lst = rt("list", "--format", "json", check_rc=0)
+    assert [x["id"] for x in json.loads(lst.stdout)] == ["c1"], lst.stdout
+    assert rt("list", "-q", check_rc=0).stdout.split() == ["c1"]
+    # a second create of the same ID is refused, and leaves the first alone
+    p = rt("create", "--bundle", rt.bundle, "c1", check_rc=1)
+    assert "exists already" in p.stderr, p.stderr
+    assert rt.state("c1")["status"] == "created"
+    rt("start", "c1", check_rc=0)
+    wait_until(lambda: rt.state("c1")["status"] == "running", 5, "c1 running")
+    p = rt("start", "c1", check_rc=1)
+    assert "it is running, not created" in p.stderr, p.stderr
+    ps = json.loads(rt("ps", "--format", "json", "c1", check_rc=0).stdout)
+    assert ps == [pid], ps
+    # exec: the container's namespaces and cgroup, its exit status
+    p = rt("exec", "c1", "sh", "-c", "echo $(hostname) $$; exit 3", check_rc=3)
+    host, inner = p.stdout.split()
+    assert host == "rtbox" and int(inner) > 1, p.stdout
+    # --process as the engines pass it, detached, with a pid file
+    proc = rt.base + "/proc.json"
+    with open(proc, "w") as f:
+        json.dump({"args": ["sleep", "30"], "cwd": "/", "env": ["PATH=/bin"],
+                   "user": {"uid": 0, "gid": 0}}, f)
+    rt("exec", "--process", proc, "--detach", "--pid-file", rt.base + "/exec.pid", "c1",
+       check_rc=0)
+    epid = int(open(rt.base + "/exec.pid").read())
+    assert cgroup_of(epid) == path, cgroup_of(epid)
+    assert sorted(json.loads(rt("ps", "-f", "json", "c1").stdout)) == sorted([pid, epid])
+    # pause and resume through the daemon's container.freeze
+    rt("pause", "c1", check_rc=0)
+    assert rt.state("c1")["status"] == "paused"
+    rt("resume", "c1", check_rc=0)
+    assert rt.state("c1")["status"] == "running"
+    # delete refuses a running container; kill by name; then delete
+    p = rt("delete", "c1", check_rc=1)
+    assert "delete --force" in p.stderr, p.stderr
+    rt("kill", "c1", "KILL", check_rc=0)
+    wait_until(lambda: rt.state("c1")["status"] == "stopped", 5, "c1 stopped")
+    rt("delete", "c1", check_rc=0)
+    p = rt("state", "c1", check_rc=1)
+    assert "does not exist" in p.stderr, p.stderr
+    wait_until(lambda: listed(d) == {}, 5, "the container released")
+    wait_until(lambda: not os.path.exists(os.path.join(cg.mount, path)), 5, "its cgroup removed")
+    # kill of what is gone says so
+    p = rt("kill", "c1", check_rc=1)
+    assert "does not exist" in p.stderr, p.stderr
+
+
+def t_runtime_refused(ctx):
+    """A cgroupsPath outside the engine roots: the daemon's reason, nothing left."""
+    cg = ctx.cgroups("rtref", sweep=True)
+    d = ctr_daemon(ctx, cg, "rtref", "[containers]\nengine_roots = %s\n" % cg.rel("eng")).start()
+    rt = Runtime(ctx, "ref", d.sock)
+    rt.spec("/" + cg.rel("elsewhere/c2"), ["true"])
+    log_file = rt.base + "/log.json"
+    p = rt("create", "--bundle", rt.bundle, "c2", check_rc=1,
+           extra=["--log", log_file, "--log-format=json"])
+    assert "is not below an engine root" in p.stderr, p.stderr
+    # go-runc reads the last JSON line's msg
+    last = json.loads(open(log_file).read().splitlines()[-1])
+    assert last["level"] == "error" and "engine root" in last["msg"], last
+    assert not os.path.exists(rt.root + "/c2"), os.listdir(rt.root)
+    assert listed(d) == {}
+    assert not os.path.exists(os.path.join(cg.mount, cg.rel("elsewhere")))
+
+
+def t_runtime_daemon_away(ctx):
+    """daemon_unreachable = apply (default): created, cgroup made and removed
+    by the runtime; = fail: refused, nothing left."""
+    cg = ctx.cgroups("rtaway", sweep=True)
+    rt = Runtime(ctx, "away", "/nonexistent/cgpilot.sock")
+    path = cg.rel("eng/c3")
+    rt.spec("/" + path, ["sh", "-c", "echo hi"])
+    p = rt("create", "--bundle", rt.bundle, "c3", check_rc=0)
+    assert "not reachable" in p.stderr and "unadmitted" in p.stderr, p.stderr
+    pid = rt.state("c3")["pid"]
+    assert cgroup_of(pid) == path, cgroup_of(pid)
+    owner = os.getxattr(os.path.join(cg.mount, path), "trusted.cgpilot.owner")
+    assert owner.startswith(b"cgpilot-run"), owner
+    rt("start", "c3", check_rc=0)
+    wait_until(lambda: rt.state("c3")["status"] == "stopped", 5, "c3 stopped")
+    rt("delete", "c3", check_rc=0)
+    assert not os.path.exists(os.path.join(cg.mount, path))
+    # the parent it made is gone too, the test's own stays
+    assert not os.path.exists(os.path.join(cg.mount, cg.rel("eng")))
+    assert os.path.isdir(cg.parent)
+    conf = rt.base + "/fail.conf"
+    with open(conf, "w") as f:
+        f.write("[runtime]\ndaemon_unreachable = fail\n")
+    p = rt("create", "--bundle", rt.bundle, "c4", check_rc=1, extra=["--config", conf])
+    assert "daemon_unreachable = fail" in p.stderr, p.stderr
+    assert not os.path.exists(rt.root + "/c4")
+    assert not os.path.exists(os.path.join(cg.mount, cg.rel("eng")))
+    with open(conf, "w") as f:
+        f.write("[runtime]\ndaemon_unreachable = maybe\n")
+    p = rt("create", "--bundle", rt.bundle, "c4", check_rc=1, extra=["--config", conf])
+    assert "'daemon_unreachable' in [runtime] must be apply or fail" in p.stderr, p.stderr
+
+
+def t_runtime_hostile(ctx):
+    """IDs that are not names, a symlinked --root, a planted or corrupt state
+    file, a crash between create and start."""
+    cg = ctx.cgroups("rthost", sweep=True)
+    rt = Runtime(ctx, "host", "/nonexistent/cgpilot.sock")
+    for bad in ("a/b", "..", ".", "x\ny", "-", "a" * 1025):
+        if bad == "-":
+            continue
+        p = rt("state", bad, check_rc=1)
+        assert "container ID" in p.stderr, (bad, p.stderr)
+    os.makedirs(rt.base + "/real")
+    os.symlink(rt.base + "/real", rt.base + "/link")
+    p = rt("list", extra=["--root", rt.base + "/link"], check_rc=1)
+    assert "is a symbolic link: refused" in p.stderr, p.stderr
+    # a planted state: wrong types, a cgroup path with .., another ID
+    os.makedirs(rt.root + "/evil", mode=0o700)
+    os.chmod(rt.root, 0o700)
+    for text, want in (("{", "state.json"),
+                       (json.dumps({"version": 1, "id": "evil", "pid": "1"}), '"bundle"'),
+                       (json.dumps({"version": 1, "id": "other", "bundle": "/", "cgroup": "",
+                                    "degraded": "", "created": "", "pid": 1, "pid_start": 1,
+                                    "cgroup_id": 0, "daemon_id": 0, "created_ns": 0,
+                                    "own_cgroup": False}), "names 'other'"),
+                       (json.dumps({"version": 1, "id": "evil", "bundle": "/",
+                                    "cgroup": "a/../../etc", "degraded": "", "created": "",
+                                    "pid": 1, "pid_start": 1, "cgroup_id": 0, "daemon_id": 0,
+                                    "created_ns": 0, "own_cgroup": True}),
+                        "not a cgroup path")):
+        with open(rt.root + "/evil/state.json", "w") as f:
+            f.write(text)
+        p = rt("kill", "evil", "KILL", check_rc=1)
+        assert want in p.stderr, (want, p.stderr)
+    # pid 1 of the host was never signalled: the checks came first; delete
+    # --force removes what it cannot read
+    rt("delete", "--force", "evil", check_rc=0)
+    assert not os.path.exists(rt.root + "/evil")
+    # a create killed half-way (after the state, before start): delete --force
+    path = cg.rel("eng/c5")
+    rt.spec("/" + path, ["sleep", "60"])
+    rt("create", "--bundle", rt.bundle, "c5", check_rc=0)
+    pid = rt.state("c5")["pid"]
+    p = rt("delete", "c5", check_rc=1)
+    assert "it is created" in p.stderr, p.stderr
+    rt("delete", "--force", "c5", check_rc=0)
+    wait_until(lambda: not os.path.exists("/proc/%d" % pid) or
+               open("/proc/%d/stat" % pid).read().split(") ")[1][0] == "Z", 5, "c5 killed")
+    assert not os.path.exists(os.path.join(cg.mount, path))
+    assert not os.path.exists(rt.root + "/c5")
+    # an engine's options in both forms; unknown ones named
+    p = rt("create", "--bundle", rt.bundle, "--bogus", "c6", check_rc=1)
+    assert "unknown option '--bogus'" in p.stderr, p.stderr
+    p = rt("checkpoint", "c6", check_rc=1)
+    assert "not supported" in p.stderr, p.stderr
+    f = json.loads(rt("features", check_rc=0).stdout)
+    assert f["linux"]["cgroup"]["v2"] is True and "pid" in f["linux"]["namespaces"], f
+
+
+TESTS = [
+    ("runtime_lifecycle", t_runtime_lifecycle),
+    ("runtime_refused", t_runtime_refused),
+    ("runtime_daemon_away", t_runtime_daemon_away),
+    ("runtime_hostile", t_runtime_hostile),
+]
