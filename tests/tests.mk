@@ -54,6 +54,13 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard lib/*.h lib/actuate/*.h inc
 	clang $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS) -o $@ $< \
 		$(LIB_SRCS) $(PKG_LIBS)
 
+# the runtime's command line and state file are cgpilot-run's, not lib/'s
+$(OUT)/fuzz/fuzz_runtime: tests/fuzz/fuzz_runtime.c tools/run/rt_args.c tools/run/rt_state.c \
+		tools/run/runtime.h $(LIB_SRCS) $(wildcard lib/*.h lib/actuate/*.h include/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -Itools/run $(PKG_CFLAGS) -o $@ \
+		$< tools/run/rt_args.c tools/run/rt_state.c $(LIB_SRCS) $(PKG_LIBS)
+
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 		c=$(OUT)/fuzz/corpus-$$(basename $$f); mkdir -p $$c; \
