@@ -183,6 +183,8 @@ static void unlink_cg(struct containers *c, struct container *k)
 
 void ctr_unlink(struct containers *c, struct container *k)
 {
+	if (k->degraded[0] && c->stats.ndegraded)
+		c->stats.ndegraded--;
 	struct container **pp;
 
 	if (k->owner) {
@@ -657,13 +659,61 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 	return r;
 }
 
+int ctr_place_exclusive(struct containers *c, struct container *k, char *why, size_t whylen)
+{
+	struct topo_cpuset old_pool = { 0 };
+	int r;
+
+	if (place_cpus_of(&c->pool, 0, &old_pool))
+		return -ENOMEM;
+	r = place_exclusive(&c->pool, k->id, (unsigned)(k->spec.cpu_request_mc / CGP_MILLI),
+			    &k->cpus, why, whylen);
+	if (r) {
+		topo_cpuset_free(&old_pool);
+		return r;
+	}
+	place_mems_of(c->d->topo, &k->cpus, &k->mems);
+	/* the CPUs leave the shared containers before the new one has them;
+	 * if one cannot give them up, the new one does not get them */
+	if (rebalance(c, &old_pool, "exclusive CPUs for a guaranteed container")) {
+		ctr_unplace_exclusive(c, k,
+				      "exclusive CPUs returned (a shared container kept them)");
+		topo_cpuset_free(&old_pool);
+		snprintf(why, whylen,
+			 "exclusive CPUs: a shared container's cpuset could not be shrunk "
+			 "(see the log); nothing given");
+		return -EBUSY;
+	}
+	topo_cpuset_free(&old_pool);
+	return 0;
+}
+
+void ctr_unplace_exclusive(struct containers *c, struct container *k, const char *reason)
+{
+	struct topo_cpuset mid = { 0 };
+
+	place_cpus_of(&c->pool, 0, &mid);
+	place_release(&c->pool, k->id);
+	topo_cpuset_free(&k->cpus);
+	topo_cpuset_free(&k->mems);
+	rebalance(c, &mid, reason);
+	topo_cpuset_free(&mid);
+}
+
+void ctr_book(struct containers *c, struct container *k)
+{
+	struct res_vec rv = { k->spec.cpu_request_mc, k->spec.mem_request };
+
+	admit_book(&c->books, k->class, &k->spec, k->exclusive);
+	drf_charge(&c->drf, k->tenant, &rv);
+	k->booked = true;
+}
+
 int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t whylen,
 		  enum ctr_refusal *ret_reason)
 {
-	struct topo_cpuset old_pool = { 0 };
 	char reason[160];
 	enum admit_verdict v;
-	struct res_vec rv = { k->spec.cpu_request_mc, k->spec.mem_request };
 	int r;
 
 	v = admit_decide(&c->books, k->class, &k->spec, k->exclusive, why, whylen);
@@ -674,34 +724,10 @@ int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t w
 		return v == ADMIT_NEVER ? -E2BIG : -ENOSPC;
 	}
 	if (k->exclusive) {
-		if (place_cpus_of(&c->pool, 0, &old_pool))
-			return -ENOMEM;
-		r = place_exclusive(&c->pool, k->id, (unsigned)(k->spec.cpu_request_mc / CGP_MILLI),
-				    &k->cpus, why, whylen);
+		r = ctr_place_exclusive(c, k, why, whylen);
 		if (r) {
-			topo_cpuset_free(&old_pool);
-			*ret_reason = REFUSE_EXCLUSIVE;
+			*ret_reason = r == -EBUSY ? REFUSE_CGROUP : REFUSE_EXCLUSIVE;
 			return r;
-		}
-		place_mems_of(c->d->topo, &k->cpus, &k->mems);
-		/* the CPUs leave the shared containers before the new one has them;
-		 * if one cannot give them up, the new one does not get them */
-		if (rebalance(c, &old_pool, "exclusive CPUs for a guaranteed container")) {
-			struct topo_cpuset mid = { 0 };
-
-			place_cpus_of(&c->pool, 0, &mid);
-			place_release(&c->pool, k->id);
-			rebalance(c, &mid,
-				  "exclusive CPUs returned (a shared container kept them)");
-			topo_cpuset_free(&mid);
-			topo_cpuset_free(&k->cpus);
-			topo_cpuset_free(&k->mems);
-			topo_cpuset_free(&old_pool);
-			snprintf(why, whylen,
-				 "exclusive CPUs: a shared container's cpuset could not be shrunk "
-				 "(see the log); nothing given");
-			*ret_reason = REFUSE_CGROUP;
-			return -EBUSY;
 		}
 	}
 	snprintf(reason, sizeof(reason),
@@ -710,24 +736,12 @@ int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t w
 		 class_name(k->class), k->id, k->spec.cpu_request_mc, k->spec.mem_request);
 	r = make_cgroup(c, k, reason, why, whylen);
 	if (r) {
-		if (k->exclusive) {
-			struct topo_cpuset mid = { 0 };
-
-			place_cpus_of(&c->pool, 0, &mid);
-			place_release(&c->pool, k->id);
-			topo_cpuset_free(&k->cpus);
-			topo_cpuset_free(&k->mems);
-			rebalance(c, &mid, "exclusive CPUs returned (admission failed)");
-			topo_cpuset_free(&mid);
-		}
-		topo_cpuset_free(&old_pool);
+		if (k->exclusive)
+			ctr_unplace_exclusive(c, k, "exclusive CPUs returned (admission failed)");
 		*ret_reason = REFUSE_CGROUP;
 		return r;
 	}
-	topo_cpuset_free(&old_pool);
-	admit_book(&c->books, k->class, &k->spec, k->exclusive);
-	drf_charge(&c->drf, k->tenant, &rv);
-	k->booked = true;
+	ctr_book(c, k);
 	if (k->state == CTR_QUEUED)
 		c->stats.count[k->kind][k->class]++;
 	k->state = CTR_ADMITTED;
@@ -738,13 +752,14 @@ int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t w
 	if (ctr_protected(k))
 		ctr_protect(c, k->path);
 	ctr_control_admitted(c, k);
-	log_info("container %" PRIu64 " (%s) admitted: %s %s at %s%s%s", k->id, k->name,
+	log_info("container %" PRIu64 " (%s) admitted: %s %s at %s%s%s%s%s", k->id, k->name,
 		 class_name(k->class), ctr_kind_name(k->kind), k->path,
-		 k->unenforced[0] ? "; not enforced (no controller): " : "", k->unenforced);
+		 k->unenforced[0] ? "; not enforced (no controller): " : "", k->unenforced,
+		 k->degraded[0] ? "; degraded: " : "", k->degraded);
 	return 0;
 }
 
-static void unbook(struct containers *c, struct container *k)
+void ctr_unbook(struct containers *c, struct container *k)
 {
 	struct res_vec rv = { k->spec.cpu_request_mc, k->spec.mem_request };
 	struct topo_cpuset mid = { 0 };
@@ -769,7 +784,7 @@ void ctr_forget(struct containers *c, struct container *k)
 	if (k->kind != CTR_ADOPTED)
 		ctr_state_del(c, k->id);
 	ctr_control_forget(c, k);
-	unbook(c, k);
+	ctr_unbook(c, k);
 	ctr_unlink(c, k);
 	ctr_free_one(k);
 	/* the ancestors' protection without it */
@@ -905,7 +920,7 @@ void ctr_serve_queue(struct containers *c, uint64_t now_ns)
 		if (!moved)
 			break;
 	}
-	(void)now_ns;
+	ctr_replace_degraded(c, now_ns);
 }
 
 /* ---- setup ---- */

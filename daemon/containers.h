@@ -119,6 +119,12 @@ struct container {
 	uint64_t cpu_used_mc, mem_used;
 	bool cpu_used_valid, mem_used_valid;
 	char unenforced[128]; /* knobs a missing controller left unwritten */
+	/* runtime-created, admitted degraded (on_refusal = degrade): why it did
+	 * not fit as asked, and what was asked, tried again as room frees up
+	 * (daemon/ctr_degrade.c); "" placed as asked */
+	char degraded[256];
+	enum cgp_class want_class;
+	uint64_t want_cpu_request_mc, want_mem_request;
 	/* the CPU ladder (daemon/ctr_control.c): its rung (persisted), whether
 	 * cgroup.freeze 1 is the ladder's, whether its BPF CPU threshold is the
 	 * class target cgpilot set (not an operator's) */
@@ -193,6 +199,8 @@ struct ctr_stats {
 	uint64_t refused[REFUSE_MAX];
 	uint64_t queued, cancelled, released, expired, vanished, adopted;
 	uint64_t orphaned; /* released because their launcher went away */
+	uint64_t degraded, replaced; /* admitted degraded; placed as asked later */
+	unsigned ndegraded; /* degraded now */
 	uint64_t actions_ok, actions_failed, actions_dry_run, external_changes;
 	uint64_t audit_failures;
 	struct {

@@ -57,6 +57,7 @@ struct containers {
 	/* the CPU ladder (ctr_control.c) */
 	int control_fd; /* one-shot timerfd for the next ladder step, -1: none */
 	uint64_t control_next_ns; /* when it is armed for, 0: not */
+	uint64_t degraded_next_ns; /* the next try to place degraded containers */
 	bool cpu_pressure; /* a protected guaranteed container is above its target */
 	uint64_t calm_since_ns; /* since when none is (0: never was) */
 	char pressure_why[200]; /* the last onset, for the reasons */
@@ -237,6 +238,20 @@ void ctr_unlink(struct containers *c, struct container *k);
 void ctr_set_cgroup(struct containers *c, struct container *k, uint64_t cgroup_id);
 void ctr_free_one(struct container *k);
 struct container *ctr_alloc(struct containers *c);
+/* Exclusive CPUs for @k from the pool, the shared containers shrunk
+ * first; -EBUSY when one could not be (nothing given), else place's error. */
+int ctr_place_exclusive(struct containers *c, struct container *k, char *why, size_t whylen);
+/* ... and back to the shared pool. */
+void ctr_unplace_exclusive(struct containers *c, struct container *k, const char *reason);
+/* @k's requests in (out of) the books and its tenant's DRF share. */
+void ctr_book(struct containers *c, struct container *k);
+void ctr_unbook(struct containers *c, struct container *k);
+/* daemon/ctr_degrade.c: admit @k in the shared pool, without reservations,
+ * after its request was refused for want of room (@refused says why); and,
+ * on the tick, place the degraded ones as asked where they fit now. */
+int ctr_admit_degraded(struct containers *c, struct container *k, const char *refused,
+		       char *why, size_t whylen, enum ctr_refusal *ret_reason);
+void ctr_replace_degraded(struct containers *c, uint64_t now_ns);
 int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t whylen,
 		  enum ctr_refusal *ret_reason);
 int ctr_release(struct containers *c, struct container *k, const char *reason, bool kill);

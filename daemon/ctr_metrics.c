@@ -152,6 +152,14 @@ void containers__metrics(struct containers *c, struct expo *e)
 		     "Launched containers released because their launcher went away first "
 		     "(also counted as released)",
 		     s->orphaned);
+	expo_gauge(e, "cgpilot_containers_degraded",
+		   "Runtime containers running degraded (shared pool, no reservations) "
+		   "because they did not fit as asked",
+		   s->ndegraded);
+	expo_counter(e, "cgpilot_containers_degraded_total",
+		     "Runtime containers admitted degraded (on_refusal = degrade)", s->degraded);
+	expo_counter(e, "cgpilot_containers_replaced_total",
+		     "Degraded containers placed as asked once room freed up", s->replaced);
 	expo_counter(e, "cgpilot_containers_adopted_total",
 		     "Cgroups of other schedulers adopted by pattern", s->adopted);
 	v[0] = (struct expo_labeled){ "written", s->actions_ok };

@@ -95,6 +95,14 @@ json_object *ctr_json(const struct containers *c, const struct container *k, boo
 	add(o, "cpus", k->exclusive ? ctr_cpuset_json(&k->cpus) : str("shared"));
 	add(o, "mems", ctr_cpuset_json(&k->mems));
 	add(o, "unenforced", words_json(k->unenforced));
+	if (k->degraded[0]) {
+		json_object *w = json_object_new_object();
+
+		add(o, "degraded", str(k->degraded));
+		add(w, "class", str(class_name(k->want_class)));
+		add(w, "requests", res_json(k->want_cpu_request_mc, k->want_mem_request));
+		add(o, "asked", w);
+	}
 	if (k->pid)
 		add(o, "pid", json_object_new_int(k->pid));
 	if (k->admitted_ns && now > k->admitted_ns)
@@ -292,7 +300,7 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 	struct res_spec spec = { 0 };
 	enum cgp_class cls;
 	enum ctr_refusal rr;
-	bool wait = false, replied = false;
+	bool wait = false, replied = false, degrade = false;
 	struct container *k;
 	int r;
 
@@ -308,6 +316,13 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 		return ctl_client__reply_error(cl, "\"tenant\": %s", msg);
 	if (get_bool(req, "wait", &wait, &msg) < 0)
 		return ctl_client__reply_error(cl, "\"wait\": %s", msg);
+	if (get_bool(req, "degrade", &degrade, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"degrade\": %s", msg);
+	if (degrade && !streq(kind, "runtime"))
+		return ctl_client__reply_error(cl, "\"degrade\": only for kind \"runtime\" (an "
+						   "engine's container, placed by its cluster)");
+	if (degrade && wait)
+		return ctl_client__reply_error(cl, "\"degrade\" and \"wait\" exclude each other");
 	r = parse_spec(cl, req, &spec, &replied);
 	if (replied)
 		return r;
@@ -419,6 +434,14 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 	k->queued_ns = mono_now_ns();
 	ctr_link(c, k);
 	r = ctr_admit_now(c, k, why, sizeof(why), &rr);
+	if (r && degrade && r != -ENOMEM &&
+	    (rr == REFUSE_CPU || rr == REFUSE_MEMORY || rr == REFUSE_EXCLUSIVE ||
+	     rr == REFUSE_SLACK)) {
+		char refused[sizeof(why)];
+
+		snprintf(refused, sizeof(refused), "%s", why);
+		r = ctr_admit_degraded(c, k, refused, why, sizeof(why), &rr);
+	}
 	if (!r) {
 		json_object *o = ok();
 

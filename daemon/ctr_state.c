@@ -76,6 +76,12 @@ static json_object *one(const struct container *k)
 	/* the CPU ladder's rung: resumed after a restart (ctr_control.c) */
 	add(o, "rung", json_object_new_string(ladder_rung_name(k->ladder.rung)));
 	add(o, "ladder_frozen", json_object_new_boolean(k->ladder_frozen));
+	if (k->degraded[0]) {
+		add(o, "degraded", json_object_new_string(k->degraded));
+		add(o, "want_class", json_object_new_string(class_name(k->want_class)));
+		add(o, "want_cpu_request_mc", json_object_new_uint64(k->want_cpu_request_mc));
+		add(o, "want_memory_request", json_object_new_uint64(k->want_mem_request));
+	}
 	return o;
 }
 
@@ -268,7 +274,6 @@ static bool restore(struct containers *c, json_object *e, unsigned idx)
 	const char *cpus = get_str(e, "cpus"), *mems = get_str(e, "mems");
 	_cleanup_free_ char *raw = NULL;
 	struct container *k;
-	struct res_vec rv;
 	enum cgp_class class;
 	uint64_t id = get_u64(e, "cgroup_id");
 
@@ -321,6 +326,12 @@ static bool restore(struct containers *c, json_object *e, unsigned idx)
 			       json_object_get_boolean(v);
 		k->ladder_frozen = json_object_object_get_ex(e, "ladder_frozen", &v) &&
 				   json_object_get_boolean(v);
+		if (get_str(e, "degraded") && get_str(e, "want_class") &&
+		    !class_parse(get_str(e, "want_class"), &k->want_class)) {
+			snprintf(k->degraded, sizeof(k->degraded), "%s", get_str(e, "degraded"));
+			k->want_cpu_request_mc = get_u64(e, "want_cpu_request_mc");
+			k->want_mem_request = get_u64(e, "want_memory_request");
+		}
 		for (int r = 0; rung && r < RUNG_MAX; r++)
 			if (streq(rung, ladder_rung_name((enum ladder_rung)r)))
 				k->ladder.rung = (enum ladder_rung)r;
@@ -343,10 +354,9 @@ static bool restore(struct containers *c, json_object *e, unsigned idx)
 	k->admitted_ns = mono_now_ns();
 	k->deadline_ns = k->admitted_ns + (uint64_t)c->d->conf.start_deadline_s * 1000000000ULL;
 	ctr_link(c, k);
-	admit_book(&c->books, k->class, &k->spec, k->exclusive);
-	rv = (struct res_vec){ k->spec.cpu_request_mc, k->spec.mem_request };
-	drf_charge(&c->drf, k->tenant, &rv);
-	k->booked = true;
+	if (k->degraded[0])
+		c->stats.ndegraded++;
+	ctr_book(c, k);
 	if (k->id >= c->next_id)
 		c->next_id = k->id + 1;
 	return true;

@@ -249,9 +249,40 @@ def t_runtime_hostile(ctx):
     assert f["linux"]["cgroup"]["v2"] is True and "pid" in f["linux"]["namespaces"], f
 
 
+def t_runtime_degraded(ctx):
+    """on_refusal = degrade, the daemon's side: a runtime container that does
+    not fit as asked is admitted in the shared pool without reservations,
+    the reason in container show and /metrics, and placed as asked once the
+    room is back; a launched one cannot ask for it."""
+    cg = ctx.cgroups("rtdeg", sweep=True)
+    d = ctr_daemon(ctx, cg, "rtdeg", "[containers]\nengine_roots = %s\n" % cg.rel("eng")).start()
+    cpus = ok(d, {"op": "node.show"})["allocatable"]["millicores"]
+    big = ok(d, {"op": "container.admit", "name": "big", "cpu_request_mc": cpus - 200})
+    r = d.request({"op": "container.admit", "kind": "runtime", "path": cg.rel("eng/late"),
+                   "cpu_request_mc": 1000})
+    assert r.get("refused") == "cpu", r
+    c = ok(d, {"op": "container.admit", "kind": "runtime", "path": cg.rel("eng/late"),
+               "cpu_request_mc": 1000, "degrade": True})["container"]
+    assert "cpu" in c["degraded"] and c["asked"]["requests"]["cpu_mc"] == 1000, c
+    assert c["requests"]["cpu_mc"] == 0 and c["class"] == "burstable", c
+    text = d.scrape()
+    assert "cgpilot_containers_degraded 1" in text, text
+    assert "cgpilot_containers_degraded_total 1" in text
+    r = d.request({"op": "container.admit", "name": "x", "degrade": True})
+    assert "only for kind" in r.get("error", ""), r
+    ok(d, {"op": "container.release", "id": big["container"]["id"]})
+    wait_until(lambda: "degraded" not in ok(d, {"op": "container.show", "id": c["id"]})
+               ["container"], 5, "the degraded container placed as asked")
+    shown = ok(d, {"op": "container.show", "id": c["id"]})["container"]
+    assert shown["requests"]["cpu_mc"] == 1000, shown
+    assert "cgpilot_containers_replaced_total 1" in d.scrape()
+    ok(d, {"op": "container.release", "id": c["id"], "kill": True})
+
+
 TESTS = [
     ("runtime_lifecycle", t_runtime_lifecycle),
     ("runtime_refused", t_runtime_refused),
     ("runtime_daemon_away", t_runtime_daemon_away),
     ("runtime_hostile", t_runtime_hostile),
+    ("runtime_degraded", t_runtime_degraded),
 ]

@@ -65,7 +65,7 @@ int adm_take(struct ctr *k, json_object *c)
 /* A limit asked for that the node cannot enforce: refused, as the issue of
  * a container that would run without it. */
 const char *adm_unenforced_limit(const struct ctr *k, const struct oci_request *q,
-				    const char *class)
+				 const char *class)
 {
 	bool g = class && streq(class, "guaranteed");
 
@@ -79,4 +79,3 @@ const char *adm_unenforced_limit(const struct ctr *k, const struct oci_request *
 		return "cpuset";
 	return NULL;
 }
-

@@ -133,14 +133,15 @@ static int convert_mounts(const struct oci_spec *o, struct spawn_mount *out, cha
 			}
 			if (streq(opt, "tmpcopyup") || streq(opt, "nocopyup") ||
 			    streq(opt, "idmap") || streq(opt, "ridmap")) {
-				snprintf(err, errlen, "mounts[%zu] (%s): option '%s' is not supported",
-				      i, m->destination, opt);
+				snprintf(err, errlen,
+					 "mounts[%zu] (%s): option '%s' is not supported", i,
+					 m->destination, opt);
 				return -EINVAL;
 			}
 			/* the rest is the filesystem's own (mode=755, size=65536k) */
 			if (dl + strlen(opt) + 2 > sizeof(data[i])) {
 				snprintf(err, errlen, "mounts[%zu] (%s): options too long", i,
-				      m->destination);
+					 m->destination);
 				return -EINVAL;
 			}
 			dl += (size_t)snprintf(data[i] + dl, sizeof(data[i]) - dl, "%s%s",
@@ -148,7 +149,7 @@ static int convert_mounts(const struct oci_spec *o, struct spawn_mount *out, cha
 		}
 		if (!(s->flags & MS_BIND) && !s->type) {
 			snprintf(err, errlen, "mounts[%zu] (%s): no type and not a bind mount", i,
-			      m->destination);
+				 m->destination);
 			return -EINVAL;
 		}
 		if (s->flags & MS_BIND) {

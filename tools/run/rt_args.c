@@ -25,10 +25,10 @@ static const struct {
 	const char *name;
 	enum rt_cmd cmd;
 } commands[] = {
-	{ "create", RT_CREATE }, { "start", RT_START },	  { "run", RT_RUN },
-	{ "state", RT_STATE },	 { "kill", RT_KILL },	  { "delete", RT_DELETE },
-	{ "list", RT_LIST },	 { "ps", RT_PS },	  { "pause", RT_PAUSE },
-	{ "resume", RT_RESUME }, { "update", RT_UPDATE }, { "exec", RT_EXEC },
+	{ "create", RT_CREATE },     { "start", RT_START },   { "run", RT_RUN },
+	{ "state", RT_STATE },	     { "kill", RT_KILL },     { "delete", RT_DELETE },
+	{ "list", RT_LIST },	     { "ps", RT_PS },	      { "pause", RT_PAUSE },
+	{ "resume", RT_RESUME },     { "update", RT_UPDATE }, { "exec", RT_EXEC },
 	{ "features", RT_FEATURES },
 };
 
@@ -45,8 +45,9 @@ static const struct {
 	const char *name;
 	bool value;
 } globals[] = {
-	{ "--root", true },	    { "--log", true },	 { "--log-format", true },
-	{ "--systemd-cgroup", false }, { "--debug", false }, { "--rootless", true },
+	{ "--root", true },	  { "--log", true },
+	{ "--log-format", true }, { "--systemd-cgroup", false },
+	{ "--debug", false },	  { "--rootless", true },
 	{ "--criu", true },
 };
 
@@ -259,14 +260,15 @@ int rt_systemd_path(const char *spec, char *out, size_t outlen, char *err, size_
 char *rt_features_json(void)
 {
 	static const char *const mount_options[] = {
-		"async",      "atime",	     "bind",	 "dev",	       "diratime", "exec",
-		"noatime",    "nodev",	     "nodiratime", "noexec",     "norelatime", "nosuid",
-		"private",    "rbind",	     "relatime",   "remount",    "ro",	  "rprivate",
-		"rshared",    "rslave",	     "runbindable", "rw",	  "shared",   "slave",
-		"strictatime", "suid",	     "sync",	  "unbindable",
+		"async",       "atime",	 "bind",	"dev",	      "diratime",   "exec",
+		"noatime",     "nodev",	 "nodiratime",	"noexec",     "norelatime", "nosuid",
+		"private",     "rbind",	 "relatime",	"remount",    "ro",	    "rprivate",
+		"rshared",     "rslave", "runbindable", "rw",	      "shared",	    "slave",
+		"strictatime", "suid",	 "sync",	"unbindable",
 	};
-	static const char *const namespaces[] = { "cgroup", "ipc", "mount", "network", "pid",
-						  "uts" };
+	static const char *const namespaces[] = {
+		"cgroup", "ipc", "mount", "network", "pid", "uts"
+	};
 	json_object *o = json_object_new_object(), *l = json_object_new_object(), *a, *cg;
 	char *text;
 
@@ -472,14 +474,36 @@ static int parse_command(int argc, char **argv, struct rt_opts *o, char *err, si
 		enum rt_cmd cmd;
 		const char *takes;
 	} allowed[] = {
-		{ RT_CREATE, "b" "P" "C" "N" "K" "R" "n" },
-		{ RT_RUN, "b" "P" "C" "N" "K" "R" "n" "d" },
+		{ RT_CREATE, "b"
+			     "P"
+			     "C"
+			     "N"
+			     "K"
+			     "R"
+			     "n" },
+		{ RT_RUN, "b"
+			  "P"
+			  "C"
+			  "N"
+			  "K"
+			  "R"
+			  "n"
+			  "d" },
 		{ RT_KILL, "a" },
 		{ RT_DELETE, "f" },
-		{ RT_LIST, "F" "q" },
+		{ RT_LIST, "F"
+			   "q" },
 		{ RT_PS, "F" },
 		{ RT_UPDATE, "r" },
-		{ RT_EXEC, "p" "d" "P" "C" "t" "W" "e" "u" "R" },
+		{ RT_EXEC, "p"
+			   "d"
+			   "P"
+			   "C"
+			   "t"
+			   "W"
+			   "e"
+			   "u"
+			   "R" },
 	};
 	const char *name = argv[0], *takes = "";
 	int c, need_id;
@@ -497,24 +521,60 @@ static int parse_command(int argc, char **argv, struct rt_opts *o, char *err, si
 		char key;
 
 		switch (c) {
-		case 'b': key = 'b'; break;
-		case C_PID_FILE: key = 'P'; break;
-		case C_CONSOLE: key = 'C'; break;
-		case C_NO_PIVOT: key = 'N'; break;
-		case C_NO_KEYRING: key = 'K'; break;
-		case C_PRESERVE: key = 'R'; break;
-		case C_NOTIFY: key = 'n'; break;
-		case 'd': key = 'd'; break;
-		case 'a': key = 'a'; break;
-		case 'f': key = o->cmd == RT_LIST || o->cmd == RT_PS ? 'F' : 'f'; break;
-		case 'F': key = 'F'; break;
-		case 'q': key = 'q'; break;
-		case 'r': key = 'r'; break;
-		case 'p': key = 'p'; break;
-		case 't': key = 't'; break;
-		case C_CWD: key = 'W'; break;
-		case 'e': key = 'e'; break;
-		case 'u': key = 'u'; break;
+		case 'b':
+			key = 'b';
+			break;
+		case C_PID_FILE:
+			key = 'P';
+			break;
+		case C_CONSOLE:
+			key = 'C';
+			break;
+		case C_NO_PIVOT:
+			key = 'N';
+			break;
+		case C_NO_KEYRING:
+			key = 'K';
+			break;
+		case C_PRESERVE:
+			key = 'R';
+			break;
+		case C_NOTIFY:
+			key = 'n';
+			break;
+		case 'd':
+			key = 'd';
+			break;
+		case 'a':
+			key = 'a';
+			break;
+		case 'f':
+			key = o->cmd == RT_LIST || o->cmd == RT_PS ? 'F' : 'f';
+			break;
+		case 'F':
+			key = 'F';
+			break;
+		case 'q':
+			key = 'q';
+			break;
+		case 'r':
+			key = 'r';
+			break;
+		case 'p':
+			key = 'p';
+			break;
+		case 't':
+			key = 't';
+			break;
+		case C_CWD:
+			key = 'W';
+			break;
+		case 'e':
+			key = 'e';
+			break;
+		case 'u':
+			key = 'u';
+			break;
 		case 'h':
 			rt_usage(stdout);
 			return 1;
@@ -524,31 +584,60 @@ static int parse_command(int argc, char **argv, struct rt_opts *o, char *err, si
 			return bad(err, errlen, "%s: unknown option '%s'", name, argv[optind - 1]);
 		}
 		if (!strchr(takes, key))
-			return bad(err, errlen, "%s does not take --%s", name, option_of(c_opts, c));
+			return bad(err, errlen, "%s does not take --%s", name,
+				   option_of(c_opts, c));
 		switch (key) {
-		case 'b': o->bundle = a; break;
-		case 'P': o->pid_file = a; break;
-		case 'C': o->console_socket = a; break;
-		case 'N': o->no_pivot = true; break;
-		case 'K': o->no_new_keyring = true; break;
+		case 'b':
+			o->bundle = a;
+			break;
+		case 'P':
+			o->pid_file = a;
+			break;
+		case 'C':
+			o->console_socket = a;
+			break;
+		case 'N':
+			o->no_pivot = true;
+			break;
+		case 'K':
+			o->no_new_keyring = true;
+			break;
 		case 'R':
 			if (parse_count("--preserve-fds", a, 1000, &o->preserve_fds, err, errlen))
 				return -EINVAL;
 			break;
-		case 'n': break; /* sd_notify is systemd's; the container's own if it wants */
-		case 'd': o->detach = true; break;
-		case 'a': o->all = true; break;
-		case 'f': o->force = true; break;
+		case 'n':
+			break; /* sd_notify is systemd's; the container's own if it wants */
+		case 'd':
+			o->detach = true;
+			break;
+		case 'a':
+			o->all = true;
+			break;
+		case 'f':
+			o->force = true;
+			break;
 		case 'F':
 			if (!streq(a, "table") && !streq(a, "json"))
-				return bad(err, errlen, "--format '%s': %s", a, "not table or json");
+				return bad(err, errlen, "--format '%s': %s", a,
+					   "not table or json");
 			o->format = a;
 			break;
-		case 'q': o->quiet = true; break;
-		case 'r': o->resources = a; break;
-		case 'p': o->process = a; break;
-		case 't': o->tty = true; break;
-		case 'W': o->cwd = a; break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'r':
+			o->resources = a;
+			break;
+		case 'p':
+			o->process = a;
+			break;
+		case 't':
+			o->tty = true;
+			break;
+		case 'W':
+			o->cwd = a;
+			break;
 		case 'e':
 			if (!strchr(a, '=') || a[0] == '=')
 				return bad(err, errlen, "--env '%s': %s", a, "not KEY=VALUE");
@@ -556,7 +645,9 @@ static int parse_command(int argc, char **argv, struct rt_opts *o, char *err, si
 				return bad(err, errlen, "--env '%s': %s", a, "too many");
 			o->env[o->nenv++] = a;
 			break;
-		case 'u': o->user = a; break;
+		case 'u':
+			o->user = a;
+			break;
 		}
 	}
 	argc -= optind;
@@ -577,8 +668,9 @@ static int parse_command(int argc, char **argv, struct rt_opts *o, char *err, si
 		if (argc > 1)
 			return bad(err, errlen, "kill: one signal, not '%s %s'", argv[0], argv[1]);
 		if (argc && (o->signal = rt_parse_signal(argv[0])) < 0)
-			return bad(err, errlen, "kill: '%s' is not a signal (a name, KILL or SIGKILL, "
-						"or a number)%s",
+			return bad(err, errlen,
+				   "kill: '%s' is not a signal (a name, KILL or SIGKILL, "
+				   "or a number)%s",
 				   argv[0], "");
 		return 0;
 	}
@@ -587,8 +679,9 @@ static int parse_command(int argc, char **argv, struct rt_opts *o, char *err, si
 			return bad(err, errlen, "exec needs --process FILE or a command%s%s", "",
 				   "");
 		if (o->process && argc)
-			return bad(err, errlen, "exec: --process and a command ('%s') exclude "
-						"each other%s",
+			return bad(err, errlen,
+				   "exec: --process and a command ('%s') exclude "
+				   "each other%s",
 				   argv[0], "");
 		o->argv = argc ? argv : NULL;
 		o->argc = argc;
@@ -629,7 +722,8 @@ int rt_parse_args(int argc, char **argv, struct rt_opts *o, char *err, size_t er
 			snprintf(err, errlen, "command '%s' is not supported by cgpilot-run",
 				 argv[optind]);
 		else
-			snprintf(err, errlen, "unknown command '%s' (cgpilot-run --help lists them)",
+			snprintf(err, errlen,
+				 "unknown command '%s' (cgpilot-run --help lists them)",
 				 argv[optind]);
 		return -EINVAL;
 	}

@@ -162,8 +162,9 @@ int rt_cmd_kill(void)
 	}
 	r = rt.all ? signal_all(&st, rt.signal) : signal_init(&st, rt.signal);
 	if (r < 0 && r != -ESRCH) {
-		rt_error("kill %s '%s': %s", sigabbrev_np(rt.signal) ? sigabbrev_np(rt.signal) : "?",
-			 rt.id, strerror(-r));
+		rt_error("kill %s '%s': %s",
+			 sigabbrev_np(rt.signal) ? sigabbrev_np(rt.signal) : "?", rt.id,
+			 strerror(-r));
 		goto out;
 	}
 	status = 0;
@@ -292,8 +293,7 @@ int rt_cmd_list(void)
 			json_object_object_add(o, "bundle", json_object_new_string(st.bundle));
 			json_object_object_add(o, "created", json_object_new_string(st.created));
 			json_object_object_add(o, "owner", json_object_new_string("root"));
-			json_object_object_add(o, "annotations",
-					       a ? a : json_object_new_object());
+			json_object_object_add(o, "annotations", a ? a : json_object_new_object());
 			json_object_array_add(arr, o);
 		} else {
 			printf("%-20s %-8d %-10s %-40s %-31s %s\n", st.id,
@@ -307,8 +307,9 @@ int rt_cmd_list(void)
 		closedir(d);
 	rt.id = NULL;
 	if (json && !rt.quiet)
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
-									  JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n",
+		       json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(arr);
 	return 0;
 }
@@ -467,8 +468,8 @@ out:
  * config.json's parser. */
 static int read_resources(struct oci_request *q)
 {
-	_cleanup_close_ int fd = streq(rt.resources, "-") ? dup(0) :
-							    open(rt.resources, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd =
+		streq(rt.resources, "-") ? dup(0) : open(rt.resources, O_RDONLY | O_CLOEXEC);
 	json_object *res = NULL, *doc, *lin, *proc, *root, *args;
 	struct oci_spec spec;
 	const char *msg = NULL, *text;

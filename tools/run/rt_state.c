@@ -72,8 +72,7 @@ char *rt_state_encode(const struct rt_state *s)
 	return dump(o, JSON_C_TO_STRING_PLAIN);
 }
 
-static int get_str(json_object *o, const char *k, char *dst, size_t size, char *err,
-		   size_t errlen)
+static int get_str(json_object *o, const char *k, char *dst, size_t size, char *err, size_t errlen)
 {
 	json_object *v;
 

@@ -44,8 +44,8 @@ void rt_now(char *buf, size_t len, int64_t *ret_ns)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 	if (ret_ns)
 		*ret_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
@@ -287,8 +287,9 @@ uint64_t rt_pid_start(pid_t pid)
 	/* after the command's ")" (which may hold spaces and parentheses):
 	 * state (field 3) ... starttime (field 22) */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-				"%*d %*d %*d %llu",
+	if (!p || sscanf(p + 1,
+			 " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
 			 &st, &start) != 2)
 		return 0;
 	return st == 'Z' || st == 'X' ? 0 : (uint64_t)start;

@@ -48,18 +48,17 @@
 
 /* ---- cgpilotd ---- */
 
-static const char *refusal_for_room[] = { "cpu", "memory", "exclusive", "slack" };
-
 /* container.admit of kind runtime at @path: 0 with @k filled; 1 when the
  * daemon cannot be reached; -1 refused or failed (said), *room set when
  * the refusal was for want of room. */
 static int admit_runtime(struct ctr *k, const char *path, const char *class,
-			 const struct oci_request *q, bool *room, char *why, size_t whylen)
+			 const struct oci_request *q, char *degraded, size_t dlen, char *why,
+			 size_t whylen)
 {
-	json_object *req, *rep = NULL, *e;
+	json_object *req, *rep = NULL, *e, *c;
 	int r;
 
-	*room = false;
+	degraded[0] = 0;
 	if (!k->cl && client__new(rt.socket, &k->cl) < 0)
 		return 1;
 	req = json_object_new_object();
@@ -73,6 +72,10 @@ static int admit_runtime(struct ctr *k, const char *path, const char *class,
 	adm_add_u64(req, "memory_request", q->memory_request);
 	adm_add_u64(req, "memory_limit", q->memory_limit);
 	adm_add_u64(req, "io_weight", q->io_weight);
+	/* what does not fit as asked runs in the shared pool, the reason kept
+	 * by the daemon: the cluster's scheduler placed it here */
+	if (streq(rt_conf.runtime_on_refusal, "degrade"))
+		json_object_object_add(req, "degrade", json_object_new_boolean(true));
 	r = adm_call(k->cl, req, &rep);
 	if (r < 0) {
 		client__free(k->cl);
@@ -80,21 +83,19 @@ static int admit_runtime(struct ctr *k, const char *path, const char *class,
 		return 1;
 	}
 	if ((e = adm_jget(rep, "error"))) {
-		const char *kind = adm_jget(rep, "refused") ?
-					   json_object_get_string(adm_jget(rep, "refused")) :
-					   NULL;
-
-		for (size_t i = 0; kind && i < ARRAY_SIZE(refusal_for_room); i++)
-			*room |= streq(kind, refusal_for_room[i]);
 		snprintf(why, whylen, "%s", json_object_get_string(e));
 		json_object_put(rep);
 		return -1;
 	}
-	r = adm_take(k, adm_jget(rep, "container"));
+	c = adm_jget(rep, "container");
+	if (c && (e = adm_jget(c, "degraded")))
+		snprintf(degraded, dlen, "%s", json_object_get_string(e));
+	r = adm_take(k, c);
 	json_object_put(rep);
 	if (r == -EROFS) {
-		snprintf(why, whylen, "cgpilotd runs with --dry-run: it decided container %" PRIu64
-				      " but made no cgroup",
+		snprintf(why, whylen,
+			 "cgpilotd runs with --dry-run: it decided container %" PRIu64
+			 " but made no cgroup",
 			 k->id);
 		return -1;
 	}
@@ -238,7 +239,8 @@ static int cgroup_path(const struct oci_spec *spec, char *out, size_t outlen)
 		return -EINVAL;
 	}
 	if (cgfs_normalize_path(p, &norm, &msg) || !norm[0]) {
-		rt_error("linux.cgroupsPath '%s': %s", p, msg ? msg : "the root is not a container");
+		rt_error("linux.cgroupsPath '%s': %s", p,
+			 msg ? msg : "the root is not a container");
 		return -EINVAL;
 	}
 	snprintf(out, outlen, "%s", norm);
@@ -294,22 +296,13 @@ static int place(struct creating *c, const struct oci_spec *spec, const char *pa
 		 const char *class, struct oci_request *q)
 {
 	char why[1024], err[768];
-	bool room;
 	int r;
 
-	r = admit_runtime(&c->k, path, class, q, &room, why, sizeof(why));
-	if (r < 0 && room && streq(rt_conf.runtime_on_refusal, "degrade")) {
-		/* the cluster's scheduler placed the pod here: it runs, in the
-		 * shared pool with its limits, and the reason is kept */
-		struct oci_request shared = *q;
-
-		shared.cpu_request_mc = 0;
-		shared.memory_request = 0;
-		rt_warn("container '%s' admitted degraded (shared pool, no reservation): %s",
-			rt.id, why);
-		snprintf(c->st.degraded, sizeof(c->st.degraded), "%.250s", why);
-		r = admit_runtime(&c->k, path, "burstable", &shared, &room, why, sizeof(why));
-	}
+	r = admit_runtime(&c->k, path, class, q, c->st.degraded, sizeof(c->st.degraded), why,
+			  sizeof(why));
+	if (!r && c->st.degraded[0])
+		rt_warn("container '%s' admitted degraded (shared pool, no reservations): %s",
+			rt.id, c->st.degraded);
 	if (r < 0) {
 		rt_error("admission refused: %s", why);
 		return -1;
@@ -636,8 +629,7 @@ static int do_run(void)
 
 /* The process to run: --process FILE (the runtime-spec's process object),
  * or the bundle's process with the command and the options. */
-static int exec_process(const struct rt_state *st, struct oci_spec *spec, char *err,
-			size_t errlen)
+static int exec_process(const struct rt_state *st, struct oci_spec *spec, char *err, size_t errlen)
 {
 	char root[4096];
 	int r;
@@ -661,7 +653,8 @@ static int exec_process(const struct rt_state *st, struct oci_spec *spec, char *
 		}
 		r = proto_decode_json(buf, (size_t)n, sizeof(buf), rt.process, &p, &msg);
 		if (r) {
-			snprintf(err, errlen, "--process %s: %s", rt.process, msg ? msg : "not JSON");
+			snprintf(err, errlen, "--process %s: %s", rt.process,
+				 msg ? msg : "not JSON");
 			return -EINVAL;
 		}
 		/* checked by the same parser as config.json's process */
