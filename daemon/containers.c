@@ -578,6 +578,19 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 	int r;
 
 	snprintf(owner, sizeof(owner), CTR_OWNER ":%" PRIu64, k->id);
+	if (k->take_over) {
+		/* made by cgpilot-run while the daemon was away: the cgroup is
+		 * there with its processes; it becomes the daemon's */
+		r = act_take_over(&c->act, k->path, k->take_over_id, ACT_OWNER_UNADMITTED, owner,
+				  &fd);
+		if (r) {
+			snprintf(why, whylen, "cannot take over cgroup %s: %s", k->path,
+				 strerror(-r));
+			return r;
+		}
+		id = k->take_over_id;
+		goto made;
+	}
 	/* below parents made and enabled before, straight to the leaf; one
 	 * removed since (ENOENT) is made again the long way */
 	r = -ENOENT;
@@ -611,6 +624,7 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 			 r == -EEXIST ? "it exists already" : strerror(-r));
 		return r;
 	}
+made:
 	ctr_set_cgroup(c, k, id);
 	k->dry = c->act.dry_run;
 	if (ctr_plan_knobs(c, k, &p, unenf, sizeof(unenf))) {
@@ -647,13 +661,22 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 		ctr_audit_flush(c);
 		return 0;
 	}
-	k->fresh = true;
+	k->fresh = !k->take_over;
 	r = p.n ? ctr_apply_to(c, k, p.w, p.n, &fd, reason, &res) : 0;
 	k->fresh = false;
 	if (r) {
-		forget_parents(c);
 		snprintf(why, whylen, "%s", res.msg);
-		act_rmdir(&c->act, k->path, id, owner);
+		if (k->take_over) {
+			int back = -1;
+
+			/* the runtime's again, as it was */
+			act_take_over(&c->act, k->path, id, owner, ACT_OWNER_UNADMITTED, &back);
+			if (back >= 0)
+				close(back);
+		} else {
+			forget_parents(c);
+			act_rmdir(&c->act, k->path, id, owner);
+		}
 		ctr_set_cgroup(c, k, 0);
 	}
 	return r;
@@ -813,7 +836,9 @@ static void remove_made_parents(struct containers *c, const char *path)
 
 	while (p && (slash = strrchr(p, '/'))) {
 		*slash = 0;
-		if (act_rmdir(&c->act, p, 0, CTR_OWNER))
+		/* made by the daemon, or by cgpilot-run for a container the
+		 * daemon took over later */
+		if (act_rmdir(&c->act, p, 0, CTR_OWNER) && act_rmdir(&c->act, p, 0, CTR_RUN_OWNER))
 			return;
 	}
 }

@@ -123,6 +123,10 @@ struct container {
 	 * not fit as asked, and what was asked, tried again as room frees up
 	 * (daemon/ctr_degrade.c); "" placed as asked */
 	char degraded[256];
+	/* runtime-created while the daemon was away: its cgroup (of this id)
+	 * is taken over, not made (daemon/ctr_runtime.c) */
+	bool take_over;
+	uint64_t take_over_id;
 	enum cgp_class want_class;
 	uint64_t want_cpu_request_mc, want_mem_request;
 	/* the CPU ladder (daemon/ctr_control.c): its rung (persisted), whether
@@ -200,6 +204,7 @@ struct ctr_stats {
 	uint64_t queued, cancelled, released, expired, vanished, adopted;
 	uint64_t orphaned; /* released because their launcher went away */
 	uint64_t degraded, replaced; /* admitted degraded; placed as asked later */
+	uint64_t taken_over; /* unadmitted runtime containers admitted when found */
 	unsigned ndegraded; /* degraded now */
 	uint64_t actions_ok, actions_failed, actions_dry_run, external_changes;
 	uint64_t audit_failures;

@@ -90,6 +90,8 @@ void containers__cgroup_added(struct containers *c, const struct cg *cg)
 		}
 		return;
 	}
+	if (c->nengine && cg->path[0] && ctr_take_unadmitted(c, cg))
+		return;
 	if (c->npatterns && cg->path[0] && adopt_match(c->patterns, c->npatterns, cg->path, &m))
 		adopt(c, cg, &m);
 	else

@@ -11,6 +11,8 @@
 #define CTR_BUCKETS 4096
 /* What a cgroup cgpilot made says in ACT_OWNER_XATTR: parents, containers. */
 #define CTR_OWNER "cgpilotd"
+/* ... and what cgpilot-run's parents say (tools/run/standalone.c) */
+#define CTR_RUN_OWNER "cgpilot-run"
 
 struct containers {
 	struct daemon *d;
@@ -249,9 +251,13 @@ void ctr_unbook(struct containers *c, struct container *k);
 /* daemon/ctr_degrade.c: admit @k in the shared pool, without reservations,
  * after its request was refused for want of room (@refused says why); and,
  * on the tick, place the degraded ones as asked where they fit now. */
-int ctr_admit_degraded(struct containers *c, struct container *k, const char *refused,
-		       char *why, size_t whylen, enum ctr_refusal *ret_reason);
+int ctr_admit_degraded(struct containers *c, struct container *k, const char *refused, char *why,
+		       size_t whylen, enum ctr_refusal *ret_reason);
 void ctr_replace_degraded(struct containers *c, uint64_t now_ns);
+/* A cgroup cgpilot-run made while the daemon was away (tagged
+ * ACT_OWNER_UNADMITTED below an engine root): admitted and taken over;
+ * true if @cg was one (taken over or refused with a warning). */
+bool ctr_take_unadmitted(struct containers *c, const struct cg *cg);
 int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t whylen,
 		  enum ctr_refusal *ret_reason);
 int ctr_release(struct containers *c, struct container *k, const char *reason, bool kill);

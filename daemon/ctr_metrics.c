@@ -160,6 +160,10 @@ void containers__metrics(struct containers *c, struct expo *e)
 		     "Runtime containers admitted degraded (on_refusal = degrade)", s->degraded);
 	expo_counter(e, "cgpilot_containers_replaced_total",
 		     "Degraded containers placed as asked once room freed up", s->replaced);
+	expo_counter(e, "cgpilot_containers_taken_over_total",
+		     "Runtime containers cgpilot-run started while cgpilotd was away, admitted "
+		     "when the daemon found them",
+		     s->taken_over);
 	expo_counter(e, "cgpilot_containers_adopted_total",
 		     "Cgroups of other schedulers adopted by pattern", s->adopted);
 	v[0] = (struct expo_labeled){ "written", s->actions_ok };

@@ -37,6 +37,12 @@
 #define ACT_WRITES_MAX 16
 /* The xattr that records who made a cgroup (lib/actuate/cgroup.c). */
 #define ACT_OWNER_XATTR "trusted.cgpilot.owner"
+/* The owner tag of the cgroup cgpilot-run makes as an OCI runtime while
+ * cgpilotd is away, and the admission request it keeps beside it (JSON:
+ * class, cpu_request_mc, cpu_limit_mc, memory_request, memory_limit,
+ * io_weight), for the daemon to take the container over when it is back. */
+#define ACT_OWNER_UNADMITTED "cgpilot-run:runtime"
+#define ACT_REQUEST_XATTR "trusted.cgpilot.request"
 
 struct act_knob {
 	const char *file; /* "cpu.weight" */
@@ -220,6 +226,15 @@ int act_rmdir(const struct actuator *a, const char *path, uint64_t id, const cha
 int act_rmdir_tree(const struct actuator *a, const char *path, uint64_t id, const char *owner);
 /* The owner tag of @path into @buf: its length, -ENODATA without one. */
 int act_owner(const struct actuator *a, const char *path, char *buf, size_t len);
+/* Take over cgroup @path (id @id, 0: any) whose tag is @from: the tag
+ * becomes @to and an O_RDONLY fd of it is given in *ret_fd. -EPERM when the
+ * tag is not @from, -ESTALE for another id; in dry run nothing is changed. */
+int act_take_over(const struct actuator *a, const char *path, uint64_t id, const char *from,
+		  const char *to, int *ret_fd);
+/* Set (replace) or read xattr @name of the cgroup open at @fd: 0 / its
+ * length, or -errno (-ENODATA: not set). */
+int act_set_xattr(int fd, const char *name, const char *value);
+int act_get_xattr(int fd, const char *name, char *buf, size_t len);
 
 /*
  * Enable-only writes outside the manage set: add the controllers in @mask

@@ -190,6 +190,59 @@ int act_owner(const struct actuator *a, const char *path, char *buf, size_t len)
 	return (int)n;
 }
 
+int act_take_over(const struct actuator *a, const char *path, uint64_t id, const char *from,
+		  const char *to, int *ret_fd)
+{
+	_cleanup_free_ char *norm = NULL;
+	_cleanup_close_ int fd = -1;
+	char tag[128];
+	struct stat st;
+	ssize_t n;
+	int r;
+
+	*ret_fd = -1;
+	r = cgfs_normalize_path(path, &norm, NULL);
+	if (r)
+		return r;
+	if (!norm[0] || (a->in_manage && !a->in_manage(a->manage_ud, norm)))
+		return -EPERM;
+	fd = act_open_cgroup(a, norm);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (id && (uint64_t)st.st_ino != id)
+		return -ESTALE;
+	n = fgetxattr(fd, ACT_OWNER_XATTR, tag, sizeof(tag) - 1);
+	if (n < 0)
+		return -EPERM;
+	tag[n] = 0;
+	if (strcmp(tag, from))
+		return -EPERM;
+	if (!a->dry_run && fsetxattr(fd, ACT_OWNER_XATTR, to, strlen(to), XATTR_REPLACE) < 0)
+		return -errno;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int act_set_xattr(int fd, const char *name, const char *value)
+{
+	return fsetxattr(fd, name, value, strlen(value), 0) < 0 ? -errno : 0;
+}
+
+int act_get_xattr(int fd, const char *name, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!len)
+		return -EINVAL;
+	n = fgetxattr(fd, name, buf, len - 1);
+	if (n < 0)
+		return errno == ENOTSUP ? -ENODATA : -errno;
+	buf[n] = 0;
+	return (int)n;
+}
+
 /*
  * The empty cgroups below the one open at @fd, deepest first (a workload's
  * own children: a container's systemd or engine makes them). Bounded depth;

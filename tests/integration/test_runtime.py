@@ -172,10 +172,34 @@ def t_runtime_daemon_away(ctx):
     assert cgroup_of(pid) == path, cgroup_of(pid)
     owner = os.getxattr(os.path.join(cg.mount, path), "trusted.cgpilot.owner")
     assert owner.startswith(b"cgpilot-run"), owner
+    req = json.loads(os.getxattr(os.path.join(cg.mount, path), "trusted.cgpilot.request"))
+    assert req["class"] == "burstable", req
     rt("start", "c3", check_rc=0)
     wait_until(lambda: rt.state("c3")["status"] == "stopped", 5, "c3 stopped")
     rt("delete", "c3", check_rc=0)
     assert not os.path.exists(os.path.join(cg.mount, path))
+    # the daemon back: the container started without it is taken over
+    d = ctr_daemon(ctx, cg, "rtaway", "[containers]\nengine_roots = %s\n" % cg.rel("eng"))
+    rt.sock = d.sock
+    rt.spec("/" + path, ["sleep", "60"], annotations={"io.cgpilot.class": "besteffort"})
+    rt("create", "--bundle", rt.bundle, "c3", check_rc=0)
+    rt("start", "c3", check_rc=0)
+    d.start()
+    k = wait_until(lambda: listed(d), 10, "the container taken over")
+    k = list(k.values())[0]
+    assert k["cgroup"] == path and k["kind"] == "runtime" and k["class"] == "besteffort", k
+    assert k["state"] == "running" and k["pid"] == rt.state("c3")["pid"], k
+    owner = os.getxattr(os.path.join(cg.mount, path), "trusted.cgpilot.owner")
+    assert owner.startswith(b"cgpilotd:"), owner
+    assert "cgpilot_containers_taken_over_total 1" in d.scrape()
+    # the runtime finds it in the daemon's books: pause and delete go there
+    rt("pause", "c3", check_rc=0)
+    assert rt.state("c3")["status"] == "paused"
+    rt("resume", "c3", check_rc=0)
+    rt("delete", "--force", "c3", check_rc=0)
+    wait_until(lambda: listed(d) == {}, 5, "the taken-over container released")
+    wait_until(lambda: not os.path.exists(os.path.join(cg.mount, path)), 5, "its cgroup removed")
+    rt.sock = "/nonexistent/cgpilot.sock"
     # the parent it made is gone too, the test's own stays
     assert not os.path.exists(os.path.join(cg.mount, cg.rel("eng")))
     assert os.path.isdir(cg.parent)

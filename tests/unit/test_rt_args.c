@@ -63,13 +63,25 @@ static void test_go_runc(void **state)
 {
 	struct rt_opts o;
 	char err[256];
-	const char *create[] = { "--root", "/run/containerd/runc/default", "--log",
-				 "/run/x/log.json", "--log-format", "json", "create", "--bundle",
-				 "/run/x/b", "--pid-file", "/run/x/init.pid", "--console-socket",
-				 "/tmp/pty.sock", "c1", NULL };
-	const char *exec[] = { "--root", "/r", "--log", "/l", "--log-format", "json", "exec",
-			       "--process", "/tmp/p.json", "--detach", "--pid-file", "/tmp/e.pid",
-			       "c1", NULL };
+	const char *create[] = { "--root",
+				 "/run/containerd/runc/default",
+				 "--log",
+				 "/run/x/log.json",
+				 "--log-format",
+				 "json",
+				 "create",
+				 "--bundle",
+				 "/run/x/b",
+				 "--pid-file",
+				 "/run/x/init.pid",
+				 "--console-socket",
+				 "/tmp/pty.sock",
+				 "c1",
+				 NULL };
+	const char *exec[] = { "--root",       "/r",	   "--log",	 "/l",
+			       "--log-format", "json",	   "exec",	 "--process",
+			       "/tmp/p.json",  "--detach", "--pid-file", "/tmp/e.pid",
+			       "c1",	       NULL };
 	const char *kill[] = { "--root", "/r", "kill", "--all", "c1", "9", NULL };
 	const char *del[] = { "--root", "/r", "delete", "--force", "c1", NULL };
 	const char *ps[] = { "--root", "/r", "ps", "--format", "json", "c1", NULL };
@@ -106,12 +118,20 @@ static void test_conmon(void **state)
 {
 	struct rt_opts o;
 	char err[256];
-	const char *create[] = { "--log-format=json", "--log=/var/l/oci-log", "create",
-				 "--bundle=/var/b", "--pid-file=/run/p", "--no-pivot",
-				 "--no-new-keyring", "--preserve-fds", "2", "abc123", NULL };
+	const char *create[] = { "--log-format=json",
+				 "--log=/var/l/oci-log",
+				 "create",
+				 "--bundle=/var/b",
+				 "--pid-file=/run/p",
+				 "--no-pivot",
+				 "--no-new-keyring",
+				 "--preserve-fds",
+				 "2",
+				 "abc123",
+				 NULL };
 	const char *exec[] = { "exec", "-d", "--pid-file", "/p", "--process", "/f", "abc", NULL };
-	const char *cmd[] = { "exec", "-t", "-e", "A=1", "--cwd", "/w", "-u", "1000:1000", "abc",
-			      "sh", "-c", "id", NULL };
+	const char *cmd[] = { "exec",	   "-t",  "-e", "A=1", "--cwd", "/w", "-u",
+			      "1000:1000", "abc", "sh", "-c",  "id",	NULL };
 	const char *kill[] = { "kill", "abc", "SIGTERM", NULL };
 	const char *kill2[] = { "kill", "abc", "kill", NULL };
 	const char *kill3[] = { "kill", "abc", NULL };
@@ -197,12 +217,11 @@ static void test_systemd_path(void **state)
 	char out[512], err[256];
 
 	(void)state;
-	assert_int_equal(rt_systemd_path("machine.slice:libpod:abc", out, sizeof(out), err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+		rt_systemd_path("machine.slice:libpod:abc", out, sizeof(out), err, sizeof(err)), 0);
 	assert_string_equal(out, "machine.slice/libpod-abc.scope");
-	assert_int_equal(rt_systemd_path("kubepods-burstable-pod12_34.slice:cri-containerd:c1",
-					 out, sizeof(out), err, sizeof(err)),
+	assert_int_equal(rt_systemd_path("kubepods-burstable-pod12_34.slice:cri-containerd:c1", out,
+					 sizeof(out), err, sizeof(err)),
 			 0);
 	assert_string_equal(out, "kubepods.slice/kubepods-burstable.slice/"
 				 "kubepods-burstable-pod12_34.slice/cri-containerd-c1.scope");
@@ -220,8 +239,7 @@ static void test_systemd_path(void **state)
 			 -EINVAL);
 	assert_int_equal(rt_systemd_path("a--b.slice:p:n", out, sizeof(out), err, sizeof(err)),
 			 -EINVAL);
-	assert_int_equal(rt_systemd_path("a.slice:p:n/../../x", out, sizeof(out), err,
-					 sizeof(err)),
+	assert_int_equal(rt_systemd_path("a.slice:p:n/../../x", out, sizeof(out), err, sizeof(err)),
 			 -EINVAL);
 	assert_int_equal(rt_systemd_path("notaslice:p:n", out, sizeof(out), err, sizeof(err)),
 			 -EINVAL);
@@ -229,8 +247,12 @@ static void test_systemd_path(void **state)
 
 static void test_state_round_trip(void **state)
 {
-	struct rt_state s = { .pid = 4242, .pid_start = 123456, .cgroup_id = 99, .daemon_id = 7,
-			      .own_cgroup = true, .created_ns = 1700000000123456789LL };
+	struct rt_state s = { .pid = 4242,
+			      .pid_start = 123456,
+			      .cgroup_id = 99,
+			      .daemon_id = 7,
+			      .own_cgroup = true,
+			      .created_ns = 1700000000123456789LL };
 	struct rt_state t;
 	char err[256], *text, *oci;
 	json_object *o;
@@ -295,7 +317,8 @@ static void test_state_round_trip(void **state)
 		char *p = strstr(text, "abc+1.x_y-z");
 
 		memcpy(p, "abc/1", 5);
-		assert_int_equal(rt_state_decode(text, strlen(text), &t, err, sizeof(err)), -EINVAL);
+		assert_int_equal(rt_state_decode(text, strlen(text), &t, err, sizeof(err)),
+				 -EINVAL);
 		assert_non_null(strstr(err, "\"id\""));
 	}
 	free(text);
@@ -326,10 +349,14 @@ static void test_features(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_forms),	       cmocka_unit_test(test_go_runc),
-		cmocka_unit_test(test_conmon),	       cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_signals),	       cmocka_unit_test(test_systemd_path),
-		cmocka_unit_test(test_state_round_trip), cmocka_unit_test(test_features),
+		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_go_runc),
+		cmocka_unit_test(test_conmon),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_signals),
+		cmocka_unit_test(test_systemd_path),
+		cmocka_unit_test(test_state_round_trip),
+		cmocka_unit_test(test_features),
 	};
 
 	return cmocka_run_group_tests_name("rt_args", tests, NULL, NULL);

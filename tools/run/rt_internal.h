@@ -62,5 +62,8 @@ int rt_cmd_features(void);
 /* Release @s's container from cgpilotd, or remove the cgroup the runtime
  * made itself; what cannot be done is said. 0, or -errno. */
 int rt_release(const struct rt_state *s);
+/* cgpilotd's id of @s's container: the one admission gave, or for one the
+ * runtime made, the daemon's if it has taken it over since; 0 none. */
+uint64_t rt_daemon_id(const struct rt_state *s);
 
 #endif

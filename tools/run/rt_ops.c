@@ -364,7 +364,7 @@ static int daemon_op(const struct rt_state *st, json_object *req, const char *wh
 	json_object *rep = NULL;
 	int r;
 
-	json_object_object_add(req, "id", json_object_new_int64((int64_t)st->daemon_id));
+	json_object_object_add(req, "id", json_object_new_int64((int64_t)rt_daemon_id(st)));
 	if (client__new(rt.socket, &cl) < 0) {
 		json_object_put(req);
 		return 1;
@@ -434,7 +434,7 @@ int rt_cmd_pause(bool pause)
 			 rt_status_name(s));
 		goto out;
 	}
-	if (st.daemon_id) {
+	if (rt_daemon_id(&st)) {
 		json_object *req = json_object_new_object();
 
 		json_object_object_add(req, "op", json_object_new_string("container.freeze"));
@@ -550,7 +550,7 @@ int rt_cmd_update(void)
 		rt_error("cannot update container '%s': it is stopped", rt.id);
 		goto out;
 	}
-	if (st.daemon_id) {
+	if (rt_daemon_id(&st)) {
 		/* re-admission with the new requests: the daemon books, places and
 		 * writes them, or refuses and nothing changes */
 		json_object *req = json_object_new_object();

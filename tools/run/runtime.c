@@ -33,6 +33,7 @@
 
 #include <json-c/json.h>
 
+#include "actuate/actuate.h"
 #include "admission.h"
 #include "bundle.h"
 #include "cgroupfs.h"
@@ -43,8 +44,6 @@
 #include "run.h"
 #include "standalone.h"
 #include "util.h"
-
-#define RT_OWNER "cgpilot-run:runtime"
 
 /* ---- cgpilotd ---- */
 
@@ -138,18 +137,49 @@ static void on_clone(pid_t pid, void *ud)
 		report_started(c->k, pid, c->argv);
 }
 
+uint64_t rt_daemon_id(const struct rt_state *s)
+{
+	struct client *cl = NULL;
+	json_object *req, *rep = NULL, *arr;
+	uint64_t id = 0;
+
+	if (s->daemon_id || !s->own_cgroup)
+		return s->daemon_id;
+	/* made while the daemon was away: it may have taken it over since */
+	if (client__new(rt.socket, &cl) < 0)
+		return 0;
+	req = json_object_new_object();
+	json_object_object_add(req, "op", json_object_new_string("container.list"));
+	if (adm_call(cl, req, &rep) >= 0 && (arr = adm_jget(rep, "containers")) &&
+	    json_object_is_type(arr, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(arr) && !id; i++) {
+			json_object *k = json_object_array_get_idx(arr, i), *v;
+
+			if ((v = adm_jget(k, "cgroup")) &&
+			    streq(json_object_get_string(v), s->cgroup) &&
+			    (v = adm_jget(k, "cgroup_id")) &&
+			    (uint64_t)json_object_get_int64(v) == s->cgroup_id &&
+			    (v = adm_jget(k, "id")))
+				id = (uint64_t)json_object_get_int64(v);
+		}
+	json_object_put(rep);
+	client__free(cl);
+	return id;
+}
+
 int rt_release(const struct rt_state *s)
 {
 	struct client *cl = NULL;
 	json_object *req, *rep = NULL;
+	uint64_t id = rt_daemon_id(s);
 	int r;
 
-	if (s->own_cgroup) {
+	if (s->own_cgroup && !id) {
 		struct standalone *sa = NULL;
 		char err[512];
 
-		r = standalone_attach(rt.config, s->cgroup, s->cgroup_id, RT_OWNER, &sa, err,
-				      sizeof(err));
+		r = standalone_attach(rt.config, s->cgroup, s->cgroup_id, ACT_OWNER_UNADMITTED, &sa,
+				      err, sizeof(err));
 		if (r) {
 			rt_error("%s", err);
 		} else {
@@ -159,25 +189,25 @@ int rt_release(const struct rt_state *s)
 		standalone_free(sa);
 		return r;
 	}
-	if (!s->daemon_id)
+	if (!id)
 		return 0;
 	r = client__new(rt.socket, &cl);
 	if (r < 0) {
 		rt_warn("cgpilotd is not reachable (%s: %s): container %" PRIu64 " (%s) stays "
 			"in its books until it is back and finds the cgroup empty",
-			rt.socket, strerror(-r), s->daemon_id, s->cgroup);
+			rt.socket, strerror(-r), id, s->cgroup);
 		return 0;
 	}
 	req = json_object_new_object();
 	json_object_object_add(req, "op", json_object_new_string("container.release"));
-	json_object_object_add(req, "id", json_object_new_int64((int64_t)s->daemon_id));
+	json_object_object_add(req, "id", json_object_new_int64((int64_t)id));
 	json_object_object_add(req, "kill", json_object_new_boolean(true));
 	r = adm_call(cl, req, &rep);
 	if (r < 0)
-		rt_warn("container.release %" PRIu64 ": %s", s->daemon_id, strerror(-r));
+		rt_warn("container.release %" PRIu64 ": %s", id, strerror(-r));
 	else if (adm_jget(rep, "error") &&
 		 !strstr(json_object_get_string(adm_jget(rep, "error")), "no container"))
-		rt_warn("container.release %" PRIu64 ": %s", s->daemon_id,
+		rt_warn("container.release %" PRIu64 ": %s", id,
 			json_object_get_string(adm_jget(rep, "error")));
 	json_object_put(rep);
 	client__free(cl);
@@ -317,8 +347,9 @@ static int place(struct creating *c, const struct oci_spec *spec, const char *pa
 		rt_warn("cgpilotd is not reachable at %s: container '%s' starts unadmitted, "
 			"with linux.resources applied by cgpilot-run",
 			rt.socket, rt.id);
-		if (standalone_create_at(rt.config, path, NULL, RT_OWNER, class, q, &c->k.sa,
-					 c->k.cgroup, sizeof(c->k.cgroup), err, sizeof(err))) {
+		if (standalone_create_at(rt.config, path, NULL, ACT_OWNER_UNADMITTED, class, q,
+					 &c->k.sa, c->k.cgroup, sizeof(c->k.cgroup), err,
+					 sizeof(err))) {
 			rt_error("%s", err);
 			return -1;
 		}
@@ -337,6 +368,22 @@ static int place(struct creating *c, const struct oci_spec *spec, const char *pa
 		}
 	}
 	return 0;
+}
+
+static char *request_json(const char *class, const struct oci_request *q)
+{
+	json_object *o = json_object_new_object();
+	char *s;
+
+	json_object_object_add(o, "class", json_object_new_string(class ? class : "burstable"));
+	adm_add_u64(o, "cpu_request_mc", q->cpu_request_mc);
+	adm_add_u64(o, "cpu_limit_mc", q->cpu_limit_mc);
+	adm_add_u64(o, "memory_request", q->memory_request);
+	adm_add_u64(o, "memory_limit", q->memory_limit);
+	adm_add_u64(o, "io_weight", q->io_weight);
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
 }
 
 static int do_create(bool foreground, pid_t *ret_pid, int *ret_pidfd)
@@ -436,6 +483,15 @@ static int do_create(bool foreground, pid_t *ret_pid, int *ret_pidfd)
 		rt_error("open the container's cgroup %s: %s", c.st.cgroup,
 			 cgfd == -ESTALE ? "not the one that was made" : strerror(-cgfd));
 		goto fail;
+	}
+	if (c.k.sa) {
+		/* for the daemon, to take the container over when it is back */
+		_cleanup_free_ char *req = request_json(class, &q);
+
+		if (!req || act_set_xattr(cgfd, ACT_REQUEST_XATTR, req) < 0)
+			rt_warn("cannot keep the request on cgroup %s (%s): cgpilotd will not take "
+				"the container over",
+				c.st.cgroup, strerror(errno));
 	}
 	if (q.nknobs) {
 		r = c.k.sa ? standalone_apply_extra(c.k.sa, cgfd, &q, err, sizeof(err)) :
