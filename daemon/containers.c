@@ -140,6 +140,7 @@ void ctr_free_one(struct container *k)
 	free(k->path);
 	topo_cpuset_free(&k->cpus);
 	topo_cpuset_free(&k->mems);
+	topo_cpuset_free(&k->pinned);
 	free(k->history);
 	free(k);
 }
@@ -262,6 +263,19 @@ const struct admit_books *containers__books(struct containers *c)
 }
 
 /* ---- placement and knobs ---- */
+
+int ctr_cpuset_copy(struct topo_cpuset *dst, const struct topo_cpuset *src)
+{
+	topo_cpuset_free(dst);
+	if (!src->n)
+		return 0;
+	dst->cpu = malloc(src->n * sizeof(*dst->cpu));
+	if (!dst->cpu)
+		return -ENOMEM;
+	memcpy(dst->cpu, src->cpu, src->n * sizeof(*dst->cpu));
+	dst->n = src->n;
+	return 0;
+}
 
 unsigned ctr_exclusive_size(const struct containers *c, enum cgp_class class,
 			    const struct res_spec *spec)
@@ -689,11 +703,31 @@ int ctr_place_exclusive(struct containers *c, struct container *k, char *why, si
 
 	if (place_cpus_of(&c->pool, 0, &old_pool))
 		return -ENOMEM;
-	r = place_exclusive(&c->pool, k->id, (unsigned)(k->spec.cpu_request_mc / CGP_MILLI),
-			    &k->cpus, why, whylen);
-	if (r) {
-		topo_cpuset_free(&old_pool);
-		return r;
+	if (k->pinned.n) {
+		/* the engine's own choice: exactly those, or not at all */
+		r = place_assign(&c->pool, k->id, &k->pinned);
+		if (!r && ctr_cpuset_copy(&k->cpus, &k->pinned))
+			r = -ENOMEM;
+		if (r) {
+			char list[256];
+
+			if (topo_format_cpulist(&k->pinned, list, sizeof(list)))
+				list[0] = 0;
+			snprintf(why, whylen, "cpu: the engine's CPUs %s are %s", list,
+				 r == -EBUSY ? "not all in the shared pool (exclusive to another "
+					       "container)" :
+					       "not all allocatable (reserved, offline or absent)");
+			place_release(&c->pool, k->id);
+			topo_cpuset_free(&old_pool);
+			return r == -EBUSY ? -ENOSPC : r;
+		}
+	} else {
+		r = place_exclusive(&c->pool, k->id, (unsigned)(k->spec.cpu_request_mc / CGP_MILLI),
+				    &k->cpus, why, whylen);
+		if (r) {
+			topo_cpuset_free(&old_pool);
+			return r;
+		}
 	}
 	place_mems_of(c->d->topo, &k->cpus, &k->mems);
 	/* the CPUs leave the shared containers before the new one has them;

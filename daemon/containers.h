@@ -93,6 +93,10 @@ struct container {
 	uint64_t cgroup_id; /* 0 while queued */
 	unsigned exclusive; /* CPUs held exclusively (0: the shared pool) */
 	struct topo_cpuset cpus; /* exclusive CPUs; empty in the shared pool */
+	/* runtime-created: the CPUs its engine chose (linux.resources.cpu.cpus,
+	 * kubelet's static CPU manager): honoured as its exclusive CPUs, taken
+	 * out of the pools; empty: cgpilot places it */
+	struct topo_cpuset pinned;
 	struct topo_cpuset mems; /* cpuset.mems written, empty: not written */
 	uint64_t queued_ns, admitted_ns, started_ns; /* CLOCK_MONOTONIC, 0: not yet */
 	uint64_t deadline_ns; /* admitted: released unless running by then */

@@ -240,7 +240,8 @@ void ctr_unlink(struct containers *c, struct container *k);
 void ctr_set_cgroup(struct containers *c, struct container *k, uint64_t cgroup_id);
 void ctr_free_one(struct container *k);
 struct container *ctr_alloc(struct containers *c);
-/* Exclusive CPUs for @k from the pool, the shared containers shrunk
+int ctr_cpuset_copy(struct topo_cpuset *dst, const struct topo_cpuset *src);
+/* Exclusive CPUs for @k from the pool (its pinned ones, if any), the shared containers shrunk
  * first; -EBUSY when one could not be (nothing given), else place's error. */
 int ctr_place_exclusive(struct containers *c, struct container *k, char *why, size_t whylen);
 /* ... and back to the shared pool. */

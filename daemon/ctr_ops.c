@@ -94,6 +94,8 @@ json_object *ctr_json(const struct containers *c, const struct container *k, boo
 	add(o, "exclusive", json_object_new_boolean(k->exclusive != 0));
 	add(o, "cpus", k->exclusive ? ctr_cpuset_json(&k->cpus) : str("shared"));
 	add(o, "mems", ctr_cpuset_json(&k->mems));
+	if (k->pinned.n)
+		add(o, "pinned", ctr_cpuset_json(&k->pinned));
 	add(o, "unenforced", words_json(k->unenforced));
 	if (k->degraded[0]) {
 		json_object *w = json_object_new_object();
@@ -294,10 +296,12 @@ static int refuse(struct containers *c, struct ctl_client *cl, enum ctr_refusal 
 int containers__op_admit(struct containers *c, struct ctl_client *cl, json_object *req)
 {
 	const char *kind = "launched", *name = NULL, *path = NULL, *class = "burstable";
-	const char *tenant = "", *msg = NULL;
+	const char *tenant = "", *msg = NULL, *cpus = NULL;
 	_cleanup_free_ char *norm = NULL;
 	char why[512];
 	struct res_spec spec = { 0 };
+	struct topo_cpuset pinned = { 0 };
+	unsigned excl;
 	enum cgp_class cls;
 	enum ctr_refusal rr;
 	bool wait = false, replied = false, degrade = false;
@@ -323,6 +327,11 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 						   "engine's container, placed by its cluster)");
 	if (degrade && wait)
 		return ctl_client__reply_error(cl, "\"degrade\" and \"wait\" exclude each other");
+	if (proto_get_string(req, "cpus", false, &cpus, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"cpus\": %s", msg);
+	if (cpus && !streq(kind, "runtime"))
+		return ctl_client__reply_error(cl, "\"cpus\": only for kind \"runtime\" (an "
+						   "engine's own CPUs); cgpilot places the others");
 	r = parse_spec(cl, req, &spec, &replied);
 	if (replied)
 		return r;
@@ -400,17 +409,31 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 			 c->d->conf.max_containers);
 		return refuse(c, cl, REFUSE_LIMIT, why);
 	}
-	r = ctr_check_enforceable(c, cls, &spec, ctr_exclusive_size(c, cls, &spec), why,
-				  sizeof(why));
-	if (r)
+	if (cpus && (topo_parse_cpulist(cpus, &pinned) || !pinned.n)) {
+		topo_cpuset_free(&pinned);
+		snprintf(why, sizeof(why), "\"cpus\" '%.100s': not a CPU list (as \"0-1,8\")",
+			 cpus);
+		return refuse(c, cl, REFUSE_INVALID, why);
+	}
+	/* the engine's CPUs are its own: reserved, so never best-effort */
+	if (pinned.n && cls == CGP_CLASS_BESTEFFORT)
+		cls = CGP_CLASS_BURSTABLE;
+	excl = pinned.n ? pinned.n : ctr_exclusive_size(c, cls, &spec);
+	r = ctr_check_enforceable(c, cls, &spec, excl, why, sizeof(why));
+	if (r) {
+		topo_cpuset_free(&pinned);
 		return refuse(c, cl, REFUSE_CONTROLLER, why);
+	}
 	k = ctr_alloc(c);
-	if (!k)
+	if (!k) {
+		topo_cpuset_free(&pinned);
 		return -ENOMEM;
+	}
+	k->pinned = pinned;
 	k->kind = streq(kind, "runtime") ? CTR_RUNTIME : CTR_LAUNCHED;
 	k->class = cls;
 	k->spec = spec;
-	k->exclusive = ctr_exclusive_size(c, cls, &spec);
+	k->exclusive = excl;
 	snprintf(k->tenant, sizeof(k->tenant), "%s", tenant);
 	if (name)
 		snprintf(k->name, sizeof(k->name), "%s", name);
@@ -566,9 +589,77 @@ int containers__op_show(struct containers *c, struct ctl_client *cl, json_object
 	return ctl_client__reply(cl, o);
 }
 
+/* update's "cpus": the engine's new CPUs for a runtime container, in *pin
+ * (left empty when unchanged). */
+static int parse_pinned(struct ctl_client *cl, json_object *req, const struct container *k,
+			struct topo_cpuset *pin, bool *replied)
+{
+	const char *cpus = NULL, *msg = NULL;
+	bool same;
+
+	*replied = false;
+	if (proto_get_string(req, "cpus", false, &cpus, &msg) < 0) {
+		*replied = true;
+		return ctl_client__reply_error(cl, "\"cpus\": %s", msg);
+	}
+	if (!cpus)
+		return 0;
+	if (k->kind != CTR_RUNTIME || (!k->pinned.n && k->exclusive)) {
+		*replied = true;
+		return ctl_client__reply_error(cl,
+					       "\"cpus\": container %" PRIu64 "'s CPUs are "
+					       "cgpilot's placement, not an engine's",
+					       k->id);
+	}
+	if (topo_parse_cpulist(cpus, pin) || !pin->n) {
+		topo_cpuset_free(pin);
+		*replied = true;
+		return ctl_client__reply_error(cl, "\"cpus\" '%.100s': not a CPU list", cpus);
+	}
+	same = pin->n == k->pinned.n && !memcmp(pin->cpu, k->pinned.cpu, pin->n * sizeof(unsigned));
+	if (same)
+		topo_cpuset_free(pin);
+	return 0;
+}
+
+/* The engine's CPUs of @k become @pin (moved in): the old ones back to the
+ * pool first, the new taken; on failure the old are taken again. */
+static int repin(struct containers *c, struct container *k, struct topo_cpuset *pin, unsigned excl,
+		 char *why, size_t whylen)
+{
+	struct topo_cpuset old = { 0 };
+	unsigned old_excl = k->exclusive;
+	int r;
+
+	if (ctr_cpuset_copy(&old, k->exclusive ? &k->cpus : &k->pinned)) {
+		topo_cpuset_free(pin);
+		return -ENOMEM;
+	}
+	if (k->exclusive)
+		ctr_unplace_exclusive(c, k, "the engine's CPUs changed (container.update)");
+	topo_cpuset_free(&k->pinned);
+	k->pinned = *pin;
+	*pin = (struct topo_cpuset){ 0 };
+	k->exclusive = excl;
+	r = ctr_place_exclusive(c, k, why, whylen);
+	if (!r) {
+		topo_cpuset_free(&old);
+		return 0;
+	}
+	/* as it was */
+	topo_cpuset_free(&k->pinned);
+	k->pinned = old;
+	k->exclusive = old_excl;
+	if (old_excl && ctr_place_exclusive(c, k, why, whylen))
+		log_warn("container %" PRIu64 ": its CPUs could not be taken back", k->id);
+	return r;
+}
+
 int containers__op_update(struct containers *c, struct ctl_client *cl, json_object *req)
 {
 	struct container *k = arg_container(c, cl, req);
+	struct topo_cpuset pin = { 0 };
+	unsigned excl;
 	struct res_spec spec;
 	struct act_result res;
 	char why[512], reason[160], unenf[128];
@@ -592,20 +683,33 @@ int containers__op_update(struct containers *c, struct ctl_client *cl, json_obje
 	r = parse_spec(cl, req, &spec, &replied);
 	if (replied)
 		return r;
-	if (class_check(k->class, c->classes, &spec, why, sizeof(why)))
+	r = parse_pinned(cl, req, k, &pin, &replied);
+	if (replied)
+		return r;
+	if (class_check(k->class, c->classes, &spec, why, sizeof(why))) {
+		topo_cpuset_free(&pin);
 		return ctl_client__reply_error(cl, "%s", why);
-	if (ctr_exclusive_size(c, k->class, &spec) != k->exclusive)
+	}
+	excl = pin.n ? pin.n : k->pinned.n ? k->pinned.n : ctr_exclusive_size(c, k->class, &spec);
+	if (!pin.n && excl != k->exclusive)
 		return ctl_client__reply_error(cl,
 					       "container %" PRIu64 " would change its "
 					       "exclusive CPUs (%u now): release it and admit "
 					       "it again",
 					       k->id, k->exclusive);
-	r = ctr_check_enforceable(c, k->class, &spec, k->exclusive, why, sizeof(why));
-	if (r)
+	r = ctr_check_enforceable(c, k->class, &spec, excl, why, sizeof(why));
+	if (r) {
+		topo_cpuset_free(&pin);
 		return ctl_client__reply_error(cl, "%s", why);
+	}
 	admit_unbook(&c->books, k->class, &k->spec, k->exclusive);
-	v = admit_decide(&c->books, k->class, &spec, k->exclusive, why, sizeof(why));
+	v = admit_decide(&c->books, k->class, &spec, excl, why, sizeof(why));
 	if (v != ADMIT_FITS) {
+		admit_book(&c->books, k->class, &k->spec, k->exclusive);
+		topo_cpuset_free(&pin);
+		return ctl_client__reply_error(cl, "update refused: %s", why);
+	}
+	if (pin.n && repin(c, k, &pin, excl, why, sizeof(why))) {
 		admit_book(&c->books, k->class, &k->spec, k->exclusive);
 		return ctl_client__reply_error(cl, "update refused: %s", why);
 	}

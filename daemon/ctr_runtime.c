@@ -86,7 +86,7 @@ static bool try_replace(struct containers *c, struct container *k)
 	k->class = k->want_class;
 	k->spec.cpu_request_mc = k->want_cpu_request_mc;
 	k->spec.mem_request = k->want_mem_request;
-	k->exclusive = ctr_exclusive_size(c, k->class, &k->spec);
+	k->exclusive = k->pinned.n ? k->pinned.n : ctr_exclusive_size(c, k->class, &k->spec);
 	if (admit_decide(&c->books, k->class, &k->spec, k->exclusive, why, sizeof(why)) !=
 	    ADMIT_FITS)
 		goto back;
@@ -135,8 +135,8 @@ void ctr_replace_degraded(struct containers *c, uint64_t now_ns)
 }
 
 /* The request the runtime kept on the cgroup, checked as container.admit's. */
-static int read_request(int fd, enum cgp_class *cls, struct res_spec *spec, char *why,
-			size_t whylen)
+static int read_request(int fd, enum cgp_class *cls, struct res_spec *spec,
+			struct topo_cpuset *pinned, char *why, size_t whylen)
 {
 	static const struct {
 		const char *key;
@@ -184,6 +184,16 @@ static int read_request(int fd, enum cgp_class *cls, struct res_spec *spec, char
 		goto out;
 	}
 	spec->io_weight = (uint32_t)v;
+	{
+		const char *cpus = NULL;
+
+		if (proto_get_string(o, "cpus", false, &cpus, &msg) < 0 ||
+		    (cpus && (topo_parse_cpulist(cpus, pinned) || !pinned->n))) {
+			snprintf(why, whylen, "%s: \"cpus\": %s", ACT_REQUEST_XATTR,
+				 msg ? msg : "not a CPU list");
+			goto out;
+		}
+	}
 	r = 0;
 out:
 	json_object_put(o);
@@ -204,6 +214,7 @@ bool ctr_take_unadmitted(struct containers *c, const struct cg *cg)
 	_cleanup_close_ int fd = -1;
 	char tag[64], why[512];
 	struct res_spec spec = { 0 };
+	struct topo_cpuset pinned = { 0 };
 	enum cgp_class cls = CGP_CLASS_BURSTABLE;
 	enum ctr_refusal rr;
 	struct container *k;
@@ -219,8 +230,9 @@ bool ctr_take_unadmitted(struct containers *c, const struct cg *cg)
 	if (fd < 0 || act_get_xattr(fd, ACT_OWNER_XATTR, tag, sizeof(tag)) < 0 ||
 	    strcmp(tag, ACT_OWNER_UNADMITTED))
 		return false;
-	if (read_request(fd, &cls, &spec, why, sizeof(why)) ||
+	if (read_request(fd, &cls, &spec, &pinned, why, sizeof(why)) ||
 	    class_check(cls, c->classes, &spec, why, sizeof(why))) {
+		topo_cpuset_free(&pinned);
 		log_warn("cgroup %s was made by cgpilot-run while cgpilotd was away, but is not "
 			 "taken over: %s",
 			 cg->path, why);
@@ -228,13 +240,18 @@ bool ctr_take_unadmitted(struct containers *c, const struct cg *cg)
 	}
 	if (!spec.priority)
 		spec.priority = c->classes[cls].priority;
+	if (pinned.n && cls == CGP_CLASS_BESTEFFORT)
+		cls = CGP_CLASS_BURSTABLE;
 	k = ctr_alloc(c);
-	if (!k)
+	if (!k) {
+		topo_cpuset_free(&pinned);
 		return true;
+	}
 	k->kind = CTR_RUNTIME;
 	k->class = cls;
 	k->spec = spec;
-	k->exclusive = ctr_exclusive_size(c, cls, &spec);
+	k->pinned = pinned;
+	k->exclusive = pinned.n ? pinned.n : ctr_exclusive_size(c, cls, &spec);
 	k->take_over = true;
 	k->take_over_id = cg->id;
 	k->path = strdup(cg->path);

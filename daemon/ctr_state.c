@@ -70,6 +70,8 @@ static json_object *one(const struct container *k)
 	add(o, "exclusive", json_object_new_int64(k->exclusive));
 	add(o, "cpus", cpulist(&k->cpus));
 	add(o, "mems", cpulist(&k->mems));
+	if (k->pinned.n)
+		add(o, "pinned", cpulist(&k->pinned));
 	add(o, "pid", json_object_new_int(k->pid));
 	add(o, "command", json_object_new_string(k->command));
 	add(o, "releasing", json_object_new_boolean(k->releasing));
@@ -326,6 +328,8 @@ static bool restore(struct containers *c, json_object *e, unsigned idx)
 			       json_object_get_boolean(v);
 		k->ladder_frozen = json_object_object_get_ex(e, "ladder_frozen", &v) &&
 				   json_object_get_boolean(v);
+		if (get_str(e, "pinned") && topo_parse_cpulist(get_str(e, "pinned"), &k->pinned))
+			topo_cpuset_free(&k->pinned);
 		if (get_str(e, "degraded") && get_str(e, "want_class") &&
 		    !class_parse(get_str(e, "want_class"), &k->want_class)) {
 			snprintf(k->degraded, sizeof(k->degraded), "%s", get_str(e, "degraded"));

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "oci.h"
+#include "topology.h"
 #include "proto.h"
 #include "util.h"
 
@@ -1179,12 +1180,25 @@ int oci_to_request(const struct oci_resources *res, struct oci_request *q, char 
 	int r;
 
 	memset(q, 0, sizeof(*q));
-	if ((res->cpus && res->cpus[0]) || (res->mems && res->mems[0])) {
+	if (res->mems && res->mems[0]) {
 		snprintf(err, errlen,
-			 "linux.resources.cpu.%s: CPUs and memory nodes are cgpilot's placement; "
-			 "ask for a number of CPUs (quota and period) instead",
-			 res->cpus && res->cpus[0] ? "cpus" : "mems");
+			 "linux.resources.cpu.mems: memory nodes are cgpilot's placement (they "
+			 "follow the container's CPUs)");
 		return -EINVAL;
+	}
+	if (res->cpus && res->cpus[0]) {
+		struct topo_cpuset set = { 0 };
+
+		if (strlen(res->cpus) >= sizeof(q->cpus) || topo_parse_cpulist(res->cpus, &set) ||
+		    !set.n) {
+			topo_cpuset_free(&set);
+			snprintf(err, errlen,
+				 "linux.resources.cpu.cpus '%.100s': not a CPU list (as \"0-1,8\")",
+				 res->cpus);
+			return -EINVAL;
+		}
+		topo_cpuset_free(&set);
+		snprintf(q->cpus, sizeof(q->cpus), "%s", res->cpus);
 	}
 	if (res->has_shares)
 		q->cpu_weight = oci_shares_to_weight(res->shares);

@@ -147,7 +147,9 @@ int oci_parse_caps(const char *list, uint64_t *ret, char *err, size_t errlen);
  *   pids.limit          -> pids.max ("max" for -1 or 0)
  *   unified             -> written as given, each file checked by the
  *                          actuator's knob table
- * cpuset (cpus, mems) is cgpilot's placement: a bundle asking for one is
+ * cpu.cpus (an engine's own CPUs, as kubelet's static CPU manager sets
+ * them) is passed on as given, for the daemon to honour (the CPUs leave
+ * its pools); mems is cgpilot's placement: a bundle asking for some is
  * refused. -EINVAL with the field in @err.
  */
 struct oci_request {
@@ -156,6 +158,7 @@ struct oci_request {
 	uint32_t cpu_weight; /* from shares; 0: none */
 	uint64_t memory_request, memory_limit; /* 0: none */
 	uint32_t io_weight; /* 0: none */
+	char cpus[1024]; /* linux.resources.cpu.cpus, a CPU list; "" none */
 	/* further cgroup files (pids.max, memory.swap.max, unified) */
 	struct {
 		char knob[64];

@@ -202,11 +202,21 @@ static void test_resources(void **state)
 	assert_int_equal(oci_to_request(&s.res, &q, err, sizeof(err)), -EINVAL);
 	assert_contains(err, "reservation 2097152 is above limit 1048576");
 	oci_spec_free(&s);
-	/* the bundle's own cpuset is cgpilot's placement: refused */
+	/* an engine's own CPUs are passed on, checked; its memory nodes refused */
 	assert_int_equal(
 		parse_with("\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"0-1\"}}}", &s, err), 0);
+	assert_int_equal(oci_to_request(&s.res, &q, err, sizeof(err)), 0);
+	assert_string_equal(q.cpus, "0-1");
+	oci_spec_free(&s);
+	assert_int_equal(
+		parse_with("\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"1-x\"}}}", &s, err), 0);
 	assert_int_equal(oci_to_request(&s.res, &q, err, sizeof(err)), -EINVAL);
-	assert_contains(err, "linux.resources.cpu.cpus");
+	assert_contains(err, "linux.resources.cpu.cpus '1-x': not a CPU list");
+	oci_spec_free(&s);
+	assert_int_equal(
+		parse_with("\"linux\":{\"resources\":{\"cpu\":{\"mems\":\"0\"}}}", &s, err), 0);
+	assert_int_equal(oci_to_request(&s.res, &q, err, sizeof(err)), -EINVAL);
+	assert_contains(err, "linux.resources.cpu.mems");
 	oci_spec_free(&s);
 }
 

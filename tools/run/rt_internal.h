@@ -49,6 +49,11 @@ int rt_open_cgroup(const struct rt_state *s);
 /* A file written atomically (the pid files the engines read). */
 int rt_write_file(const char *path, const char *text);
 
+struct oci_request;
+/* One more cgroup file for the actuator to write (dropped past the last). */
+void rt_add_knob(struct oci_request *q, const char *knob, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* The commands of rt_ops.c: each returns the exit status. */
 int rt_cmd_state(void);
 int rt_cmd_kill(void);

@@ -521,21 +521,6 @@ static int read_resources(struct oci_request *q)
 	return 0;
 }
 
-static void add_knob(struct oci_request *q, const char *knob, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void add_knob(struct oci_request *q, const char *knob, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (q->nknobs >= ARRAY_SIZE(q->knobs))
-		return;
-	snprintf(q->knobs[q->nknobs].knob, sizeof(q->knobs[0].knob), "%s", knob);
-	va_start(ap, fmt);
-	vsnprintf(q->knobs[q->nknobs].value, sizeof(q->knobs[0].value), fmt, ap);
-	va_end(ap);
-	q->nknobs++;
-}
-
 int rt_cmd_update(void)
 {
 	int rootfd, dirfd, status = 1, r = 1;
@@ -561,6 +546,8 @@ int rt_cmd_update(void)
 		adm_add_u64(req, "memory_request", q.memory_request);
 		adm_add_u64(req, "memory_limit", q.memory_limit);
 		adm_add_u64(req, "io_weight", q.io_weight);
+		if (q.cpus[0])
+			json_object_object_add(req, "cpus", json_object_new_string(q.cpus));
 		r = daemon_op(&st, req, "update");
 		if (r < 0)
 			goto out;
@@ -573,16 +560,18 @@ int rt_cmd_update(void)
 	} else {
 		/* unadmitted: the limits as crun writes them */
 		if (q.cpu_limit_mc)
-			add_knob(&q, "cpu.max", "%" PRIu64 " %" PRIu64,
-				 q.cpu_limit_mc * (q.cpu_period_us ? q.cpu_period_us : 100000) /
-					 1000,
-				 q.cpu_period_us ? q.cpu_period_us : 100000);
+			rt_add_knob(&q, "cpu.max", "%" PRIu64 " %" PRIu64,
+				    q.cpu_limit_mc * (q.cpu_period_us ? q.cpu_period_us : 100000) /
+					    1000,
+				    q.cpu_period_us ? q.cpu_period_us : 100000);
 		if (q.cpu_weight)
-			add_knob(&q, "cpu.weight", "%u", q.cpu_weight);
+			rt_add_knob(&q, "cpu.weight", "%u", q.cpu_weight);
 		if (q.memory_limit)
-			add_knob(&q, "memory.max", "%" PRIu64, q.memory_limit);
+			rt_add_knob(&q, "memory.max", "%" PRIu64, q.memory_limit);
 		if (q.io_weight)
-			add_knob(&q, "io.weight", "default %u", q.io_weight);
+			rt_add_knob(&q, "io.weight", "default %u", q.io_weight);
+		if (q.cpus[0])
+			rt_add_knob(&q, "cpuset.cpus", "%s", q.cpus);
 	}
 	if (q.nknobs && write_own(&st, &q))
 		goto out;

@@ -18,6 +18,7 @@
 
 #include "actuate/actuate.h"
 #include "cgroupfs.h"
+#include "oci.h"
 #include "rt_internal.h"
 #include "util.h"
 
@@ -363,4 +364,17 @@ int rt_write_file(const char *path, const char *text)
 	if (r)
 		unlink(tmp);
 	return r;
+}
+
+void rt_add_knob(struct oci_request *q, const char *knob, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (q->nknobs >= ARRAY_SIZE(q->knobs))
+		return;
+	snprintf(q->knobs[q->nknobs].knob, sizeof(q->knobs[0].knob), "%s", knob);
+	va_start(ap, fmt);
+	vsnprintf(q->knobs[q->nknobs].value, sizeof(q->knobs[0].value), fmt, ap);
+	va_end(ap);
+	q->nknobs++;
 }

@@ -71,6 +71,9 @@ static int admit_runtime(struct ctr *k, const char *path, const char *class,
 	adm_add_u64(req, "memory_request", q->memory_request);
 	adm_add_u64(req, "memory_limit", q->memory_limit);
 	adm_add_u64(req, "io_weight", q->io_weight);
+	/* the engine's own CPUs (kubelet's static CPU manager): honoured */
+	if (q->cpus[0])
+		json_object_object_add(req, "cpus", json_object_new_string(q->cpus));
 	/* what does not fit as asked runs in the shared pool, the reason kept
 	 * by the daemon: the cluster's scheduler placed it here */
 	if (streq(rt_conf.runtime_on_refusal, "degrade"))
@@ -381,6 +384,8 @@ static char *request_json(const char *class, const struct oci_request *q)
 	adm_add_u64(o, "memory_request", q->memory_request);
 	adm_add_u64(o, "memory_limit", q->memory_limit);
 	adm_add_u64(o, "io_weight", q->io_weight);
+	if (q->cpus[0])
+		json_object_object_add(o, "cpus", json_object_new_string(q->cpus));
 	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return s;
@@ -484,6 +489,8 @@ static int do_create(bool foreground, pid_t *ret_pid, int *ret_pidfd)
 			 cgfd == -ESTALE ? "not the one that was made" : strerror(-cgfd));
 		goto fail;
 	}
+	if (c.k.sa && q.cpus[0])
+		rt_add_knob(&q, "cpuset.cpus", "%s", q.cpus); /* as crun writes it */
 	if (c.k.sa) {
 		/* for the daemon, to take the container over when it is back */
 		_cleanup_free_ char *req = request_json(class, &q);
