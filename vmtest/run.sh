@@ -25,6 +25,22 @@ SLOW_DISK_MB=64
 SLOW_DISK_THROTTLE="throttling.bps-total=33554432,throttling.iops-total=2000"
 GUEST_BIN=$OUT/vmtest/guest_tests
 TOOLS=(/usr/bin/stress-ng /usr/bin/fio /usr/sbin/bpftool)
+# The engines profile: podman and containerd from Debian 12's .debs (their
+# own libraries with them; the rest ldd finds on the host), in a bigger guest.
+ENGINES_MEM_MB=2048
+ENGINE_DEBS=(podman conmon catatonit golang-github-containers-common
+	golang-github-containers-image libgpgme11 libdevmapper1.02.1 libsubid4 libassuan0
+	libgpg-error0 libseccomp2 libyajl2 containerd runc)
+ENGINE_BINS=(usr/bin/podman usr/bin/conmon usr/bin/containerd usr/bin/ctr
+	usr/bin/containerd-shim-runc-v2 usr/sbin/runc)
+# Left out of the guest (extended regexes of paths, a directory with all in it).
+ENGINE_SKIP=(
+	'usr/share/(doc|man|zsh|bash-completion|lintian)' 'usr/lib/(systemd|tmpfiles\.d)'
+	'usr/lib/podman'                                # rootlessport: no rootless podman
+	'etc/cni'                                       # the tests run --network none
+	'usr/bin/containerd-(shim|shim-runc-v1|stress)' # ctr runs io.containerd.runc.v2
+	'etc/containers/(policy\.json|libpod\.conf)' 'etc/containerd/config\.toml' # run.sh's own
+)
 
 kernels=()
 tests=()
@@ -46,6 +62,8 @@ Usage: vmtest/run.sh [--kernel 6.1|6.12]... [--profile P]... [--test NAME]... [-
                                 (CPUs 0-1 node 0, 2-3 node 1), -cpu qemu64,vendor=GenuineIntel
                        bench    the default shape, for benchmarks (make bench); booted
                                 only when named
+                       engines  -smp \$SMP -m $ENGINES_MEM_MB, one node, podman and containerd
+                                in the initramfs
   -t, --test NAME    run only this guest test (repeatable; see --list), in each
                      profile it is marked for
   -l, --list         list the guest tests
@@ -100,8 +118,8 @@ if [[ $mode == shell || $mode == btf ]] && ((${#kernels[@]} != 1)); then
 	die "--shell and --btf-dump take exactly one --kernel"
 fi
 for p in "${profiles[@]}"; do
-	[[ $p == default || $p == numa || $p == bench ]] ||
-		die "--profile takes default, numa or bench, not '$p'"
+	[[ $p == default || $p == numa || $p == bench || $p == engines ]] ||
+		die "--profile takes default, numa, bench or engines, not '$p'"
 done
 if [[ $mode == shell || $mode == btf ]] && ((${#profiles[@]} > 1)); then
 	die "--shell and --btf-dump take at most one --profile"
@@ -223,6 +241,15 @@ mod_closure()
 
 # ---- initramfs ----
 
+# The shared libraries (and loader) ldd names for $1, a path a line;
+# NOTFOUND:<name> for those it cannot find.
+ldd_libs()
+{
+	ldd "$1" 2> /dev/null | awk '
+		/=>/ { if ($3 ~ /^\//) print $3; else if ($3 == "not") print "NOTFOUND:" $1; next }
+		$1 ~ /^\// { print $1 }' || true
+}
+
 copy_with_libs()
 {
 	local root=$1 bin=$2 dest=${3:-$2} lib
@@ -234,9 +261,7 @@ copy_with_libs()
 		[[ -e $root$lib ]] && continue
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
-	done < <(ldd "$bin" 2> /dev/null | awk '
-		/=>/ { if ($3 ~ /^\//) print $3; else if ($3 == "not") print "NOTFOUND:" $1; next }
-		$1 ~ /^\// { print $1 }' || true)
+	done < <(ldd_libs "$bin")
 }
 
 # Userland shared by all kernels: busybox, /init, tests, cgpilot, tools.
@@ -295,6 +320,151 @@ build_initrd()
 	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \
 		> "$work/$series/mods.cpio"
 	cat "$work/common.cpio" "$work/$series/mods.cpio" > "$work/$series/initrd.cpio"
+	if ((want_engines)); then
+		cat "$work/$series/initrd.cpio" "$work/engines.cpio" > "$work/$series/initrd-engines.cpio"
+	fi
+}
+
+# The initramfs a kernel boots in a profile.
+initrd_of()
+{
+	if [[ $2 == engines ]]; then
+		echo "$work/$1/initrd-engines.cpio"
+	else
+		echo "$work/$1/initrd.cpio"
+	fi
+}
+
+# ---- the engines profile: podman and containerd ----
+
+# Sets engine_debs: the newest cached .deb of each of ENGINE_DEBS, those not
+# cached apt-get download'ed first (after one apt-get update if apt knows
+# some of them not). Offline, the cached ones are enough.
+fetch_engine_debs()
+{
+	local pkg deb
+	local -a missing=()
+
+	mkdir -p "$CACHE/debs"
+	for pkg in "${ENGINE_DEBS[@]}"; do
+		[[ -n $(newest_deb "$pkg") ]] || missing+=("$pkg")
+	done
+	if ((${#missing[@]})); then
+		for pkg in "${missing[@]}"; do
+			apt-cache show "$pkg" > /dev/null 2>&1 && continue
+			if [[ ! -e $CACHE/.apt-updated ]] && [[ $(id -u) == 0 ]]; then
+				note "apt-cache knows no $pkg; running apt-get update once"
+				apt-get update > /dev/null 2>&1 && touch "$CACHE/.apt-updated"
+			fi
+			break
+		done
+		note "downloading ${missing[*]}"
+		(cd "$CACHE/debs" && apt-get download "${missing[@]}" > /dev/null 2>&1) ||
+			die "apt-get download ${missing[*]} failed"
+	fi
+	engine_debs=()
+	for pkg in "${ENGINE_DEBS[@]}"; do
+		deb=$(newest_deb "$pkg")
+		[[ -n $deb ]] || die "apt-get download $pkg left no .deb in $CACHE/debs"
+		engine_debs+=("$deb")
+	done
+}
+
+# The .debs unpacked (dpkg-deb -x) into $CACHE/engines/root in the guest's
+# merged-/usr layout; again only when the set of .debs changed. Sets edir.
+unpack_engines()
+{
+	local list deb d
+
+	edir=$CACHE/engines/root
+	list=$(printf '%s\n' "${engine_debs[@]##*/}")
+	if [[ -e $CACHE/engines/.unpacked ]] && [[ $(< "$CACHE/engines/debs.list") == "$list" ]]; then
+		return 0
+	fi
+	note "unpacking ${#engine_debs[@]} .debs into $edir"
+	rm -rf "$CACHE/engines"
+	mkdir -p "$edir"
+	for deb in "${engine_debs[@]}"; do
+		dpkg-deb -x "$deb" "$edir" || die "dpkg-deb -x $deb failed"
+	done
+	# Some packages still ship /lib: the guest's /lib, /bin, /sbin are
+	# symlinks into /usr, which an archive's directory of that name must
+	# not replace.
+	for d in lib bin sbin; do
+		if [[ -d $edir/$d && ! -L $edir/$d ]]; then
+			mkdir -p "$edir/usr/$d"
+			cp -a "$edir/$d/." "$edir/usr/$d/"
+			rm -rf "${edir:?}/$d"
+		fi
+	done
+	echo "$list" > "$CACHE/engines/debs.list"
+	touch "$CACHE/engines/.unpacked"
+}
+
+# The engines' archive, once per run: the unpacked packages but ENGINE_SKIP,
+# the host's libraries that ldd names for ENGINE_BINS (those neither in the
+# packages nor in the common archive), and the engines' configuration.
+build_engines_cpio()
+{
+	local root=$work/engines bin lib d skip
+
+	skip="^\./($(IFS='|'; echo "${ENGINE_SKIP[*]}"))(/|\$)"
+	rm -rf "$root"
+	mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc/containers,etc/containerd}
+	mkdir -p "$root"/var/{lib/containers,lib/containerd,tmp}
+	for d in bin sbin lib lib64; do
+		ln -s "usr/$d" "$root/$d"
+	done
+	for bin in "${ENGINE_BINS[@]}"; do
+		[[ -x $edir/$bin ]] || die "no $bin in the engine packages ($edir)"
+		while read -r lib; do
+			[[ $lib == NOTFOUND:* ]] &&
+				die "$bin needs ${lib#NOTFOUND:}, which neither the packages nor the host have"
+			[[ $lib == "$edir"/* || -e $work/root$lib || -e $root$lib ]] && continue
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done < <(LD_LIBRARY_PATH=$edir/usr/lib/x86_64-linux-gnu ldd_libs "$edir/$bin")
+	done
+	# vfs: no overlay module in the guest; both on the guest's tmpfs root.
+	cat > "$root/etc/containers/storage.conf" <<-'EOF'
+		[storage]
+		driver = "vfs"
+		graphroot = "/var/lib/containers/storage"
+		runroot = "/run/containers/storage"
+	EOF
+	echo '{ "default": [{ "type": "insecureAcceptAnything" }] }' \
+		> "$root/etc/containers/policy.json"
+	# No systemd, no journald. Only the runtimes named in runtime_supports_json
+	# get --log-format=json --log from podman.
+	cat > "$root/etc/containers/containers.conf" <<-'EOF'
+		[containers]
+		log_driver = "k8s-file"
+
+		[engine]
+		cgroup_manager = "cgroupfs"
+		events_logger = "file"
+		runtime_supports_json = ["crun", "runc", "cgpilot-run"]
+
+		[engine.runtimes]
+		cgpilot-run = ["/usr/bin/cgpilot-run"]
+	EOF
+	cat > "$root/etc/containerd/config.toml" <<-'EOF'
+		version = 2
+		root = "/var/lib/containerd"
+		state = "/run/containerd"
+		# The CRI plugin does not start here (and no test talks CRI).
+		disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+		[grpc]
+		  address = "/run/containerd/containerd.sock"
+	EOF
+	{
+		(cd "$edir" && find . -mindepth 1 | grep -Ev "$skip" | LC_ALL=C sort |
+			cpio -o -H newc --quiet -R 0:0)
+		# without the /lib, /bin ... symlinks: the common archive has them
+		(cd "$root" && find . -mindepth 1 | grep -Ev '^\./(bin|sbin|lib|lib64)$' |
+			LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0)
+	} > "$work/engines.cpio"
 }
 
 # ---- running ----
@@ -316,6 +486,8 @@ machine_args()
 
 	case $1 in
 	default | bench) machine=(-smp "$SMP" -m "$MEM_MB") ;;
+	# the engines' binaries (~130 MB) are in the initramfs, then in its tmpfs copy
+	engines) machine=(-smp "$SMP" -m "$ENGINES_MEM_MB") ;;
 	numa)
 		# A socket per node: one socket of two cores over two nodes gives an
 		# LLC across nodes, which 6.1 warns about at boot (topology_sane).
@@ -356,7 +528,7 @@ boot()
 	fi
 	machine_args "$profile"
 	qemu=(qemu-system-x86_64 -accel tcg "${machine[@]}" -no-reboot -nographic
-		-kernel "$vmlinuz" -initrd "$work/$series/initrd.cpio" -append "$append"
+		-kernel "$vmlinuz" -initrd "$(initrd_of "$series" "$profile")" -append "$append"
 		-drive "file=$dir/disk.img,format=raw,if=virtio"
 		-drive "file=$dir/slow.img,format=raw,if=virtio,$SLOW_DISK_THROTTLE" -nic none)
 	t0=$(date +%s%N)
@@ -579,7 +751,7 @@ if ((${#profiles[@]} == 0)); then
 	case $mode in
 	shell | btf) profiles=(default) ;;
 	*)
-		for p in default numa; do
+		for p in default numa engines; do
 			[[ -n ${prof_tests[$p]:-} ]] && profiles+=("$p")
 		done
 		;;
@@ -592,9 +764,26 @@ if [[ $mode == test ]]; then
 	done
 fi
 
+# The engines' archive only for a guest that boots in that profile.
+want_engines=0
+for p in "${profiles[@]}"; do
+	if [[ $p == engines ]] && { [[ $mode == shell ]] || [[ -n ${prof_tests[engines]:-} ]]; }; then
+		want_engines=1
+	fi
+done
+
 work=$CACHE/run
 mkdir -p "$work"
 build_common_cpio
+if ((want_engines)); then
+	t_eng=$(date +%s%N)
+	fetch_engine_debs
+	unpack_engines
+	build_engines_cpio
+	note "engines archive: $(($(stat -c %s "$work/engines.cpio") / 1048576)) MiB" \
+		"(common $(($(stat -c %s "$work/common.cpio") / 1048576)) MiB)," \
+		"built in $((($(date +%s%N) - t_eng) / 1000000)) ms"
+fi
 t_start=$(date +%s)
 for series in "${kernels[@]}"; do
 	fetch_kernel "$series"

@@ -47,6 +47,7 @@
 
 #define MAX_CGROUPS 8
 #define MAX_PIDS 16
+#define MAX_ENGINE_CTRS 16
 #define TEST_DEADLINE_S 120
 
 enum result {
@@ -68,6 +69,15 @@ struct ctx {
 	char daemon_dir[64];
 	char pin_dir[64];
 	char sock[96];
+	/* Container engines (guest_engines.c): what engines_cleanup() removes. */
+	pid_t containerd_pid;
+	char containerd_cg[PATH_MAX];
+	char engine_runtime[128]; /* the OCI runtime podman's cleanup names */
+	char rootfs[64];
+	int npodman;
+	char podman_names[MAX_ENGINE_CTRS][48];
+	int nctr;
+	char ctr_ids[MAX_ENGINE_CTRS][48];
 	/* Workers report here. */
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t on_cpu[4];
@@ -84,11 +94,14 @@ struct ctx {
  *            (CPUs 0-1 node 0, 2-3 node 1): placement only, no timing
  *   bench    the default shape, for benchmarks (make bench), never booted
  *            unless asked for
+ *   engines  the default shape with 2 GiB, podman and containerd in the
+ *            initramfs
  */
 enum profile {
 	PROF_DEFAULT = 1u << 0,
 	PROF_NUMA = 1u << 1,
 	PROF_BENCH = 1u << 2, /* the default shape, booted only when asked (make bench) */
+	PROF_ENGINES = 1u << 3, /* podman and containerd in the initramfs, 2 GiB */
 };
 
 struct guest_test {
@@ -144,6 +157,9 @@ int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int
 /* The same, standard error into @buf too. */
 int run_capture_err(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status,
 		    bool with_stderr);
+/* The same with stdout in @out, stderr in @err (each NUL-terminated) and stdin /dev/null. */
+int run_capture_split(char *const argv[], char *out, size_t osize, char *err, size_t esize,
+		      unsigned int ms, int *ret_status);
 bool json_str(const char *json, const char *key, char *val, size_t size);
 enum result daemon_start(struct ctx *ctx);
 /* daemon_start() with this config text and extra arguments (NULL-terminated, or NULL). */
@@ -258,5 +274,66 @@ enum result bench_run_run(struct ctx *ctx);
 enum result bench_admit_setup(struct ctx *ctx);
 enum result bench_admit_run(struct ctx *ctx);
 void bench_admit_cleanup(struct ctx *ctx);
+
+/*
+ * guest_engines.c: podman and containerd (profile engines), the OCI runtime
+ * a parameter. Containers run --network none on a busybox root directory,
+ * their cgroups under CG_ROOT/ENGINES_CG (podman's --cgroup-parent, with its
+ * conmon; ctr's --cgroup ENGINES_CG/ID); containerd in a cgroup of the
+ * test's, its shims with it. engines_cleanup() removes what they made.
+ */
+#define ENGINES_CG "vmtest-engines"
+#define ROOTFS_DIR "/tmp/rootfs"
+#define CRUN "/usr/bin/crun"
+#define PODMAN "/usr/bin/podman"
+#define CTR "/usr/bin/ctr"
+#define CONTAINERD "/usr/bin/containerd"
+#define CONTAINERD_SOCK "/run/containerd/containerd.sock"
+
+/* What an engine's command gave. */
+struct engine_out {
+	int status; /* exit status; 128 + N when killed by signal N; -1 when it did not finish */
+	double secs; /* wall time */
+	char out[8192]; /* standard output */
+	char err[8192]; /* standard error */
+};
+
+/* One container for podman_run() or ctr_run(). */
+struct engine_run {
+	const char *runtime; /* the OCI runtime binary: CRUN, /usr/bin/cgpilot-run */
+	const char *rootfs; /* engine_rootfs()'s directory */
+	const char *name; /* podman's --name, ctr's container id */
+	bool detach; /* -d; else --rm, and wait for it */
+	const char *const *opts; /* more options of run (NULL-terminated), or NULL */
+	const char *const *cmd; /* the command, NULL-terminated */
+};
+
+/* Skip unless podman, ctr and containerd are in the guest (the engines profile). */
+enum result needs_engines(struct ctx *ctx);
+/* A busybox root at @dir: /bin/busybox and a link per applet, /etc/passwd and
+ * /etc/group with root, the mount points; removed by engines_cleanup(). */
+enum result engine_rootfs(struct ctx *ctx, const char *dir);
+/* podman --runtime @runtime --cgroup-manager cgroupfs --events-backend file @args...
+ * (NULL-terminated); -errno when it could not run, else 0 with its figures in @o. */
+int podman(struct ctx *ctx, const char *runtime, struct engine_out *o, const char *const *args);
+/* podman ... run --rm|-d --network none --cgroup-parent /ENGINES_CG --name NAME
+ * OPTS... --rootfs DIR CMD...; the name is registered for engines_cleanup(). */
+int podman_run(struct ctx *ctx, const struct engine_run *run, struct engine_out *o);
+/* containerd (/etc/containerd/config.toml) in the background, in cgroup
+ * vmtest.<test>.containerd, its log in /run; waits for its socket (60 s). */
+enum result containerd_start(struct ctx *ctx);
+/* SIGTERM to the containerd containerd_start() started (SIGKILL after 20 s). */
+enum result containerd_stop(struct ctx *ctx);
+/* ctr --address CONTAINERD_SOCK @args... (NULL-terminated), as podman(). */
+int ctr(struct ctx *ctx, struct engine_out *o, const char *const *args);
+/* ctr run --rm|-d --runc-binary RUNTIME --cgroup /ENGINES_CG/ID OPTS... --rootfs
+ * DIR ID CMD... (with -d also --null-io); the id is registered for engines_cleanup(). */
+int ctr_run(struct ctx *ctx, const struct engine_run *run, struct engine_out *o);
+/* Removes the registered containers (podman rm -f, ctr task/container delete),
+ * stops containerd, kills and removes its cgroup and ENGINES_CG, unmounts
+ * what is left under the engines' directories and removes them and the rootfs. */
+void engines_cleanup(struct ctx *ctx);
+enum result engines_crun_setup(struct ctx *ctx);
+enum result engines_crun_run(struct ctx *ctx);
 
 #endif

@@ -333,6 +333,112 @@ bool socket_ready(const char *path)
 	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 }
 
+/*
+ * Run argv with its stdout in @out and its stderr in @err (NULL: the caller's;
+ * @out: in @out too), each NUL-terminated, what does not fit read and
+ * dropped; its stdin /dev/null when @null_stdin. At most @ms, then SIGKILL:
+ * 0 and its status in *ret_status, or -errno.
+ */
+static int capture(char *const argv[], char *out, size_t osize, char *err, size_t esize,
+		   unsigned int ms, int *ret_status, bool null_stdin)
+{
+	uint64_t end = mono_now_ns() + ms * 1000000ULL;
+	struct {
+		int fd;
+		char *buf;
+		size_t size, len;
+	} s[2] = { { -1, out, osize, 0 }, { -1, err, esize, 0 } };
+	int ofd[2], efd[2] = { -1, -1 }, r, i;
+	bool merged = err == out;
+	pid_t pid;
+
+	if (pipe2(ofd, O_CLOEXEC) < 0)
+		return -errno;
+	if (err && !merged && pipe2(efd, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(ofd[0]);
+		close(ofd[1]);
+		return r;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(ofd[0]);
+		close(ofd[1]);
+		if (efd[0] >= 0) {
+			close(efd[0]);
+			close(efd[1]);
+		}
+		return r;
+	}
+	if (pid == 0) {
+		if (null_stdin) {
+			int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+			if (fd >= 0)
+				dup2(fd, STDIN_FILENO);
+		}
+		dup2(ofd[1], STDOUT_FILENO);
+		if (merged)
+			dup2(ofd[1], STDERR_FILENO);
+		else if (err)
+			dup2(efd[1], STDERR_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(ofd[1]);
+	s[0].fd = ofd[0];
+	if (efd[1] >= 0) {
+		close(efd[1]);
+		s[1].fd = efd[0];
+	}
+	while (s[0].fd >= 0 || s[1].fd >= 0) {
+		struct pollfd p[2] = { { .fd = s[0].fd, .events = POLLIN },
+				       { .fd = s[1].fd, .events = POLLIN } };
+		int64_t left = (int64_t)(end - mono_now_ns()) / 1000000;
+		int n;
+
+		if (left <= 0)
+			break;
+		n = poll(p, 2, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (i = 0; i < 2; i++) {
+			char drop[4096];
+			ssize_t k;
+
+			if (s[i].fd < 0 || !p[i].revents)
+				continue;
+			if (s[i].len < s[i].size - 1)
+				k = read(s[i].fd, s[i].buf + s[i].len, s[i].size - 1 - s[i].len);
+			else
+				k = read(s[i].fd, drop, sizeof(drop));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				close(s[i].fd);
+				s[i].fd = -1;
+			} else if (s[i].len < s[i].size - 1) {
+				s[i].len += k;
+			}
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (s[i].fd >= 0)
+			close(s[i].fd);
+		if (s[i].buf && s[i].size)
+			s[i].buf[s[i].len] = '\0';
+	}
+	r = wait_worker(pid, 1000, ret_status);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return r;
+}
+
 /* Run argv, capture stdout into @buf; status in *ret_status; at most @ms. */
 int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status)
 {
@@ -342,46 +448,13 @@ int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int
 int run_capture_err(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status,
 		    bool with_stderr)
 {
-	uint64_t end = mono_now_ns() + ms * 1000000ULL;
-	size_t len = 0;
-	int pfd[2], r;
-	pid_t pid;
+	return capture(argv, buf, size, with_stderr ? buf : NULL, 0, ms, ret_status, false);
+}
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		dup2(pfd[1], STDOUT_FILENO);
-		if (with_stderr)
-			dup2(pfd[1], STDERR_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		int64_t left = (int64_t)(end - mono_now_ns()) / 1000000;
-		ssize_t n;
-
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		n = read(pfd[0], buf + len, size - 1 - len);
-		if (n <= 0)
-			break;
-		len += n;
-		if (len == size - 1)
-			break;
-	}
-	buf[len] = '\0';
-	close(pfd[0]);
-	r = wait_worker(pid, 1000, ret_status);
-	if (r < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	return r;
+int run_capture_split(char *const argv[], char *out, size_t osize, char *err, size_t esize,
+		      unsigned int ms, int *ret_status)
+{
+	return capture(argv, out, osize, err, esize, ms, ret_status, true);
 }
 
 /* The string value of "key" in a flat JSON object, copied to @val. */

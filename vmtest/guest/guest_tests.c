@@ -256,6 +256,16 @@ static const struct guest_test tests[] = {
 		.cleanup = qos_cpu_cleanup,
 		.profiles = PROF_BENCH,
 	},
+	/* container engines with a given OCI runtime (profile engines) */
+	{
+		.name = "engines_crun",
+		.desc = "podman and containerd (ctr) with crun: exit status, output, detached "
+			"run, ps, exec, stop, rm",
+		.setup = engines_crun_setup,
+		.run = engines_crun_run,
+		.cleanup = engines_cleanup,
+		.profiles = PROF_ENGINES,
+	},
 };
 
 /* ---- profiles ---- */
@@ -267,6 +277,7 @@ static const struct {
 	{ "default", PROF_DEFAULT },
 	{ "numa", PROF_NUMA },
 	{ "bench", PROF_BENCH },
+	{ "engines", PROF_ENGINES },
 };
 
 static unsigned test_profiles(const struct guest_test *t)
@@ -391,8 +402,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: guest_tests [-v] [--list] [--profile P] [--results FILE] [NAME...]\n"
 		"Runs the vmtest guest tests (all of the guest's profile, or the NAMEs) as root\n"
-		"in a guest. The profile (default, numa, bench) is vmtest.profile= on the kernel\n"
-		"command line unless --profile names it; a NAME of another profile is\n"
+		"in a guest. The profile (default, numa, bench, engines) is vmtest.profile= on the\n"
+		"kernel command line unless --profile names it; a NAME of another profile is\n"
 		"skipped. --list prints NAME, PROFILES and the description, tab-separated.\n");
 }
 
@@ -468,7 +479,8 @@ int main(int argc, char **argv)
 		profile = cmdline_profile();
 	prof = profile_bit(profile);
 	if (!prof) {
-		fprintf(stderr, "Error: no profile named '%s' (default, numa, bench)\n", profile);
+		fprintf(stderr, "Error: no profile named '%s' (default, numa, bench, engines)\n",
+			profile);
 		return 2;
 	}
 	if (results) {
