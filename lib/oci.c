@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "oci.h"
+#include "oci_seccomp.h"
 #include "topology.h"
 #include "proto.h"
 #include "util.h"
@@ -1009,6 +1010,27 @@ static int read_resources(struct ctx *c, json_object *v)
 	return read_fields(c, v, f);
 }
 
+/* checked and kept here, built into a filter by the runtime (oci_seccomp.c) */
+static int l_seccomp(struct ctx *c, json_object *v)
+{
+	const char *text;
+	int r;
+
+	if (!is(v, json_type_object))
+		return fail(c, "must be an object");
+	c->s->seccomp = calloc(1, sizeof(*c->s->seccomp));
+	if (!c->s->seccomp)
+		return -ENOMEM;
+	text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+	r = oci_seccomp_parse(text, strlen(text), c->s->seccomp, c->err, c->errlen);
+	if (r) {
+		oci_seccomp_free(c->s->seccomp);
+		free(c->s->seccomp);
+		c->s->seccomp = NULL;
+	}
+	return r;
+}
+
 static int read_linux(struct ctx *c, json_object *v)
 {
 	static const struct field f[] = {
@@ -1022,7 +1044,7 @@ static int read_linux(struct ctx *c, json_object *v)
 		{ "uidMappings", read_empty },
 		{ "gidMappings", read_empty },
 		{ "devices", read_empty },
-		{ "seccomp", read_empty },
+		{ "seccomp", l_seccomp },
 		{ "mountLabel", read_empty },
 		{ "intelRdt", read_empty },
 		{ "personality", read_empty },
@@ -1095,6 +1117,10 @@ void oci_spec_free(struct oci_spec *s)
 		free(s->namespaces[i].path);
 	free(s->namespaces);
 	free(s->cgroups_path);
+	if (s->seccomp) {
+		oci_seccomp_free(s->seccomp);
+		free(s->seccomp);
+	}
 	free_strings(s->masked_paths, s->nmasked);
 	free_strings(s->readonly_paths, s->nreadonly);
 	for (size_t i = 0; s->sysctl && i < s->nsysctl; i++)

@@ -32,6 +32,8 @@ enum oci_caps_set {
 	OCI_CAP_SETS
 };
 
+struct oci_seccomp;
+
 struct oci_mount {
 	char *destination;
 	char *type; /* NULL: a bind mount when options say bind */
@@ -108,6 +110,7 @@ struct oci_spec {
 	struct oci_kv *annotations;
 	size_t nannotations;
 	struct oci_resources res;
+	struct oci_seccomp *seccomp; /* linux.seccomp; NULL: none */
 	/* what was ignored, one "field: why" per line (documented as safe) */
 	char warnings[1024];
 };

@@ -156,11 +156,11 @@ def t_run_bundle_refused(ctx):
     try:
         spec = {"ociVersion": "1.0.2", "process": {"args": ["/bin/true"], "cwd": "/"},
                 "root": {"path": "rootfs"},
-                "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO"}}}
+                "linux": {"seccomp": {"defaultAction": "SCMP_ACT_NOTIFY"}}}
         with open(os.path.join(bundle, "config.json"), "w") as f:
             json.dump(spec, f)
         p = run(d, "--bundle", bundle, check_rc=125)
-        assert "config.json: linux.seccomp: not supported" in p.stderr, p.stderr
+        assert "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY" in p.stderr, p.stderr
         assert listed(d) == {}
         with open(os.path.join(bundle, "config.json"), "w") as f:
             f.write('{"ociVersion": "1.0.2", "process": {"args": ["a"]},}')

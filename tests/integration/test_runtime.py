@@ -31,7 +31,8 @@ class Runtime:
             os.symlink("busybox", self.bundle + "/rootfs/bin/" + app)
         self.extra = []
 
-    def spec(self, cgpath, args, annotations=None, resources=None, terminal=False):
+    def spec(self, cgpath, args, annotations=None, resources=None, terminal=False,
+             seccomp=None):
         s = {"ociVersion": "1.0.2",
              "process": {"args": args, "cwd": "/", "terminal": terminal,
                          "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}},
@@ -43,6 +44,8 @@ class Runtime:
              "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"},
                                       {"type": "ipc"}],
                        "cgroupsPath": cgpath, "resources": resources or {}}}
+        if seccomp:
+            s["linux"]["seccomp"] = seccomp
         with open(self.bundle + "/config.json", "w") as f:
             json.dump(s, f)
 
@@ -303,10 +306,49 @@ def t_runtime_degraded(ctx):
     ok(d, {"op": "container.release", "id": c["id"], "kill": True})
 
 
+def t_runtime_seccomp(ctx):
+    """linux.seccomp is enforced, for the container's process and for what
+    exec runs in it: an ERRNO rule (with and without arguments), the default
+    action, and the profile's shape podman writes."""
+    cg = ctx.cgroups("rtsec", sweep=True)
+    rt = Runtime(ctx, "sec", "/nonexistent/cgpilot.sock")
+    prof = {"defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+                {"names": ["no_such_syscall_anywhere"], "action": "SCMP_ACT_ERRNO"},
+                # kill(pid, 0) denied, other signals not
+                {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+                 "args": [{"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]}]}
+    rt.spec("/" + cg.rel("eng/s1"),
+            ["sh", "-c", "mkdir /d 2>&1; echo mkdir=$?; kill -0 $$ 2>&1; echo k0=$?; "
+             "kill -CONT $$; echo kc=$?; exec sleep 30"], seccomp=prof)
+    out = rt.base + "/out"
+    with open(out, "w") as f:
+        argv = [RUN, "--root", rt.root, "--socket", rt.sock, "create", "--bundle", rt.bundle,
+                "s1"]
+        assert subprocess.run(argv, stdout=f, stderr=f, timeout=30).returncode == 0
+    rt("start", "s1", check_rc=0)
+    wait_until(lambda: "kc=" in open(out).read(), 10, "the container's output")
+    text = open(out).read()
+    assert "Operation not permitted" in text and "mkdir=1" in text, text
+    assert "k0=1" in text and "kc=0" in text, text
+    p = rt("exec", "s1", "sh", "-c", "mkdir /e 2>&1; echo exec-mkdir=$?", check_rc=0)
+    assert "exec-mkdir=1" in p.stdout and "Operation not permitted" in p.stdout, p.stdout
+    rt("delete", "--force", "s1", check_rc=0)
+    # a profile whose default denies: a minimal allow-list still runs
+    prof = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
+            "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO"}]}
+    rt.spec("/" + cg.rel("eng/s2"), ["true"], seccomp=prof)
+    p = rt("run", "--bundle", rt.bundle, "s2")
+    assert p.returncode != 0, (p.returncode, p.stderr)
+
+
 TESTS = [
     ("runtime_lifecycle", t_runtime_lifecycle),
     ("runtime_refused", t_runtime_refused),
     ("runtime_daemon_away", t_runtime_daemon_away),
     ("runtime_hostile", t_runtime_hostile),
     ("runtime_degraded", t_runtime_degraded),
+    ("runtime_seccomp", t_runtime_seccomp),
 ]

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "oci.h"
+#include "oci_seccomp.h"
 #include "unit.h"
 
 #define MIB (1024LL * 1024)
@@ -220,14 +221,63 @@ static void test_resources(void **state)
 	oci_spec_free(&s);
 }
 
+/* linux.seccomp as podman writes it: kept, checked, in the spec. */
+static void test_seccomp(void **state)
+{
+	struct oci_spec s;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(
+		parse_with("\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\","
+			   "\"defaultErrnoRet\":38,\"architectures\":[\"SCMP_ARCH_X86_64\","
+			   "\"SCMP_ARCH_X86\"],\"flags\":[\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\"],"
+			   "\"syscalls\":[{\"names\":[\"read\",\"write\"],\"action\":"
+			   "\"SCMP_ACT_ALLOW\"},{\"names\":[\"personality\"],\"action\":"
+			   "\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":8,\"valueTwo\":0,"
+			   "\"op\":\"SCMP_CMP_EQ\"}]},{\"names\":[\"mkdir\"],\"action\":"
+			   "\"SCMP_ACT_ERRNO\",\"comment\":\"x\"}]}}",
+			   &s, err),
+		0);
+	assert_non_null(s.seccomp);
+	assert_int_equal(s.seccomp->default_action, OCI_SCMP_ERRNO);
+	assert_int_equal(s.seccomp->default_errno, 38);
+	assert_int_equal(s.seccomp->narchs, 2);
+	assert_string_equal(s.seccomp->archs[0], "x86_64");
+	assert_int_equal(s.seccomp->flags, OCI_SCMP_FLAG_SPEC_ALLOW);
+	assert_int_equal(s.seccomp->nrules, 3);
+	assert_int_equal(s.seccomp->rules[0].nnames, 2);
+	assert_int_equal(s.seccomp->rules[1].nargs, 1);
+	assert_int_equal(s.seccomp->rules[1].args[0].value, 8);
+	assert_int_equal(s.seccomp->rules[1].args[0].op, OCI_SCMP_EQ);
+	/* ERRNO without errnoRet: EPERM */
+	assert_int_equal(s.seccomp->rules[2].errno_ret, 1);
+	oci_spec_free(&s);
+}
+
 /* Every refusal names the field. */
 static void test_refused(void **state)
 {
 	static const struct {
 		const char *extra, *want;
 	} cases[] = {
-		{ "\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"}}",
-		  "linux.seccomp: not supported" },
+		{ "\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}}",
+		  "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY needs a seccomp agent" },
+		{ "\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{"
+		  "\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_BOGUS\"}]}}",
+		  "linux.seccomp.syscalls[0].action: unknown action 'SCMP_ACT_BOGUS'" },
+		{ "\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{"
+		  "\"names\":[\"kill\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":7,"
+		  "\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}}",
+		  "linux.seccomp.syscalls[0].args[0].index: 7 is above 5" },
+		{ "\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":["
+		  "\"x86_64\"]}}",
+		  "linux.seccomp.architectures[0]: 'x86_64' is not an SCMP_ARCH_ name" },
+		{ "\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":"
+		  "\"/run/agent.sock\"}}",
+		  "linux.seccomp.listenerPath: a seccomp agent is not supported" },
+		{ "\"linux\":{\"seccomp\":{\"syscalls\":[]}}",
+		  "linux.seccomp: needs defaultAction" },
 		{ "\"linux\":{\"resources\":{\"memory\":{\"disableOOMKiller\":true}}}",
 		  "linux.resources.memory.disableOOMKiller" },
 		{ "\"linux\":{\"resources\":{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,"
@@ -403,11 +453,17 @@ static void test_caps(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crun_spec),	 cmocka_unit_test(test_podman_shape),
-		cmocka_unit_test(test_containerd_shape), cmocka_unit_test(test_conversions),
-		cmocka_unit_test(test_resources),	 cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_process_refused),	 cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_warnings),	 cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_crun_spec),
+		cmocka_unit_test(test_podman_shape),
+		cmocka_unit_test(test_containerd_shape),
+		cmocka_unit_test(test_conversions),
+		cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_seccomp),
+		cmocka_unit_test(test_process_refused),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_caps),
 	};
 
 	return cmocka_run_group_tests_name("oci", tests, NULL, NULL);

@@ -47,6 +47,8 @@ static void test_forms(void **state)
 	const char *rt2[] = { "--root", "/r", "state", "x", NULL };
 	const char *rt3[] = { "--log-format=json", "--log", "/l", "kill", "x", NULL };
 	const char *rt4[] = { "--systemd-cgroup", "--help", NULL };
+	const char *rt5[] = { "--socket", "/s", "--config=/c", "delete", "x", NULL };
+	const char *launcher4[] = { "--socket", "/s", "--cpus", "1", "true", NULL };
 
 	(void)state;
 	assert_false(form(launcher1));
@@ -56,6 +58,8 @@ static void test_forms(void **state)
 	assert_true(form(rt2));
 	assert_true(form(rt3));
 	assert_true(form(rt4));
+	assert_true(form(rt5));
+	assert_false(form(launcher4));
 }
 
 /* what containerd's go-runc passes */

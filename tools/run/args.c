@@ -18,6 +18,7 @@ void run_usage(FILE *f)
 	fprintf(f,
 		"Usage: cgpilot-run [OPTIONS] -- CMD [ARGS]...\n"
 		"       cgpilot-run [OPTIONS] --bundle DIR\n"
+		"       cgpilot-run [GLOBAL OPTIONS] COMMAND ... ID (the OCI runtime: --root X --help)\n"
 		"Start a workload in a container that cgpilotd admitted and placed.\n"
 		"\n"
 		"  -c, --class CLASS        guaranteed, burstable (default) or besteffort\n"

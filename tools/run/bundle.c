@@ -200,6 +200,13 @@ int bundle_spawn_spec(struct bundle_run *b, const struct oci_spec *spec, const c
 		if (spec->namespaces[i].path)
 			b->ns_join[j++] = spec->namespaces[i].path;
 	ss->ns_join = b->ns_join;
+	if (spec->seccomp) {
+		int r = seccomp_build(spec->seccomp, &b->seccomp, err, errlen);
+
+		if (r)
+			return r;
+		ss->seccomp = b->seccomp;
+	}
 	return 0;
 }
 
@@ -207,6 +214,8 @@ void bundle_run_free(struct bundle_run *b)
 {
 	free(b->mounts);
 	free(b->mdata);
+	seccomp_free(b->seccomp);
 	b->mounts = NULL;
 	b->mdata = NULL;
+	b->seccomp = NULL;
 }

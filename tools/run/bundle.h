@@ -20,6 +20,7 @@ struct bundle_run {
 	struct spawn_mount *mounts;
 	char (*mdata)[512];
 	const char *ns_join[8];
+	void *seccomp; /* linux.seccomp's filter */
 };
 
 /* @ss from @spec (process, identity, root at @root, mounts, namespaces);

@@ -80,6 +80,13 @@ bool rt_is_runtime_form(int argc, char **argv)
 			i += g - 1;
 			continue;
 		}
+		/* both forms have these: the next word decides */
+		if (streq(argv[i], "--socket") || streq(argv[i], "--config")) {
+			i++;
+			continue;
+		}
+		if (!strncmp(argv[i], "--socket=", 9) || !strncmp(argv[i], "--config=", 9))
+			continue;
 		if (argv[i][0] == '-')
 			/* a launcher option (or --help, --version) */
 			return global;

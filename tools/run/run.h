@@ -102,6 +102,8 @@ struct spawn_spec {
 	 * process's controlling terminal and stdio; -1 none */
 	int console_fd;
 	unsigned preserve_fds; /* 3 .. 3+N-1 stay open across exec */
+	/* linux.seccomp built by seccomp_build(), loaded last in the child; NULL */
+	void *seccomp;
 	/* join this pid namespace before clone3 (exec into a container: a
 	 * pid namespace is entered by the children of who joins it); -1 */
 	int pidns_fd;
@@ -116,5 +118,12 @@ struct spawn_spec {
  */
 pid_t spawn_start(const struct spawn_spec *s, int *ret_pidfd, int *ret_exit, char *err,
 		  size_t errlen);
+
+struct oci_seccomp;
+/* seccomp.c: the filter of @s (libseccomp's, as void *); -errno naming the
+ * rule in @err. seccomp_apply() loads it (in the child). */
+int seccomp_build(const struct oci_seccomp *s, void **ret, char *err, size_t errlen);
+int seccomp_apply(void *ctx);
+void seccomp_free(void *ctx);
 
 #endif

@@ -806,6 +806,7 @@ static int do_exec(void)
 	enum rt_status s;
 	size_t nj = 0;
 	int status = 1, pidfd = -1, exit_status;
+	void *filter = NULL;
 	pid_t pid;
 
 	rootfd = rt_open_root(false);
@@ -889,6 +890,24 @@ static int do_exec(void)
 	ss.console_fd = -1;
 	ss.survive_parent = rt.detach;
 	ss.preserve_fds = rt.preserve_fds;
+	/* the container's seccomp filter holds for what is run in it too */
+	{
+		struct oci_spec bspec = { 0 };
+		char root[4096];
+
+		if (bundle_read(st.bundle, &bspec, root, sizeof(root), err, sizeof(err))) {
+			rt_error("%s", err);
+			oci_spec_free(&bspec);
+			goto out;
+		}
+		if (bspec.seccomp && seccomp_build(bspec.seccomp, &filter, err, sizeof(err))) {
+			rt_error("%s", err);
+			oci_spec_free(&bspec);
+			goto out;
+		}
+		oci_spec_free(&bspec);
+		ss.seccomp = filter;
+	}
 	if (spec.terminal && rt.console_socket) {
 		ss.console_fd = connect_console(rt.console_socket);
 		if (ss.console_fd < 0)
@@ -919,6 +938,7 @@ static int do_exec(void)
 	status = rt.detach ? 0 : wait_foreground(pid, pidfd);
 	close(pidfd);
 out:
+	seccomp_free(filter);
 	rt_state_free(&st);
 	oci_spec_free(&spec);
 	return status;

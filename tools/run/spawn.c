@@ -546,6 +546,16 @@ static void __attribute__((noreturn)) child(const struct spawn_spec *s, int go_f
 		check_executable(s->argv, s->envp ? s->envp : environ);
 		hold(s->hold_dirfd);
 	}
+	/* without no_new_privs, loading a filter needs CAP_SYS_ADMIN: while
+	 * it is still there */
+	if (s->seccomp && !s->no_new_privs) {
+		int r = seccomp_apply(s->seccomp);
+
+		if (r < 0) {
+			errno = -r;
+			die(RUN_EXIT_FAILED, "load the seccomp filter: %m");
+		}
+	}
 	set_user(s);
 	set_caps(s->caps);
 	if (s->no_new_privs)
@@ -559,6 +569,14 @@ static void __attribute__((noreturn)) child(const struct spawn_spec *s, int go_f
 		die(RUN_EXIT_FAILED, "close_range: %m");
 	if (s->envp)
 		environ = (char **)s->envp;
+	if (s->seccomp && s->no_new_privs) {
+		int r = seccomp_apply(s->seccomp);
+
+		if (r < 0) {
+			errno = -r;
+			die(RUN_EXIT_FAILED, "load the seccomp filter: %m");
+		}
+	}
 	execvp(s->argv[0], s->argv);
 	die(errno == ENOENT ? RUN_EXIT_NOTFOUND : RUN_EXIT_NOEXEC, "exec %s: %m", s->argv[0]);
 }

@@ -333,7 +333,21 @@ int ctr_run(struct ctx *ctx, const struct engine_run *run, struct engine_out *o)
  * stops containerd, kills and removes its cgroup and ENGINES_CG, unmounts
  * what is left under the engines' directories and removes them and the rootfs. */
 void engines_cleanup(struct ctx *ctx);
+/* @r and @o of an engine's command: RES_PASS if it ran and exited @want,
+ * else a failure naming @what with its stderr. */
+enum result engine_expect(struct ctx *ctx, int r, const struct engine_out *o, int want,
+			  const char *what);
+/* What every runtime must give the engines: podman run's exit status and
+ * output, run -d + ps + exec + pause/unpause + stop + rm; the same with ctr
+ * (run, task exec, pause/resume, kill, delete). The wall times of 3 runs of
+ * /bin/true in @true_s. */
+enum result podman_lifecycle(struct ctx *ctx, const char *runtime, double *true_s);
+enum result ctr_lifecycle(struct ctx *ctx, const char *runtime, double *true_s);
 enum result engines_crun_setup(struct ctx *ctx);
+/* guest_runtime.c: cgpilot-run as the engines' OCI runtime */
+enum result engines_cgpilot_setup(struct ctx *ctx);
+enum result engines_cgpilot_run(struct ctx *ctx);
+void engines_cgpilot_cleanup(struct ctx *ctx);
 enum result engines_crun_run(struct ctx *ctx);
 
 #endif

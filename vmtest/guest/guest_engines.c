@@ -459,15 +459,19 @@ enum result engines_crun_setup(struct ctx *ctx)
 	return res;
 }
 
-static enum result expect(struct ctx *ctx, int r, const struct engine_out *o, int want,
+enum result engine_expect(struct ctx *ctx, int r, const struct engine_out *o, int want,
 			  const char *what)
 {
 	if (r < 0)
 		return fail(ctx, "%s did not finish: %s; stdout: %.200s; stderr: %.300s", what,
 			    strerror(-r), o->out, o->err);
-	if (o->status != want)
+	if (o->status != want) {
+		/* the whole of it in the log: the runtime's error is often last */
+		for (size_t off = 0; off < strlen(o->err); off += 400)
+			info(ctx, "%s stderr: %.400s", what, o->err + off);
 		return fail(ctx, "%s: status %d, want %d; stdout: %.200s; stderr: %.300s", what,
 			    o->status, want, o->out, o->err);
+	}
 	return RES_PASS;
 }
 
@@ -543,25 +547,44 @@ static enum result streams(struct ctx *ctx, const char *who, const struct engine
 	return RES_PASS;
 }
 
-static enum result podman_crun(struct ctx *ctx, double *true_s)
+/* The cgroup of @pid says frozen (or not) in cgroup.events, within 10 s. */
+static enum result frozen(struct ctx *ctx, int pid, bool want)
+{
+	char path[600], cg[512], buf[512];
+	uint64_t end = mono_now_ns() + 10000000000ULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if (read_file(path, cg, sizeof(cg)) < 0 || strncmp(cg, "0::/", 4))
+		return fail(ctx, "pid %d has no cgroup", pid);
+	cg[strcspn(cg, "\n")] = '\0';
+	snprintf(path, sizeof(path), "%s/%s/cgroup.events", CG_ROOT, cg + 4);
+	for (;; sleep_ms(100)) {
+		if (read_file(path, buf, sizeof(buf)) > 0 && !!strstr(buf, "frozen 1") == want)
+			return RES_PASS;
+		if (mono_now_ns() > end)
+			return fail(ctx, "%s: want frozen %d: %.100s", path, want, buf);
+	}
+}
+
+enum result podman_lifecycle(struct ctx *ctx, const char *runtime, double *true_s)
 {
 	static struct engine_out o;
 	struct engine_run run = {
-		.runtime = CRUN, .rootfs = ROOTFS_DIR, .name = "vmtest-p-exit", .cmd = exit3
+		.runtime = runtime, .rootfs = ROOTFS_DIR, .name = "vmtest-p-exit", .cmd = exit3
 	};
 	char line[256], state[32], id[80], leaf[96];
 	enum result res;
 	int r, pid = 0;
 
 	r = podman_run(ctx, &run, &o);
-	res = expect(ctx, r, &o, 3, "podman run sh -c 'exit 3'");
+	res = engine_expect(ctx, r, &o, 3, "podman run sh -c 'exit 3'");
 	if (res == RES_PASS)
 		res = streams(ctx, "podman run", &o);
 	for (int i = 0; res == RES_PASS && i < NTRUE; i++) {
 		run.name = "vmtest-p-true";
 		run.cmd = true_cmd;
 		r = podman_run(ctx, &run, &o);
-		res = expect(ctx, r, &o, 0, "podman run --rm /bin/true");
+		res = engine_expect(ctx, r, &o, 0, "podman run --rm /bin/true");
 		true_s[i] = o.secs;
 	}
 	if (res != RES_PASS)
@@ -571,7 +594,7 @@ static enum result podman_crun(struct ctx *ctx, double *true_s)
 	run.detach = true;
 	run.cmd = waiter;
 	r = podman_run(ctx, &run, &o);
-	res = expect(ctx, r, &o, 0, "podman run -d");
+	res = engine_expect(ctx, r, &o, 0, "podman run -d");
 	if (res != RES_PASS)
 		return res;
 	if (sscanf(o.out, "%79s", id) != 1 || strlen(id) != 64)
@@ -579,10 +602,10 @@ static enum result podman_crun(struct ctx *ctx, double *true_s)
 	snprintf(leaf, sizeof(leaf), "libpod-%s", id);
 
 	/* .State: "Up <for how long>" in 4.3, "running" in later podman */
-	r = podman(ctx, CRUN, &o,
+	r = podman(ctx, runtime, &o,
 		   (const char *const[]){ "ps", "--format", "{{.Names}} {{.Pid}} {{.State}}",
 					  NULL });
-	res = expect(ctx, r, &o, 0, "podman ps");
+	res = engine_expect(ctx, r, &o, 0, "podman ps");
 	if (res != RES_PASS)
 		return res;
 	if (!line_of(o.out, "vmtest-p-d", line, sizeof(line)) ||
@@ -593,41 +616,55 @@ static enum result podman_crun(struct ctx *ctx, double *true_s)
 	if (res != RES_PASS)
 		return res;
 
-	r = podman(ctx, CRUN, &o,
+	r = podman(ctx, runtime, &o,
 		   (const char *const[]){ "exec", "vmtest-p-d", exec5[0], exec5[1], exec5[2],
 					  NULL });
-	res = expect(ctx, r, &o, 5, "podman exec");
+	res = engine_expect(ctx, r, &o, 5, "podman exec");
 	if (res != RES_PASS)
 		return res;
 	if (!has_line(o.out, "exec-ok"))
 		return fail(ctx, "podman exec: no exec-ok in its stdout: %.200s", o.out);
 
+	/* pause and unpause: the cgroup frozen and thawed */
+	r = podman(ctx, runtime, &o, (const char *const[]){ "pause", "vmtest-p-d", NULL });
+	res = engine_expect(ctx, r, &o, 0, "podman pause");
+	if (res == RES_PASS)
+		res = frozen(ctx, pid, true);
+	if (res != RES_PASS)
+		return res;
+	r = podman(ctx, runtime, &o, (const char *const[]){ "unpause", "vmtest-p-d", NULL });
+	res = engine_expect(ctx, r, &o, 0, "podman unpause");
+	if (res == RES_PASS)
+		res = frozen(ctx, pid, false);
+	if (res != RES_PASS)
+		return res;
+
 	/* the container's pid 1 exits 0 on SIGTERM: well before the 20 s */
-	r = podman(ctx, CRUN, &o,
+	r = podman(ctx, runtime, &o,
 		   (const char *const[]){ "stop", "--time", "20", "vmtest-p-d", NULL });
-	res = expect(ctx, r, &o, 0, "podman stop");
+	res = engine_expect(ctx, r, &o, 0, "podman stop");
 	if (res != RES_PASS)
 		return res;
 	if (o.secs > 15)
 		return fail(ctx, "podman stop took %.1f s: SIGTERM did not end the container",
 			    o.secs);
-	r = podman(ctx, CRUN, &o,
+	r = podman(ctx, runtime, &o,
 		   (const char *const[]){ "inspect", "--format",
 					  "{{.State.Status}} {{.State.ExitCode}}", "vmtest-p-d",
 					  NULL });
-	res = expect(ctx, r, &o, 0, "podman inspect");
+	res = engine_expect(ctx, r, &o, 0, "podman inspect");
 	if (res != RES_PASS)
 		return res;
 	if (!has_line(o.out, "exited 0"))
 		return fail(ctx, "after podman stop the container is %.100s, want exited 0", o.out);
 
-	r = podman(ctx, CRUN, &o, (const char *const[]){ "rm", "vmtest-p-d", NULL });
-	res = expect(ctx, r, &o, 0, "podman rm");
+	r = podman(ctx, runtime, &o, (const char *const[]){ "rm", "vmtest-p-d", NULL });
+	res = engine_expect(ctx, r, &o, 0, "podman rm");
 	if (res != RES_PASS)
 		return res;
-	r = podman(ctx, CRUN, &o,
+	r = podman(ctx, runtime, &o,
 		   (const char *const[]){ "ps", "-a", "--format", "{{.Names}}", NULL });
-	res = expect(ctx, r, &o, 0, "podman ps -a");
+	res = engine_expect(ctx, r, &o, 0, "podman ps -a");
 	if (res != RES_PASS)
 		return res;
 	if (strstr(o.out, "vmtest-p-"))
@@ -635,11 +672,11 @@ static enum result podman_crun(struct ctx *ctx, double *true_s)
 	return gone_cgroup(ctx, leaf);
 }
 
-static enum result ctr_crun(struct ctx *ctx, double *true_s)
+enum result ctr_lifecycle(struct ctx *ctx, const char *runtime, double *true_s)
 {
 	static struct engine_out o;
 	struct engine_run run = {
-		.runtime = CRUN, .rootfs = ROOTFS_DIR, .name = "vmtest-c-exit", .cmd = exit3
+		.runtime = runtime, .rootfs = ROOTFS_DIR, .name = "vmtest-c-exit", .cmd = exit3
 	};
 	char line[256], state[32];
 	uint64_t end;
@@ -647,14 +684,14 @@ static enum result ctr_crun(struct ctx *ctx, double *true_s)
 	int r, pid = 0;
 
 	r = ctr_run(ctx, &run, &o);
-	res = expect(ctx, r, &o, 3, "ctr run sh -c 'exit 3'");
+	res = engine_expect(ctx, r, &o, 3, "ctr run sh -c 'exit 3'");
 	if (res == RES_PASS)
 		res = streams(ctx, "ctr run", &o);
 	for (int i = 0; res == RES_PASS && i < NTRUE; i++) {
 		run.name = "vmtest-c-true";
 		run.cmd = true_cmd;
 		r = ctr_run(ctx, &run, &o);
-		res = expect(ctx, r, &o, 0, "ctr run --rm /bin/true");
+		res = engine_expect(ctx, r, &o, 0, "ctr run --rm /bin/true");
 		true_s[i] = o.secs;
 	}
 	if (res != RES_PASS)
@@ -664,11 +701,11 @@ static enum result ctr_crun(struct ctx *ctx, double *true_s)
 	run.detach = true;
 	run.cmd = waiter;
 	r = ctr_run(ctx, &run, &o);
-	res = expect(ctx, r, &o, 0, "ctr run -d");
+	res = engine_expect(ctx, r, &o, 0, "ctr run -d");
 	if (res != RES_PASS)
 		return res;
 	r = ctr(ctx, &o, (const char *const[]){ "task", "ls", NULL });
-	res = expect(ctx, r, &o, 0, "ctr task ls");
+	res = engine_expect(ctx, r, &o, 0, "ctr task ls");
 	if (res != RES_PASS)
 		return res;
 	if (!line_of(o.out, "vmtest-c-d", line, sizeof(line)) ||
@@ -681,19 +718,32 @@ static enum result ctr_crun(struct ctx *ctx, double *true_s)
 	r = ctr(ctx, &o,
 		(const char *const[]){ "task", "exec", "--exec-id", "x", "vmtest-c-d", exec5[0],
 				       exec5[1], exec5[2], NULL });
-	res = expect(ctx, r, &o, 5, "ctr task exec");
+	res = engine_expect(ctx, r, &o, 5, "ctr task exec");
 	if (res != RES_PASS)
 		return res;
 	if (!has_line(o.out, "exec-ok"))
 		return fail(ctx, "ctr task exec: no exec-ok in its stdout: %.200s", o.out);
 
+	r = ctr(ctx, &o, (const char *const[]){ "task", "pause", "vmtest-c-d", NULL });
+	res = engine_expect(ctx, r, &o, 0, "ctr task pause");
+	if (res == RES_PASS)
+		res = frozen(ctx, pid, true);
+	if (res != RES_PASS)
+		return res;
+	r = ctr(ctx, &o, (const char *const[]){ "task", "resume", "vmtest-c-d", NULL });
+	res = engine_expect(ctx, r, &o, 0, "ctr task resume");
+	if (res == RES_PASS)
+		res = frozen(ctx, pid, false);
+	if (res != RES_PASS)
+		return res;
+
 	r = ctr(ctx, &o, (const char *const[]){ "task", "kill", "vmtest-c-d", NULL });
-	res = expect(ctx, r, &o, 0, "ctr task kill");
+	res = engine_expect(ctx, r, &o, 0, "ctr task kill");
 	if (res != RES_PASS)
 		return res;
 	for (end = mono_now_ns() + 15000000000ULL;; sleep_ms(200)) {
 		r = ctr(ctx, &o, (const char *const[]){ "task", "ls", NULL });
-		res = expect(ctx, r, &o, 0, "ctr task ls");
+		res = engine_expect(ctx, r, &o, 0, "ctr task ls");
 		if (res != RES_PASS)
 			return res;
 		if (line_of(o.out, "vmtest-c-d", line, sizeof(line)) && strstr(line, "STOPPED"))
@@ -704,15 +754,15 @@ static enum result ctr_crun(struct ctx *ctx, double *true_s)
 	}
 	/* ctr task delete exits with the task's status: 0 from its trap */
 	r = ctr(ctx, &o, (const char *const[]){ "task", "delete", "vmtest-c-d", NULL });
-	res = expect(ctx, r, &o, 0, "ctr task delete");
+	res = engine_expect(ctx, r, &o, 0, "ctr task delete");
 	if (res != RES_PASS)
 		return res;
 	r = ctr(ctx, &o, (const char *const[]){ "container", "delete", "vmtest-c-d", NULL });
-	res = expect(ctx, r, &o, 0, "ctr container delete");
+	res = engine_expect(ctx, r, &o, 0, "ctr container delete");
 	if (res != RES_PASS)
 		return res;
 	r = ctr(ctx, &o, (const char *const[]){ "container", "ls", "--quiet", NULL });
-	res = expect(ctx, r, &o, 0, "ctr container ls");
+	res = engine_expect(ctx, r, &o, 0, "ctr container ls");
 	if (res != RES_PASS)
 		return res;
 	if (strstr(o.out, "vmtest-c-"))
@@ -725,9 +775,9 @@ enum result engines_crun_run(struct ctx *ctx)
 	double p[NTRUE], c[NTRUE];
 	enum result res;
 
-	res = podman_crun(ctx, p);
+	res = podman_lifecycle(ctx, CRUN, p);
 	if (res == RES_PASS)
-		res = ctr_crun(ctx, c);
+		res = ctr_lifecycle(ctx, CRUN, c);
 	if (res == RES_PASS)
 		res = containerd_stop(ctx);
 	if (res != RES_PASS)

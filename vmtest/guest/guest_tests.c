@@ -266,6 +266,16 @@ static const struct guest_test tests[] = {
 		.cleanup = engines_cleanup,
 		.profiles = PROF_ENGINES,
 	},
+	{
+		.name = "engines_cgpilot",
+		.desc = "podman and containerd with cgpilot-run as the OCI runtime: the lifecycle, "
+			"admission at the engine's path, exclusive CPUs, degraded and refused, "
+			"the daemon away and back",
+		.setup = engines_cgpilot_setup,
+		.run = engines_cgpilot_run,
+		.cleanup = engines_cgpilot_cleanup,
+		.profiles = PROF_ENGINES,
+	},
 };
 
 /* ---- profiles ---- */

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cgpilot-run as the OCI runtime of the real engines (profile engines):
+ * podman 4.3 through conmon and containerd 1.6 through
+ * containerd-shim-runc-v2, with cgpilotd admitting what they start.
+ *
+ * engines_cgpilot: the lifecycle every runtime must give both engines
+ * (guest_engines.c: exit status and output, run -d, ps, exec, pause/unpause,
+ * stop, rm); every container the engines start is a runtime container in
+ * the daemon's books at the engine's cgroup path; a guaranteed podman
+ * container (--cpus 1 and the io.cgpilot.class annotation) gets an
+ * exclusive CPU that the shared pool no longer has, and so does one with
+ * the engine's own --cpuset-cpus; one that does not fit runs degraded
+ * (on_refusal = degrade) or is refused with the daemon's reason in
+ * podman's error (on_refusal = fail); with the daemon stopped a container
+ * still starts, and the daemon takes it over when it is back.
+ *
+ * The runtime is called through a two-line script named cgpilot-run (the
+ * name podman matches against runtime_supports_json) that gives it the
+ * test daemon's socket and a [runtime] configuration.
+ */
+#include "guest.h"
+
+#define RT_DIR "/tmp/vmtest-rt"
+#define RT_WRAP RT_DIR "/cgpilot-run"
+#define RT_WRAP_FAIL RT_DIR "/fail/cgpilot-run"
+#define CGPILOT_RUN "/usr/bin/cgpilot-run"
+
+static struct ctl_conn conn;
+static char daemon_conf[512];
+static struct engine_out o;
+static char entry[65536];
+
+static int put(const char *path, const char *text, mode_t mode)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return -errno;
+	return write(fd, text, len) == (ssize_t)len ? 0 : -EIO;
+}
+
+static enum result wrappers(struct ctx *ctx)
+{
+	char text[512];
+
+	mkdir(RT_DIR, 0755);
+	mkdir(RT_DIR "/fail", 0755);
+	if (put(RT_DIR "/fail.conf", "[runtime]\non_refusal = fail\n", 0644))
+		return fail(ctx, "cannot write %s/fail.conf", RT_DIR);
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\nexec " CGPILOT_RUN " --socket %s --config /nonexistent \"$@\"\n",
+		 ctx->sock);
+	if (put(RT_WRAP, text, 0755))
+		return fail(ctx, "cannot write %s", RT_WRAP);
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\nexec " CGPILOT_RUN " --socket %s --config %s/fail.conf \"$@\"\n",
+		 ctx->sock, RT_DIR);
+	if (put(RT_WRAP_FAIL, text, 0755))
+		return fail(ctx, "cannot write %s", RT_WRAP_FAIL);
+	return RES_PASS;
+}
+
+static enum result start_daemon(struct ctx *ctx)
+{
+	enum result res = daemon_start_with(ctx, daemon_conf, NULL);
+	int r;
+
+	if (res != RES_PASS)
+		return res;
+	r = ctl_open(&conn, ctx->sock);
+	if (r < 0)
+		return fail(ctx, "connect to %s: %s", ctx->sock, strerror(-r));
+	return RES_PASS;
+}
+
+enum result engines_cgpilot_setup(struct ctx *ctx)
+{
+	enum result res = needs_engines(ctx);
+
+	if (res != RES_PASS)
+		return res;
+	if (access(CGPILOT_RUN, X_OK) < 0)
+		return skip(ctx, "cgpilot-run is not in the guest (build it first: make all)");
+	snprintf(daemon_conf, sizeof(daemon_conf),
+		 "[metrics]\naddress = none\n"
+		 "[containers]\nengine_roots = " ENGINES_CG "\nstart_deadline_s = 600\n"
+		 "[audit]\ndir = /run/vmtest-%.32s/audit\n",
+		 ctx->name);
+	res = start_daemon(ctx);
+	if (res == RES_PASS)
+		res = wrappers(ctx);
+	if (res == RES_PASS)
+		res = engine_rootfs(ctx, ROOTFS_DIR);
+	if (res == RES_PASS)
+		res = containerd_start(ctx);
+	return res;
+}
+
+void engines_cgpilot_cleanup(struct ctx *ctx)
+{
+	engines_cleanup(ctx);
+	if (conn.fd > 0)
+		close(conn.fd);
+	conn.fd = 0;
+	daemon_cleanup(ctx);
+	rm_tree(RT_DIR);
+}
+
+/* The daemon's entry for the container at cgroup @cg (in `entry`), waiting
+ * up to @ms for it to be there (@want) or gone (!@want). */
+static bool listed(struct ctx *ctx, const char *cg, bool want, unsigned ms)
+{
+	uint64_t end = mono_now_ns() + (uint64_t)ms * 1000000;
+
+	for (;; sleep_ms(100)) {
+		const char *e = ctr_list_entry(&conn, cg, entry, sizeof(entry));
+
+		if (!!e == want) {
+			if (e)
+				memmove(entry, e, strlen(e) + 1);
+			return true;
+		}
+		if (mono_now_ns() > end)
+			return false;
+	}
+}
+
+static bool entry_has(const char *s)
+{
+	return strstr(entry, s) != NULL;
+}
+
+/* The single CPU of cgroup @cg's cpuset.cpus.effective, -1 if not one. */
+static int single_cpu(const char *cg)
+{
+	char path[600], buf[64];
+	int cpu, n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/cpuset.cpus.effective", CG_ROOT, cg);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%d%n", &cpu, &n) != 1 ||
+	    (buf[n] && buf[n] != '\n'))
+		return -1;
+	return cpu;
+}
+
+/* Is CPU @cpu in the cpuset.cpus.effective of cgroup @cg? */
+static bool cpu_in(const char *cg, int cpu)
+{
+	char path[600], buf[256];
+	int a, b, n;
+
+	snprintf(path, sizeof(path), "%s/%s/cpuset.cpus.effective", CG_ROOT, cg);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return false;
+	for (char *p = buf; *p && *p != '\n'; p += n + (p[n] == ',')) {
+		n = 0;
+		if (sscanf(p, "%d-%d%n", &a, &b, &n) == 2 && n) {
+		} else if (sscanf(p, "%d%n", &a, &n) == 1 && n) {
+			b = a;
+		} else {
+			return false;
+		}
+		if (cpu >= a && cpu <= b)
+			return true;
+	}
+	return false;
+}
+
+static const char *const waiter[] = { "/bin/sh", "-c",
+				      "trap 'exit 0' TERM; while :; do sleep 1; done", NULL };
+
+/* podman run -d with @opts; the container's cgroup in @cg. */
+static enum result podman_d(struct ctx *ctx, const char *runtime, const char *name,
+			    const char *const *opts, char *cg, size_t cglen)
+{
+	struct engine_run run = { .runtime = runtime,
+				  .rootfs = ROOTFS_DIR,
+				  .name = name,
+				  .detach = true,
+				  .opts = opts,
+				  .cmd = waiter };
+	char id[80];
+	enum result res;
+	int r;
+
+	r = podman_run(ctx, &run, &o);
+	res = engine_expect(ctx, r, &o, 0, name);
+	if (res != RES_PASS)
+		return res;
+	if (sscanf(o.out, "%79s", id) != 1 || strlen(id) != 64)
+		return fail(ctx, "podman run -d printed no container id: %.200s", o.out);
+	snprintf(cg, cglen, "%s/libpod-%s", ENGINES_CG, id);
+	return RES_PASS;
+}
+
+static enum result podman_rm(struct ctx *ctx, const char *name, const char *cg)
+{
+	enum result res;
+	int r;
+
+	r = podman(ctx, RT_WRAP, &o, (const char *const[]){ "rm", "-f", name, NULL });
+	res = engine_expect(ctx, r, &o, 0, "podman rm -f");
+	if (res != RES_PASS)
+		return res;
+	if (!listed(ctx, cg, false, 10000))
+		return fail(ctx, "%s still in the daemon's books after podman rm: %.300s", cg,
+			    entry);
+	return RES_PASS;
+}
+
+/* An exclusive CPU for a guaranteed container: its own, out of the pool. */
+static enum result podman_guaranteed(struct ctx *ctx)
+{
+	static const char *const by_class[] = { "--cpus",       "1",
+						"--memory",     "64m",
+						"--annotation", "io.cgpilot.class=guaranteed",
+						NULL };
+	static const char *const by_cpuset[] = { "--cpuset-cpus", "1", "--memory", "64m", NULL };
+	char cg[256], shared[256];
+	enum result res;
+	int cpu;
+
+	res = podman_d(ctx, RT_WRAP, "vmtest-p-g", by_class, cg, sizeof(cg));
+	if (res != RES_PASS)
+		return res;
+	if (!listed(ctx, cg, true, 5000))
+		return fail(ctx, "%s is not in the daemon's books", cg);
+	if (!entry_has("\"kind\":\"runtime\"") || !entry_has("\"class\":\"guaranteed\"") ||
+	    !entry_has("\"exclusive\":true"))
+		return fail(ctx, "the guaranteed container's entry: %.400s", entry);
+	cpu = single_cpu(cg);
+	/* the shared pool: what another runtime container gets */
+	snprintf(shared, sizeof(shared), "%s", ENGINES_CG);
+	if (cpu < 0)
+		return fail(ctx, "%s has not one exclusive CPU", cg);
+	info(ctx, "guaranteed container on CPU %d", cpu);
+	res = podman_rm(ctx, "vmtest-p-g", cg);
+	if (res != RES_PASS)
+		return res;
+
+	/* the engine's own CPU: honoured, the container's alone */
+	res = podman_d(ctx, RT_WRAP, "vmtest-p-set", by_cpuset, cg, sizeof(cg));
+	if (res != RES_PASS)
+		return res;
+	if (!listed(ctx, cg, true, 5000) || !entry_has("\"pinned\":[1]"))
+		return fail(ctx, "the --cpuset-cpus 1 container's entry: %.400s", entry);
+	if (single_cpu(cg) != 1)
+		return fail(ctx, "%s does not run on CPU 1 alone", cg);
+	{
+		char other[256];
+
+		res = podman_d(ctx, RT_WRAP, "vmtest-p-other", NULL, other, sizeof(other));
+		if (res != RES_PASS)
+			return res;
+		if (cpu_in(other, 1))
+			return fail(ctx, "the shared container %s still has CPU 1", other);
+		res = podman_rm(ctx, "vmtest-p-other", other);
+		if (res != RES_PASS)
+			return res;
+	}
+	return podman_rm(ctx, "vmtest-p-set", cg);
+}
+
+/* Two whole CPUs on a 2-CPU node do not fit: degraded, or refused. */
+static enum result podman_no_room(struct ctx *ctx)
+{
+	static const char *const big[] = { "--cpus",	   "2",
+					   "--memory",	   "64m",
+					   "--annotation", "io.cgpilot.class=guaranteed",
+					   NULL };
+	struct engine_run run = { .runtime = RT_WRAP_FAIL,
+				  .rootfs = ROOTFS_DIR,
+				  .name = "vmtest-p-refused",
+				  .opts = big,
+				  .cmd = (const char *const[]){ "/bin/true", NULL } };
+	char cg[256];
+	enum result res;
+	int r;
+
+	res = podman_d(ctx, RT_WRAP, "vmtest-p-big", big, cg, sizeof(cg));
+	if (res != RES_PASS)
+		return res;
+	if (!listed(ctx, cg, true, 5000) || !entry_has("\"degraded\":") ||
+	    !entry_has("\"class\":\"burstable\""))
+		return fail(ctx, "the container that does not fit is not degraded: %.400s", entry);
+	info(ctx, "degraded: %.300s", strstr(entry, "\"degraded\":"));
+	res = podman_rm(ctx, "vmtest-p-big", cg);
+	if (res != RES_PASS)
+		return res;
+
+	r = podman_run(ctx, &run, &o);
+	if (r < 0 || o.status == 0)
+		return fail(ctx, "on_refusal = fail: podman run of 2 exclusive CPUs gave %d: %.300s",
+			    o.status, o.err);
+	if (!strstr(o.err, "admission refused"))
+		return fail(ctx, "podman's error does not carry the daemon's reason: %.500s", o.err);
+	info(ctx, "refused as podman says: %.300s", strstr(o.err, "admission refused"));
+	return RES_PASS;
+}
+
+/* The daemon away: the container starts; back, it takes it over. */
+static enum result podman_daemon_away(struct ctx *ctx)
+{
+	char cg[256];
+	enum result res;
+
+	res = daemon_stop(ctx);
+	if (res != RES_PASS)
+		return res;
+	close(conn.fd);
+	conn.fd = 0;
+	res = podman_d(ctx, RT_WRAP, "vmtest-p-away", NULL, cg, sizeof(cg));
+	if (res != RES_PASS)
+		return res;
+	if (!strstr(o.err, "not reachable") && !strstr(o.out, "not reachable"))
+		info(ctx, "podman run -d said nothing of the daemon: %.200s", o.err);
+	res = start_daemon(ctx);
+	if (res != RES_PASS)
+		return res;
+	if (!listed(ctx, cg, true, 10000))
+		return fail(ctx, "the daemon did not take over %s", cg);
+	if (!entry_has("\"kind\":\"runtime\"") || !entry_has("\"state\":\"running\""))
+		return fail(ctx, "the taken-over container's entry: %.400s", entry);
+	return podman_rm(ctx, "vmtest-p-away", cg);
+}
+
+/* ctr's container in the daemon's books at containerd's path. */
+static enum result ctr_in_books(struct ctx *ctx)
+{
+	struct engine_run run = { .runtime = RT_WRAP,
+				  .rootfs = ROOTFS_DIR,
+				  .name = "vmtest-c-books",
+				  .detach = true,
+				  .cmd = waiter };
+	char cg[128];
+	enum result res;
+	int r;
+
+	r = ctr_run(ctx, &run, &o);
+	res = engine_expect(ctx, r, &o, 0, "ctr run -d");
+	if (res != RES_PASS)
+		return res;
+	snprintf(cg, sizeof(cg), "%s/vmtest-c-books", ENGINES_CG);
+	if (!listed(ctx, cg, true, 5000) || !entry_has("\"kind\":\"runtime\""))
+		return fail(ctx, "ctr's container %s is not in the daemon's books", cg);
+	r = ctr(ctx, &o, (const char *const[]){ "task", "kill", "-s", "KILL", "vmtest-c-books",
+						NULL });
+	res = engine_expect(ctx, r, &o, 0, "ctr task kill -s KILL");
+	if (res != RES_PASS)
+		return res;
+	for (int i = 0; i < 100; i++) {
+		r = ctr(ctx, &o, (const char *const[]){ "task", "delete", "vmtest-c-books", NULL });
+		if (r >= 0 && (o.status == 0 || o.status == 137))
+			break;
+		sleep_ms(100);
+	}
+	r = ctr(ctx, &o,
+		(const char *const[]){ "container", "delete", "vmtest-c-books", NULL });
+	res = engine_expect(ctx, r, &o, 0, "ctr container delete");
+	if (res != RES_PASS)
+		return res;
+	if (!listed(ctx, cg, false, 10000))
+		return fail(ctx, "%s still in the daemon's books after ctr's delete", cg);
+	return RES_PASS;
+}
+
+enum result engines_cgpilot_run(struct ctx *ctx)
+{
+	double p[3], c[3];
+	enum result res;
+
+	res = podman_lifecycle(ctx, RT_WRAP, p);
+	if (res == RES_PASS)
+		res = podman_guaranteed(ctx);
+	if (res == RES_PASS)
+		res = podman_no_room(ctx);
+	if (res == RES_PASS)
+		res = ctr_lifecycle(ctx, RT_WRAP, c);
+	if (res == RES_PASS)
+		res = ctr_in_books(ctx);
+	if (res == RES_PASS)
+		res = podman_daemon_away(ctx);
+	if (res == RES_PASS)
+		res = containerd_stop(ctx);
+	if (res != RES_PASS)
+		return res;
+	return verdict(ctx, RES_PASS,
+		       "podman run --rm /bin/true %.2f %.2f %.2f s, ctr run --rm %.2f %.2f %.2f s "
+		       "with cgpilot-run",
+		       p[0], p[1], p[2], c[0], c[1], c[2]);
+}
