@@ -87,7 +87,7 @@ $(OUT)/tools/run/%.o: tools/run/%.c $(wildcard include/*.h lib/*.h lib/actuate/*
 	$(CC) $(ALL_CFLAGS) -Itools -Idaemon -c $< -o $@
 
 # only the libraries it uses: each shared library costs its start-up time
-RUN_LDLIBS = $(LDFLAGS) $(shell $(PKG_CONFIG) --libs json-c inih libseccomp 2>/dev/null)
+RUN_LDLIBS = $(LDFLAGS) $(shell $(PKG_CONFIG) --libs json-c inih libseccomp libbpf 2>/dev/null)
 $(OUT)/cgpilot-run: $(RUN_OBJS) $(OUT)/libcgpilot.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RUN_LDLIBS)
 

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "oci.h"
+#include "oci_devices.h"
 #include "oci_seccomp.h"
 #include "topology.h"
 #include "proto.h"
@@ -965,32 +966,22 @@ static int res_unified(struct ctx *c, json_object *v)
 	return want_kv(c, v, &c->s->res.unified, &c->s->res.nunified, OCI_UNIFIED_MAX);
 }
 
-/*
- * Device rules: no device cgroup program is loaded, so the container's /dev
- * holds only the default nodes and CAP_MKNOD is refused (oci_parse): a list
- * that starts by denying everything is met. Any other is refused.
- */
+/* Device rules: the device cgroup program cgpilot-run attaches (oci_devices.c). */
 static int res_devices(struct ctx *c, json_object *v)
 {
-	size_t n;
-	int r = want_array(c, v, &n);
-	json_object *first, *allow, *x;
+	const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 
-	if (r || !n)
-		return r;
-	first = json_object_array_get_idx(v, 0);
-	if (!is(first, json_type_object) || !json_object_object_get_ex(first, "allow", &allow) ||
-	    !is(allow, json_type_boolean) || json_object_get_boolean(allow) ||
-	    (json_object_object_get_ex(first, "type", &x) && !is(x, json_type_null) &&
-	     !(is(x, json_type_string) && streq(json_object_get_string(x), "a"))) ||
-	    (json_object_object_get_ex(first, "major", &x) && !is(x, json_type_null)) ||
-	    (json_object_object_get_ex(first, "minor", &x) && !is(x, json_type_null)))
-		return fail(c, "only a list that first denies every device is supported "
-			       "(no device cgroup program is loaded)");
-	if (n > 1)
-		warn(c, "allow rules met by construction: the container's /dev has only "
-			"the default nodes and no CAP_MKNOD");
-	return 0;
+	return oci_devrules_parse(text, strlen(text), &c->s->devrules, &c->s->ndevrules, c->err,
+				  c->errlen);
+}
+
+/* Device nodes made in the container's /dev. */
+static int l_devices(struct ctx *c, json_object *v)
+{
+	const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+
+	return oci_devices_parse(text, strlen(text), &c->s->devices, &c->s->ndevices, c->err,
+				 c->errlen);
 }
 
 static int read_resources(struct ctx *c, json_object *v)
@@ -1043,7 +1034,7 @@ static int read_linux(struct ctx *c, json_object *v)
 		{ "rootfsPropagation", l_propagation },
 		{ "uidMappings", read_empty },
 		{ "gidMappings", read_empty },
-		{ "devices", read_empty },
+		{ "devices", l_devices },
 		{ "seccomp", l_seccomp },
 		{ "mountLabel", read_empty },
 		{ "intelRdt", read_empty },
@@ -1087,12 +1078,6 @@ int oci_parse(const char *text, size_t len, struct oci_spec *spec, char *err, si
 		return fail(&c, "process.args is missing");
 	if (!spec->root_path)
 		return fail(&c, "root.path is missing");
-	if (spec->has_caps && (spec->caps[OCI_CAP_BOUNDING] | spec->caps[OCI_CAP_EFFECTIVE] |
-			       spec->caps[OCI_CAP_PERMITTED] | spec->caps[OCI_CAP_AMBIENT] |
-			       spec->caps[OCI_CAP_INHERITABLE]) &
-				      CAP(27))
-		return fail(&c, "process.capabilities: CAP_MKNOD needs a device cgroup "
-				"program, which cgpilot-run does not load");
 	return 0;
 }
 
@@ -1121,6 +1106,8 @@ void oci_spec_free(struct oci_spec *s)
 		oci_seccomp_free(s->seccomp);
 		free(s->seccomp);
 	}
+	free(s->devrules);
+	oci_devices_free(s->devices, s->ndevices);
 	free_strings(s->masked_paths, s->nmasked);
 	free_strings(s->readonly_paths, s->nreadonly);
 	for (size_t i = 0; s->sysctl && i < s->nsysctl; i++)

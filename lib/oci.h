@@ -33,6 +33,8 @@ enum oci_caps_set {
 };
 
 struct oci_seccomp;
+struct oci_devrule;
+struct oci_device;
 
 struct oci_mount {
 	char *destination;
@@ -111,6 +113,10 @@ struct oci_spec {
 	size_t nannotations;
 	struct oci_resources res;
 	struct oci_seccomp *seccomp; /* linux.seccomp; NULL: none */
+	struct oci_devrule *devrules; /* linux.resources.devices, in order */
+	size_t ndevrules;
+	struct oci_device *devices; /* linux.devices */
+	size_t ndevices;
 	/* what was ignored, one "field: why" per line (documented as safe) */
 	char warnings[1024];
 };

@@ -144,7 +144,7 @@ static int arch_name(struct sctx *c, char *a)
 	return 0;
 }
 
-static const char *const ops[] = { "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",	    "SCMP_CMP_EQ",
+static const char *const ops[] = { "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",	      "SCMP_CMP_EQ",
 				   "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ" };
 
 static int read_arg(struct sctx *c, json_object *o, struct oci_scmp_arg *a)
@@ -257,8 +257,7 @@ static int read_rule(struct sctx *c, json_object *o, struct oci_scmp_rule *rule)
 static const char *const flag_names[] = { "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
 					  "SECCOMP_FILTER_FLAG_SPEC_ALLOW" };
 
-int oci_seccomp_parse(const char *json, size_t len, struct oci_seccomp *s, char *err,
-		      size_t errlen)
+int oci_seccomp_parse(const char *json, size_t len, struct oci_seccomp *s, char *err, size_t errlen)
 {
 	struct sctx c = { .err = err, .errlen = errlen };
 	json_object *o = NULL;
@@ -301,8 +300,8 @@ int oci_seccomp_parse(const char *json, size_t len, struct oci_seccomp *s, char 
 			for (size_t i = 0; !r && i < nf; i++) {
 				size_t k;
 
-				for (k = 0; k < ARRAY_SIZE(flag_names) && !streq(f[i], flag_names[k]);
-				     k++)
+				for (k = 0;
+				     k < ARRAY_SIZE(flag_names) && !streq(f[i], flag_names[k]); k++)
 					;
 				if (k == ARRAY_SIZE(flag_names))
 					r = sfail(&c, "unknown flag '%.60s'", f[i]);

@@ -23,8 +23,15 @@ enum oci_scmp_action {
 	OCI_SCMP_LOG,
 };
 
-enum oci_scmp_op { OCI_SCMP_NE, OCI_SCMP_LT, OCI_SCMP_LE, OCI_SCMP_EQ, OCI_SCMP_GE, OCI_SCMP_GT,
-		   OCI_SCMP_MASKED_EQ };
+enum oci_scmp_op {
+	OCI_SCMP_NE,
+	OCI_SCMP_LT,
+	OCI_SCMP_LE,
+	OCI_SCMP_EQ,
+	OCI_SCMP_GE,
+	OCI_SCMP_GT,
+	OCI_SCMP_MASKED_EQ
+};
 
 /* flags */
 #define OCI_SCMP_FLAG_TSYNC (1u << 0)

@@ -32,7 +32,7 @@ class Runtime:
         self.extra = []
 
     def spec(self, cgpath, args, annotations=None, resources=None, terminal=False,
-             seccomp=None):
+             seccomp=None, caps=None, devices=None):
         s = {"ociVersion": "1.0.2",
              "process": {"args": args, "cwd": "/", "terminal": terminal,
                          "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}},
@@ -46,6 +46,11 @@ class Runtime:
                        "cgroupsPath": cgpath, "resources": resources or {}}}
         if seccomp:
             s["linux"]["seccomp"] = seccomp
+        if caps:
+            s["process"]["capabilities"] = {k: caps for k in
+                                            ("bounding", "effective", "permitted")}
+        if devices:
+            s["linux"]["devices"] = devices
         with open(self.bundle + "/config.json", "w") as f:
             json.dump(s, f)
 
@@ -344,6 +349,34 @@ def t_runtime_seccomp(ctx):
     assert p.returncode != 0, (p.returncode, p.stderr)
 
 
+def t_runtime_devices(ctx):
+    """The device cgroup program: with CAP_MKNOD (containerd's default set) a
+    container makes a node of any device but opens only what the rules and
+    linux.devices allow; linux.devices' nodes are made with their mode."""
+    cg = ctx.cgroups("rtdev", sweep=True)
+    rt = Runtime(ctx, "dev", "/nonexistent/cgpilot.sock")
+    os.makedirs(rt.bundle + "/rootfs/tmp", exist_ok=True)
+    rt.spec("/" + cg.rel("eng/d1"),
+            ["sh", "-c", "mknod /tmp/mem c 1 1 && echo mk=0; head -c1 /tmp/mem >/dev/null "
+             "2>&1; echo rd=$?; echo x > /dev/mynull; echo wr=$?; ls -l /dev/mynull; "
+             "head -c1 /dev/zero > /dev/null; echo zero=$?"],
+            caps=["CAP_MKNOD", "CAP_DAC_OVERRIDE"],
+            resources={"devices": [{"allow": False, "access": "rwm"}]},
+            devices=[{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3,
+                      "fileMode": 0o600, "uid": 0, "gid": 0}])
+    p = rt("run", "--bundle", rt.bundle, "d1", check_rc=0)
+    assert "mk=0" in p.stdout and "rd=1" in p.stdout, p.stdout
+    assert "wr=0" in p.stdout and "crw-------" in p.stdout and "zero=0" in p.stdout, p.stdout
+    # bad rules are refused by their path
+    rt.spec("/" + cg.rel("eng/d2"), ["true"],
+            resources={"devices": [{"allow": False, "access": "rwx"}]})
+    p = rt("create", "--bundle", rt.bundle, "d2", check_rc=1)
+    assert "linux.resources.devices[0].access: 'rwx' is not of r, w, m" in p.stderr, p.stderr
+    rt.spec("/" + cg.rel("eng/d2"), ["true"], devices=[{"path": "dev/x", "type": "c"}])
+    p = rt("create", "--bundle", rt.bundle, "d2", check_rc=1)
+    assert "linux.devices[0].path: must be an absolute path" in p.stderr, p.stderr
+
+
 TESTS = [
     ("runtime_lifecycle", t_runtime_lifecycle),
     ("runtime_refused", t_runtime_refused),
@@ -351,4 +384,5 @@ TESTS = [
     ("runtime_hostile", t_runtime_hostile),
     ("runtime_degraded", t_runtime_degraded),
     ("runtime_seccomp", t_runtime_seccomp),
+    ("runtime_devices", t_runtime_devices),
 ]

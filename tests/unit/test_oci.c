@@ -285,8 +285,8 @@ static void test_refused(void **state)
 		  "linux.resources.blockIO.throttleReadBpsDevice: not supported" },
 		{ "\"linux\":{\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":1}]}}",
 		  "linux.resources.hugepageLimits" },
-		{ "\"linux\":{\"resources\":{\"devices\":[{\"allow\":true,\"access\":\"rwm\"}]}}",
-		  "linux.resources.devices: only a list that first denies" },
+		{ "\"linux\":{\"resources\":{\"devices\":[{\"allow\":true,\"access\":\"rwz\"}]}}",
+		  "linux.resources.devices[0].access: 'rwz' is not of r, w, m" },
 		{ "\"linux\":{\"namespaces\":[{\"type\":\"user\"}]}", "linux.namespaces[0]: user" },
 		{ "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}",
 		  "linux.namespaces[1]: the same namespace type twice" },
@@ -343,9 +343,13 @@ static void test_process_refused(void **state)
 		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"],\"capabilities\":"
 		  "{\"bounding\":[\"CAP_NOPE\"]}},\"root\":{\"path\":\"r\"}}",
 		  "process.capabilities.bounding[0]: unknown capability 'CAP_NOPE'" },
-		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"],\"capabilities\":"
-		  "{\"bounding\":[\"CAP_MKNOD\"]}},\"root\":{\"path\":\"r\"}}",
-		  "CAP_MKNOD needs a device cgroup program" },
+		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},"
+		  "\"linux\":{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"x\"}]}}}",
+		  "linux.resources.devices[0].type: 'x' is not a, c or b" },
+		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},"
+		  "\"linux\":{\"devices\":[{\"path\":\"/dev/a/../../etc\",\"type\":\"c\","
+		  "\"major\":1,\"minor\":3}]}}",
+		  "linux.devices[0].path: must be an absolute path without .." },
 		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":"
 		  "\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":5}]},\"root\":{\"path\":\"r\"}}",
 		  "process.rlimits[0]: soft 10 is above hard 5" },

@@ -418,6 +418,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (opts.bundle && devices_attach(&spec, cgfd, err, sizeof(err))) {
+		error("%s", err);
+		goto out;
+	}
 	if (k.sa && standalone_apply_extra(k.sa, cgfd, &q, err, sizeof(err))) {
 		error("%s", err);
 		goto out;

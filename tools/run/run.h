@@ -119,6 +119,10 @@ struct spawn_spec {
 pid_t spawn_start(const struct spawn_spec *s, int *ret_pidfd, int *ret_exit, char *err,
 		  size_t errlen);
 
+/* devices.c: the device cgroup program of @spec's rules attached to the
+ * cgroup open at @cgfd; -errno with the kernel's reason in @err. */
+int devices_attach(const struct oci_spec *spec, int cgfd, char *err, size_t errlen);
+
 struct oci_seccomp;
 /* seccomp.c: the filter of @s (libseccomp's, as void *); -errno naming the
  * rule in @err. seccomp_apply() loads it (in the child). */

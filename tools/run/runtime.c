@@ -489,6 +489,11 @@ static int do_create(bool foreground, pid_t *ret_pid, int *ret_pidfd)
 			 cgfd == -ESTALE ? "not the one that was made" : strerror(-cgfd));
 		goto fail;
 	}
+	/* no device is opened but what the bundle's rules allow */
+	if (devices_attach(&spec, cgfd, err, sizeof(err))) {
+		rt_error("%s", err);
+		goto fail;
+	}
 	if (c.k.sa && q.cpus[0])
 		rt_add_knob(&q, "cpuset.cpus", "%s", q.cpus); /* as crun writes it */
 	if (c.k.sa) {

@@ -40,9 +40,12 @@ static uint32_t act_of(enum oci_scmp_action a, uint32_t errno_ret)
 }
 
 static const enum scmp_compare cmp_of[] = {
-	[OCI_SCMP_NE] = SCMP_CMP_NE, [OCI_SCMP_LT] = SCMP_CMP_LT,
-	[OCI_SCMP_LE] = SCMP_CMP_LE, [OCI_SCMP_EQ] = SCMP_CMP_EQ,
-	[OCI_SCMP_GE] = SCMP_CMP_GE, [OCI_SCMP_GT] = SCMP_CMP_GT,
+	[OCI_SCMP_NE] = SCMP_CMP_NE,
+	[OCI_SCMP_LT] = SCMP_CMP_LT,
+	[OCI_SCMP_LE] = SCMP_CMP_LE,
+	[OCI_SCMP_EQ] = SCMP_CMP_EQ,
+	[OCI_SCMP_GE] = SCMP_CMP_GE,
+	[OCI_SCMP_GT] = SCMP_CMP_GT,
 	[OCI_SCMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
 };
 

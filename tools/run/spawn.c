@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "oci.h"
+#include "oci_devices.h"
 #include "run.h"
 #include "util.h"
 
@@ -244,6 +245,39 @@ static void make_dev(int rootfd)
 	close(dev);
 }
 
+/* linux.devices: each node made inside the root (its directory resolved
+ * there like the mounts), replacing a default node of the same name. */
+static void make_bundle_devices(int rootfd, const struct oci_spec *o)
+{
+	mode_t old;
+
+	if (!o || !o->ndevices)
+		return;
+	old = umask(0);
+	for (size_t i = 0; i < o->ndevices; i++) {
+		const struct oci_device *d = &o->devices[i];
+		char dir[4096], *slash;
+		mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+		int dfd;
+
+		snprintf(dir, sizeof(dir), "%s", d->path);
+		slash = strrchr(dir, '/');
+		*slash = 0;
+		dfd = make_in_root(rootfd, dir[0] ? dir : "/", false);
+		if (dfd < 0)
+			die(RUN_EXIT_FAILED, "linux.devices %s: its directory inside the root: %m",
+			    d->path);
+		unlinkat(dfd, slash + 1, 0);
+		if (mknodat(dfd, slash + 1, type | d->mode,
+			    d->type == 'p' ? 0 : makedev(d->major, d->minor)) < 0)
+			die(RUN_EXIT_FAILED, "mknod %s: %m", d->path);
+		if (fchownat(dfd, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			die(RUN_EXIT_FAILED, "chown %s: %m", d->path);
+		close(dfd);
+	}
+	umask(old);
+}
+
 static void setup_root(const struct spawn_spec *s)
 {
 	const struct spawn_mount *mounts = s->mounts ? s->mounts : default_mounts;
@@ -264,6 +298,7 @@ static void setup_root(const struct spawn_spec *s)
 	}
 	if (dev_tmpfs)
 		make_dev(rootfd);
+	make_bundle_devices(rootfd, s->oci);
 	close(rootfd);
 	CHECK(chdir(s->rootfs), "chdir %s: %m", s->rootfs);
 	if (s->no_pivot) {

@@ -213,10 +213,10 @@ static enum result podman_rm(struct ctx *ctx, const char *name, const char *cg)
 /* An exclusive CPU for a guaranteed container: its own, out of the pool. */
 static enum result podman_guaranteed(struct ctx *ctx)
 {
-	static const char *const by_class[] = { "--cpus",       "1",
-						"--memory",     "64m",
-						"--annotation", "io.cgpilot.class=guaranteed",
-						NULL };
+	static const char *const by_class[] = {
+		"--cpus", "1", "--memory", "64m", "--annotation", "io.cgpilot.class=guaranteed",
+		NULL
+	};
 	static const char *const by_cpuset[] = { "--cpuset-cpus", "1", "--memory", "64m", NULL };
 	char cg[256], shared[256];
 	enum result res;
@@ -266,10 +266,10 @@ static enum result podman_guaranteed(struct ctx *ctx)
 /* Two whole CPUs on a 2-CPU node do not fit: degraded, or refused. */
 static enum result podman_no_room(struct ctx *ctx)
 {
-	static const char *const big[] = { "--cpus",	   "2",
-					   "--memory",	   "64m",
-					   "--annotation", "io.cgpilot.class=guaranteed",
-					   NULL };
+	static const char *const big[] = {
+		"--cpus", "2", "--memory", "64m", "--annotation", "io.cgpilot.class=guaranteed",
+		NULL
+	};
 	struct engine_run run = { .runtime = RT_WRAP_FAIL,
 				  .rootfs = ROOTFS_DIR,
 				  .name = "vmtest-p-refused",
@@ -292,10 +292,12 @@ static enum result podman_no_room(struct ctx *ctx)
 
 	r = podman_run(ctx, &run, &o);
 	if (r < 0 || o.status == 0)
-		return fail(ctx, "on_refusal = fail: podman run of 2 exclusive CPUs gave %d: %.300s",
+		return fail(ctx,
+			    "on_refusal = fail: podman run of 2 exclusive CPUs gave %d: %.300s",
 			    o.status, o.err);
 	if (!strstr(o.err, "admission refused"))
-		return fail(ctx, "podman's error does not carry the daemon's reason: %.500s", o.err);
+		return fail(ctx, "podman's error does not carry the daemon's reason: %.500s",
+			    o.err);
 	info(ctx, "refused as podman says: %.300s", strstr(o.err, "admission refused"));
 	return RES_PASS;
 }
@@ -345,8 +347,8 @@ static enum result ctr_in_books(struct ctx *ctx)
 	snprintf(cg, sizeof(cg), "%s/vmtest-c-books", ENGINES_CG);
 	if (!listed(ctx, cg, true, 5000) || !entry_has("\"kind\":\"runtime\""))
 		return fail(ctx, "ctr's container %s is not in the daemon's books", cg);
-	r = ctr(ctx, &o, (const char *const[]){ "task", "kill", "-s", "KILL", "vmtest-c-books",
-						NULL });
+	r = ctr(ctx, &o,
+		(const char *const[]){ "task", "kill", "-s", "KILL", "vmtest-c-books", NULL });
 	res = engine_expect(ctx, r, &o, 0, "ctr task kill -s KILL");
 	if (res != RES_PASS)
 		return res;
@@ -356,8 +358,7 @@ static enum result ctr_in_books(struct ctx *ctx)
 			break;
 		sleep_ms(100);
 	}
-	r = ctr(ctx, &o,
-		(const char *const[]){ "container", "delete", "vmtest-c-books", NULL });
+	r = ctr(ctx, &o, (const char *const[]){ "container", "delete", "vmtest-c-books", NULL });
 	res = engine_expect(ctx, r, &o, 0, "ctr container delete");
 	if (res != RES_PASS)
 		return res;
