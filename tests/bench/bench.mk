@@ -44,6 +44,15 @@ bench-run: all vmtest-guest
 
 bench: bench-run
 
+# The engines' start cost with cgpilot-run as their OCI runtime against crun
+# (target: no slower), podman and containerd in the 6.12 and 6.1 guests.
+.PHONY: bench-engines
+bench-engines: all vmtest-guest
+	OUT=$(OUT) VMTEST_NO_MAKE=1 vmtest/run.sh --kernel 6.12 --kernel 6.1 --profile bench \
+		--test bench_engines -v 2>&1 | grep -E '^bench engines:|passed|failed'
+
+bench: bench-engines
+
 # QoS outcome in both kernels' guests: the guaranteed probe's p99 alone,
 # beside a CPU hog without cgpilot and with its policy (target: 1.25 of solo).
 .PHONY: bench-qos

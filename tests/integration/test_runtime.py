@@ -44,6 +44,10 @@ class Runtime:
              "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"},
                                       {"type": "ipc"}],
                        "cgroupsPath": cgpath, "resources": resources or {}}}
+        if terminal:
+            s["mounts"].append({"destination": "/dev/pts", "type": "devpts",
+                                "source": "devpts",
+                                "options": ["newinstance", "ptmxmode=0666", "mode=0620"]})
         if seccomp:
             s["linux"]["seccomp"] = seccomp
         if caps:
@@ -88,19 +92,19 @@ def t_runtime_lifecycle(ctx):
     rt = Runtime(ctx, "life", d.sock)
     path = cg.rel("eng") + "/c1"
     rt.spec("/" + path, ["sh", "-c", "echo started $(hostname); exec sleep 60"],
-            annotations={"io.cgpilot.class": "besteffort", "k": "v"})
+            annotations={"io.cgpilot.class": "burstable", "k": "v"})
     pidfile = rt.base + "/pid"
     p = rt("create", "--bundle", rt.bundle, "--pid-file", pidfile, "c1", check_rc=0)
     # held before exec, already in its cgroup
     st = rt.state("c1")
     assert st["status"] == "created" and st["bundle"] == rt.bundle, st
-    assert st["annotations"] == {"io.cgpilot.class": "besteffort", "k": "v"}, st
+    assert st["annotations"] == {"io.cgpilot.class": "burstable", "k": "v"}, st
     pid = int(open(pidfile).read())
     assert pid == st["pid"] and cgroup_of(pid) == path, (pid, cgroup_of(pid), path)
     ctrs = listed(d)
     assert len(ctrs) == 1, ctrs
     c = list(ctrs.values())[0]
-    assert c["kind"] == "runtime" and c["cgroup"] == path and c["class"] == "besteffort", c
+    assert c["kind"] == "runtime" and c["cgroup"] == path and c["class"] == "burstable", c
     assert c["pid"] == pid, c
     lst = rt("list", "--format", "json", check_rc=0)
     assert [x["id"] for x in json.loads(lst.stdout)] == ["c1"], lst.stdout
@@ -134,6 +138,18 @@ def t_runtime_lifecycle(ctx):
     assert rt.state("c1")["status"] == "paused"
     rt("resume", "c1", check_rc=0)
     assert rt.state("c1")["status"] == "running"
+    # update: re-admission with the new requests (the CRI's
+    # UpdateContainerResources); one that does not fit changes nothing
+    rt("update", "--resources", "-", "c1", stdin='{"memory": {"reservation": 33554432}}',
+       check_rc=0)
+    c = list(listed(d).values())[0]
+    assert c["requests"]["memory_bytes"] == 33554432, c
+    p = rt("update", "--resources", "-", "c1",
+           stdin='{"memory": {"reservation": 1152921504606846976}}', check_rc=1)
+    assert "update refused" in p.stderr and "memory" in p.stderr, p.stderr
+    assert list(listed(d).values())[0]["requests"]["memory_bytes"] == 33554432
+    p = rt("update", "--resources", "-", "c1", stdin='{"cpu": {"mems": "0"}}', check_rc=1)
+    assert "linux.resources.cpu.mems" in p.stderr, p.stderr
     # delete refuses a running container; kill by name; then delete
     p = rt("delete", "c1", check_rc=1)
     assert "delete --force" in p.stderr, p.stderr
@@ -377,6 +393,59 @@ def t_runtime_devices(ctx):
     assert "linux.devices[0].path: must be an absolute path" in p.stderr, p.stderr
 
 
+def t_runtime_console(ctx):
+    """process.terminal with --console-socket: the pty's master comes over
+    the socket (SCM_RIGHTS) during create, the container's stdio is the
+    slave, its controlling terminal; without the socket create refuses."""
+    import socket
+    cg = ctx.cgroups("rtcon", sweep=True)
+    rt = Runtime(ctx, "con", "/nonexistent/cgpilot.sock")
+    rt.spec("/" + cg.rel("eng/t1"), ["sh", "-c", "tty; [ -t 0 ] && echo stdin-is-tty; "
+                                     "echo term-ok; sleep 1"], terminal=True)
+    p = rt("create", "--bundle", rt.bundle, "t1", check_rc=1)
+    assert "--console-socket is needed" in p.stderr, p.stderr
+    path = rt.base + "/console.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(20)
+    argv = [RUN, "--root", rt.root, "--socket", rt.sock, "create", "--bundle", rt.bundle,
+            "--console-socket", path, "t1"]
+    with tempfile.TemporaryFile("w+") as err:
+        create = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            conn, _ = srv.accept()
+            _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+            conn.close()
+            rc = create.wait(20)
+            err.seek(0)
+            assert rc == 0, (rc, err.read())
+        finally:
+            if create.poll() is None:
+                create.kill()
+                create.wait()
+    assert len(fds) == 1, fds
+    master = fds[0]
+    try:
+        rt("start", "t1", check_rc=0)
+        out = b""
+        deadline = time.time() + 10
+        while b"term-ok" not in out and time.time() < deadline:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        text = out.decode(errors="replace")
+        assert "/dev/pts/0" in text and "stdin-is-tty" in text and "term-ok" in text, text
+    finally:
+        os.close(master)
+        srv.close()
+    rt("delete", "--force", "t1", check_rc=0)
+
+
 TESTS = [
     ("runtime_lifecycle", t_runtime_lifecycle),
     ("runtime_refused", t_runtime_refused),
@@ -385,4 +454,5 @@ TESTS = [
     ("runtime_degraded", t_runtime_degraded),
     ("runtime_seccomp", t_runtime_seccomp),
     ("runtime_devices", t_runtime_devices),
+    ("runtime_console", t_runtime_console),
 ]

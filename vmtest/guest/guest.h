@@ -348,6 +348,8 @@ enum result engines_crun_setup(struct ctx *ctx);
 enum result engines_cgpilot_setup(struct ctx *ctx);
 enum result engines_cgpilot_run(struct ctx *ctx);
 void engines_cgpilot_cleanup(struct ctx *ctx);
+enum result bench_engines_setup(struct ctx *ctx);
+enum result bench_engines_run(struct ctx *ctx);
 enum result engines_crun_run(struct ctx *ctx);
 
 #endif

@@ -392,3 +392,68 @@ enum result engines_cgpilot_run(struct ctx *ctx)
 		       "with cgpilot-run",
 		       p[0], p[1], p[2], c[0], c[1], c[2]);
 }
+
+/* ---- bench: the engine's start cost with cgpilot-run against crun ---- */
+
+#define BENCH_ENGINES_N 20
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+enum result bench_engines_setup(struct ctx *ctx)
+{
+	if (access(CRUN, X_OK) < 0)
+		return skip(ctx, "no %s in the guest", CRUN);
+	return engines_cgpilot_setup(ctx);
+}
+
+/* podman run --rm /bin/true, 20 times with each runtime, interleaved so
+ * that drift hits both alike; then the same with ctr. */
+enum result bench_engines_run(struct ctx *ctx)
+{
+	static double pc[BENCH_ENGINES_N], pr[BENCH_ENGINES_N], cc[BENCH_ENGINES_N],
+		cr[BENCH_ENGINES_N];
+	const char *const true_cmd[] = { "/bin/true", NULL };
+	struct engine_run run = { .rootfs = ROOTFS_DIR, .cmd = true_cmd };
+	double s[4] = { 0 }, med[4];
+	double *all[4] = { pc, pr, cc, cr };
+	enum result res;
+
+	/* the first podman run of a boot sets up its storage: not counted */
+	run.runtime = CRUN;
+	run.name = "vmtest-b-warm";
+	podman_run(ctx, &run, &o);
+	for (int i = 0; i < BENCH_ENGINES_N; i++) {
+		for (int k = 0; k < 4; k++) {
+			int r;
+
+			run.runtime = k % 2 ? RT_WRAP : CRUN;
+			run.name = k < 2 ? "vmtest-b-p" : "vmtest-b-c";
+			r = k < 2 ? podman_run(ctx, &run, &o) : ctr_run(ctx, &run, &o);
+			res = engine_expect(ctx, r, &o, 0,
+					    k < 2 ? "podman run --rm" : "ctr run --rm");
+			if (res != RES_PASS)
+				return res;
+			all[k][i] = o.secs;
+			s[k] += o.secs;
+		}
+	}
+	for (int k = 0; k < 4; k++) {
+		qsort(all[k], BENCH_ENGINES_N, sizeof(double), cmp_double);
+		med[k] = all[k][BENCH_ENGINES_N / 2];
+		s[k] /= BENCH_ENGINES_N;
+	}
+	printf("bench engines: %d containers of /bin/true each, interleaved; per container mean "
+	       "(median): podman with crun %.3f (%.3f) s, with cgpilot-run %.3f (%.3f) s, "
+	       "cgpilot-run/crun %.2f (target 1.0); ctr with crun %.3f (%.3f) s, with "
+	       "cgpilot-run %.3f (%.3f) s, cgpilot-run/crun %.2f\n",
+	       BENCH_ENGINES_N, s[0], med[0], s[1], med[1], s[1] / s[0], s[2], med[2], s[3], med[3],
+	       s[3] / s[2]);
+	fflush(stdout);
+	res = containerd_stop(ctx);
+	return res;
+}

@@ -276,6 +276,15 @@ static const struct guest_test tests[] = {
 		.cleanup = engines_cgpilot_cleanup,
 		.profiles = PROF_ENGINES,
 	},
+	{
+		.name = "bench_engines",
+		.desc = "podman run --rm and ctr run --rm of /bin/true, 20 each with crun and with "
+			"cgpilot-run, interleaved (make bench)",
+		.setup = bench_engines_setup,
+		.run = bench_engines_run,
+		.cleanup = engines_cgpilot_cleanup,
+		.profiles = PROF_BENCH,
+	},
 };
 
 /* ---- profiles ---- */
