@@ -60,7 +60,7 @@ Usage: vmtest/run.sh [--kernel 6.1|6.12]... [--profile P]... [--test NAME]... [-
                        default  -smp \$SMP -m \$MEM_MB, one node, no SMT
                        numa     -smp 4 (2 sockets of 1 core x 2 threads), 2 NUMA nodes
                                 (CPUs 0-1 node 0, 2-3 node 1), -cpu qemu64,vendor=GenuineIntel
-                       bench    the default shape, for benchmarks (make bench); booted
+                       bench    the engines' shape, for benchmarks (make bench); booted
                                 only when named
                        engines  -smp \$SMP -m $ENGINES_MEM_MB, one node, podman and containerd
                                 in the initramfs
@@ -328,7 +328,7 @@ build_initrd()
 # The initramfs a kernel boots in a profile.
 initrd_of()
 {
-	if [[ $2 == engines ]]; then
+	if [[ $2 == engines || $2 == bench ]]; then
 		echo "$work/$1/initrd-engines.cpio"
 	else
 		echo "$work/$1/initrd.cpio"
@@ -485,9 +485,10 @@ machine_args()
 	local half
 
 	case $1 in
-	default | bench) machine=(-smp "$SMP" -m "$MEM_MB") ;;
-	# the engines' binaries (~130 MB) are in the initramfs, then in its tmpfs copy
-	engines) machine=(-smp "$SMP" -m "$ENGINES_MEM_MB") ;;
+	default) machine=(-smp "$SMP" -m "$MEM_MB") ;;
+	# the engines' binaries (~130 MB) are in the initramfs, then in its tmpfs
+	# copy; the bench profile has them too (the engines' start-cost bench)
+	engines | bench) machine=(-smp "$SMP" -m "$ENGINES_MEM_MB") ;;
 	numa)
 		# A socket per node: one socket of two cores over two nodes gives an
 		# LLC across nodes, which 6.1 warns about at boot (topology_sane).
@@ -767,7 +768,8 @@ fi
 # The engines' archive only for a guest that boots in that profile.
 want_engines=0
 for p in "${profiles[@]}"; do
-	if [[ $p == engines ]] && { [[ $mode == shell ]] || [[ -n ${prof_tests[engines]:-} ]]; }; then
+	if [[ $p == engines || $p == bench ]] &&
+		{ [[ $mode == shell ]] || [[ -n ${prof_tests[$p]:-} ]]; }; then
 		want_engines=1
 	fi
 done

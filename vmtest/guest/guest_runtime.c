@@ -19,6 +19,8 @@
  * name podman matches against runtime_supports_json) that gives it the
  * test daemon's socket and a [runtime] configuration.
  */
+#include <dirent.h>
+
 #include "guest.h"
 
 #define RT_DIR "/tmp/vmtest-rt"
@@ -302,12 +304,47 @@ static enum result podman_no_room(struct ctx *ctx)
 	return RES_PASS;
 }
 
+/* What the daemon's threads wait in, when it does not stop. */
+static void dump_stuck(struct ctx *ctx, pid_t pid)
+{
+	char path[512], buf[4096];
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+		if (read_file(path, buf, sizeof(buf)) > 0)
+			info(ctx, "stuck: %.200s", buf);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", (int)pid, e->d_name);
+		if (read_file(path, buf, sizeof(buf)) > 0)
+			info(ctx, "stack: %.1500s", buf);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* The daemon away: the container starts; back, it takes it over. */
 static enum result podman_daemon_away(struct ctx *ctx)
 {
 	char cg[256];
 	enum result res;
 
+	info(ctx, "stopping cgpilotd (pid %d)", ctx->daemon_pid);
+	kill(ctx->daemon_pid, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		char path[64], buf[256];
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", ctx->daemon_pid);
+		if (read_file(path, buf, sizeof(buf)) <= 0 || strstr(buf, ") Z "))
+			break;
+		if (i == 99)
+			dump_stuck(ctx, ctx->daemon_pid);
+		sleep_ms(100);
+	}
 	res = daemon_stop(ctx);
 	if (res != RES_PASS)
 		return res;
