@@ -581,6 +581,23 @@ static void forget_parents(struct containers *c)
 		free(c->parents[--c->nparents]);
 }
 
+/* A cgroup that could not become @k's: the runtime's again if it was taken
+ * over (cgpilot-run can still remove it), else removed. */
+static void unmake_cgroup(struct containers *c, struct container *k, uint64_t id, const char *owner)
+{
+	if (k->take_over) {
+		int back = -1;
+
+		act_take_over(&c->act, k->path, id, owner, ACT_OWNER_UNADMITTED, &back);
+		if (back >= 0)
+			close(back);
+	} else {
+		forget_parents(c);
+		act_rmdir(&c->act, k->path, id, owner);
+	}
+	ctr_set_cgroup(c, k, 0);
+}
+
 static int make_cgroup(struct containers *c, struct container *k, const char *reason, char *why,
 		       size_t whylen)
 {
@@ -594,7 +611,16 @@ static int make_cgroup(struct containers *c, struct container *k, const char *re
 	snprintf(owner, sizeof(owner), CTR_OWNER ":%" PRIu64, k->id);
 	if (k->take_over) {
 		/* made by cgpilot-run while the daemon was away: the cgroup is
-		 * there with its processes; it becomes the daemon's */
+		 * there with its processes; it becomes the daemon's, with the
+		 * controllers the daemon's containers have (cpuset too) */
+		if (c->enforce && !c->act.dry_run) {
+			r = act_enable_controllers(&c->act, k->path, c->enforce, &c->undo,
+						   "controllers for managed containers", &res);
+			if (r) {
+				snprintf(why, whylen, "%s", res.msg);
+				return r;
+			}
+		}
 		r = act_take_over(&c->act, k->path, k->take_over_id, ACT_OWNER_UNADMITTED, owner,
 				  &fd);
 		if (r) {
@@ -646,8 +672,7 @@ made:
 			 "cgroup %s: its cpuset (the shared pool or its CPUs) is empty "
 			 "or too long to write",
 			 k->path);
-		act_rmdir(&c->act, k->path, id, owner);
-		ctr_set_cgroup(c, k, 0);
+		unmake_cgroup(c, k, id, owner);
 		return -ENOSPC;
 	}
 	snprintf(k->unenforced, sizeof(k->unenforced), "%s", unenf);
@@ -680,18 +705,7 @@ made:
 	k->fresh = false;
 	if (r) {
 		snprintf(why, whylen, "%s", res.msg);
-		if (k->take_over) {
-			int back = -1;
-
-			/* the runtime's again, as it was */
-			act_take_over(&c->act, k->path, id, owner, ACT_OWNER_UNADMITTED, &back);
-			if (back >= 0)
-				close(back);
-		} else {
-			forget_parents(c);
-			act_rmdir(&c->act, k->path, id, owner);
-		}
-		ctr_set_cgroup(c, k, 0);
+		unmake_cgroup(c, k, id, owner);
 	}
 	return r;
 }

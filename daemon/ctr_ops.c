@@ -658,8 +658,9 @@ static int repin(struct containers *c, struct container *k, struct topo_cpuset *
 int containers__op_update(struct containers *c, struct ctl_client *cl, json_object *req)
 {
 	struct container *k = arg_container(c, cl, req);
-	struct topo_cpuset pin = { 0 };
-	unsigned excl;
+	struct topo_cpuset pin = { 0 }, old_pin = { 0 };
+	unsigned excl, old_excl = 0;
+	bool repinned = false;
 	struct res_spec spec;
 	struct act_result res;
 	char why[512], reason[160], unenf[128];
@@ -680,17 +681,41 @@ int containers__op_update(struct containers *c, struct ctl_client *cl, json_obje
 					       "requests are %s's to change",
 					       k->id, k->pattern ? k->pattern->engine : "another");
 	spec = k->spec;
+	if (k->degraded[0]) {
+		/* what it asked for is what an update changes */
+		spec.cpu_request_mc = k->want_cpu_request_mc;
+		spec.mem_request = k->want_mem_request;
+	}
 	r = parse_spec(cl, req, &spec, &replied);
 	if (replied)
 		return r;
 	r = parse_pinned(cl, req, k, &pin, &replied);
 	if (replied)
 		return r;
-	if (class_check(k->class, c->classes, &spec, why, sizeof(why))) {
+	if (class_check(k->degraded[0] ? k->want_class : k->class, c->classes, &spec, why,
+			sizeof(why))) {
 		topo_cpuset_free(&pin);
 		return ctl_client__reply_error(cl, "%s", why);
 	}
-	excl = pin.n ? pin.n : k->pinned.n ? k->pinned.n : ctr_exclusive_size(c, k->class, &spec);
+	if (k->degraded[0]) {
+		/* still in the shared pool without reservations: the new ask is
+		 * kept for when it is placed as asked (the tick tries), the
+		 * limits hold now */
+		k->want_cpu_request_mc = spec.cpu_request_mc;
+		k->want_mem_request = spec.mem_request;
+		spec.cpu_request_mc = 0;
+		spec.mem_request = 0;
+		if (pin.n) {
+			topo_cpuset_free(&k->pinned);
+			k->pinned = pin;
+			pin = (struct topo_cpuset){ 0 };
+		}
+		excl = 0;
+	} else {
+		excl = pin.n	   ? pin.n :
+		       k->pinned.n ? k->pinned.n :
+				     ctr_exclusive_size(c, k->class, &spec);
+	}
 	if (!pin.n && excl != k->exclusive)
 		return ctl_client__reply_error(cl,
 					       "container %" PRIu64 " would change its "
@@ -709,9 +734,16 @@ int containers__op_update(struct containers *c, struct ctl_client *cl, json_obje
 		topo_cpuset_free(&pin);
 		return ctl_client__reply_error(cl, "update refused: %s", why);
 	}
-	if (pin.n && repin(c, k, &pin, excl, why, sizeof(why))) {
-		admit_book(&c->books, k->class, &k->spec, k->exclusive);
-		return ctl_client__reply_error(cl, "update refused: %s", why);
+	if (pin.n) {
+		old_excl = k->exclusive;
+		if (ctr_cpuset_copy(&old_pin, &k->pinned) ||
+		    repin(c, k, &pin, excl, why, sizeof(why))) {
+			topo_cpuset_free(&pin);
+			topo_cpuset_free(&old_pin);
+			admit_book(&c->books, k->class, &k->spec, k->exclusive);
+			return ctl_client__reply_error(cl, "update refused: %s", why);
+		}
+		repinned = true;
 	}
 	snprintf(reason, sizeof(reason), "container.update of %" PRIu64 " by uid %u", k->id,
 		 (unsigned)ctl_client__uid(cl));
@@ -727,10 +759,16 @@ int containers__op_update(struct containers *c, struct ctl_client *cl, json_obje
 			r = k->dry || !p.n ? 0 : ctr_apply(c, k, p.w, p.n, reason, &res);
 		if (r) {
 			k->spec = old;
+			/* the engine's old CPUs again: nothing of the update stays */
+			if (repinned && repin(c, k, &old_pin, old_excl, why, sizeof(why)))
+				log_warn("container %" PRIu64 ": its old CPUs not taken back: %s",
+					 k->id, why);
+			topo_cpuset_free(&old_pin);
 			admit_book(&c->books, k->class, &k->spec, k->exclusive);
 			return ctl_client__reply_error(cl, "update of %s failed: %s", k->path,
 						       res.msg);
 		}
+		topo_cpuset_free(&old_pin);
 		snprintf(k->unenforced, sizeof(k->unenforced), "%s", unenf);
 		{
 			struct res_vec o = { old.cpu_request_mc, old.mem_request };

@@ -99,8 +99,12 @@ static bool try_replace(struct containers *c, struct container *k)
 	if (!r)
 		r = p.n ? ctr_apply(c, k, p.w, p.n, reason, &res) : 0;
 	if (r) {
-		if (k->exclusive)
+		/* shared again first, so that the pool's rebalance gives it back
+		 * its cpuset */
+		if (k->exclusive) {
+			k->exclusive = 0;
 			ctr_unplace_exclusive(c, k, "exclusive CPUs returned (placement failed)");
+		}
 		goto back;
 	}
 	snprintf(k->unenforced, sizeof(k->unenforced), "%s", unenf);
@@ -216,7 +220,7 @@ bool ctr_take_unadmitted(struct containers *c, const struct cg *cg)
 	struct res_spec spec = { 0 };
 	struct topo_cpuset pinned = { 0 };
 	enum cgp_class cls = CGP_CLASS_BURSTABLE;
-	enum ctr_refusal rr;
+	enum ctr_refusal rr = REFUSE_CONTROLLER;
 	struct container *k;
 	bool inside = false;
 	int r;

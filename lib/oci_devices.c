@@ -104,8 +104,10 @@ int oci_devrules_parse(const char *json, size_t len, struct oci_devrule **ret, s
 			goto fail;
 		}
 		r[i].allow = json_object_get_boolean(v);
-		if (json_object_object_get_ex(e, "type", &v) && !json_object_is_type(v, json_type_null))
-			t = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		if (json_object_object_get_ex(e, "type", &v) &&
+		    !json_object_is_type(v, json_type_null))
+			t = json_object_is_type(v, json_type_string) ? json_object_get_string(v) :
+								       "";
 		if (strlen(t) != 1 || !strchr("acb", t[0])) {
 			dfail(err, errlen, where, i, ".type: '%.20s' is not a, c or b", t);
 			goto fail;
@@ -226,8 +228,9 @@ int oci_devices_parse(const char *json, size_t len, struct oci_device **ret, siz
 
 			if (json_object_object_get_ex(e, key, &v) &&
 			    !json_object_is_type(v, json_type_null)) {
-				x = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) :
-									    -1;
+				x = json_object_is_type(v, json_type_int) ?
+					    json_object_get_int64(v) :
+					    -1;
 				if (x < 0 || x > UINT32_MAX) {
 					dfail(err, errlen, where, i, ".%s: not an id", key);
 					goto fail;

@@ -196,9 +196,26 @@ int bundle_spawn_spec(struct bundle_run *b, const struct oci_spec *spec, const c
 	ss->mounts = b->mounts;
 	ss->nmounts = spec->nmounts;
 	ss->ns_new = spec->ns_new;
-	for (size_t i = 0, j = 0; i < spec->nnamespaces && j < ARRAY_SIZE(b->ns_join) - 1; i++)
-		if (spec->namespaces[i].path)
-			b->ns_join[j++] = spec->namespaces[i].path;
+	b->pidns_fd = -1;
+	for (size_t i = 0, j = 0; i < spec->nnamespaces && j < ARRAY_SIZE(b->ns_join) - 1; i++) {
+		const struct oci_namespace *ns = &spec->namespaces[i];
+
+		if (!ns->path)
+			continue;
+		/* a pid namespace takes the children of who joins it: the
+		 * launcher joins it before clone3, the child would be too late */
+		if (ns->flag == CLONE_NEWPID) {
+			b->pidns_fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+			if (b->pidns_fd < 0) {
+				snprintf(err, errlen, "linux.namespaces: the pid namespace %s: %s",
+					 ns->path, strerror(errno));
+				return -errno;
+			}
+			ss->pidns_fd = b->pidns_fd;
+			continue;
+		}
+		b->ns_join[j++] = ns->path;
+	}
 	ss->ns_join = b->ns_join;
 	if (spec->seccomp) {
 		int r = seccomp_build(spec->seccomp, &b->seccomp, err, errlen);
@@ -215,6 +232,9 @@ void bundle_run_free(struct bundle_run *b)
 	free(b->mounts);
 	free(b->mdata);
 	seccomp_free(b->seccomp);
+	if (b->pidns_fd > 0)
+		close(b->pidns_fd);
+	b->pidns_fd = -1;
 	b->mounts = NULL;
 	b->mdata = NULL;
 	b->seccomp = NULL;

@@ -21,6 +21,7 @@ struct bundle_run {
 	char (*mdata)[512];
 	const char *ns_join[8];
 	void *seccomp; /* linux.seccomp's filter */
+	int pidns_fd; /* a pid namespace to join (by path), -1 */
 };
 
 /* @ss from @spec (process, identity, root at @root, mounts, namespaces);

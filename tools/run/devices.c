@@ -27,11 +27,16 @@
 #define ALL (OCI_DEV_READ | OCI_DEV_WRITE | OCI_DEV_MKNOD)
 
 static const struct oci_devrule always[] = {
-	{ true, 'c', -1, -1, OCI_DEV_MKNOD }, { true, 'b', -1, -1, OCI_DEV_MKNOD },
-	{ true, 'c', 1, 3, ALL },	      { true, 'c', 1, 5, ALL },
-	{ true, 'c', 1, 7, ALL },	      { true, 'c', 1, 8, ALL },
-	{ true, 'c', 1, 9, ALL },	      { true, 'c', 5, 0, ALL },
-	{ true, 'c', 5, 1, ALL },	      { true, 'c', 5, 2, ALL },
+	{ true, 'c', -1, -1, OCI_DEV_MKNOD },
+	{ true, 'b', -1, -1, OCI_DEV_MKNOD },
+	{ true, 'c', 1, 3, ALL },
+	{ true, 'c', 1, 5, ALL },
+	{ true, 'c', 1, 7, ALL },
+	{ true, 'c', 1, 8, ALL },
+	{ true, 'c', 1, 9, ALL },
+	{ true, 'c', 5, 0, ALL },
+	{ true, 'c', 5, 1, ALL },
+	{ true, 'c', 5, 2, ALL },
 	{ true, 'c', 136, -1, ALL },
 };
 
@@ -69,7 +74,8 @@ static int emit_rule(struct prog *p, const struct oci_devrule *r)
 	if ((r->access & ALL) != ALL) {
 		/* every access asked for must be one the rule has */
 		e |= emit(p, BPF_ALU | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_3, 0, 0);
-		e |= emit(p, BPF_ALU | BPF_AND | BPF_K, BPF_REG_6, 0, 0, (int32_t)(~r->access & ALL));
+		e |= emit(p, BPF_ALU | BPF_AND | BPF_K, BPF_REG_6, 0, 0,
+			  (int32_t)(~r->access & ALL));
 		e |= emit(p, BPF_JMP32 | BPF_JNE | BPF_K, BPF_REG_6, 0, 0, 0);
 	}
 	if (r->major >= 0)
@@ -139,16 +145,17 @@ int devices_attach(const struct oci_spec *spec, int cgfd, char *err, size_t errl
 		free(p.insn);
 		return -ENOMEM;
 	}
-	fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "cgpilot_dev", "Apache-2.0", p.insn,
-			   p.n, &opts);
+	fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "cgpilot_dev", "Apache-2.0", p.insn, p.n,
+			   &opts);
 	if (fd < 0) {
 		r = fd;
 		/* the verifier's word, when it has one */
 		opts.log_level = 1;
-		fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "cgpilot_dev", "Apache-2.0",
-				   p.insn, p.n, &opts);
-		snprintf(err, errlen, "the device cgroup program (%zu rules) is refused: %s%s%.300s",
-			 k, strerror(-r), log[0] ? ": " : "", log);
+		fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "cgpilot_dev", "Apache-2.0", p.insn,
+				   p.n, &opts);
+		snprintf(err, errlen,
+			 "the device cgroup program (%zu rules) is refused: %s%s%.300s", k,
+			 strerror(-r), log[0] ? ": " : "", log);
 		free(p.insn);
 		if (fd >= 0)
 			close(fd);

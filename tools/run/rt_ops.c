@@ -157,7 +157,8 @@ int rt_cmd_kill(void)
 		goto out;
 	s = rt_status(dirfd, &st);
 	if (s == RT_STOPPED || s == RT_CREATING) {
-		rt_error("container '%s' is not running (%s)", rt.id, rt_status_name(s));
+		/* runc's words, which containerd's shim looks for */
+		rt_error("container not running: '%s' is %s", rt.id, rt_status_name(s));
 		goto out;
 	}
 	r = rt.all ? signal_all(&st, rt.signal) : signal_init(&st, rt.signal);
@@ -224,7 +225,8 @@ int rt_cmd_delete(void)
 		goto out;
 	}
 	s = rt_status(dirfd, &st);
-	if (s != RT_STOPPED && s != RT_CREATING && !rt.force) {
+	/* a created one is never started: removed as runc removes it */
+	if (s != RT_STOPPED && s != RT_CREATING && s != RT_CREATED && !rt.force) {
 		rt_error("cannot delete container '%s': it is %s (stop it, or delete --force)",
 			 rt.id, rt_status_name(s));
 		goto out;

@@ -83,6 +83,7 @@ struct spawn_spec {
 	size_t nmounts;
 	unsigned ns_new; /* CLONE_NEW* */
 	const char *const *ns_join; /* namespace files to setns() into, NULL-terminated */
+	const int *ns_fds; /* ... or open namespace fds, -1-terminated (joined first) */
 	int cgroup_fd; /* the container's cgroup: clone3 CLONE_INTO_CGROUP */
 	/* called with the child's pid once it exists, before it runs anything of
 	 * its own (it waits for the go byte): the launcher tells the daemon

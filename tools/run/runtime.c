@@ -146,9 +146,10 @@ uint64_t rt_daemon_id(const struct rt_state *s)
 	json_object *req, *rep = NULL, *arr;
 	uint64_t id = 0;
 
-	if (s->daemon_id || !s->own_cgroup)
+	if (s->daemon_id || !s->cgroup[0] || (!s->own_cgroup && s->cgroup_id))
 		return s->daemon_id;
-	/* made while the daemon was away: it may have taken it over since */
+	/* made while the daemon was away, it may have taken it over since; or
+	 * create ended between admission and the state that says so */
 	if (client__new(rt.socket, &cl) < 0)
 		return 0;
 	req = json_object_new_object();
@@ -177,7 +178,9 @@ int rt_release(const struct rt_state *s)
 	uint64_t id = rt_daemon_id(s);
 	int r;
 
-	if (s->own_cgroup && !id) {
+	/* the runtime's own cgroup, or (create ended before the state had an
+	 * id) one it may have made: removed if its tag says so */
+	if (!id && (s->own_cgroup || (!s->cgroup_id && s->cgroup[0]))) {
 		struct standalone *sa = NULL;
 		char err[512];
 
@@ -187,7 +190,8 @@ int rt_release(const struct rt_state *s)
 			rt_error("%s", err);
 		} else {
 			standalone_remove(sa);
-			standalone_prune_parents(sa);
+			if (s->own_cgroup)
+				standalone_prune_parents(sa);
 		}
 		standalone_free(sa);
 		return r;
@@ -324,6 +328,24 @@ static char *annotations_json(const struct oci_spec *spec)
 	return s;
 }
 
+static char *request_json(const char *class, const struct oci_request *q)
+{
+	json_object *o = json_object_new_object();
+	char *s;
+
+	json_object_object_add(o, "class", json_object_new_string(class ? class : "burstable"));
+	adm_add_u64(o, "cpu_request_mc", q->cpu_request_mc);
+	adm_add_u64(o, "cpu_limit_mc", q->cpu_limit_mc);
+	adm_add_u64(o, "memory_request", q->memory_request);
+	adm_add_u64(o, "memory_limit", q->memory_limit);
+	adm_add_u64(o, "io_weight", q->io_weight);
+	if (q->cpus[0])
+		json_object_object_add(o, "cpus", json_object_new_string(q->cpus));
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
 /* Admission, or the fail-open paths; the cgroup in c->k. 0 or -1 (said). */
 static int place(struct creating *c, const struct oci_spec *spec, const char *path,
 		 const char *class, struct oci_request *q)
@@ -350,7 +372,9 @@ static int place(struct creating *c, const struct oci_spec *spec, const char *pa
 		rt_warn("cgpilotd is not reachable at %s: container '%s' starts unadmitted, "
 			"with linux.resources applied by cgpilot-run",
 			rt.socket, rt.id);
-		if (standalone_create_at(rt.config, path, NULL, ACT_OWNER_UNADMITTED, class, q,
+		_cleanup_free_ char *req = request_json(class, q);
+
+		if (standalone_create_at(rt.config, path, NULL, ACT_OWNER_UNADMITTED, req, class, q,
 					 &c->k.sa, c->k.cgroup, sizeof(c->k.cgroup), err,
 					 sizeof(err))) {
 			rt_error("%s", err);
@@ -371,24 +395,6 @@ static int place(struct creating *c, const struct oci_spec *spec, const char *pa
 		}
 	}
 	return 0;
-}
-
-static char *request_json(const char *class, const struct oci_request *q)
-{
-	json_object *o = json_object_new_object();
-	char *s;
-
-	json_object_object_add(o, "class", json_object_new_string(class ? class : "burstable"));
-	adm_add_u64(o, "cpu_request_mc", q->cpu_request_mc);
-	adm_add_u64(o, "cpu_limit_mc", q->cpu_limit_mc);
-	adm_add_u64(o, "memory_request", q->memory_request);
-	adm_add_u64(o, "memory_limit", q->memory_limit);
-	adm_add_u64(o, "io_weight", q->io_weight);
-	if (q->cpus[0])
-		json_object_object_add(o, "cpus", json_object_new_string(q->cpus));
-	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	return s;
 }
 
 static int do_create(bool foreground, pid_t *ret_pid, int *ret_pidfd)
@@ -496,15 +502,6 @@ static int do_create(bool foreground, pid_t *ret_pid, int *ret_pidfd)
 	}
 	if (c.k.sa && q.cpus[0])
 		rt_add_knob(&q, "cpuset.cpus", "%s", q.cpus); /* as crun writes it */
-	if (c.k.sa) {
-		/* for the daemon, to take the container over when it is back */
-		_cleanup_free_ char *req = request_json(class, &q);
-
-		if (!req || act_set_xattr(cgfd, ACT_REQUEST_XATTR, req) < 0)
-			rt_warn("cannot keep the request on cgroup %s (%s): cgpilotd will not take "
-				"the container over",
-				c.st.cgroup, strerror(errno));
-	}
 	if (q.nknobs) {
 		r = c.k.sa ? standalone_apply_extra(c.k.sa, cgfd, &q, err, sizeof(err)) :
 			     standalone_write_knobs(cgfd, mount, c.st.cgroup, &q, err, sizeof(err));
@@ -807,7 +804,7 @@ static int do_exec(void)
 	struct spawn_spec ss = { 0 };
 	struct rt_state st = { 0 };
 	char paths[ARRAY_SIZE(nss)][64], err[768];
-	const char *join[ARRAY_SIZE(nss) + 1] = { 0 };
+	int join[ARRAY_SIZE(nss) + 1] = { -1, -1, -1, -1, -1, -1 };
 	enum rt_status s;
 	size_t nj = 0;
 	int status = 1, pidfd = -1, exit_status;
@@ -838,18 +835,26 @@ static int do_exec(void)
 	}
 	/* the container's namespaces where they are not ours; the mount
 	 * namespace last (the paths are the host's /proc until then) */
+	/* opened here, and the pid checked to be create's after: a pid reused
+	 * meanwhile (the init gone) is not joined */
 	for (size_t i = 0; i < ARRAY_SIZE(nss); i++) {
 		char self[64];
 		struct stat a, b;
+		int fd;
 
 		snprintf(paths[i], sizeof(paths[i]), "/proc/%d/ns/%s", (int)st.pid, nss[i].name);
 		snprintf(self, sizeof(self), "/proc/self/ns/%s", nss[i].name);
-		if (stat(paths[i], &a) < 0) {
+		fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &a) < 0) {
 			rt_error("%s: %s", paths[i], strerror(errno));
+			if (fd >= 0)
+				close(fd);
 			goto out;
 		}
 		if (stat(self, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
-			join[nj++] = paths[i];
+			join[nj++] = fd;
+		else
+			close(fd);
 	}
 	{
 		char p[64];
@@ -888,7 +893,7 @@ static int do_exec(void)
 	if (spec.has_caps)
 		memcpy(ss.caps, spec.caps, sizeof(ss.caps));
 	ss.no_new_privs = spec.no_new_privs;
-	ss.ns_join = join;
+	ss.ns_fds = join;
 	ss.pidns_fd = pidns;
 	ss.cgroup_fd = cgfd;
 	ss.hold_dirfd = -1;
@@ -943,6 +948,8 @@ static int do_exec(void)
 	status = rt.detach ? 0 : wait_foreground(pid, pidfd);
 	close(pidfd);
 out:
+	for (size_t i = 0; i < nj; i++)
+		close(join[i]);
 	seccomp_free(filter);
 	rt_state_free(&st);
 	oci_spec_free(&spec);

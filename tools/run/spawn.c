@@ -540,6 +540,10 @@ static void __attribute__((noreturn)) child(const struct spawn_spec *s, int go_f
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
+	for (size_t i = 0; s->ns_fds && s->ns_fds[i] >= 0; i++)
+		if (setns(s->ns_fds[i], 0) < 0)
+			die(RUN_EXIT_FAILED, "join the container's namespace (fd %d): %m",
+			    s->ns_fds[i]);
 	for (size_t i = 0; s->ns_join && s->ns_join[i]; i++) {
 		int fd = open(s->ns_join[i], O_RDONLY | O_CLOEXEC);
 
@@ -674,6 +678,15 @@ pid_t spawn_start(const struct spawn_spec *s, int *ret_pidfd, int *ret_exit, cha
 		n = read(errp[0], &e, sizeof(e));
 	while (n < 0 && errno == EINTR);
 	close(errp[0]);
+	if (n == 0 && s->hold_dirfd >= 0) {
+		/* a held child never execs before start: it died in its setup */
+		snprintf(err, errlen,
+			 "the container's process ended before it was ready "
+			 "(killed during its setup?)");
+		waitpid(pid, NULL, 0);
+		close(pidfd);
+		return -EIO;
+	}
 	if (n == (ssize_t)sizeof(e) && e.exit_status == -1 && s->hold_dirfd >= 0) {
 		/* held before exec, waiting for start */
 		*ret_pidfd = pidfd;

@@ -69,12 +69,12 @@ int standalone_create(const struct run_opts *o, const char *class_text, const st
 	char owner[64];
 
 	snprintf(owner, sizeof(owner), OWNER ":%d", (int)getpid());
-	return standalone_create_at(o->config, NULL, o->name, owner, class_text, q, ret, cgroup,
-				    cglen, err, errlen);
+	return standalone_create_at(o->config, NULL, o->name, owner, NULL, class_text, q, ret,
+				    cgroup, cglen, err, errlen);
 }
 
 int standalone_create_at(const char *config, const char *path, const char *name, const char *owner,
-			 const char *class_text, const struct oci_request *q,
+			 const char *request, const char *class_text, const struct oci_request *q,
 			 struct standalone **ret, char *cgroup, size_t cglen, char *err,
 			 size_t errlen)
 {
@@ -153,6 +153,15 @@ int standalone_create_at(const char *config, const char *path, const char *name,
 		return r;
 	}
 	sa->made = true;
+	/* beside the owner tag from the start: what a daemon back needs to
+	 * take the container over */
+	if (request && act_set_xattr(fd, ACT_REQUEST_XATTR, request) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "keep the request on cgroup %s: %s", sa->path,
+			 strerror(errno));
+		close(fd);
+		return r;
+	}
 	if (on & CGFS_CPU) {
 		w[n++] = (struct act_write){ .knob = "cpu.weight", .value = kn.cpu_weight };
 		w[n++] = (struct act_write){ .knob = "cpu.max", .value = kn.cpu_max };

@@ -20,10 +20,11 @@ struct standalone;
 int standalone_create(const struct run_opts *o, const char *class, const struct oci_request *q,
 		      struct standalone **ret, char *cgroup, size_t cglen, char *err,
 		      size_t errlen);
-/* The same at @path (NULL: <root>/<class>/<name or run-PID>), tagged @owner:
- * the OCI runtime's container when cgpilotd cannot be reached. */
+/* The same at @path (NULL: <root>/<class>/<name or run-PID>), tagged @owner,
+ * with @request (if not NULL) in ACT_REQUEST_XATTR: the OCI runtime's
+ * container when cgpilotd cannot be reached. */
 int standalone_create_at(const char *config, const char *path, const char *name, const char *owner,
-			 const char *class_text, const struct oci_request *q,
+			 const char *request, const char *class_text, const struct oci_request *q,
 			 struct standalone **ret, char *cgroup, size_t cglen, char *err,
 			 size_t errlen);
 /* A cgroup made so before (by an earlier create), to remove it. */

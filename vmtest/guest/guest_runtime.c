@@ -212,6 +212,38 @@ static enum result podman_rm(struct ctx *ctx, const char *name, const char *cg)
 	return RES_PASS;
 }
 
+/* update --resources as containerd's shim passes it (the CRI's
+ * UpdateContainerResources): the daemon admits the new limit, the cgroup
+ * has it; one that cannot be has nothing changed. */
+static enum result runtime_update(struct ctx *ctx, const char *cg)
+{
+	char file[] = RT_DIR "/resources.json", path[600], buf[64], out[2048];
+	const char *id = strstr(cg, "libpod-") + 7;
+	char *argv[] = { RT_WRAP, "update", "--resources", file, (char *)id, NULL };
+	int st, r;
+
+	if (put(file, "{\"memory\": {\"limit\": 134217728}}", 0644))
+		return fail(ctx, "cannot write %s", file);
+	r = run_capture_err(argv, out, sizeof(out), 30000, &st, true);
+	if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		return fail(ctx, "cgpilot-run update: %d: %.300s", r < 0 ? r : st, out);
+	snprintf(path, sizeof(path), "%s/%s/memory.max", CG_ROOT, cg);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || strtoull(buf, NULL, 10) != 134217728)
+		return fail(ctx, "after update %s is %.30s, want 134217728", path, buf);
+	if (!listed(ctx, cg, true, 2000) || !entry_has("\"memory_bytes\":134217728"))
+		return fail(ctx, "the daemon's entry after update: %.300s", entry);
+	/* more memory reserved than the node has: refused, nothing changed */
+	if (put(file, "{\"memory\": {\"limit\": 1152921504606846976}}", 0644))
+		return fail(ctx, "cannot write %s", file);
+	r = run_capture_err(argv, out, sizeof(out), 30000, &st, true);
+	if (r < 0 || !WIFEXITED(st) || !WEXITSTATUS(st) || !strstr(out, "update refused"))
+		return fail(ctx, "an update that does not fit: %d: %.300s", st, out);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || strtoull(buf, NULL, 10) != 134217728)
+		return fail(ctx, "a refused update changed %s to %.30s", path, buf);
+	info(ctx, "update: memory.max 134217728 in the cgroup; a refusal left it");
+	return RES_PASS;
+}
+
 /* An exclusive CPU for a guaranteed container: its own, out of the pool. */
 static enum result podman_guaranteed(struct ctx *ctx)
 {
@@ -258,6 +290,9 @@ static enum result podman_guaranteed(struct ctx *ctx)
 			return res;
 		if (cpu_in(other, 1))
 			return fail(ctx, "the shared container %s still has CPU 1", other);
+		res = runtime_update(ctx, other);
+		if (res != RES_PASS)
+			return res;
 		res = podman_rm(ctx, "vmtest-p-other", other);
 		if (res != RES_PASS)
 			return res;
