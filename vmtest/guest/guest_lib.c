@@ -186,9 +186,9 @@ pid_t spawn(struct ctx *ctx, const char *cg, int cpu, worker_fn fn, void *arg)
 
 		close(pfd[0]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (cg_write(cg, "cgroup.procs", "0") < 0)
-			ok = 'c';
-		if (ok == 'k' && cpu >= 0) {
+		/* pinned before it joins the cgroup: a pinned worker never waits
+		 * (as that cgroup's work) on another CPU */
+		if (cpu >= 0) {
 			cpu_set_t set;
 
 			CPU_ZERO(&set);
@@ -196,6 +196,8 @@ pid_t spawn(struct ctx *ctx, const char *cg, int cpu, worker_fn fn, void *arg)
 			if (sched_setaffinity(0, sizeof(set), &set) < 0)
 				ok = 'a';
 		}
+		if (ok == 'k' && cg_write(cg, "cgroup.procs", "0") < 0)
+			ok = 'c';
 		if (write(pfd[1], &ok, 1) != 1 || ok != 'k')
 			_exit(1);
 		close(pfd[1]);
