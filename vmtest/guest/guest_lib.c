@@ -186,18 +186,22 @@ pid_t spawn(struct ctx *ctx, const char *cg, int cpu, worker_fn fn, void *arg)
 
 		close(pfd[0]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* pinned before it joins the cgroup: a pinned worker never waits
-		 * (as that cgroup's work) on another CPU */
-		if (cpu >= 0) {
-			cpu_set_t set;
+		/* pinned before it joins the cgroup, so that it is on its CPU
+		 * when it becomes that cgroup's work (it never waits as such on
+		 * another), and again after: joining a cgroup with a cpuset
+		 * resets the affinity to the cpuset's CPUs */
+		for (int pass = 0; pass < 2 && ok == 'k'; pass++) {
+			if (pass == 1 && cg_write(cg, "cgroup.procs", "0") < 0)
+				ok = 'c';
+			if (ok == 'k' && cpu >= 0) {
+				cpu_set_t set;
 
-			CPU_ZERO(&set);
-			CPU_SET(cpu, &set);
-			if (sched_setaffinity(0, sizeof(set), &set) < 0)
-				ok = 'a';
+				CPU_ZERO(&set);
+				CPU_SET(cpu, &set);
+				if (sched_setaffinity(0, sizeof(set), &set) < 0)
+					ok = 'a';
+			}
 		}
-		if (ok == 'k' && cg_write(cg, "cgroup.procs", "0") < 0)
-			ok = 'c';
 		if (write(pfd[1], &ok, 1) != 1 || ok != 'k')
 			_exit(1);
 		close(pfd[1]);
