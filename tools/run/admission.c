@@ -79,3 +79,27 @@ const char *adm_unenforced_limit(const struct ctr *k, const struct oci_request *
 		return "cpuset";
 	return NULL;
 }
+
+const char *adm_started(struct ctr *k, pid_t pid, char *const *argv, bool hold)
+{
+	static char why[256];
+	json_object *req = json_object_new_object(), *rep = NULL;
+	char cmd[1024] = "";
+
+	for (size_t i = 0; argv && argv[i]; i++) {
+		size_t off = strlen(cmd);
+
+		snprintf(cmd + off, sizeof(cmd) - off, "%s%s", i ? " " : "", argv[i]);
+	}
+	json_object_object_add(req, "op", json_object_new_string("container.started"));
+	json_object_object_add(req, "id", json_object_new_int64((int64_t)k->id));
+	json_object_object_add(req, "pid", json_object_new_int64(pid));
+	json_object_object_add(req, "command", json_object_new_string(cmd));
+	if (hold)
+		json_object_object_add(req, "hold", json_object_new_boolean(true));
+	why[0] = 0;
+	if (adm_call(k->cl, req, &rep) >= 0 && adm_jget(rep, "error"))
+		snprintf(why, sizeof(why), "%s", json_object_get_string(adm_jget(rep, "error")));
+	json_object_put(rep);
+	return why[0] ? why : NULL;
+}

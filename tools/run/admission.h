@@ -7,7 +7,9 @@
 #ifndef CGPILOT_RUN_ADMISSION_H
 #define CGPILOT_RUN_ADMISSION_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <json-c/json.h>
 
@@ -40,5 +42,10 @@ int adm_take(struct ctr *k, json_object *c);
  * "cpuset"), or NULL. */
 const char *adm_unenforced_limit(const struct ctr *k, const struct oci_request *q,
 				 const char *class);
+
+/* container.started of @k's process @pid running @argv; with @hold the
+ * connection holds the container (the launcher's). The daemon's error, or
+ * NULL. */
+const char *adm_started(struct ctr *k, pid_t pid, char *const *argv, bool hold);
 
 #endif

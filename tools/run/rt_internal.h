@@ -34,6 +34,9 @@ int rt_save(int dirfd, const struct rt_state *s);
 int rt_load(int dirfd, struct rt_state *s);
 /* The same, the problem in @err instead of said. */
 int rt_load_quiet(int dirfd, struct rt_state *s, char *err, size_t errlen);
+/* The container of rt.id: the root's and its directory's fds (-1 when not
+ * opened; the caller closes them) and its state; -1 said. */
+int rt_open_ctr(int *ret_rootfd, int *ret_dirfd, struct rt_state *st);
 /* Remove <root>/<id> and what is in it. */
 int rt_remove_dir(int rootfd, const char *id);
 

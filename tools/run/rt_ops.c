@@ -31,22 +31,6 @@
 #include "standalone.h"
 #include "util.h"
 
-/* The container of rt.id: its directory fd and state; -1 said. */
-static int open_ctr(int *ret_rootfd, int *ret_dirfd, struct rt_state *st)
-{
-	*ret_rootfd = *ret_dirfd = -1;
-	*ret_rootfd = rt_open_root(false);
-	if (*ret_rootfd < 0) {
-		if (*ret_rootfd == -ENOENT)
-			rt_error("container '%s' does not exist", rt.id);
-		return -1;
-	}
-	*ret_dirfd = rt_open_dir(*ret_rootfd, rt.id, false);
-	if (*ret_dirfd < 0)
-		return -1;
-	return rt_load(*ret_dirfd, st) ? -1 : 0;
-}
-
 static void close_ctr(int rootfd, int dirfd, struct rt_state *st)
 {
 	if (dirfd >= 0)
@@ -73,7 +57,7 @@ int rt_cmd_state(void)
 	struct rt_state st = { 0 };
 	char *j;
 
-	if (!open_ctr(&rootfd, &dirfd, &st)) {
+	if (!rt_open_ctr(&rootfd, &dirfd, &st)) {
 		j = rt_state_oci_json(&st, rt_status(dirfd, &st));
 		if (j) {
 			printf("%s\n", j);
@@ -153,7 +137,7 @@ int rt_cmd_kill(void)
 	struct rt_state st = { 0 };
 	enum rt_status s;
 
-	if (open_ctr(&rootfd, &dirfd, &st))
+	if (rt_open_ctr(&rootfd, &dirfd, &st))
 		goto out;
 	s = rt_status(dirfd, &st);
 	if (s == RT_STOPPED || s == RT_CREATING) {
@@ -323,7 +307,7 @@ int rt_cmd_ps(void)
 	_cleanup_free_ pid_t *pids = NULL;
 	size_t n = 0;
 
-	if (open_ctr(&rootfd, &dirfd, &st))
+	if (rt_open_ctr(&rootfd, &dirfd, &st))
 		goto out;
 	r = cgroup_pids(&st, &pids, &n);
 	if (r < 0 && r != -ENOENT) {
@@ -428,7 +412,7 @@ int rt_cmd_pause(bool pause)
 	struct rt_state st = { 0 };
 	enum rt_status s;
 
-	if (open_ctr(&rootfd, &dirfd, &st))
+	if (rt_open_ctr(&rootfd, &dirfd, &st))
 		goto out;
 	s = rt_status(dirfd, &st);
 	if (pause ? s != RT_RUNNING && s != RT_CREATED : s != RT_PAUSED) {
@@ -530,7 +514,7 @@ int rt_cmd_update(void)
 	struct oci_request q = { 0 };
 	enum rt_status s;
 
-	if (open_ctr(&rootfd, &dirfd, &st) || read_resources(&q))
+	if (rt_open_ctr(&rootfd, &dirfd, &st) || read_resources(&q))
 		goto out;
 	s = rt_status(dirfd, &st);
 	if (s == RT_STOPPED) {

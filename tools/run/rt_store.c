@@ -248,6 +248,21 @@ int rt_load(int dirfd, struct rt_state *s)
 	return r;
 }
 
+int rt_open_ctr(int *ret_rootfd, int *ret_dirfd, struct rt_state *st)
+{
+	*ret_rootfd = *ret_dirfd = -1;
+	*ret_rootfd = rt_open_root(false);
+	if (*ret_rootfd < 0) {
+		if (*ret_rootfd == -ENOENT)
+			rt_error("container '%s' does not exist", rt.id);
+		return -1;
+	}
+	*ret_dirfd = rt_open_dir(*ret_rootfd, rt.id, false);
+	if (*ret_dirfd < 0)
+		return -1;
+	return rt_load(*ret_dirfd, st) ? -1 : 0;
+}
+
 int rt_remove_dir(int rootfd, const char *id)
 {
 	static const char *const files[] = { "state.json", "state.json.tmp", "exec.fifo" };

@@ -169,34 +169,15 @@ static void release(struct ctr *k)
 
 static char *const *started_argv;
 
-static void report_started(struct ctr *k, pid_t pid, char *const *argv)
-{
-	json_object *req = json_object_new_object(), *rep = NULL;
-	char cmd[1024] = "";
-
-	for (size_t i = 0; argv[i]; i++) {
-		size_t off = strlen(cmd);
-
-		snprintf(cmd + off, sizeof(cmd) - off, "%s%s", i ? " " : "", argv[i]);
-	}
-	json_object_object_add(req, "op", json_object_new_string("container.started"));
-	json_object_object_add(req, "id", json_object_new_int64((int64_t)k->id));
-	json_object_object_add(req, "pid", json_object_new_int64(pid));
-	json_object_object_add(req, "command", json_object_new_string(cmd));
-	/* this connection holds the container: if it closes first (the launcher
-	 * killed), the daemon releases it */
-	json_object_object_add(req, "hold", json_object_new_boolean(true));
-	if (adm_call(k->cl, req, &rep) >= 0 && adm_jget(rep, "error"))
-		msg("container.started: %s", json_object_get_string(adm_jget(rep, "error")));
-	json_object_put(rep);
-}
-
 static void on_clone(pid_t pid, void *ud)
 {
 	struct ctr *k = ud;
+	const char *why;
 
-	if (k->cl)
-		report_started(k, pid, started_argv);
+	/* this connection holds the container: if it closes first (the
+	 * launcher killed), the daemon releases it */
+	if (k->cl && (why = adm_started(k, pid, started_argv, true)))
+		msg("container.started: %s", why);
 }
 
 /* memory.events' oom_kill of the container, -1 without a memory controller */

@@ -108,25 +108,6 @@ static int admit_runtime(struct ctr *k, const char *path, const char *class,
 	return 0;
 }
 
-static void report_started(struct ctr *k, pid_t pid, char *const *argv)
-{
-	json_object *req = json_object_new_object(), *rep = NULL;
-	char cmd[1024] = "";
-
-	for (size_t i = 0; argv && argv[i]; i++) {
-		size_t off = strlen(cmd);
-
-		snprintf(cmd + off, sizeof(cmd) - off, "%s%s", i ? " " : "", argv[i]);
-	}
-	json_object_object_add(req, "op", json_object_new_string("container.started"));
-	json_object_object_add(req, "id", json_object_new_int64((int64_t)k->id));
-	json_object_object_add(req, "pid", json_object_new_int64(pid));
-	json_object_object_add(req, "command", json_object_new_string(cmd));
-	if (adm_call(k->cl, req, &rep) >= 0 && adm_jget(rep, "error"))
-		rt_warn("container.started: %s", json_object_get_string(adm_jget(rep, "error")));
-	json_object_put(rep);
-}
-
 struct clone_ctx {
 	struct ctr *k;
 	char *const *argv;
@@ -135,9 +116,10 @@ struct clone_ctx {
 static void on_clone(pid_t pid, void *ud)
 {
 	struct clone_ctx *c = ud;
+	const char *why;
 
-	if (c->k->cl && c->k->id)
-		report_started(c->k, pid, c->argv);
+	if (c->k->cl && c->k->id && (why = adm_started(c->k, pid, c->argv, false)))
+		rt_warn("container.started: %s", why);
 }
 
 uint64_t rt_daemon_id(const struct rt_state *s)
@@ -580,14 +562,7 @@ static int do_start(void)
 	enum rt_status s;
 	char b;
 
-	rootfd = rt_open_root(false);
-	if (rootfd < 0) {
-		if (rootfd == -ENOENT)
-			rt_error("container '%s' does not exist", rt.id);
-		return 1;
-	}
-	dirfd = rt_open_dir(rootfd, rt.id, false);
-	if (dirfd < 0 || rt_load(dirfd, &st))
+	if (rt_open_ctr(&rootfd, &dirfd, &st))
 		return 1;
 	s = rt_status(dirfd, &st);
 	if (s != RT_CREATED) {
@@ -811,14 +786,7 @@ static int do_exec(void)
 	void *filter = NULL;
 	pid_t pid;
 
-	rootfd = rt_open_root(false);
-	if (rootfd < 0) {
-		if (rootfd == -ENOENT)
-			rt_error("container '%s' does not exist", rt.id);
-		return 1;
-	}
-	dirfd = rt_open_dir(rootfd, rt.id, false);
-	if (dirfd < 0 || rt_load(dirfd, &st))
+	if (rt_open_ctr(&rootfd, &dirfd, &st))
 		return 1;
 	s = rt_status(dirfd, &st);
 	if (s != RT_RUNNING && s != RT_CREATED) {
