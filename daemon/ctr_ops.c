@@ -189,20 +189,6 @@ static int get_i32(json_object *req, const char *key, int32_t lo, int32_t hi, in
 	return 1;
 }
 
-static int get_bool(json_object *req, const char *key, bool *ret, const char **ret_msg)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean)) {
-		*ret_msg = "must be true or false";
-		return -EINVAL;
-	}
-	*ret = json_object_get_boolean(v);
-	return 1;
-}
-
 /* The spec fields of admit and update; @have says which were given. */
 static int parse_spec(struct ctl_client *cl, json_object *req, struct res_spec *s, bool *replied)
 {
@@ -318,9 +304,9 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 		return ctl_client__reply_error(cl, "\"class\": %s", msg);
 	if (proto_get_string(req, "tenant", false, &tenant, &msg) < 0)
 		return ctl_client__reply_error(cl, "\"tenant\": %s", msg);
-	if (get_bool(req, "wait", &wait, &msg) < 0)
+	if (proto_get_bool(req, "wait", false, &wait, &msg) < 0)
 		return ctl_client__reply_error(cl, "\"wait\": %s", msg);
-	if (get_bool(req, "degrade", &degrade, &msg) < 0)
+	if (proto_get_bool(req, "degrade", false, &degrade, &msg) < 0)
 		return ctl_client__reply_error(cl, "\"degrade\": %s", msg);
 	if (degrade && !streq(kind, "runtime"))
 		return ctl_client__reply_error(cl, "\"degrade\": only for kind \"runtime\" (an "
@@ -849,7 +835,7 @@ int containers__op_freeze(struct containers *c, struct ctl_client *cl, json_obje
 
 	if (!k)
 		return 0;
-	if (get_bool(req, "frozen", &frozen, &msg) < 0)
+	if (proto_get_bool(req, "frozen", false, &frozen, &msg) < 0)
 		return ctl_client__reply_error(cl, "\"frozen\": %s", msg);
 	if (k->state == CTR_QUEUED || !k->cgroup_id)
 		return ctl_client__reply_error(cl, "container %" PRIu64 " has no cgroup yet",
@@ -875,7 +861,7 @@ int containers__op_release(struct containers *c, struct ctl_client *cl, json_obj
 
 	if (!k)
 		return 0;
-	if (get_bool(req, "kill", &kill, &msg) < 0)
+	if (proto_get_bool(req, "kill", false, &kill, &msg) < 0)
 		return ctl_client__reply_error(cl, "\"kill\": %s", msg);
 	id = k->id;
 	snprintf(reason, sizeof(reason), "container.release of %" PRIu64 " by uid %u", id,

@@ -68,6 +68,7 @@ struct daemon {
 		unsigned cursor, left; /* the scan of memory.events.local: next, to go */
 	} oom;
 	uint64_t last_scrape_ns; /* time the previous /metrics render took */
+	uint64_t export_ns; /* the export set's last update (daemon/export.c), 0 never */
 	/* scratch for telemetry__slots */
 	uint64_t *slot_ids;
 	uint32_t *slot_vals;

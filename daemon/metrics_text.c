@@ -5,6 +5,7 @@
  * daemon's only thread (daemon/metrics.c serves it).
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "containers.h"
 #include "daemon.h"
+#include "export.h"
 #include "expo.h"
 #include "log.h"
 #include "metrics.h"
@@ -70,16 +72,17 @@ static const struct family cg_families[F_NCG] = {
 	[F_PSI] = { "cgpilot_cgroup_pressure_seconds_total", "counter",
 		    "Kernel PSI totals (some: at least one task stalled; full: all)" },
 	[F_ACTIVE] = { "cgpilot_cgroup_pressure_active", "gauge",
-		       "1 while the cgroup is in a pressure episode (onset seen, not cleared); "
-		       "absent otherwise" },
+		       "1 while the cgroup is in a pressure episode (onset seen, not cleared), "
+		       "0 otherwise" },
 };
 
 /*
  * One family over every exported cgroup: grouping by family keeps the output
- * valid (a family's samples must be contiguous). Sparse: a series whose
- * value is still zero (a counter that never moved, a histogram without
- * observations, a gauge at rest) is left out, so the thousands of idle
- * cgroups of a node cost nothing per scrape; it appears when it first moves.
+ * valid (a family's samples must be contiguous). An exported cgroup
+ * (daemon/export.c) has every counter from 0, so that increase() sees its
+ * first OOM kill and avg_over_time() of pressure_active its quiet time; the
+ * histograms stay sparse (only with observations), and the thousands of idle
+ * cgroups of a node that never ran anything are not exported at all.
  */
 static void render_family(struct expo *e, int f, struct cg **cgs, char **labels, unsigned n)
 {
@@ -94,8 +97,6 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 
 		switch (f) {
 		case F_CPU_WAIT:
-			if (!s->rq_delay_ns)
-				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_value_scaled(e, s->rq_delay_ns, 9);
@@ -107,15 +108,11 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 					    hist_bounds, ARRAY_SIZE(hist_bounds));
 			break;
 		case F_CPU:
-			if (!s->oncpu_ns)
-				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_value_scaled(e, s->oncpu_ns, 9);
 			break;
 		case F_CSW:
-			if (!s->nvcsw && !s->nivcsw)
-				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_label_raw(e, "kind", "voluntary");
@@ -126,23 +123,17 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 			expo_value_u64(e, s->nivcsw);
 			break;
 		case F_RECLAIM:
-			if (!s->reclaim_ns)
-				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_value_scaled(e, s->reclaim_ns, 9);
 			break;
 		case F_OOM:
-			if (!s->oom_kills && !fig->oom_kills_user)
-				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_value_u64(e, s->oom_kills + fig->oom_kills_user);
 			break;
 		case F_IO_BYTES:
 		case F_IO_OPS:
-			if (!s->io_ops[0] && !s->io_ops[1])
-				break;
 			for (int dir = 0; dir < CGP_IO_DIRS; dir++) {
 				expo_begin(e, name, NULL);
 				expo_label_raw(e, "cgroup", l);
@@ -158,8 +149,6 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 					    hist_bounds, ARRAY_SIZE(hist_bounds));
 			break;
 		case F_IO_WAIT:
-			if (!s->iowait_ns)
-				break;
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
 			expo_value_scaled(e, s->iowait_ns, 9);
@@ -168,8 +157,6 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 			if (!fig->psi_valid)
 				break;
 			for (int r = 0; r < PSI_RES_MAX; r++) {
-				if (!fig->psi[r].some_us && !fig->psi[r].full_us)
-					continue;
 				expo_begin(e, name, NULL);
 				expo_label_raw(e, "cgroup", l);
 				expo_label_raw(e, "resource", psi_res[r]);
@@ -186,8 +173,6 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 			break;
 		case F_ACTIVE:
 			for (int sig = 0; sig < CGP_SIG_MAX; sig++) {
-				if (!((cgs[i]->active >> sig) & 1))
-					continue;
 				expo_begin(e, name, NULL);
 				expo_label_raw(e, "cgroup", l);
 				expo_label_raw(e, "signal", sig_label[sig]);
@@ -196,6 +181,111 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 			break;
 		}
 	}
+}
+
+static void label_opt(struct expo *e, const char *key, const char *value)
+{
+	if (value && *value)
+		expo_label(e, key, value);
+}
+
+/* cgpilot_cgroup_info: who each exported cgroup belongs to, for joins. */
+static void render_info(struct daemon *d, struct expo *e, struct cg **cgs, char **labels,
+			unsigned n)
+{
+	expo_family(e, "cgpilot_cgroup_info", "gauge",
+		    "Identity of an exported cgroup, always 1: its pod (pod_uid as the API server "
+		    "knows it), container, QoS, cgpilot class, engine and systemd unit, from its "
+		    "path and cgpilot's own containers; join with * on(cgroup) group_left(...)");
+	for (unsigned i = 0; i < n; i++) {
+		struct cg_identity id;
+		const char *class;
+
+		export_identity(d, cgs[i], &id, &class);
+		expo_begin(e, "cgpilot_cgroup_info", NULL);
+		expo_label_raw(e, "cgroup", labels[i]);
+		label_opt(e, "kind", cg_id_kind_name(id.kind));
+		label_opt(e, "pod_uid", id.pod_uid);
+		label_opt(e, "container_id", id.container_id);
+		label_opt(e, "qos", id.qos);
+		label_opt(e, "class", class);
+		label_opt(e, "engine", id.engine);
+		label_opt(e, "unit", id.unit);
+		if (id.sidecar)
+			expo_label_raw(e, "sidecar", "true");
+		expo_value_u64(e, 1);
+	}
+}
+
+/*
+ * cgpilot_subtree_*: for the exported subtree roots (pods, the kubelet's QoS
+ * parents, containers' parents), the root's own figures plus every
+ * descendant's, those retired from the model included, so the sums are
+ * counters that never go back when a container goes.
+ */
+static void render_subtrees(struct daemon *d, struct expo *e, struct cg **cgs, char **labels,
+			    unsigned n)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+		unsigned decimals;
+	} fams[] = {
+		{ "cgpilot_subtree_cpu_seconds_total", "On-CPU time of the subtree's tasks",
+		  offsetof(struct cg_sums, oncpu_ns), 9 },
+		{ "cgpilot_subtree_cpu_wait_seconds_total",
+		  "Run-queue wait of the subtree's tasks (summed over tasks)",
+		  offsetof(struct cg_sums, rq_delay_ns), 9 },
+		{ "cgpilot_subtree_memory_reclaim_seconds_total",
+		  "Reclaim stalls of the subtree's tasks", offsetof(struct cg_sums, reclaim_ns),
+		  9 },
+		{ "cgpilot_subtree_io_wait_seconds_total", "I/O wait of the subtree's tasks",
+		  offsetof(struct cg_sums, iowait_ns), 9 },
+		{ "cgpilot_subtree_oom_kills_total", "OOM victims chosen in the subtree",
+		  offsetof(struct cg_sums, oom_kills), 0 },
+	};
+	static const char *const dirs[CGP_IO_DIRS] = { "read", "write" };
+	unsigned roots = 0, total = model__count(d->model);
+	struct cg_sums *sums;
+
+	for (unsigned i = 0; i < n; i++)
+		roots += !!cgs[i]->gone;
+	if (!roots)
+		return;
+	sums = calloc(total ? total : 1, sizeof(*sums));
+	if (!sums)
+		return;
+	model__subtree_sums(d->model, sums, true);
+	for (unsigned f = 0; f < ARRAY_SIZE(fams); f++) {
+		expo_family(e, fams[f].name, "counter", fams[f].help);
+		for (unsigned i = 0; i < n; i++) {
+			const struct cg_sums *s = &sums[cgs[i]->idx];
+			uint64_t v;
+
+			if (!cgs[i]->gone)
+				continue;
+			memcpy(&v, (const char *)s + fams[f].off, sizeof(v));
+			expo_begin(e, fams[f].name, NULL);
+			expo_label_raw(e, "cgroup", labels[i]);
+			if (fams[f].decimals)
+				expo_value_scaled(e, v, fams[f].decimals);
+			else
+				expo_value_u64(e, v);
+		}
+	}
+	expo_family(e, "cgpilot_subtree_io_bytes_total", "counter",
+		    "Block I/O bytes completed for the subtree");
+	for (unsigned i = 0; i < n; i++) {
+		if (!cgs[i]->gone)
+			continue;
+		for (int dir = 0; dir < CGP_IO_DIRS; dir++) {
+			expo_begin(e, "cgpilot_subtree_io_bytes_total", NULL);
+			expo_label_raw(e, "cgroup", labels[i]);
+			expo_label_raw(e, "direction", dirs[dir]);
+			expo_value_u64(e, sums[cgs[i]->idx].io_bytes[dir]);
+		}
+	}
+	free(sums);
 }
 
 static void render_node(struct daemon *d, struct expo *e)
@@ -403,8 +493,9 @@ static void render_self(struct daemon *d, struct expo *e, unsigned observed, uns
 	}
 	expo_gauge(e, "cgpilot_cgroups_observed", "Cgroups in the observed set", observed);
 	expo_gauge(e, "cgpilot_cgroups_exported",
-		   "Cgroups exported one by one ([metrics] max_series_cgroups caps it; the rest "
-		   "are only counted in cgpilot_cgroups_observed)",
+		   "Cgroups exported one by one: containers, pods and the busiest of those that "
+		   "ran anything, at most [metrics] max_series_cgroups; the rest are only "
+		   "counted in cgpilot_cgroups_observed",
 		   exported);
 	expo_family(e, "cgpilot_build_info", "gauge", "Version of cgpilotd");
 	expo_begin(e, "cgpilot_build_info", NULL);
@@ -417,11 +508,14 @@ char *metrics_render(struct daemon *d, size_t *ret_len)
 	uint64_t t0 = mono_now_ns();
 	struct expo e;
 	unsigned n, exported = 0;
-	struct cg **all = model__sorted(d->model, &n);
+	struct cg **all;
 	struct cg **cgs;
 	char **labels;
 	char *out;
 
+	if (!d->export_ns)
+		export_update(d, t0); /* a scrape before the first tick */
+	all = model__sorted(d->model, &n);
 	if (!all)
 		return NULL;
 	cgs = calloc(n ? n : 1, sizeof(*cgs));
@@ -431,8 +525,8 @@ char *metrics_render(struct daemon *d, size_t *ret_len)
 		free(labels);
 		return NULL;
 	}
-	for (unsigned i = 0; i < n && exported < d->conf.max_series_cgroups; i++) {
-		if (all[i]->dead_ns)
+	for (unsigned i = 0; i < n; i++) {
+		if (!all[i]->exported || all[i]->dead_ns)
 			continue;
 		labels[exported] = expo_escape(cg_display_path(all[i]));
 		if (!labels[exported])
@@ -442,6 +536,8 @@ char *metrics_render(struct daemon *d, size_t *ret_len)
 	expo_init(&e);
 	for (int f = 0; f < F_NCG; f++)
 		render_family(&e, f, cgs, labels, exported);
+	render_info(d, &e, cgs, labels, exported);
+	render_subtrees(d, &e, cgs, labels, exported);
 	render_node(d, &e);
 	if (d->ctrs)
 		containers__metrics(d->ctrs, &e);
@@ -454,4 +550,3 @@ char *metrics_render(struct daemon *d, size_t *ret_len)
 	d->last_scrape_ns = mono_now_ns() - t0;
 	return out;
 }
-

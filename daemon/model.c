@@ -90,6 +90,7 @@ static void cg_free(struct cg *c)
 		return;
 	free(c->path);
 	free(c->display);
+	free(c->gone);
 	free(c);
 }
 
@@ -203,6 +204,8 @@ static int set_path(struct model *m, struct cg *c, const char *path, bool notify
 	c->path = p;
 	c->display = disp;
 	c->path_partial = false;
+	c->id_valid = false;
+	c->parent_id = 0;
 	if (!c->dead_ns)
 		plink(m, c);
 	m->sorted_valid = false;
@@ -236,6 +239,8 @@ int model__mark_partial(struct model *m, struct cg *c)
 	}
 	free(disp);
 	punlink(c);
+	c->id_valid = false;
+	c->parent_id = 0;
 	free(c->display);
 	c->display = shown;
 	c->path_partial = true;
@@ -341,6 +346,110 @@ int model__add(struct model *m, uint64_t id, const char *path, struct cg **ret)
 	return add(m, id, path, ret, true);
 }
 
+void cg_sums_add(struct cg_sums *s, const struct cg_sums *o)
+{
+	s->oncpu_ns += o->oncpu_ns;
+	s->rq_delay_ns += o->rq_delay_ns;
+	s->reclaim_ns += o->reclaim_ns;
+	s->iowait_ns += o->iowait_ns;
+	s->oom_kills += o->oom_kills;
+	for (int d = 0; d < CGP_IO_DIRS; d++) {
+		s->io_bytes[d] += o->io_bytes[d];
+		s->io_ops[d] += o->io_ops[d];
+	}
+}
+
+void cg_local_sums(const struct cg *c, struct cg_sums *r)
+{
+	const struct cgp_cg_stats *b = &c->fig.bpf;
+
+	r->oncpu_ns = b->oncpu_ns;
+	r->rq_delay_ns = b->rq_delay_ns;
+	r->reclaim_ns = b->reclaim_ns;
+	r->iowait_ns = b->iowait_ns;
+	r->oom_kills = b->oom_kills + c->fig.oom_kills_user;
+	for (int d = 0; d < CGP_IO_DIRS; d++) {
+		r->io_bytes[d] = b->io_bytes[d];
+		r->io_ops[d] = b->io_ops[d];
+	}
+}
+
+/* Found by path once, then by id (O(1), no string work) until either
+ * cgroup's path changes; a dead parent is no parent. */
+struct cg *model__parent(struct model *m, struct cg *c)
+{
+	char buf[4096];
+	const char *slash;
+	struct cg *p;
+	size_t n;
+
+	if (c->parent_id) {
+		p = model__find(m, c->parent_id);
+		if (p && !p->dead_ns && !p->path_partial)
+			return p;
+		c->parent_id = 0;
+	}
+	if (c->path_partial || !c->path[0])
+		return NULL;
+	slash = strrchr(c->path, '/');
+	n = slash ? (size_t)(slash - c->path) : 0;
+	if (n >= sizeof(buf))
+		return NULL;
+	memcpy(buf, c->path, n);
+	buf[n] = '\0';
+	p = model__find_path(m, buf);
+	if (p == c)
+		return NULL;
+	c->parent_id = p ? p->id : 0;
+	return p;
+}
+
+int model__make_root(struct model *m, struct cg *c)
+{
+	(void)m;
+	if (c->gone)
+		return 0;
+	c->gone = calloc(1, sizeof(*c->gone));
+	return c->gone ? 0 : -ENOMEM;
+}
+
+/* Depth bound of the walks up: cgroup v2 nests at most this deep in practice
+ * (the kernel's own limit, cgroup.max.depth, is unbounded by default), and a
+ * cycle of stale parent ids cannot loop. */
+#define ANCESTORS_MAX 64
+
+void model__subtree_sums(struct model *m, struct cg_sums *sums, bool roots_only)
+{
+	for (unsigned i = 0; i < m->count; i++) {
+		struct cg *c = m->all[i], *a = c;
+		struct cg_sums own;
+
+		if (c->gone)
+			cg_sums_add(&sums[c->idx], c->gone);
+		cg_local_sums(c, &own);
+		if (!own.oncpu_ns && !own.rq_delay_ns && !own.reclaim_ns && !own.iowait_ns &&
+		    !own.oom_kills && !own.io_ops[0] && !own.io_ops[1])
+			continue;
+		for (int depth = 0; a && depth < ANCESTORS_MAX; depth++) {
+			if (!roots_only || a->gone)
+				cg_sums_add(&sums[a->idx], &own);
+			a = model__parent(m, a);
+		}
+	}
+}
+
+/* A cgroup leaves the model: the subtree roots above it keep its figures. */
+static void retire_sums(struct model *m, struct cg *c)
+{
+	struct cg_sums own;
+	struct cg *a = c;
+
+	cg_local_sums(c, &own);
+	for (int depth = 0; depth < ANCESTORS_MAX && (a = model__parent(m, a)); depth++)
+		if (a->gone)
+			cg_sums_add(a->gone, &own);
+}
+
 void model__remove(struct model *m, uint64_t id)
 {
 	struct cg **pp = &m->buckets[bucket_of(m, id)];
@@ -352,6 +461,7 @@ void model__remove(struct model *m, uint64_t id)
 			*pp = c->hnext;
 			punlink(c);
 			dead_unlink(m, c);
+			retire_sums(m, c);
 			last = m->all[--m->count];
 			m->all[c->idx] = last;
 			last->idx = c->idx;

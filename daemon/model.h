@@ -41,6 +41,15 @@ struct cg_figures {
 
 #define CG_WIN_MISMATCH 0x80000000u
 
+/* A subtree's figures: a cgroup's own (its tasks') summed with its
+ * descendants'. The BPF counters are each cgroup's own. */
+struct cg_sums {
+	uint64_t oncpu_ns, rq_delay_ns, reclaim_ns, iowait_ns, oom_kills;
+	uint64_t io_bytes[CGP_IO_DIRS], io_ops[CGP_IO_DIRS];
+};
+
+void cg_sums_add(struct cg_sums *s, const struct cg_sums *o);
+
 struct cg {
 	uint64_t id;
 	char *path; /* relative to the v2 mount, "" for the root: raw bytes */
@@ -55,6 +64,19 @@ struct cg {
 	uint32_t win_mismatch;
 	uint64_t dead_ns; /* removed at (0: alive) */
 	struct cg_figures fig;
+	/* for /metrics (daemon/export.c): whether it has series now; its
+	 * identity's kind (lib/identity.h), cached until the path changes; its
+	 * rank; when its counters last moved (a sample tick) */
+	bool exported;
+	bool id_valid;
+	uint8_t id_kind;
+	uint8_t tier;
+	uint64_t active_ns;
+	/* a subtree root (a pod, a containers' parent): what its descendants
+	 * retired from the model had counted, so that its subtree sums never go
+	 * back; NULL: not a root */
+	struct cg_sums *gone;
+	uint64_t parent_id; /* cached with id_valid, 0: none in the model */
 	/* the model's links */
 	struct cg *hnext; /* id hash chain */
 	struct cg *pnext, **pprev; /* path hash chain, while alive (pprev NULL: out) */
@@ -100,6 +122,20 @@ struct cg *const *model__all(const struct model *m, unsigned *ret_n);
 /* All cgroups sorted by path; the array is owned by the model and valid
  * until the next add/remove. */
 struct cg **model__sorted(struct model *m, unsigned *ret_n);
+
+/* The cgroup's own figures as sums. */
+void cg_local_sums(const struct cg *c, struct cg_sums *ret);
+/* The live parent of a cgroup in the model (NULL: none, or the root). */
+struct cg *model__parent(struct model *m, struct cg *c);
+/* Make @c a subtree root (its retired descendants are kept in c->gone). */
+int model__make_root(struct model *m, struct cg *c);
+/*
+ * Subtree sums, into @sums indexed by each cgroup's idx (model__count()
+ * entries, zeroed by the caller): every cgroup's own figures are added to
+ * its own entry and to each ancestor's; with @roots_only, only to subtree
+ * roots (the rest stay zero). Roots get their retired descendants too.
+ */
+void model__subtree_sums(struct model *m, struct cg_sums *sums, bool roots_only);
 
 /* Apply a BPF event. Returns the cgroup it concerns (NULL if unknown). */
 struct cg *model__apply_event(struct model *m, const struct cgp_event *e, uint64_t now_ns);

@@ -20,6 +20,7 @@
 #include "cgroupfs.h"
 #include "containers.h"
 #include "daemon.h"
+#include "export.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -708,4 +709,5 @@ void observe_sample(struct daemon *d)
 				 cg_display_path(c));
 		model__remove(d->model, c->id);
 	}
+	export_update(d, now);
 }

@@ -12,6 +12,7 @@
 
 #include "containers.h"
 #include "daemon.h"
+#include "export.h"
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
@@ -53,13 +54,41 @@ static json_object *pressure_list(uint32_t active)
 	return a;
 }
 
-static json_object *cg_brief(const struct cg *c)
+static void add_str_opt(json_object *o, const char *k, const char *v)
+{
+	if (v && *v)
+		add(o, k, json_object_new_string(v));
+}
+
+/* Who the cgroup belongs to (lib/identity.h, daemon/export.c); {} if nobody known. */
+static json_object *identity_json(struct daemon *d, const struct cg *c)
+{
+	json_object *o = json_object_new_object();
+	struct cg_identity id;
+	const char *class;
+
+	export_identity(d, c, &id, &class);
+	add_str_opt(o, "kind", cg_id_kind_name(id.kind));
+	add_str_opt(o, "pod_uid", id.pod_uid);
+	add_str_opt(o, "container_id", id.container_id);
+	add_str_opt(o, "qos", id.qos);
+	add_str_opt(o, "class", class);
+	add_str_opt(o, "engine", id.engine);
+	add_str_opt(o, "unit", id.unit);
+	if (id.sidecar)
+		add(o, "sidecar", json_object_new_boolean(true));
+	return o;
+}
+
+static json_object *cg_brief(struct daemon *d, const struct cg *c)
 {
 	const struct cgp_cg_stats *s = &c->fig.bpf;
 	json_object *o = json_object_new_object();
 
 	add(o, "id", u64(c->id));
 	add(o, "path", json_object_new_string(cg_display_path(c)));
+	add(o, "identity", identity_json(d, c));
+	add(o, "exported", json_object_new_boolean(c->exported));
 	add(o, "cpu_wait_ns", u64(s->rq_delay_ns));
 	add(o, "cpu_ns", u64(s->oncpu_ns));
 	add(o, "reclaim_ns", u64(s->reclaim_ns));
@@ -86,7 +115,7 @@ static json_object *psi_json(const struct psi_totals *p)
 static json_object *cg_detail(struct daemon *d, const struct cg *c)
 {
 	const struct cgp_cg_stats *s = &c->fig.bpf;
-	json_object *o = cg_brief(c), *cpu, *mem, *io, *psi, *thr;
+	json_object *o = cg_brief(d, c), *cpu, *mem, *io, *psi, *thr;
 	struct cgp_threshold th;
 	int defaults = telemetry__get_threshold(d->tel, c->id, &th);
 
@@ -266,7 +295,7 @@ static int do_list(struct daemon *d, struct ctl_client *cl, json_object *req)
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (!all[i]->dead_ns)
-			json_object_array_add(a, cg_brief(all[i]));
+			json_object_array_add(a, cg_brief(d, all[i]));
 	add(o, "cgroups", a);
 	return ctl_client__reply(cl, o);
 }
@@ -297,6 +326,121 @@ static int do_show(struct daemon *d, struct ctl_client *cl, json_object *req)
 					       cg_display_path(c));
 	o = ok_reply();
 	add(o, "cgroup", cg_detail(d, c));
+	return ctl_client__reply(cl, o);
+}
+
+static json_object *sums_json(const struct cg_sums *s)
+{
+	json_object *o = json_object_new_object();
+
+	add(o, "cpu_ns", u64(s->oncpu_ns));
+	add(o, "cpu_wait_ns", u64(s->rq_delay_ns));
+	add(o, "reclaim_ns", u64(s->reclaim_ns));
+	add(o, "iowait_ns", u64(s->iowait_ns));
+	add(o, "io_bytes", u64(s->io_bytes[0] + s->io_bytes[1]));
+	add(o, "oom_kills", u64(s->oom_kills));
+	return o;
+}
+
+/* Path order with '/' first: a cgroup's descendants follow it at once. */
+static int cmp_tree(const void *a, const void *b)
+{
+	const unsigned char *x = (const unsigned char *)(*(struct cg *const *)a)->path;
+	const unsigned char *y = (const unsigned char *)(*(struct cg *const *)b)->path;
+
+	for (;; x++, y++) {
+		unsigned cx = *x == '/' ? 1 : *x, cy = *y == '/' ? 1 : *y;
+
+		if (cx != cy || !cx)
+			return (int)cx - (int)cy;
+	}
+}
+
+static bool sums_zero(const struct cg_sums *s)
+{
+	return !s->oncpu_ns && !s->rq_delay_ns && !s->reclaim_ns && !s->iowait_ns &&
+	       !s->oom_kills && !s->io_ops[0] && !s->io_ops[1];
+}
+
+/*
+ * cgroup.tree: the hierarchy below "cgroup" (default the root), each
+ * cgroup's own figures and its subtree's (own plus every live descendant's;
+ * a subtree root adds what its retired descendants counted), at most
+ * "depth" levels down, idle subtrees left out unless "all".
+ */
+static int do_tree(struct daemon *d, struct ctl_client *cl, json_object *req)
+{
+	const char *arg = "/", *msg = NULL;
+	uint64_t max_depth = INT32_MAX;
+	bool all_nodes = false;
+	unsigned n = model__count(d->model), nsel = 0;
+	struct cg *const *all = model__all(d->model, &n);
+	struct cg_sums *sums = NULL, own;
+	struct cg **sel = NULL, *top;
+	json_object *o, *a;
+	size_t tl;
+
+	if (proto_get_string(req, "cgroup", false, &arg, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"cgroup\": %s", msg);
+	if (proto_get_u64(req, "depth", false, &max_depth, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"depth\": %s", msg);
+	if (proto_get_bool(req, "all", false, &all_nodes, &msg) < 0)
+		return ctl_client__reply_error(cl, "\"all\": %s", msg);
+	if (!arg)
+		arg = "/";
+	top = daemon_resolve_cgroup(d, arg, &msg);
+	if (!top)
+		return ctl_client__reply_error(cl, "cgroup '%s': %s", arg, msg);
+	tl = strlen(top->path);
+	sums = calloc(n ? n : 1, sizeof(*sums));
+	sel = calloc(n ? n : 1, sizeof(*sel));
+	if (!sums || !sel) {
+		free(sums);
+		free(sel);
+		return -ENOMEM;
+	}
+	model__subtree_sums(d->model, sums, false);
+	for (unsigned i = 0; i < n; i++) {
+		struct cg *c = all[i];
+
+		if (c->dead_ns || c->path_partial)
+			continue;
+		if (c != top &&
+		    (tl ? strncmp(c->path, top->path, tl) || c->path[tl] != '/' : false))
+			continue;
+		if (!all_nodes && c != top && sums_zero(&sums[c->idx]))
+			continue;
+		sel[nsel++] = c;
+	}
+	qsort(sel, nsel, sizeof(*sel), cmp_tree);
+	o = ok_reply();
+	a = json_object_new_array();
+	for (unsigned i = 0; i < nsel; i++) {
+		const char *rest = sel[i]->path + tl;
+		json_object *e;
+		int depth = 0;
+
+		for (; *rest; rest++)
+			depth += *rest == '/';
+		if (!tl && sel[i] != top)
+			depth++; /* below the root: "a" is one down */
+		if ((uint64_t)depth > max_depth)
+			continue;
+		e = json_object_new_object();
+		add(e, "path", json_object_new_string(cg_display_path(sel[i])));
+		add(e, "id", u64(sel[i]->id));
+		add(e, "depth", json_object_new_int(depth));
+		add(e, "identity", identity_json(d, sel[i]));
+		add(e, "subtree_root", json_object_new_boolean(sel[i]->gone != NULL));
+		cg_local_sums(sel[i], &own);
+		add(e, "own", sums_json(&own));
+		add(e, "subtree", sums_json(&sums[sel[i]->idx]));
+		json_object_array_add(a, e);
+	}
+	add(o, "cgroup", json_object_new_string(cg_display_path(top)));
+	add(o, "nodes", a);
+	free(sums);
+	free(sel);
 	return ctl_client__reply(cl, o);
 }
 
@@ -1012,6 +1156,7 @@ static const struct op ops[] = {
 	{ "cgroup.list", READERS, do_list, NULL },
 	{ "cgroup.show", READERS, do_show, NULL },
 	{ "cgroup.why", READERS, do_why, NULL },
+	{ "cgroup.tree", READERS, do_tree, NULL },
 	{ "subscribe", READERS, do_subscribe, NULL },
 	{ "node.show", READERS, do_node_show, NULL },
 	{ "map.list", READERS, do_map_list, NULL },

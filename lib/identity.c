@@ -116,8 +116,8 @@ static void copy(char *dst, size_t cap, struct comp c)
 
 static bool unit_name(struct comp c)
 {
-	static const char *const suffixes[] = { ".slice", ".service", ".scope", ".socket",
-						".mount", ".swap" };
+	static const char *const suffixes[] = { ".slice",  ".service", ".scope",
+						".socket", ".mount",   ".swap" };
 
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
 		if (has_suffix(c, suffixes[i]) && c.n > strlen(suffixes[i]))
@@ -140,9 +140,12 @@ static bool engine_scope(struct cg_identity *id, struct comp c)
 		const char *prefix, *engine;
 		bool sidecar;
 	} scopes[] = {
-		{ "cri-containerd-", "containerd", false }, { "crio-conmon-", "crio", true },
-		{ "crio-", "crio", false },		    { "docker-", "docker", false },
-		{ "libpod-conmon-", "podman", true },	    { "libpod-", "podman", false },
+		{ "cri-containerd-", "containerd", false },
+		{ "crio-conmon-", "crio", true },
+		{ "crio-", "crio", false },
+		{ "docker-", "docker", false },
+		{ "libpod-conmon-", "podman", true },
+		{ "libpod-", "podman", false },
 	};
 
 	comp_suffix(&c, ".scope");

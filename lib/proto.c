@@ -439,6 +439,25 @@ int proto_get_u64(json_object *req, const char *key, bool required, uint64_t *re
 	return 1;
 }
 
+int proto_get_bool(json_object *req, const char *key, bool required, bool *ret,
+		   const char **ret_msg)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null)) {
+		if (!required)
+			return 0;
+		*ret_msg = "missing argument";
+		return -EINVAL;
+	}
+	if (!json_object_is_type(v, json_type_boolean)) {
+		*ret_msg = "must be true or false";
+		return -EINVAL;
+	}
+	*ret = json_object_get_boolean(v);
+	return 1;
+}
+
 /*
  * json-c writes a string's bytes as they are. Whatever reaches a reply is
  * meant to be valid UTF-8 already (cgroup names in display form, requests

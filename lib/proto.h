@@ -37,6 +37,8 @@ int proto_get_string(json_object *req, const char *key, bool required, const cha
 		     const char **ret_msg);
 int proto_get_u64(json_object *req, const char *key, bool required, uint64_t *ret,
 		  const char **ret_msg);
+int proto_get_bool(json_object *req, const char *key, bool required, bool *ret,
+		   const char **ret_msg);
 
 /* {"error": msg} as one line with the newline, caller frees. */
 char *proto_error_line(const char *msg);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/* cgpilot cgroup { list | show CGROUP | why CGROUP }: the daemon's model of
- * observed cgroups, and what its control loops did to them and why. */
+/* cgpilot cgroup { list | show CGROUP | tree [CGROUP] | why CGROUP }: the
+ * daemon's model of observed cgroups, who they belong to, their subtrees'
+ * sums, and what its control loops did to them and why. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s cgroup { list | help }\n"
 		"       %s cgroup show { CGROUP | id ID | path PATH }\n"
+		"       %s cgroup tree [ CGROUP ] [ depth N ] [ all ]\n"
 		"       %s cgroup why { CGROUP | id ID | path PATH }\n"
 		"\n"
 		"       CGROUP := { PATH | ID }\n"
@@ -27,15 +29,19 @@ static void usage(FILE *f)
 		"\n"
 		"list: every observed cgroup sorted by path; per second over the last interval\n"
 		"      the time its tasks waited for a CPU (WAIT/s), stalled in memory reclaim\n"
-		"      (RECLAIM/s) and slept in I/O wait (IOWAIT/s), then the totals.\n"
+		"      (RECLAIM/s) and slept in I/O wait (IOWAIT/s), then the totals, and whose\n"
+		"      it is (OWNER: container, pod and QoS from the path or cgpilot's books).\n"
 		"show: one cgroup's CPU, memory and I/O figures, the kernel's PSI totals, its\n"
-		"      thresholds and the histograms of run-queue wait and I/O latency.\n"
+		"      thresholds, identity and the histograms of run-queue wait and I/O latency.\n"
+		"tree: the hierarchy below CGROUP (default /) with each subtree's sums: its\n"
+		"      own tasks' figures and all its descendants'; idle subtrees are left out\n"
+		"      unless 'all', and 'depth N' stops N levels down.\n"
 		"why:  the actions on a managed container (knob, old and new value, the rung\n"
 		"      before and after, the signal with its value and threshold, and whose\n"
 		"      pressure it was), its rung now and what would undo it; for a guaranteed\n"
 		"      container also the actions taken for it.\n"
 		"A bare number is an id; 'path 1234' names a cgroup called 1234.\n",
-		bin_name, bin_name, bin_name);
+		bin_name, bin_name, bin_name, bin_name);
 }
 
 static int do_help(int argc, char **argv)
@@ -100,15 +106,36 @@ static void fmt_pressure(char *buf, size_t size, struct json_object *brief)
 	}
 }
 
+/* OWNER: "ctr 4f1c2d3e4f5a pod 0b9e4a6c", "pod 0b9e4a6c burstable", "-". */
+static void fmt_owner(char *buf, size_t size, struct json_object *ident)
+{
+	const char *kind = jget_str(ident, "kind"), *pod = jget_str(ident, "pod_uid");
+	const char *ctr = jget_str(ident, "container_id"), *qos = jget_str(ident, "qos");
+	char e1[16], e2[16];
+
+	snprintf(buf, size, "-");
+	if (ctr) {
+		fmt_escaped(e1, 13, ctr); /* 12 characters, as engines abbreviate */
+		fmt_escaped(e2, 9, pod ? pod : "");
+		snprintf(buf, size, "ctr %s%s%s", e1, pod ? " pod " : "", pod ? e2 : "");
+	} else if (pod) {
+		fmt_escaped(e2, 9, pod);
+		snprintf(buf, size, "pod %s %s", e2, qos ? qos : "");
+	} else if (kind && streq(kind, "kubepods")) {
+		snprintf(buf, size, "kubepods%s%s", qos ? " " : "", qos ? qos : "");
+	}
+}
+
 static void print_list(struct json_object *cgroups)
 {
-	char id[24], rate[3][16], tot[4][16], io[16], pressure[64];
+	char id[24], rate[3][16], tot[4][16], io[16], pressure[64], owner[48];
 	struct json_object *cg;
 	const char *path;
 	size_t i, n = json_object_array_length(cgroups);
 
-	printf("%-10s %9s %9s %9s %9s %9s %9s %9s %9s %-10s %s\n", "ID", "WAIT/s", "RECLAIM/s",
-	       "IOWAIT/s", "CPU", "WAIT", "RECLAIM", "IOWAIT", "IO", "PRESSURE", "PATH");
+	printf("%-10s %9s %9s %9s %9s %9s %9s %9s %9s %-10s %-29s %s\n", "ID", "WAIT/s",
+	       "RECLAIM/s", "IOWAIT/s", "CPU", "WAIT", "RECLAIM", "IOWAIT", "IO", "PRESSURE",
+	       "OWNER", "PATH");
 	for (i = 0; i < n; i++) {
 		cg = json_object_array_get_idx(cgroups, i);
 		if (!cg || !json_object_is_type(cg, json_type_object))
@@ -123,10 +150,11 @@ static void print_list(struct json_object *cgroups)
 		fmt_duration_key(tot[3], sizeof(tot[3]), cg, "iowait_ns");
 		fmt_bytes_key(io, sizeof(io), cg, "io_bytes");
 		fmt_pressure(pressure, sizeof(pressure), cg);
+		fmt_owner(owner, sizeof(owner), jget_obj(cg, "identity"));
 		path = jget_str(cg, "path");
 
-		printf("%-10s %9s %9s %9s %9s %9s %9s %9s %9s %-10s ", id, rate[0], rate[1],
-		       rate[2], tot[0], tot[1], tot[2], tot[3], io, pressure);
+		printf("%-10s %9s %9s %9s %9s %9s %9s %9s %9s %-10s %-29s ", id, rate[0], rate[1],
+		       rate[2], tot[0], tot[1], tot[2], tot[3], io, pressure, owner);
 		print_escaped(stdout, path ? path : "?");
 		putchar('\n');
 	}
@@ -326,6 +354,29 @@ static void print_io(struct json_object *cg, struct json_object *io)
 	printf("  %-12siowait %s, %s/s now\n", "", iowait, rate);
 }
 
+static void print_identity(struct json_object *ident)
+{
+	static const struct {
+		const char *key, *label;
+	} fields[] = { { "pod_uid", "pod" }, { "container_id", "container" }, { "qos", "qos" },
+		       { "class", "class" }, { "engine", "engine" },	      { "unit", "unit" } };
+	bool any = false;
+
+	printf("  %-12s", "identity");
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		const char *v = jget_str(ident, fields[i].key);
+
+		if (!v)
+			continue;
+		printf("%s%s ", any ? ", " : "", fields[i].label);
+		print_escaped(stdout, v);
+		any = true;
+	}
+	if (jget_str(ident, "sidecar"))
+		printf(" (the runtime's monitor)");
+	printf("%s\n", any ? "" : "-");
+}
+
 static void print_detail(struct json_object *cg)
 {
 	struct json_object *cpu = jget_obj(cg, "cpu"), *io = jget_obj(cg, "io");
@@ -344,6 +395,7 @@ static void print_detail(struct json_object *cg)
 	print_escaped(stdout, path ? path : "?");
 	printf(" (id %s)\n", id);
 	printf("  %-12s%s\n", "pressure", streq(pressure, "-") ? "none" : pressure);
+	print_identity(jget_obj(cg, "identity"));
 	print_cpu(cg, cpu);
 	print_memory(cg, jget_obj(cg, "memory"));
 	print_io(cg, io);
@@ -526,11 +578,107 @@ static int do_show(int argc, char **argv)
 	return CLI_OK;
 }
 
+static void print_tree(struct json_object *nodes)
+{
+	size_t n = json_object_array_length(nodes);
+
+	printf("%9s %9s %9s %9s %9s %5s  %s\n", "CPU", "WAIT", "RECLAIM", "IOWAIT", "IO", "OOM",
+	       "CGROUP (subtree sums: its own tasks and all below it)");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(nodes, i);
+		struct json_object *sub = jget_obj(e, "subtree");
+		char t[4][16], io[16], oom[24], owner[48];
+		const char *path = jget_str(e, "path"), *name;
+		uint64_t depth = 0;
+
+		if (!e || !sub || !path)
+			continue;
+		jget_u64(e, "depth", &depth);
+		fmt_duration_key(t[0], sizeof(t[0]), sub, "cpu_ns");
+		fmt_duration_key(t[1], sizeof(t[1]), sub, "cpu_wait_ns");
+		fmt_duration_key(t[2], sizeof(t[2]), sub, "reclaim_ns");
+		fmt_duration_key(t[3], sizeof(t[3]), sub, "iowait_ns");
+		fmt_bytes_key(io, sizeof(io), sub, "io_bytes");
+		fmt_u64_key(oom, sizeof(oom), sub, "oom_kills");
+		fmt_owner(owner, sizeof(owner), jget_obj(e, "identity"));
+		printf("%9s %9s %9s %9s %9s %5s  ", t[0], t[1], t[2], t[3], io, oom);
+		/* the first line names the whole path, the others their last part */
+		name = i && strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		for (uint64_t k = 0; i && k < depth && k < 32; k++)
+			fputs("  ", stdout);
+		print_escaped(stdout, name);
+		if (!streq(owner, "-"))
+			printf("  [%s]", owner);
+		putchar('\n');
+	}
+}
+
+static int do_tree(int argc, char **argv)
+{
+	struct json_object *req, *reply = NULL, *val = NULL, *nodes;
+	bool all = false;
+	int r;
+
+	req = json_object_new_object();
+	if (!req)
+		return p_err("out of memory");
+	json_object_object_add(req, "op", json_object_new_string("cgroup.tree"));
+	while (argc > 0) {
+		if (streq(argv[0], "all")) {
+			all = true;
+		} else if (streq(argv[0], "depth")) {
+			char *end;
+			unsigned long long v;
+
+			NEXT_ARG();
+			if (argc < 1) {
+				json_object_put(req);
+				return p_usage("'depth' needs a number");
+			}
+			errno = 0;
+			v = strtoull(argv[0], &end, 10);
+			if (errno || end == argv[0] || *end || v > 1000 || argv[0][0] == '-') {
+				json_object_put(req);
+				return p_usage("depth '%s': expected a number of levels, 0 to 1000",
+					       argv[0]);
+			}
+			json_object_object_add(req, "depth", json_object_new_int64((int64_t)v));
+		} else if (!val) {
+			r = is_id(argv[0]) ? id_value(argv[0], &val) : path_value(argv[0], &val);
+			if (r != CLI_OK) {
+				json_object_put(req);
+				return r;
+			}
+		} else {
+			json_object_put(req);
+			return p_usage("unexpected argument '%s'", argv[0]);
+		}
+		NEXT_ARG();
+	}
+	if (val)
+		json_object_object_add(req, "cgroup", val);
+	if (all)
+		json_object_object_add(req, "all", json_object_new_boolean(true));
+	r = cli_call(req, CLI_TIMEOUT_MS, &reply);
+	json_object_put(req);
+	if (r != CLI_OK)
+		return r;
+	nodes = jget_array(reply, "nodes");
+	if (!nodes) {
+		json_object_put(reply);
+		return p_err("cgpilotd's reply to cgroup tree has no \"nodes\" array");
+	}
+	if (!json_print_reply(reply))
+		print_tree(nodes);
+	json_object_put(reply);
+	return CLI_OK;
+}
+
 int do_cgroup(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
-		{ "list", do_list }, { "show", do_show }, { "why", do_why },
-		{ "help", do_help }, { NULL, NULL },
+		{ "list", do_list }, { "show", do_show }, { "tree", do_tree },
+		{ "why", do_why },   { "help", do_help }, { NULL, NULL },
 	};
 
 	return cmd_select(cmds, argc, argv, usage);

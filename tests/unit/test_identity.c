@@ -25,12 +25,12 @@ static void check(const struct want *w)
 	snprintf(where, sizeof(where), "path \"%s\"", w->path);
 	if (cg_identity_parse(w->path, &id) != w->kind)
 		fail_msg("%s: kind %d, want %d", where, id.kind, w->kind);
-#define STR(field, val)                                                                        \
-	if (strcmp(id.field, (val) ? (val) : ""))                                              \
+#define STR(field, val)                           \
+	if (strcmp(id.field, (val) ? (val) : "")) \
 	fail_msg("%s: " #field " \"%s\", want \"%s\"", where, id.field, (val) ? (val) : "")
-#define PTR(field, val)                                                                        \
-	if ((id.field || (val)) && (!id.field || !(val) || strcmp(id.field, (val))))            \
-	fail_msg("%s: " #field " %s, want %s", where, id.field ? id.field : "NULL",            \
+#define PTR(field, val)                                                              \
+	if ((id.field || (val)) && (!id.field || !(val) || strcmp(id.field, (val)))) \
+	fail_msg("%s: " #field " %s, want %s", where, id.field ? id.field : "NULL",  \
 		 (val) ? (val) : "NULL")
 	STR(pod_uid, w->pod_uid);
 	STR(container_id, w->container_id);

@@ -465,6 +465,58 @@ static void test_rates_counters_backwards(void **state)
 	assert_true(isfinite(f.cpu_rate) && isfinite(f.io_bytes_rate));
 }
 
+/* Subtree sums: own plus descendants'; a root keeps what its retired
+ * descendants counted, so its sums never go back. */
+static void test_subtree_sums(void **state)
+{
+	struct model *m = model__new();
+	struct cg *a, *b, *c, *x;
+	struct cg_sums *s;
+
+	(void)state;
+	assert_int_equal(model__add(m, 1, "a", &a), 1);
+	assert_int_equal(model__add(m, 2, "a/b", &b), 1);
+	assert_int_equal(model__add(m, 3, "a/b/c", &c), 1);
+	assert_int_equal(model__add(m, 4, "a-x", &x), 1); /* a prefix, not a child */
+	a->fig.bpf.oncpu_ns = 1;
+	b->fig.bpf.oncpu_ns = 10;
+	c->fig.bpf.oncpu_ns = 100;
+	c->fig.bpf.io_bytes[1] = 7;
+	c->fig.oom_kills_user = 2;
+	x->fig.bpf.oncpu_ns = 1000;
+	assert_ptr_equal(model__parent(m, c), b);
+	assert_ptr_equal(model__parent(m, b), a);
+	assert_null(model__parent(m, a));
+	assert_null(model__parent(m, x));
+	assert_int_equal(model__make_root(m, a), 0);
+	s = calloc(model__count(m), sizeof(*s));
+	model__subtree_sums(m, s, false);
+	assert_int_equal(s[a->idx].oncpu_ns, 111);
+	assert_int_equal(s[b->idx].oncpu_ns, 110);
+	assert_int_equal(s[c->idx].oncpu_ns, 100);
+	assert_int_equal(s[x->idx].oncpu_ns, 1000);
+	assert_int_equal(s[a->idx].io_bytes[1], 7);
+	assert_int_equal(s[a->idx].oom_kills, 2);
+	memset(s, 0, model__count(m) * sizeof(*s));
+	model__subtree_sums(m, s, true); /* only roots */
+	assert_int_equal(s[a->idx].oncpu_ns, 111);
+	assert_int_equal(s[b->idx].oncpu_ns, 0);
+	/* c dies and is retired: a keeps its figures, b (no root) does not */
+	model__mark_dead(m, c, 5);
+	model__remove(m, 3);
+	assert_int_equal(a->gone->oncpu_ns, 100);
+	free(s);
+	s = calloc(model__count(m), sizeof(*s));
+	model__subtree_sums(m, s, false);
+	assert_int_equal(s[a->idx].oncpu_ns, 111);
+	assert_int_equal(s[b->idx].oncpu_ns, 10);
+	/* a rename re-finds the parent by path */
+	assert_int_equal(model__set_path(m, b, "a-x/b"), 0);
+	assert_ptr_equal(model__parent(m, b), x);
+	free(s);
+	model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -483,6 +535,7 @@ int main(void)
 		T(test_same_path_churn),
 		T(test_onset_cleared_bits),
 		T(test_other_events),
+		cmocka_unit_test(test_subtree_sums),
 		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_rates_counters_backwards),
 #undef T
