@@ -90,6 +90,9 @@ static bool eligible(const struct cg *c)
 }
 
 /* Identity and tier of one cgroup, and the subtree roots it makes. */
+/* Identities are read from the display path (valid UTF-8, odd bytes
+ * %-encoded as in the cgroup label): a container ID or unit name taken
+ * from raw bytes could make the exposition invalid for every scrape. */
 static void classify(struct daemon *d, struct cg *c, uint64_t now)
 {
 	const struct container *k = d->ctrs ? containers__find_cgroup(d->ctrs, c->id) : NULL;
@@ -97,7 +100,8 @@ static void classify(struct daemon *d, struct cg *c, uint64_t now)
 	if (!c->id_valid) {
 		struct cg_identity id;
 
-		c->id_kind = (uint8_t)cg_identity_parse(c->path_partial ? "" : c->path, &id);
+		c->id_kind =
+			(uint8_t)cg_identity_parse(c->path_partial ? "" : cg_display_path(c), &id);
 		c->id_valid = true;
 		if (id.kind == CGID_POD || id.kind == CGID_KUBEPODS)
 			mark_root(d, c);
@@ -168,8 +172,8 @@ void export_update(struct daemon *d, uint64_t now)
 			if (mi == nmem)
 				break;
 			w = mem[mi];
-			if (!(c->tier == 0 ? w->tier > 0
-					   : (w->tier == 2 && activity(c) > 0 &&
+			if (!(c->tier == 0 ? w->tier > 0 :
+					     (w->tier == 2 && activity(c) > 0 &&
 					      now - w->active_ns >= EXPORT_IDLE_NS)))
 				break;
 			w->exported = false;
@@ -187,7 +191,7 @@ void export_identity(struct daemon *d, const struct cg *c, struct cg_identity *i
 {
 	const struct container *k = d->ctrs ? containers__find_cgroup(d->ctrs, c->id) : NULL;
 
-	cg_identity_parse(c->path_partial ? "" : c->path, id);
+	cg_identity_parse(c->path_partial ? "" : cg_display_path(c), id);
 	*ret_class = NULL;
 	if (!k)
 		return;

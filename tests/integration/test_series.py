@@ -232,4 +232,43 @@ def t_series_pod_queries(ctx):
     cgs.stop(ps)
 
 
+def t_series_hostile_identity(ctx):
+    """Names a local user may give cgroups, shaped like containers and units
+    (quotes, backslashes, tabs, bytes that are not UTF-8): the info series
+    carry them escaped or %-encoded, and the exposition stays valid."""
+    import shutil
+    import subprocess
+    from harness import Skip
+    if not shutil.which("promtool"):
+        raise Skip("promtool not installed (package prometheus)")
+    cgs = ctx.cgroups("hostid", sweep=True)
+    cgs.make("kubepods")
+    pod = cgs.make("kubepods/pod" + UID)
+    odd = ['q"uote\\<b>', "tab\tctr"]
+    paths = [os.path.join(pod, n).encode() for n in odd]
+    paths.append(os.path.join(cgs.parent, "").encode() + b"\xff\xfe.service")
+    for p in paths:
+        os.mkdir(p)
+    d = ctx.daemon("hostid", config="[daemon]\nown_cgroup = none\n").start()
+    for p in paths:
+        def pre(p=p):
+            with open(os.path.join(p, b"cgroup.procs"), "w") as f:
+                f.write("0")
+        assert subprocess.Popen(["true"], preexec_fn=pre).wait(10) == 0
+    wait_until(lambda: d.scrape().count('pod_uid="%s"' % UID) >= 3 and
+               "%FF%FE.service" in d.scrape(), 10, "the odd cgroups' info series")
+    text = d.scrape()
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    info = "\n".join(l for l in text.splitlines() if l.startswith("cgpilot_cgroup_info{"))
+    assert 'container_id="q\\"uote\\\\<b>"' in info, info
+    assert 'container_id="tab%09ctr"' in info, info
+    assert 'unit="%FF%FE.service"' in info, info
+    j = d.request({"op": "cgroup.list"})
+    ids = [c["identity"].get("container_id") for c in j["cgroups"]]
+    assert 'q"uote\\<b>' in ids, ids
+
+
 TESTS.append(("series_pod_queries", t_series_pod_queries))
+TESTS.append(("series_hostile_identity", t_series_hostile_identity))
