@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-# Service packaging: systemd unit, default configuration, man pages.
+# Service packaging: systemd unit, default configuration, man pages, the
+# Grafana dashboard.
 # Included from the top-level Makefile; uses its OUT, PREFIX, DESTDIR, SBINDIR
 # and BINDIR. Needs scdoc (man) and systemd (systemd-analyze, test-packaging).
 
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 MANDIR ?= $(PREFIX)/share/man
+GRAFANADIR ?= $(PREFIX)/share/cgpilot/grafana
 SYSCONFDIR ?= /etc
 SCDOC ?= scdoc
 SYSTEMD_ANALYZE ?= systemd-analyze
@@ -25,7 +27,8 @@ $(OUT)/man/%: docs/man/%.scd
 # installed only where none exists, so an upgrade keeps the operator's file.
 install-packaging: man
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/cgpilot \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(GRAFANADIR)
 	sed 's|^ExecStart=/usr/local/sbin/cgpilotd|ExecStart=$(SBINDIR)/cgpilotd|' \
 		packaging/cgpilotd.service > $(DESTDIR)$(UNITDIR)/cgpilotd.service.tmp
 	chmod 0644 $(DESTDIR)$(UNITDIR)/cgpilotd.service.tmp
@@ -35,11 +38,13 @@ install-packaging: man
 	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 packaging/grafana/cgpilot.json $(DESTDIR)$(GRAFANADIR)/cgpilot.json
 
 # Checks: the default configuration names every key of lib/config.c and (with
-# --check-config) parses; scdoc builds every page; `make install` puts every
-# file in place and keeps an existing configuration; the installed unit
-# passes systemd-analyze verify.
+# --check-config) parses; scdoc builds every page; the dashboard is JSON;
+# `make install` puts every file in place and keeps an existing configuration;
+# the installed unit passes systemd-analyze verify. (The dashboard's queries
+# are run against a real Prometheus by tests/integration/test_promql.py.)
 test-packaging:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	echo "test-packaging: every key of lib/config.c in packaging/cgpilotd.conf"; \
@@ -58,13 +63,15 @@ test-packaging:
 	echo "test-packaging: scdoc builds every page"; \
 	$(MAKE) --no-print-directory -f $(PKG_TOP_MAKEFILE) man; \
 	for p in $(MAN_PAGES); do test -s $$p || { echo "empty: $$p" >&2; exit 1; }; done; \
+	echo "test-packaging: the Grafana dashboard parses"; \
+	python3 -m json.tool packaging/grafana/cgpilot.json > /dev/null; \
 	echo "test-packaging: make install DESTDIR=$$tmp/root"; \
 	$(MAKE) --no-print-directory -f $(PKG_TOP_MAKEFILE) install DESTDIR=$$tmp/root >/dev/null; \
 	for f in $(SBINDIR)/cgpilotd $(BINDIR)/cgpilot $(BINDIR)/cgpilot-run \
 		$(MANDIR)/man1/cgpilot-run.1 $(PREFIX)/share/bash-completion/completions/cgpilot-run \
 		$(UNITDIR)/cgpilotd.service \
 		$(SYSCONFDIR)/cgpilot/cgpilotd.conf $(MANDIR)/man8/cgpilotd.8 \
-		$(MANDIR)/man8/cgpilot.8 $(MANDIR)/man5/cgpilotd.conf.5; do \
+		$(MANDIR)/man8/cgpilot.8 $(MANDIR)/man5/cgpilotd.conf.5 $(GRAFANADIR)/cgpilot.json; do \
 		test -s $$tmp/root$$f || { echo "not installed: $$f" >&2; exit 1; }; \
 	done; \
 	grep -qx 'ExecStart=$(SBINDIR)/cgpilotd --foreground' $$tmp/root$(UNITDIR)/cgpilotd.service || \
