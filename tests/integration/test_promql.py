@@ -305,6 +305,73 @@ def chk_telemetry_only(w, q):
     assert len(res) == (1 if missing else 0), (res, missing)
 
 
+
+# docs/kubernetes.md: the same questions by pod, container and QoS class
+
+INFO_JOIN = " * on(cgroup) group_left(%s) cgpilot_cgroup_info%s"
+
+
+def labelled(w, expr, cgroup, **labels):
+    """The only sample of expr for cgroup, with exactly these labels' values."""
+    got = [s for s in w.ask(expr) if s.labels.get("cgroup") == cgroup]
+    assert len(got) == 1, "%s: %d samples for %s" % (expr, len(got), cgroup)
+    for k, v in labels.items():
+        assert got[0].labels.get(k) == v, "%s of %s is %r, not %r" % (k, cgroup,
+                                                                     got[0].labels.get(k), v)
+    return got[0].value
+
+
+def at_least(sub, part, what):
+    assert sub >= part * 0.99 - 1e-9, "%s: %r < %r" % (what, sub, part)
+
+
+def chk_k8s_pods_wait(w, q):
+    inner = "rate(cgpilot_subtree_cpu_wait_seconds_total[5m])" + \
+        INFO_JOIN % ("pod_uid, qos", '{kind="pod"}')
+    top(w, q, 10, inner, w.POD, 0.2, 4, window=300)
+    v = labelled(w, inner, w.POD, pod_uid=w.pod_uid, qos="burstable")
+    # the pod's sum holds its container's own wait
+    at_least(v, w.one("rate(cgpilot_cgroup_cpu_wait_seconds_total[5m])", w.A), "pod vs. A")
+
+
+def chk_k8s_ctr_reclaim(w, q):
+    inner = "rate(cgpilot_cgroup_memory_reclaim_seconds_total[5m])" + \
+        INFO_JOIN % ("pod_uid, container_id", '{kind="container"}')
+    top(w, q, 10, inner, w.A, 0, 0.5, window=300)
+    labelled(w, inner, w.A, pod_uid=w.pod_uid, container_id=w.A.rsplit("/", 1)[1])
+
+
+def chk_k8s_oom(w, q):
+    unfiltered = "increase(cgpilot_cgroup_oom_kills_total[1h])" + \
+        INFO_JOIN % ("pod_uid, container_id", "")
+    filtered(w, q, unfiltered, lambda v: v > 0)
+    # the container's counter is there at 0, named by its pod and ID
+    assert labelled(w, unfiltered, w.A, pod_uid=w.pod_uid,
+                    container_id=w.A.rsplit("/", 1)[1]) == 0
+
+
+def chk_k8s_pods_active(w, q):
+    unfiltered = "max by (pod_uid, signal) (cgpilot_cgroup_pressure_active" + \
+        INFO_JOIN % ("pod_uid", '{pod_uid!=""}') + ")"
+    full = filtered(w, q, unfiltered, lambda v: v == 1)
+    mine = {s.labels["signal"]: s.value for s in full if s.labels.get("pod_uid") == w.pod_uid}
+    # A, the pod's container, waits for CPU 0 the whole time
+    assert mine == {"cpu": 1, "memory": 0, "io": 0}, mine
+
+
+def chk_k8s_qos(metric, local, lo):
+    def chk(w, q):
+        res = w.ask(q)
+        burstable = "%s/kubepods/burstable" % w.cgs.rel_parent
+        root = "%s/kubepods" % w.cgs.rel_parent
+        v = labelled(w, q, burstable, qos="burstable")
+        within(w.per_second(v, 300), lo, 4, "%s of %s" % (metric, burstable))
+        at_least(v, w.one("rate(%s[5m])" % local, w.A), "QoS parent vs. A")
+        at_least(labelled(w, q, root), v, "kubepods vs. its QoS parent")
+        assert all(s.labels.get("cgroup", "").endswith("kubepods") or "qos" in s.labels
+                   for s in res), res
+    return chk
+
 DOC_CHECKS = {
     "topk(10, rate(cgpilot_cgroup_cpu_wait_seconds_total[5m]))": chk_wait_top(10),
     "topk(5, rate(cgpilot_cgroup_cpu_wait_seconds_total[5m]))": chk_wait_top(5),
@@ -336,6 +403,23 @@ DOC_CHECKS = {
     "sum(rate(cgpilot_daemon_cpu_seconds_total[5m]))": chk_daemon_cpu,
     "cgpilot_daemon_resident_memory_bytes": chk_daemon_rss,
     'cgpilot_node_feature_available{feature="controllers_complete"} == 0': chk_telemetry_only,
+    "topk(10, rate(cgpilot_subtree_cpu_wait_seconds_total[5m]) * on(cgroup) "
+    'group_left(pod_uid, qos) cgpilot_cgroup_info{kind="pod"})': chk_k8s_pods_wait,
+    "topk(10, rate(cgpilot_cgroup_memory_reclaim_seconds_total[5m]) * on(cgroup) "
+    'group_left(pod_uid, container_id) cgpilot_cgroup_info{kind="container"})':
+        chk_k8s_ctr_reclaim,
+    "increase(cgpilot_cgroup_oom_kills_total[1h]) * on(cgroup) "
+    "group_left(pod_uid, container_id) cgpilot_cgroup_info > 0": chk_k8s_oom,
+    "max by (pod_uid, signal) (cgpilot_cgroup_pressure_active * on(cgroup) "
+    'group_left(pod_uid) cgpilot_cgroup_info{pod_uid!=""}) == 1': chk_k8s_pods_active,
+    "rate(cgpilot_subtree_cpu_seconds_total[5m]) * on(cgroup) group_left(qos) "
+    'cgpilot_cgroup_info{kind="kubepods"}':
+        chk_k8s_qos("cgpilot_subtree_cpu_seconds_total", "cgpilot_cgroup_cpu_seconds_total",
+                    0.1),
+    "rate(cgpilot_subtree_io_wait_seconds_total[5m]) * on(cgroup) group_left(qos) "
+    'cgpilot_cgroup_info{kind="kubepods"}':
+        chk_k8s_qos("cgpilot_subtree_io_wait_seconds_total",
+                    "cgpilot_cgroup_io_wait_seconds_total", 1e-5),
 }
 
 
