@@ -193,10 +193,11 @@ static void label_opt(struct expo *e, const char *key, const char *value)
 static void render_info(struct daemon *d, struct expo *e, struct cg **cgs, char **labels,
 			unsigned n)
 {
-	expo_family(e, "cgpilot_cgroup_info", "gauge",
-		    "Identity of an exported cgroup, always 1: its pod (pod_uid as the API server "
-		    "knows it), container, QoS, cgpilot class, engine and systemd unit, from its "
-		    "path and cgpilot's own containers; join with * on(cgroup) group_left(...)");
+	expo_family(
+		e, "cgpilot_cgroup_info", "gauge",
+		"Identity of an exported cgroup, always 1: its pod (pod_uid as the API server "
+		"knows it), container, QoS, cgpilot class, engine and systemd unit, from its "
+		"path and cgpilot's own containers; join with * on(instance, cgroup) group_left(...)");
 	for (unsigned i = 0; i < n; i++) {
 		struct cg_identity id;
 		const char *class;

@@ -308,7 +308,7 @@ def chk_telemetry_only(w, q):
 
 # docs/kubernetes.md: the same questions by pod, container and QoS class
 
-INFO_JOIN = " * on(cgroup) group_left(%s) cgpilot_cgroup_info%s"
+INFO_JOIN = " * on(instance, cgroup) group_left(%s) cgpilot_cgroup_info%s"
 
 
 def labelled(w, expr, cgroup, **labels):
@@ -403,20 +403,20 @@ DOC_CHECKS = {
     "sum(rate(cgpilot_daemon_cpu_seconds_total[5m]))": chk_daemon_cpu,
     "cgpilot_daemon_resident_memory_bytes": chk_daemon_rss,
     'cgpilot_node_feature_available{feature="controllers_complete"} == 0': chk_telemetry_only,
-    "topk(10, rate(cgpilot_subtree_cpu_wait_seconds_total[5m]) * on(cgroup) "
+    "topk(10, rate(cgpilot_subtree_cpu_wait_seconds_total[5m]) * on(instance, cgroup) "
     'group_left(pod_uid, qos) cgpilot_cgroup_info{kind="pod"})': chk_k8s_pods_wait,
-    "topk(10, rate(cgpilot_cgroup_memory_reclaim_seconds_total[5m]) * on(cgroup) "
+    "topk(10, rate(cgpilot_cgroup_memory_reclaim_seconds_total[5m]) * on(instance, cgroup) "
     'group_left(pod_uid, container_id) cgpilot_cgroup_info{kind="container"})':
         chk_k8s_ctr_reclaim,
-    "increase(cgpilot_cgroup_oom_kills_total[1h]) * on(cgroup) "
+    "increase(cgpilot_cgroup_oom_kills_total[1h]) * on(instance, cgroup) "
     "group_left(pod_uid, container_id) cgpilot_cgroup_info > 0": chk_k8s_oom,
-    "max by (pod_uid, signal) (cgpilot_cgroup_pressure_active * on(cgroup) "
+    "max by (pod_uid, signal) (cgpilot_cgroup_pressure_active * on(instance, cgroup) "
     'group_left(pod_uid) cgpilot_cgroup_info{pod_uid!=""}) == 1': chk_k8s_pods_active,
-    "rate(cgpilot_subtree_cpu_seconds_total[5m]) * on(cgroup) group_left(qos) "
+    "rate(cgpilot_subtree_cpu_seconds_total[5m]) * on(instance, cgroup) group_left(qos) "
     'cgpilot_cgroup_info{kind="kubepods"}':
         chk_k8s_qos("cgpilot_subtree_cpu_seconds_total", "cgpilot_cgroup_cpu_seconds_total",
                     0.1),
-    "rate(cgpilot_subtree_io_wait_seconds_total[5m]) * on(cgroup) group_left(qos) "
+    "rate(cgpilot_subtree_io_wait_seconds_total[5m]) * on(instance, cgroup) group_left(qos) "
     'cgpilot_cgroup_info{kind="kubepods"}':
         chk_k8s_qos("cgpilot_subtree_io_wait_seconds_total",
                     "cgpilot_cgroup_io_wait_seconds_total", 1e-5),

@@ -52,13 +52,16 @@ def t_series_present_from_zero(ctx):
     text = d.scrape()
     for fam, extra in (("cgpilot_cgroup_oom_kills_total", ""),
                        ("cgpilot_cgroup_memory_reclaim_seconds_total", ""),
-                       ("cgpilot_cgroup_io_wait_seconds_total", ""),
-                       ("cgpilot_cgroup_io_bytes_total", 'direction="read"'),
-                       ("cgpilot_cgroup_io_operations_total", 'direction="write"'),
                        ("cgpilot_cgroup_pressure_active", 'signal="cpu"'),
                        ("cgpilot_cgroup_pressure_active", 'signal="memory"'),
                        ("cgpilot_cgroup_pressure_active", 'signal="io"')):
         assert value(text, fam, r, extra) == 0, (fam, extra, value(text, fam, r, extra))
+    # present, whatever `true`'s exec read from the disk
+    for fam, extra in (("cgpilot_cgroup_io_wait_seconds_total", ""),
+                       ("cgpilot_cgroup_io_bytes_total", 'direction="read"'),
+                       ("cgpilot_cgroup_io_operations_total", 'direction="write"'),
+                       ("cgpilot_cgroup_context_switches_total", 'kind="involuntary"')):
+        assert value(text, fam, r, extra) is not None, (fam, extra)
     assert value(text, "cgpilot_cgroup_info", r) == 1
     never = 'cgroup="%s"' % cgs.rel("never")
     assert never not in text, [l for l in text.splitlines() if never in l]
@@ -205,7 +208,7 @@ def t_series_pod_queries(ctx):
     # two loops on one CPU: run-queue wait
     ps = cgs.busy(ctr, 2, cpu=0)
     port = start_prometheus(ctx, d.request({"op": "status"})["metrics_address"], "podq")
-    q_wait = ('topk(10, rate(cgpilot_subtree_cpu_wait_seconds_total[5m]) * on(cgroup) '
+    q_wait = ('topk(10, rate(cgpilot_subtree_cpu_wait_seconds_total[5m]) * on(instance, cgroup) '
               'group_left(pod_uid, qos) cgpilot_cgroup_info{kind="pod"})')
 
     def ours():
@@ -216,18 +219,18 @@ def t_series_pod_queries(ctx):
     wait_until(lambda: ours() and float(ours()[0]["value"][1]) > 0.1, 60,
                "Prometheus to rank the busy pod by CPU wait")
     assert ours()[0]["metric"]["qos"] == "burstable", ours()
-    qos = prom_query(port, 'rate(cgpilot_subtree_cpu_seconds_total[5m]) * on(cgroup) '
+    qos = prom_query(port, 'rate(cgpilot_subtree_cpu_seconds_total[5m]) * on(instance, cgroup) '
                            'group_left(qos) cgpilot_cgroup_info{kind="kubepods"}')
     assert any(r["metric"].get("qos") == "burstable" and float(r["value"][1]) > 0
                for r in qos), qos
     rec = prom_query(port, 'topk(10, rate(cgpilot_cgroup_memory_reclaim_seconds_total[5m]) * '
-                           'on(cgroup) group_left(pod_uid, container_id) '
+                           'on(instance, cgroup) group_left(pod_uid, container_id) '
                            'cgpilot_cgroup_info{kind="container"})')
     assert any(r["metric"].get("container_id") == CID for r in rec), rec  # present, at 0
-    oom = prom_query(port, 'increase(cgpilot_cgroup_oom_kills_total[1h]) * on(cgroup) '
+    oom = prom_query(port, 'increase(cgpilot_cgroup_oom_kills_total[1h]) * on(instance, cgroup) '
                            'group_left(pod_uid, container_id) cgpilot_cgroup_info > 0')
     assert not [r for r in oom if r["metric"].get("pod_uid") == UID], oom
-    prom_query(port, 'max by (pod_uid, signal) (cgpilot_cgroup_pressure_active * on(cgroup) '
+    prom_query(port, 'max by (pod_uid, signal) (cgpilot_cgroup_pressure_active * on(instance, cgroup) '
                      'group_left(pod_uid) cgpilot_cgroup_info{pod_uid!=""}) == 1')
     cgs.stop(ps)
 

@@ -161,6 +161,9 @@ int run_capture_err(char *const argv[], char *buf, size_t size, unsigned int ms,
 int run_capture_split(char *const argv[], char *out, size_t osize, char *err, size_t esize,
 		      unsigned int ms, int *ret_status);
 bool json_str(const char *json, const char *key, char *val, size_t size);
+/* A GET on loopback (the daemon's /metrics), and one sample of its text. */
+int http_get(const char *addr, const char *path, char *out, size_t size, unsigned int ms);
+double metric_value(const char *text, const char *family, const char *cgroup);
 enum result daemon_start(struct ctx *ctx);
 /* daemon_start() with this config text and extra arguments (NULL-terminated, or NULL). */
 enum result daemon_start_with(struct ctx *ctx, const char *conf_text, const char *const *extra);

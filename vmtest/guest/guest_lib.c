@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /* What the guest tests share: verdicts, cgroup files, workers, the daemon and
  * its control socket, a JSON reader for its replies. */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+
 #include "guest.h"
 
 bool verbose;
@@ -940,4 +945,110 @@ bool entry_backed_off(const char *entry)
 
 	/* json_at may look past the object: only this entry's field counts */
 	return b && b < json_skip(entry) && !strncmp(b, "true", 4);
+}
+
+/* The guest's /init leaves lo down (nothing else needs a network): up. */
+static int loopback_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		r = -errno;
+	else if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			r = -errno;
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * GET http://@addr@path ("IP:PORT", IPv4) into @out (NUL-terminated, the
+ * body only): 0, or -errno (-EPROTO: not a 200 answer). HTTP/1.0, so the
+ * server closes when it is done.
+ */
+int http_get(const char *addr, const char *path, char *out, size_t size, unsigned int ms)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64], req[256], *colon, *body;
+	uint64_t end = mono_now_ns() + ms * 1000000ULL;
+	size_t len = 0;
+	int fd, r;
+
+	r = loopback_up();
+	if (r < 0)
+		return r;
+	snprintf(host, sizeof(host), "%s", addr);
+	colon = strrchr(host, ':');
+	if (!colon || !size)
+		return -EINVAL;
+	*colon = '\0';
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -EIO;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		uint64_t now = mono_now_ns();
+		ssize_t n;
+
+		if (now >= end || poll(&pfd, 1, (int)((end - now) / 1000000) + 1) <= 0) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		n = read(fd, out + len, size - 1 - len);
+		if (n < 0) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == size - 1) {
+			close(fd);
+			return -E2BIG;
+		}
+	}
+	close(fd);
+	out[len] = '\0';
+	if (strncmp(out, "HTTP/1.", 7) || strncmp(out + 8, " 200", 4))
+		return -EPROTO;
+	body = strstr(out, "\r\n\r\n");
+	if (!body)
+		return -EPROTO;
+	body += 4;
+	memmove(out, body, len + 1 - (size_t)(body - out));
+	return 0;
+}
+
+/* The value of the sample "@family{cgroup=\"@cgroup\"}" in exposition @text,
+ * or -1 if absent. */
+double metric_value(const char *text, const char *family, const char *cgroup)
+{
+	char want[PATH_MAX + 128];
+	const char *p;
+	int n = snprintf(want, sizeof(want), "\n%s{cgroup=\"%s\"} ", family, cgroup);
+
+	if (n < 0 || (size_t)n >= sizeof(want))
+		return -1;
+	p = strstr(text, want);
+	return p ? strtod(p + n, NULL) : -1;
 }

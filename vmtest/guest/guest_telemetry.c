@@ -176,7 +176,9 @@ enum result telemetry_oom_run(struct ctx *ctx)
 	char *argv[] = {
 		CGPILOT, "--socket", ctx->sock, "-j", "cgroup", "show", (char *)cg_rel(victim), NULL
 	};
-	char out[16384];
+	char out[16384], maddr[96];
+	static char text[1 << 20];
+	double mv = -1;
 	struct {
 		pid_t pid;
 		bool seen;
@@ -210,6 +212,26 @@ enum result telemetry_oom_run(struct ctx *ctx)
 	if (!flavor)
 		return fail(ctx, "the daemon has no mark_victim program: %.300s", out);
 	info(ctx, "mark_victim flavor: %s", flavor);
+	if (!json_str(out, "metrics_address", maddr, sizeof(maddr)))
+		return fail(ctx, "status has no metrics_address: %.300s", out);
+	/* a first task: the cgroup is exported, its OOM counter present at 0
+	 * (increase() over the first kill needs the 0 before it) */
+	victims[0].pid = spawn(ctx, victim, -1, mem_hog, (void *)(uintptr_t)4096);
+	if (victims[0].pid < 0 || waitpid(victims[0].pid, &status, 0) != victims[0].pid)
+		return fail(ctx, "cannot run a first task in %s", victim);
+	for (end = mono_now_ns() + 10000000000ULL;; sleep_ms(200)) {
+		r = http_get(maddr, "/metrics", text, sizeof(text), 5000);
+		if (r < 0)
+			return fail(ctx, "GET http://%s/metrics: %s", maddr, strerror(-r));
+		mv = metric_value(text, "cgpilot_cgroup_oom_kills_total", cg_rel(victim));
+		if (mv >= 0 || mono_now_ns() > end)
+			break;
+	}
+	if (mv != 0)
+		return fail(ctx,
+			    "before any kill, /metrics has cgpilot_cgroup_oom_kills_total %g "
+			    "for %s (want 0; -1: absent)",
+			    mv, cg_rel(victim));
 	cg_read_key(victim, "memory.events", "oom_kill", &kills0);
 
 	for (i = 0; i < OOM_KILLS; i++) {
@@ -280,6 +302,22 @@ enum result telemetry_oom_run(struct ctx *ctx)
 						    " (pid-only mark_victim: the victim was reaped "
 						    "before the daemon read /proc/PID/cgroup)");
 	}
+
+	/* The count in /metrics (the sample tick folds it in within a second or two). */
+	for (end = mono_now_ns() + 10000000000ULL;; sleep_ms(200)) {
+		r = http_get(maddr, "/metrics", text, sizeof(text), 5000);
+		if (r < 0)
+			return fail(ctx, "GET http://%s/metrics: %s", maddr, strerror(-r));
+		mv = metric_value(text, "cgpilot_cgroup_oom_kills_total", cg_rel(victim));
+		if (mv == (double)(kills1 - kills0) || mono_now_ns() > end)
+			break;
+	}
+	info(ctx, "/metrics: cgpilot_cgroup_oom_kills_total 0 before, %g after", mv);
+	if (mv != (double)(kills1 - kills0))
+		return fail(ctx,
+			    "/metrics has cgpilot_cgroup_oom_kills_total %g for %s after %llu "
+			    "kills",
+			    mv, cg_rel(victim), (unsigned long long)(kills1 - kills0));
 
 	/* The count, through the CLI. */
 	if (access(CGPILOT, X_OK) < 0)
