@@ -181,60 +181,6 @@ TESTS = [
 ]
 
 
-def prom_query(port, q):
-    import urllib.parse
-    import urllib.request
-    url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (port, urllib.parse.quote(q))
-    with urllib.request.urlopen(url, timeout=10) as r:
-        res = json.load(r)
-    assert res["status"] == "success", (q, res)
-    return res["data"]["result"]
-
-
-def t_series_pod_queries(ctx):
-    """The pod queries of docs/kubernetes.md against a real Prometheus: the
-    busy pod is the one waiting for CPU, its QoS parent has CPU time, and
-    the OOM and episode queries answer (empty here: no kill, no episode)."""
-    from harness import start_prometheus, Skip
-    import shutil
-    if not shutil.which("prometheus"):
-        raise Skip("prometheus not installed (package prometheus)")
-    cgs = ctx.cgroups("podq", sweep=True)
-    cgs.make("kubepods")
-    cgs.make("kubepods/burstable")
-    cgs.make("kubepods/burstable/pod" + UID)
-    ctr = cgs.make("kubepods/burstable/pod%s/%s" % (UID, CID))
-    d = ctx.daemon("podq", config="[daemon]\nown_cgroup = none\n").start()
-    # two loops on one CPU: run-queue wait
-    ps = cgs.busy(ctr, 2, cpu=0)
-    port = start_prometheus(ctx, d.request({"op": "status"})["metrics_address"], "podq")
-    q_wait = ('topk(10, rate(cgpilot_subtree_cpu_wait_seconds_total[5m]) * on(instance, cgroup) '
-              'group_left(pod_uid, qos) cgpilot_cgroup_info{kind="pod"})')
-
-    def ours():
-        try:
-            return [r for r in prom_query(port, q_wait) if r["metric"].get("pod_uid") == UID]
-        except OSError:
-            return []
-    wait_until(lambda: ours() and float(ours()[0]["value"][1]) > 0.1, 60,
-               "Prometheus to rank the busy pod by CPU wait")
-    assert ours()[0]["metric"]["qos"] == "burstable", ours()
-    qos = prom_query(port, 'rate(cgpilot_subtree_cpu_seconds_total[5m]) * on(instance, cgroup) '
-                           'group_left(qos) cgpilot_cgroup_info{kind="kubepods"}')
-    assert any(r["metric"].get("qos") == "burstable" and float(r["value"][1]) > 0
-               for r in qos), qos
-    rec = prom_query(port, 'topk(10, rate(cgpilot_cgroup_memory_reclaim_seconds_total[5m]) * '
-                           'on(instance, cgroup) group_left(pod_uid, container_id) '
-                           'cgpilot_cgroup_info{kind="container"})')
-    assert any(r["metric"].get("container_id") == CID for r in rec), rec  # present, at 0
-    oom = prom_query(port, 'increase(cgpilot_cgroup_oom_kills_total[1h]) * on(instance, cgroup) '
-                           'group_left(pod_uid, container_id) cgpilot_cgroup_info > 0')
-    assert not [r for r in oom if r["metric"].get("pod_uid") == UID], oom
-    prom_query(port, 'max by (pod_uid, signal) (cgpilot_cgroup_pressure_active * on(instance, cgroup) '
-                     'group_left(pod_uid) cgpilot_cgroup_info{pod_uid!=""}) == 1')
-    cgs.stop(ps)
-
-
 def t_series_hostile_identity(ctx):
     """Names a local user may give cgroups, shaped like containers and units
     (quotes, backslashes, tabs, bytes that are not UTF-8): the info series
@@ -273,5 +219,4 @@ def t_series_hostile_identity(ctx):
     assert 'q"uote\\<b>' in ids, ids
 
 
-TESTS.append(("series_pod_queries", t_series_pod_queries))
 TESTS.append(("series_hostile_identity", t_series_hostile_identity))
