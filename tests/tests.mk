@@ -3,7 +3,7 @@
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRCS))
 # Pure daemon modules the unit tests may link besides lib/.
-UNIT_DAEMON_OBJS := $(OUT)/daemon/model.o \
+UNIT_DAEMON_OBJS := $(OUT)/daemon/model.o $(OUT)/daemon/history.o \
 	$(patsubst %.c,$(OUT)/%.o,$(wildcard daemon/policy/*.c))
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
