@@ -42,7 +42,7 @@ RUN_SRCS := $(wildcard tools/run/*.c)
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 
 LIB_OBJS := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
-DAEMON_OBJS := $(patsubst %.c,$(OUT)/%.o,$(DAEMON_SRCS))
+DAEMON_OBJS := $(patsubst %.c,$(OUT)/%.o,$(DAEMON_SRCS)) $(OUT)/daemon/page_html.o
 CLI_OBJS := $(patsubst %.c,$(OUT)/%.o,$(CLI_SRCS))
 RUN_OBJS := $(patsubst %.c,$(OUT)/%.o,$(RUN_SRCS)) $(OUT)/tools/client.o $(OUT)/daemon/policy/class.o
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -70,6 +70,19 @@ $(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
 $(OUT)/%.o: %.c $(SKELS) $(wildcard include/*.h lib/*.h lib/actuate/*.h daemon/*.h daemon/policy/*.h \
 		tools/*.h)
 	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The live page (daemon/page.c serves it), embedded as a C array: od is in
+# coreutils, and the page is one file with nothing to fetch at run time.
+$(OUT)/daemon/page_html.c: daemon/page.html
+	@mkdir -p $(@D)
+	{ echo '/* generated from daemon/page.html */'; echo '#include <stddef.h>'; \
+	  echo 'const unsigned char page_html[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; echo 'const size_t page_html_len = sizeof(page_html);'; } > $@.tmp
+	mv $@.tmp $@
+
+$(OUT)/daemon/page_html.o: $(OUT)/daemon/page_html.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(OUT)/libcgpilot.a: $(LIB_OBJS)

@@ -292,5 +292,9 @@ struct expo;
 void containers__metrics(struct containers *c, struct expo *e);
 /* node.show's allocation part: reserved, slack, pools, exclusive assignments. */
 void containers__node_json(struct containers *c, json_object *o);
+/* container.list's entries, the newest @max of them (oldest first); and
+ * policy.show's "policies" (the live page shows both). */
+json_object *containers__list_json(struct containers *c, unsigned max);
+json_object *containers__policies_json(struct containers *c);
 
 #endif

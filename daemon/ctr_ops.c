@@ -2,6 +2,7 @@
 /* The container.* and policy.show control ops: JSON in, decisions, JSON out. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -540,12 +541,12 @@ int containers__op_started(struct containers *c, struct ctl_client *cl, json_obj
 	return ctl_client__reply(cl, ok());
 }
 
-int containers__op_list(struct containers *c, struct ctl_client *cl, json_object *req)
+json_object *containers__list_json(struct containers *c, unsigned max)
 {
-	json_object *o = ok(), *a = json_object_new_array();
+	json_object *a = json_object_new_array();
 
-	/* oldest first: the list is newest first */
-	for (struct container *k = c->list; k; k = k->next)
+	/* the newest @max, oldest first: the list is newest first */
+	for (struct container *k = c->list; k && max; k = k->next, max--)
 		json_object_array_add(a, ctr_json(c, k, false));
 	{
 		size_t n = json_object_array_length(a);
@@ -558,7 +559,14 @@ int containers__op_list(struct containers *c, struct ctl_client *cl, json_object
 			json_object_array_put_idx(a, n - 1 - i, x);
 		}
 	}
-	add(o, "containers", a);
+	return a;
+}
+
+int containers__op_list(struct containers *c, struct ctl_client *cl, json_object *req)
+{
+	json_object *o = ok();
+
+	add(o, "containers", containers__list_json(c, UINT_MAX));
 	(void)req;
 	return ctl_client__reply(cl, o);
 }
@@ -953,6 +961,11 @@ int containers__op_policy_show(struct containers *c, struct ctl_client *cl, json
 	add(o, "policies", ctr_control_json(c));
 	(void)req;
 	return ctl_client__reply(cl, o);
+}
+
+json_object *containers__policies_json(struct containers *c)
+{
+	return ctr_control_json(c);
 }
 
 void containers__node_json(struct containers *c, json_object *o)

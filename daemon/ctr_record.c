@@ -18,6 +18,7 @@
 #include "ctr_internal.h"
 #include "daemon.h"
 #include "log.h"
+#include "page.h"
 #include "proto.h"
 #include "util.h"
 
@@ -134,6 +135,7 @@ void ctr_on_record(void *ud, const struct act_record *r)
 		k = containers__find_cgroup(c, r->id);
 	if (k)
 		history_add(c, k, r);
+	page_note_action(c->d, r, c->why, k);
 	if (!c->d->ctl || !ctl__nclients(c->d->ctl))
 		return;
 	o = json_object_new_object();

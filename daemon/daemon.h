@@ -15,6 +15,7 @@
 
 struct containers;
 struct deferred;
+struct history;
 struct rescan;
 
 struct daemon {
@@ -76,6 +77,7 @@ struct daemon {
 	struct node_alloc alloc; /* what containers may have (policy/node.h) */
 	bool alloc_valid; /* false while the topology could not be read */
 	struct containers *ctrs; /* managed containers (daemon/containers.h) */
+	struct history *hist; /* the live page's last minutes (daemon/page.h), NULL: no page */
 };
 
 /* The observed set (daemon/observe.c): discovery at start, the ring
@@ -105,5 +107,9 @@ void requests_deferred_ready(struct daemon *d, struct ep_source *src);
 void requests_free_all(struct daemon *d);
 /* Free what the batch retired; after each epoll batch. */
 void requests_reap(struct daemon *d);
+/* Parts of the replies the live page shows the same way (daemon/page.c). */
+json_object *req_cg_brief(struct daemon *d, const struct cg *c);
+json_object *req_alloc_json(struct daemon *d, bool reserved);
+json_object *req_controllers_json(unsigned mask);
 
 #endif

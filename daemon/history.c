@@ -88,8 +88,8 @@ static void top_offer(struct history *h, const struct cg *c, bool *active)
 
 	if (s <= 0 && !c->active)
 		return;
-	if (h->ntop == HIST_TOP &&
-	    !ranks_before(s, c, h->top_score[HIST_TOP - 1], h->top[HIST_TOP - 1], active[HIST_TOP - 1]))
+	if (h->ntop == HIST_TOP && !ranks_before(s, c, h->top_score[HIST_TOP - 1],
+						 h->top[HIST_TOP - 1], active[HIST_TOP - 1]))
 		return;
 	i = h->ntop < HIST_TOP ? h->ntop++ : HIST_TOP - 1;
 	while (i && ranks_before(s, c, h->top_score[i - 1], h->top[i - 1], active[i - 1])) {
@@ -287,6 +287,15 @@ const struct hist_track *history__track(const struct history *h, uint64_t id)
 		if (h->tracks[i].id == id)
 			return &h->tracks[i];
 	return NULL;
+}
+
+unsigned history__tracked(const struct history *h)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < HIST_TRACK; i++)
+		n += h->tracks[i].id != 0;
+	return n;
 }
 
 const struct hist_cg_point *hist_track_point(const struct hist_track *t, unsigned i)

@@ -101,6 +101,8 @@ double history_score(const struct cg *c);
 unsigned history__top(const struct history *h, uint64_t *ret_ids);
 /* The history of a cgroup, NULL if it has none. */
 const struct hist_track *history__track(const struct history *h, uint64_t id);
+/* Cgroups with a history now (at most HIST_TRACK). */
+unsigned history__tracked(const struct history *h);
 /* A track's i-th point, oldest first (i < t->n). */
 const struct hist_cg_point *hist_track_point(const struct hist_track *t, unsigned i);
 

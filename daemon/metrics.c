@@ -26,6 +26,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "page.h"
 #include "util.h"
 
 /*
@@ -225,6 +226,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	const char *type = "text/plain; version=0.0.4; charset=utf-8";
 	char *body;
 	size_t len;
+	int r;
 
 	/*
 	 * First call: the header is complete, from now on the response has the
@@ -245,25 +247,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return MHD_YES;
 	}
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-		static const char msg[] = "only GET\n";
+		static const char msg[] = "only GET and HEAD: nothing here changes state\n";
 
 		resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
 						       MHD_RESPMEM_PERSISTENT);
 		status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		if (resp)
+			MHD_add_response_header(resp, "Allow", "GET, HEAD");
 	} else if (!strcmp(url, "/metrics")) {
 		body = metrics_render(m->d, &len);
 		if (!body)
 			return MHD_NO;
 		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	} else if (!strcmp(url, "/")) {
-		static const char msg[] =
-			"<html><body><h1>cgpilotd</h1><a href=\"/metrics\">/metrics</a></body></html>\n";
-
-		resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
-						       MHD_RESPMEM_PERSISTENT);
-		type = "text/html";
+	} else if ((r = page_respond(m->d, url, &resp)) != -ENOENT) {
+		if (r < 0)
+			return MHD_NO;
+		type = NULL; /* the page sets its own headers */
 	} else {
-		static const char msg[] = "not found: try /metrics\n";
+		static const char msg[] = "not found: try /metrics, / or /api/v1/overview\n";
 
 		resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
 						       MHD_RESPMEM_PERSISTENT);
@@ -271,7 +272,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", type);
+	if (type)
+		MHD_add_response_header(resp, "Content-Type", type);
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -563,8 +565,10 @@ int metrics__new(struct daemon *d, const char *addr, struct metrics **ret)
 		return log_error_errno(EINVAL, "metrics address '%s' is not IP:PORT or [IPv6]:PORT",
 				       addr);
 	m = calloc(1, sizeof(*m));
-	if (!m)
+	if (!m || page_init(d)) {
+		free(m);
 		return -ENOMEM;
+	}
 	m->d = d;
 	m->epfd = m->timer_fd = -1;
 	m->listen_fd = open_listener(&ss, sl);
@@ -636,6 +640,7 @@ err_close:
 		close(m->epfd);
 	close(m->listen_fd);
 err_free:
+	page_free(d);
 	free(m);
 	return r;
 }
@@ -657,6 +662,7 @@ void metrics__free(struct metrics *m)
 	close(m->timer_fd);
 	close(m->epfd);
 	close(m->listen_fd);
+	page_free(m->d);
 	free(m);
 }
 

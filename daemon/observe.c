@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "export.h"
 #include "log.h"
+#include "page.h"
 #include "proto.h"
 #include "util.h"
 
@@ -197,6 +198,7 @@ static void oom_emit(struct daemon *d, const struct cgp_event *kill, struct cg *
 		c->fig.oom_kills_user++;
 	else
 		log_unattributed(&e);
+	page_note_event(d, &e, c);
 	if (!ctl__nclients(d->ctl))
 		return;
 	o = proto_event_json(&e, c ? cg_display_path(c) : NULL);
@@ -495,6 +497,7 @@ int observe_on_event(void *ctx, const struct cgp_event *ev)
 	/* the control loops act on it before anything else is done */
 	if (c && (e.type == CGP_EV_ONSET || e.type == CGP_EV_CLEARED))
 		containers__on_pressure(d->ctrs, c, &e);
+	page_note_event(d, &e, c);
 	if (e.type == CGP_EV_ONSET || e.type == CGP_EV_CLEARED)
 		log_debug("%s %s in %s: %" PRIu64 " ns (threshold %" PRIu64 ")",
 			  proto_event_name(e.type), proto_signal_name(e.signal),
@@ -710,4 +713,5 @@ void observe_sample(struct daemon *d)
 		model__remove(d->model, c->id);
 	}
 	export_update(d, now);
+	page_tick(d);
 }

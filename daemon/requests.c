@@ -80,7 +80,7 @@ static json_object *identity_json(struct daemon *d, const struct cg *c)
 	return o;
 }
 
-static json_object *cg_brief(struct daemon *d, const struct cg *c)
+json_object *req_cg_brief(struct daemon *d, const struct cg *c)
 {
 	const struct cgp_cg_stats *s = &c->fig.bpf;
 	json_object *o = json_object_new_object();
@@ -115,7 +115,7 @@ static json_object *psi_json(const struct psi_totals *p)
 static json_object *cg_detail(struct daemon *d, const struct cg *c)
 {
 	const struct cgp_cg_stats *s = &c->fig.bpf;
-	json_object *o = cg_brief(d, c), *cpu, *mem, *io, *psi, *thr;
+	json_object *o = req_cg_brief(d, c), *cpu, *mem, *io, *psi, *thr;
 	struct cgp_threshold th;
 	int defaults = telemetry__get_threshold(d->tel, c->id, &th);
 
@@ -174,7 +174,7 @@ static json_object *ok_reply(void)
 	return o;
 }
 
-static json_object *controllers_json(unsigned mask)
+json_object *req_controllers_json(unsigned mask)
 {
 	json_object *a = json_object_new_array();
 
@@ -224,8 +224,8 @@ static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
 	add(o, "uptime_s", json_object_new_double((double)(mono_now_ns() - d->start_ns) / 1e9));
 	add(o, "mode", json_object_new_string(d->telemetry_only ? "telemetry-only" : "full"));
 	add(o, "cgroup_root", json_object_new_string(d->cgroup_root));
-	add(o, "controllers", controllers_json(d->controllers));
-	add(o, "missing_controllers", controllers_json(d->missing_controllers));
+	add(o, "controllers", req_controllers_json(d->controllers));
+	add(o, "missing_controllers", req_controllers_json(d->missing_controllers));
 	feat = kernel_features_json(f);
 	add(feat, "pinned_maps_reused", json_object_new_boolean(f->maps_reused));
 	add(o, "features", feat);
@@ -295,7 +295,7 @@ static int do_list(struct daemon *d, struct ctl_client *cl, json_object *req)
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (!all[i]->dead_ns)
-			json_object_array_add(a, cg_brief(d, all[i]));
+			json_object_array_add(a, req_cg_brief(d, all[i]));
 	add(o, "cgroups", a);
 	return ctl_client__reply(cl, o);
 }
@@ -733,7 +733,7 @@ static int node_topology(struct daemon *d)
 }
 
 /* What containers may have, or what the system keeps ([node] reserve). */
-static json_object *alloc_json(struct daemon *d, bool reserved)
+json_object *req_alloc_json(struct daemon *d, bool reserved)
 {
 	const struct node_alloc *a = &d->alloc;
 	json_object *o;
@@ -775,8 +775,8 @@ static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *re
 	add(o, "cpus_online", json_object_new_int64(online));
 	add(o, "cpus", cpus);
 	add(o, "memory_bytes", u64(d->topo->memory_bytes));
-	add(o, "allocatable", alloc_json(d, false));
-	add(o, "reserved", alloc_json(d, true));
+	add(o, "allocatable", req_alloc_json(d, false));
+	add(o, "reserved", req_alloc_json(d, true));
 	if (d->ctrs)
 		containers__node_json(d->ctrs, o);
 	nodes = json_object_new_array();
@@ -809,8 +809,8 @@ static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *re
 		add(o, "block_devices", blk);
 	}
 	add(o, "cgroup_root", json_object_new_string(d->cgroup_root));
-	add(o, "controllers", controllers_json(d->controllers));
-	add(o, "missing_controllers", controllers_json(d->missing_controllers));
+	add(o, "controllers", req_controllers_json(d->controllers));
+	add(o, "missing_controllers", req_controllers_json(d->missing_controllers));
 	add(o, "features", kernel_features_json(f));
 	/* the two mark_victim flavors exclude each other: missing only if neither loaded */
 	missing = json_object_new_array();

@@ -210,6 +210,7 @@ static void test_tracks_bounded(void **state)
 			}
 		}
 		assert_true(tracked <= HIST_TRACK);
+		assert_int_equal(history__tracked(f->h), tracked);
 	}
 }
 
