@@ -76,7 +76,7 @@ struct hist_event {
 	char comm[48];
 	/* action */
 	uint64_t container; /* 0: none */
-	char knob[32], old_value[64], new_value[64], status[16], reason[160];
+	char knob[32], old_value[64], new_value[64], status[16], reason[256];
 	char policy[8], rung_from[16], rung_to[16], for_cgroup[128];
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "containers.h"
@@ -370,12 +371,43 @@ json_object *page_overview(struct daemon *d)
 
 /* ---- HTTP ---- */
 
-/* The page runs its own inline script and style and talks to its own
- * origin only: nothing a name could smuggle in would load or run. */
-#define PAGE_CSP                                                                      \
-	"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " \
-	"connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'; "   \
+/*
+ * The page runs its own inline script and style, those with the nonce of
+ * the response, and talks to its own origin only: markup a name smuggled
+ * in would neither load nor run (an inline handler needs the nonce too).
+ * The nonce placeholders of page.html are replaced in each response.
+ */
+#define NONCE_PLACEHOLDER "CGPILOT_NONCE_PLACEHOLDER_012345"
+#define NONCE_LEN (sizeof(NONCE_PLACEHOLDER) - 1)
+#define PAGE_CSP                                                                    \
+	"default-src 'none'; script-src 'nonce-%s'; style-src 'nonce-%s'; "         \
+	"connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'; " \
 	"frame-ancestors 'none'"
+
+/* The page with a fresh nonce (NONCE_LEN hex digits, into @nonce). */
+static char *page_with_nonce(char nonce[NONCE_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[NONCE_LEN / 2];
+	char *body, *at, *end;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return NULL;
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		nonce[2 * i] = hex[rnd[i] >> 4];
+		nonce[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	nonce[NONCE_LEN] = 0;
+	body = malloc(page_html_len);
+	if (!body)
+		return NULL;
+	memcpy(body, page_html, page_html_len);
+	end = body + page_html_len;
+	for (at = body; (at = memmem(at, (size_t)(end - at), NONCE_PLACEHOLDER, NONCE_LEN));
+	     at += NONCE_LEN)
+		memcpy(at, nonce, NONCE_LEN);
+	return body;
+}
 
 int page_respond(struct daemon *d, const char *url, struct MHD_Response **ret)
 {
@@ -383,11 +415,18 @@ int page_respond(struct daemon *d, const char *url, struct MHD_Response **ret)
 	const char *type;
 
 	if (!strcmp(url, "/")) {
-		resp = MHD_create_response_from_buffer(page_html_len, (void *)page_html,
-						       MHD_RESPMEM_PERSISTENT);
+		char nonce[NONCE_LEN + 1], csp[sizeof(PAGE_CSP) + 2 * NONCE_LEN];
+		char *body = page_with_nonce(nonce);
+
+		if (!body)
+			return -ENOMEM;
+		resp = MHD_create_response_from_buffer(page_html_len, body, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(body);
 		type = "text/html; charset=utf-8";
+		snprintf(csp, sizeof(csp), PAGE_CSP, nonce, nonce);
 		if (resp)
-			MHD_add_response_header(resp, "Content-Security-Policy", PAGE_CSP);
+			MHD_add_response_header(resp, "Content-Security-Policy", csp);
 	} else if (!strcmp(url, "/api/v1/overview")) {
 		json_object *o = page_overview(d);
 		char *body = o ? proto_line(o) : NULL;
