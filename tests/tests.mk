@@ -41,7 +41,8 @@ test-asan:
 test-asan-integration:
 	$(SAN_MAKE) all
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 OUT=$(OUT)/asan python3 tests/integration/run.py \
-		-m test_hostile -m test_control -m test_parse -m test_containers -m test_policy -m test_run -m test_runtime
+		-m test_hostile -m test_control -m test_parse -m test_containers -m test_policy -m test_run -m test_runtime \
+		-m test_page
 
 # libFuzzer harnesses (clang). `make fuzz` runs each for FUZZ_SECONDS.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

@@ -46,6 +46,12 @@ def overview(d):
     return json.loads(body.decode("utf-8"))
 
 
+def stop_clean(d):
+    """The daemon stops cleanly (the sanitizer build would say otherwise)."""
+    assert d.stop() == 0, d.log()
+    assert "Sanitizer" not in d.log() and "runtime error" not in d.log(), d.log()
+
+
 def top_entry(o, path):
     return next((c for c in o.get("top", []) if c["path"] == path), None)
 
@@ -236,6 +242,7 @@ def t_page_in_browser(ctx):
     ctr_text = [n.text() for n in root.find("table") if n.attrs.get("id") == "containers"][0]
     assert "hog" in ctr_text and "besteffort" in ctr_text and pod["cgroup"] in ctr_text, ctr_text
     screenshot(ctx, url, "page.png")
+    stop_clean(d)
 
 
 def t_page_api(ctx):
@@ -249,11 +256,17 @@ def t_page_api(ctx):
     busy = cg.make("busy")
     cg.busy(busy, 2, cpu=0)
     busy_rel = cg.rel("busy")
+    # a name that is not UTF-8: shown in its display form, the JSON stays UTF-8
+    bad = os.path.join(os.fsencode(cg.parent), b"bad-\xff\xfe")
+    os.mkdir(bad)
+    cg.busy(os.fsdecode(bad), 1, cpu=0)
 
     def ready():
         o = overview(d)
         t = top_entry(o, busy_rel)
-        return o if t and t["cpu_wait_rate"] > 0 and t.get("history", {}).get("t") else None
+        b = top_entry(o, cg.rel("bad-%FF%FE"))
+        return o if (t and t["cpu_wait_rate"] > 0 and t.get("history", {}).get("t") and
+                     b and b["id"] == os.stat(bad).st_ino) else None
 
     o = wait_until(ready, 10, "the busy cgroup in the top with a rate and a history")
     for k in ("version", "time_ms", "uptime_s", "mode", "dry_run", "node", "containers", "policies",
@@ -336,6 +349,7 @@ def t_page_api(ctx):
         status, _, body = http(d, path)
         assert status == 404, (path, status, body)
     assert http(d, "/metrics")[0] == 200
+    stop_clean(d)
 
 
 def t_page_bounded(ctx):
@@ -373,6 +387,7 @@ def t_page_bounded(ctx):
     assert [e["seq"] for e in evs] == sorted((e["seq"] for e in evs), reverse=True)
     assert sum(1 for p in seen if p and "/s" in p) >= 40, sorted(p for p in seen if p)[:50]
     assert len(body) < 512 * 1024, len(body)
+    stop_clean(d)
 
 
 TESTS = [
