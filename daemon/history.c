@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "history.h"
-#include "util.h"
 
 struct history {
 	/* node figures: the ring, and the step under way */
