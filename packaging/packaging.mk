@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Service packaging: systemd unit, default configuration, man pages, the
-# Grafana dashboard.
+# Grafana dashboard, the container image.
 # Included from the top-level Makefile; uses its OUT, PREFIX, DESTDIR, SBINDIR
 # and BINDIR. Needs scdoc (man) and systemd (systemd-analyze, test-packaging).
 
@@ -15,7 +15,17 @@ PKG_TOP_MAKEFILE := $(firstword $(MAKEFILE_LIST))
 MAN_SRCS := $(wildcard docs/man/*.scd)
 MAN_PAGES := $(patsubst docs/man/%.scd,$(OUT)/man/%,$(MAN_SRCS))
 
-.PHONY: man install-packaging test-packaging
+.PHONY: man install-packaging test-packaging image
+
+# The container image as an OCI archive (packaging/image/build-image.sh):
+# the binaries, the libraries ldd names, the default configuration; offline.
+IMAGE := $(OUT)/cgpilot-image.tar
+
+image: $(IMAGE)
+
+$(IMAGE): $(OUT)/cgpilotd $(OUT)/cgpilot $(OUT)/cgpilot-run packaging/cgpilotd.conf \
+		packaging/image/build-image.sh
+	packaging/image/build-image.sh $(OUT) $@
 
 man: $(MAN_PAGES)
 
