@@ -64,17 +64,6 @@ ldd_libs()
 		$1 ~ /^\// { print $1 }'
 }
 
-# The Debian package that holds the library $1 (its soname link or the file).
-package_of()
-{
-	local p
-
-	for p in "$1" "/usr$1" "$(readlink -f "$1")"; do
-		dpkg-query -S "$p" 2> /dev/null | head -n 1 | cut -d: -f1 && return 0
-	done
-	return 0
-}
-
 declare -A libs=()
 for b in "${bins[@]}"; do
 	bin=${b%%:*}
@@ -85,24 +74,27 @@ for b in "${bins[@]}"; do
 		libs[$lib]=1
 	done < <(ldd_libs "$build/$bin")
 done
-pkgs=()
+paths=()
 for lib in "${!libs[@]}"; do
 	# the loader is executable, as on the host; the libraries need not be
 	mode=0644
 	[[ $lib == */ld-linux* ]] && mode=0755
 	install -D -m "$mode" "$(readlink -f "$lib")" "$root$lib"
-	command -v dpkg-query > /dev/null && pkgs+=("$(package_of "$lib")")
+	# dpkg knows a library by its soname link, its file, or (merged /usr) either under /usr
+	paths+=("$lib" "/usr$lib" "$(readlink -f "$lib")")
 done
 install -D -m 0644 "$top/packaging/cgpilotd.conf" "$root/etc/cgpilot/cgpilotd.conf"
 install -D -m 0644 "$top/LICENSE" "$root/usr/share/doc/cgpilot/LICENSE"
 for f in "$top"/LICENSES/*; do
 	install -D -m 0644 "$f" "$root/usr/share/doc/cgpilot/LICENSES/${f##*/}"
 done
-for p in $(printf '%s\n' "${pkgs[@]}" | grep -v '^$' | LC_ALL=C sort -u); do
-	p=${p%%:*}
-	f=/usr/share/doc/$p/copyright
-	[[ -r $f ]] && install -D -m 0644 "$f" "$root$f"
-done
+# the Debian packages of the libraries: their copyright files (none elsewhere)
+if command -v dpkg-query > /dev/null; then
+	for p in $(dpkg-query -S "${paths[@]}" 2> /dev/null | cut -d: -f1 | LC_ALL=C sort -u); do
+		f=/usr/share/doc/$p/copyright
+		[[ -r $f ]] && install -D -m 0644 "$f" "$root$f"
+	done
+fi
 find "$root" -type d -exec chmod 0755 {} +
 
 # One tar, the same bytes for the same tree: sorted names without "./",
@@ -117,7 +109,7 @@ det_tar()
 }
 
 det_tar "$root" "$work/layer.tar"
-gzip -n -9 < "$work/layer.tar" > "$work/layer.tar.gz"
+gzip -n < "$work/layer.tar" > "$work/layer.tar.gz"
 diff_id=$(sha256sum < "$work/layer.tar" | cut -d' ' -f1)
 
 oci=$work/oci
