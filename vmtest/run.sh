@@ -448,6 +448,12 @@ build_engines_cpio()
 		[engine.runtimes]
 		cgpilot-run = ["/usr/bin/cgpilot-run"]
 	EOF
+	# the container image of `make image`, for guest_image.c
+	if [[ -f $OUT/cgpilot-image.tar ]]; then
+		install -D -m 0644 "$OUT/cgpilot-image.tar" "$root/usr/share/vmtest/cgpilot-image.tar"
+	else
+		note "no $OUT/cgpilot-image.tar (make image): engines_image will be skipped"
+	fi
 	cat > "$root/etc/containerd/config.toml" <<-'EOF'
 		version = 2
 		root = "/var/lib/containerd"

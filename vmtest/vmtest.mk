@@ -4,8 +4,10 @@
 
 VMTEST_GUEST := $(OUT)/vmtest/guest_tests
 VMTEST_BTF61 := vmtest/cache/btf-6.1
-# The project's binaries go into the guest when their sources exist.
-VMTEST_BINS := $(if $(DAEMON_SRCS),$(OUT)/cgpilotd) $(if $(CLI_SRCS),$(OUT)/cgpilot)
+# The project's binaries go into the guest when their sources exist; the
+# image of `make image` into the engines profile's (guest_image.c).
+VMTEST_BINS := $(if $(DAEMON_SRCS),$(OUT)/cgpilotd $(OUT)/cgpilot-image.tar) \
+	$(if $(CLI_SRCS),$(OUT)/cgpilot)
 
 .PHONY: vmtest vmtest-guest vmtest-btf61
 

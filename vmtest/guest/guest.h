@@ -354,5 +354,8 @@ void engines_cgpilot_cleanup(struct ctx *ctx);
 enum result bench_engines_setup(struct ctx *ctx);
 enum result bench_engines_run(struct ctx *ctx);
 enum result engines_crun_run(struct ctx *ctx);
+/* guest_image.c: the image of `make image` in podman */
+enum result engines_image_setup(struct ctx *ctx);
+enum result engines_image_run(struct ctx *ctx);
 
 #endif

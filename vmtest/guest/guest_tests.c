@@ -267,6 +267,15 @@ static const struct guest_test tests[] = {
 		.profiles = PROF_ENGINES,
 	},
 	{
+		.name = "engines_image",
+		.desc = "the image of make image: podman loads it, reads its entrypoint and "
+			"version, runs cgpilotd --version from it",
+		.setup = engines_image_setup,
+		.run = engines_image_run,
+		.cleanup = engines_cleanup,
+		.profiles = PROF_ENGINES,
+	},
+	{
 		.name = "engines_cgpilot",
 		.desc = "podman and containerd with cgpilot-run as the OCI runtime: the lifecycle, "
 			"admission at the engine's path, exclusive CPUs, degraded and refused, "
