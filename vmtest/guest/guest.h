@@ -153,6 +153,8 @@ int mk_cg_tree(const char *rel);
 void stop_workers(struct ctx *ctx);
 int count_bpf_ids(int cmd);
 bool socket_ready(const char *path);
+/* Is @line one of the lines of @text? */
+bool has_line(const char *text, const char *line);
 int run_capture(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status);
 /* The same, standard error into @buf too. */
 int run_capture_err(char *const argv[], char *buf, size_t size, unsigned int ms, int *ret_status,

@@ -475,17 +475,6 @@ enum result engine_expect(struct ctx *ctx, int r, const struct engine_out *o, in
 	return RES_PASS;
 }
 
-/* Is @line one of the lines of @text? */
-static bool has_line(const char *text, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = text; (p = strstr(p, line)); p += n)
-		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
-			return true;
-	return false;
-}
-
 /* The line of @text that starts with the word @word, copied to @buf. */
 static bool line_of(const char *text, const char *word, char *buf, size_t size)
 {

@@ -1052,3 +1052,13 @@ double metric_value(const char *text, const char *family, const char *cgroup)
 	p = strstr(text, want);
 	return p ? strtod(p + n, NULL) : -1;
 }
+
+bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p += n)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
+			return true;
+	return false;
+}

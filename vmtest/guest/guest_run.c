@@ -60,16 +60,6 @@ void run_launcher_cleanup(struct ctx *ctx)
 	rm_cg_tree("vmtest-standalone.slice");
 }
 
-static bool has_line(const char *out, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = out; (p = strstr(p, line)); p += n)
-		if ((p == out || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
-			return true;
-	return false;
-}
-
 static enum result first_line(struct ctx *ctx)
 {
 	static char out[8192];
