@@ -43,7 +43,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
@@ -51,8 +50,8 @@ import tempfile
 import time
 import urllib.request
 
-if __name__ != "__main__":
-    from harness import BUILD, DAEMON, ROOT, Skip, log, v2_mount, wait_until
+# also as the pod's runtime (__main__, below): the script's folder is on sys.path
+from harness import BUILD, DAEMON, ROOT, Daemon, Skip, log, v2_mount, wait_until
 
 # Linux capability numbers (include/uapi/linux/capability.h), by the names
 # Kubernetes uses (without CAP_).
@@ -453,6 +452,7 @@ class Pod:
         self.argv = list(self.config["Entrypoint"]) + [expand(a, self.env) for a in self.c["args"]]
         self.proc = self.pid = None
         self.logf = os.path.join(self.base, "daemon.log")
+        self.sock = os.path.join(self.node["/run/cgpilot"], "cgpilot.sock")
 
     def start(self, caps=None, strace_log=None, wait=True):
         spec = {"rootfs": self.rootfs, "mounts": self.mounts, "cgroup": self.cg,
@@ -472,24 +472,8 @@ class Pod:
                 raise AssertionError("%s:\n%s" % (e, self.log()))
         return self
 
-    def sock(self):
-        return os.path.join(self.node["/run/cgpilot"], "cgpilot.sock")
-
-    def request(self, obj):
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(10)
-        s.connect(self.sock())
-        try:
-            s.sendall((json.dumps(obj) + "\n").encode())
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-            return json.loads(buf)
-        finally:
-            s.close()
+    # a control request over the socket on the node's side of /run/cgpilot
+    request = Daemon.request
 
     def ready(self):
         if self.proc.poll() is not None:
