@@ -30,8 +30,10 @@ is reached from the node's side of /run/cgpilot, it stays in its pod's
 cgroup, and its memory fits the manifest's request.
 
 k8s_pod_capabilities runs it so with only the manifest's capabilities
-(the bounding set, as root): it comes up and attaches its BPF; with all
-but BPF, PERFMON and SYS_ADMIN it fails, so the check can fail.
+(the bounding set, as root): it comes up, attaches its BPF, samples the
+programs' run time (prog.show) and warns of nothing (mlockall needs
+IPC_LOCK). Without SYS_ADMIN the sampling is refused; without BPF,
+PERFMON and SYS_ADMIN the daemon does not start.
 """
 import atexit
 import ctypes
@@ -688,7 +690,18 @@ def t_k8s_pod_capabilities(ctx):
     status, body = get("http://%s/metrics" % st["metrics_address"])
     assert status == 200 and "cgpilot_bpf_program" in body, body[:300]
     assert "BPF telemetry attached" in pod.log(), pod.log()
+    # BPF run-time statistics (cgpilot prog show) need SYS_ADMIN
+    r = pod.request({"op": "prog.show", "sample_ms": 100})
+    assert r.get("ok") and r["progs"], r
     assert pod.stop() == 0, pod.log()
+    # IPC_LOCK's mlockall, and the rest, without a word
+    assert not warnings_of(pod.log()), "unexpected warnings:\n" + "\n".join(
+        warnings_of(pod.log()))
+
+    nosys = Pod(ctx, "nosysadmin").start(caps=sorted(want & have - {"SYS_ADMIN"}))
+    r = nosys.request({"op": "prog.show", "sample_ms": 100})
+    assert not r.get("ok") and "run-time stats" in r.get("error", ""), r
+    assert nosys.stop() == 0, nosys.log()
 
     # without what loads BPF, it must not come up
     less = Pod(ctx, "nocaps").start(caps=sorted(want & have - {"BPF", "PERFMON", "SYS_ADMIN"}),
