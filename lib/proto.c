@@ -468,10 +468,14 @@ int proto_get_bool(json_object *req, const char *key, bool required, bool *ret,
  */
 char *proto_line(json_object *obj)
 {
-	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-								    JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t n = strlen(s), bad = 0, w = 0, k;
+	size_t n, bad = 0, w = 0, k;
+	const char *s;
 	char *out;
+
+	proto_round_doubles(obj);
+	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	n = strlen(s);
 
 	for (size_t i = 0; i < n; i += k ? k : 1) {
 		k = cgfs_utf8_seq_len((const unsigned char *)s + i);
@@ -609,4 +613,66 @@ json_object *proto_hist_json(const __u64 *slots, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		json_object_array_add(a, json_object_new_uint64(slots[i]));
 	return a;
+}
+
+void proto_fmt_double(char *buf, size_t size, double v)
+{
+	double a = fabs(v);
+	int decimals = 3, len;
+
+	if (!isfinite(v)) {
+		snprintf(buf, size, "null");
+		return;
+	}
+	if (a == 0) {
+		snprintf(buf, size, "0.0");
+		return;
+	}
+	/* below 1, four significant digits: one more decimal per factor of ten */
+	for (double x = a; x < 1 && decimals <= 17; x *= 10)
+		decimals++;
+	if (a >= 1e15 || decimals > 17) {
+		snprintf(buf, size, "%.4g", v);
+		return;
+	}
+	len = snprintf(buf, size, "%.*f", decimals, v);
+	if (len <= 0 || (size_t)len >= size)
+		return;
+	/* trailing zeros go, one decimal stays: the number reads back as a double */
+	while (len > 2 && buf[len - 1] == '0' && buf[len - 2] != '.')
+		buf[--len] = '\0';
+}
+
+static int double_to_json(json_object *o, struct printbuf *pb, int level, int flags)
+{
+	char buf[64];
+
+	proto_fmt_double(buf, sizeof(buf), json_object_get_double(o));
+	return printbuf_memappend(pb, buf, (int)strlen(buf));
+}
+
+void proto_round_doubles(json_object *o)
+{
+	size_t n;
+
+	switch (json_object_get_type(o)) {
+	case json_type_double:
+		json_object_set_serializer(o, double_to_json, NULL, NULL);
+		break;
+	case json_type_object: {
+		json_object_object_foreach(o, key, val)
+		{
+			(void)key;
+			proto_round_doubles(val);
+		}
+		break;
+	}
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (size_t i = 0; i < n; i++)
+			proto_round_doubles(json_object_array_get_idx(o, i));
+		break;
+	default:
+		break;
+	}
 }

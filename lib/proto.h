@@ -42,7 +42,8 @@ int proto_get_bool(json_object *req, const char *key, bool required, bool *ret,
 
 /* {"error": msg} as one line with the newline, caller frees. */
 char *proto_error_line(const char *msg);
-/* Serialise a reply object as one line with the newline, caller frees. */
+/* Serialise a reply object as one line with the newline, its doubles
+ * rounded (proto_round_doubles), caller frees. */
 char *proto_line(json_object *obj);
 
 /* Event type names used on the wire; NULL for an unknown type. */
@@ -60,5 +61,20 @@ json_object *proto_event_json(const struct cgp_event *e, const char *path);
 
 /* JSON array of histogram counts. */
 json_object *proto_hist_json(const __u64 *slots, unsigned n);
+
+/*
+ * A double as a JSON number at the precision a measurement has: three
+ * decimals, four significant digits below 1, trailing zeros cut but one
+ * decimal kept (54.026, 0.01235, 2.5, 0.0); "%.4g" past 1e15 and below
+ * 1e-14, "null" for a non-finite value. json-c's own "%.17g" writes the
+ * binary's noise (54.025616335999999).
+ */
+void proto_fmt_double(char *buf, size_t size, double v);
+/*
+ * Makes every double in @o (at any depth) serialise as proto_fmt_double()
+ * prints it. proto_line() does it to every reply and event; the CLI's JSON
+ * writer to what it prints.
+ */
+void proto_round_doubles(json_object *o);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "cgpilot.h"
 #include "output.h"
+#include "proto.h"
 #include "topology.h"
 
 void json_print(struct json_object *obj)
@@ -18,6 +19,8 @@ void json_print(struct json_object *obj)
 		flags |= JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
 	else
 		flags |= JSON_C_TO_STRING_PLAIN;
+	/* what the daemon sent, or the CLI made, at a measurement's precision */
+	proto_round_doubles(obj);
 	fputs(json_object_to_json_string_ext(obj, flags), stdout);
 	fputc('\n', stdout);
 	fflush(stdout);

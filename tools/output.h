@@ -10,7 +10,8 @@
 
 #include <json-c/json.h>
 
-/* Writes @obj as one JSON document on stdout (pretty with -p), then flushes. */
+/* Writes @obj as one JSON document on stdout (pretty with -p), then flushes;
+ * doubles as proto_fmt_double() prints them (54.026). */
 void json_print(struct json_object *obj);
 /* In JSON mode, prints a daemon reply without its "ok" and returns true;
  * otherwise prints nothing and returns false (the caller prints for people). */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* lib/proto.c: request decoding, typed arguments, event and error lines. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -723,6 +724,61 @@ static void test_line_and_hist(void **state)
 	json_object_put(o);
 }
 
+/* Doubles at a measurement's precision, not json-c's %.17g noise. */
+static void expect_double(double v, const char *want)
+{
+	char buf[64];
+
+	proto_fmt_double(buf, sizeof(buf), v);
+	if (strcmp(buf, want))
+		fail_msg("%.17g printed as \"%s\", expected \"%s\"", v, buf, want);
+}
+
+static void test_double_precision(void **state)
+{
+	json_object *o = json_object_new_object(), *back, *a, *inner;
+	char *line;
+
+	expect_double(54.025616335999999, "54.026");
+	expect_double(3.0001104399999998, "3.0");
+	expect_double(0.012345678, "0.01235");
+	expect_double(0.5, "0.5");
+	expect_double(0.99996, "1.0");
+	expect_double(2.5, "2.5");
+	expect_double(123456.7891, "123456.789");
+	expect_double(1234.0, "1234.0");
+	expect_double(0, "0.0");
+	expect_double(-0.0, "0.0");
+	expect_double(-1.23456, "-1.235");
+	expect_double(0.000001234567, "0.000001235");
+	expect_double(1.5e-20, "1.5e-20");
+	expect_double(2e18, "2e+18");
+	expect_double(NAN, "null");
+	expect_double(INFINITY, "null");
+
+	/* at any depth of a reply line, and read back as doubles */
+	json_object_object_add(o, "uptime_s", json_object_new_double(54.025616335999999));
+	json_object_object_add(o, "rate", json_object_new_double(0.0));
+	json_object_object_add(o, "n", json_object_new_int(3));
+	a = json_object_new_array();
+	json_object_array_add(a, json_object_new_double(0.1 + 0.2));
+	inner = json_object_new_object();
+	json_object_object_add(inner, "avg_ns", json_object_new_double(1234.56789));
+	json_object_array_add(a, inner);
+	json_object_object_add(o, "deep", a);
+	line = proto_line(o);
+	assert_non_null(line);
+	assert_string_equal(line, "{\"uptime_s\":54.026,\"rate\":0.0,\"n\":3,"
+				  "\"deep\":[0.3,{\"avg_ns\":1234.568}]}\n");
+	back = json_tokener_parse(line);
+	assert_true(json_object_is_type(field(back, "uptime_s"), json_type_double));
+	assert_true(json_object_is_type(field(back, "rate"), json_type_double));
+	assert_true(json_object_get_double(field(back, "uptime_s")) == 54.026);
+	json_object_put(back);
+	free(line);
+	json_object_put(o);
+}
+
 /* Every line the writer makes is UTF-8, whatever bytes its strings held. */
 static void test_line_always_utf8(void **state)
 {
@@ -780,6 +836,7 @@ int main(void)
 		cmocka_unit_test(test_error_line),
 		cmocka_unit_test(test_line_and_hist),
 		cmocka_unit_test(test_line_always_utf8),
+		cmocka_unit_test(test_double_precision),
 	};
 
 	return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
