@@ -102,15 +102,18 @@ static int apply_overrides(struct cgp_conf *c, const struct cli_overrides *o)
 	return 0;
 }
 
-/* Defaults, then the file (if any), then the command line. */
-static int load_config(struct daemon *d, const struct cli_overrides *o, struct cgp_conf *ret)
+/* Defaults, then the file (if any: *ret_read), then the command line. */
+static int load_config(struct daemon *d, const struct cli_overrides *o, struct cgp_conf *ret,
+		       bool *ret_read)
 {
 	struct cgp_conf c;
 	char err[600];
+	bool read;
 	int r;
 
 	cgp_conf_defaults(&c);
 	r = cgp_conf_parse_file(&c, d->config_path, err, sizeof(err));
+	read = r == 0;
 	if (r == -ENOENT && !d->config_explicit) {
 		log_debug("no %s, using built-in defaults", d->config_path);
 	} else if (r) {
@@ -130,6 +133,7 @@ static int load_config(struct daemon *d, const struct cli_overrides *o, struct c
 		return -EINVAL;
 	}
 	*ret = c;
+	*ret_read = read;
 	return 0;
 }
 
@@ -555,8 +559,9 @@ static void reload(struct daemon *d, const struct cli_overrides *o)
 {
 	struct cgp_conf c;
 	uint64_t thr[CGP_SIG_MAX];
+	bool was_read = d->config_read;
 
-	if (load_config(d, o, &c)) {
+	if (load_config(d, o, &c, &d->config_read)) {
 		log_error("reload failed; keeping the running configuration");
 		return;
 	}
@@ -592,7 +597,12 @@ static void reload(struct daemon *d, const struct cli_overrides *o)
 		its.it_value = its.it_interval;
 		timerfd_settime(d->timer_fd, 0, &its, NULL);
 	}
-	log_info("configuration reloaded from %s", d->config_path);
+	if (d->config_read)
+		log_info("configuration reloaded from %s", d->config_path);
+	else if (was_read)
+		log_info("%s is gone: back to the built-in defaults", d->config_path);
+	else
+		log_info("no %s: kept the built-in defaults", d->config_path);
 }
 
 static int add_ep(struct daemon *d, int fd, struct ep_source *src, enum ep_kind kind)
@@ -846,7 +856,7 @@ int main(int argc, char **argv)
 	}
 	if (o.verbose)
 		log_set_level(LOG_LVL_DEBUG);
-	if (load_config(&d, &o, &d.conf))
+	if (load_config(&d, &o, &d.conf, &d.config_read))
 		return 1;
 	if (check_only) {
 		if (access(d.config_path, F_OK))

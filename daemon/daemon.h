@@ -22,6 +22,7 @@ struct daemon {
 	struct cgp_conf conf;
 	const char *config_path;
 	bool config_explicit;
+	bool config_read; /* the running configuration came from the file, not defaults */
 	char socket_path[CGP_CONF_STR_MAX + 32];
 	char *cgroup_root; /* v2 mount (or configured root) */
 	int root_fd; /* O_RDONLY directory fd of cgroup_root (open_by_handle_at needs one) */

@@ -473,8 +473,8 @@ char *proto_line(json_object *obj)
 	char *out;
 
 	proto_round_doubles(obj);
-	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(obj,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	n = strlen(s);
 
 	for (size_t i = 0; i < n; i += k ? k : 1) {
