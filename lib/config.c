@@ -961,6 +961,58 @@ int cgp_parse_size(const char *text, uint64_t *ret)
 	return 0;
 }
 
+int cgp_parse_duration(const char *text, uint64_t unit_ns, uint64_t *ret_ns)
+{
+	static const struct {
+		const char *name;
+		uint64_t ns;
+	} units[] = { { "ns", 1 },
+		      { "us", 1000 },
+		      { "ms", 1000000 },
+		      { "s", 1000000000 },
+		      { "m", UINT64_C(60000000000) },
+		      { "h", UINT64_C(3600000000000) } };
+	unsigned long long v, frac = 0, scale = 1;
+	unsigned __int128 ns;
+	char *end;
+
+	if (!isdigit((unsigned char)text[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno)
+		return errno == ERANGE ? -ERANGE : -EINVAL;
+	if (*end == '.') {
+		if (!isdigit((unsigned char)end[1]))
+			return -EINVAL;
+		for (end++; isdigit((unsigned char)*end); end++) {
+			if (scale >= 1000000000ULL)
+				return -EINVAL;
+			frac = frac * 10 + (unsigned long long)(*end - '0');
+			scale *= 10;
+		}
+	}
+	if (*end) {
+		unit_ns = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+			if (!strcmp(end, units[i].name))
+				unit_ns = units[i].ns;
+		if (!unit_ns)
+			return -EINVAL;
+	} else if (!unit_ns) {
+		/* a bare number needs a unit, except 0, which is 0 in any */
+		if (v || frac)
+			return -EINVAL;
+		unit_ns = 1;
+	}
+	/* v * unit + frac / scale of a unit, rounded down to a nanosecond */
+	ns = (unsigned __int128)v * unit_ns + (unsigned __int128)frac * unit_ns / scale;
+	if (ns > UINT64_MAX)
+		return -ERANGE;
+	*ret_ns = (uint64_t)ns;
+	return 0;
+}
+
 void cgp_conf_dump(const struct cgp_conf *c, FILE *f)
 {
 	const char *sec = "";

@@ -165,6 +165,15 @@ int cgp_parse_cpus(const char *text, uint64_t *ret_mc);
 int cgp_parse_size(const char *text, uint64_t *ret);
 
 /*
+ * A duration as nanoseconds: a number with a fraction of at most 9 digits
+ * and a unit, ns, us, ms, s, m or h ("5ms", "1.5s", "200us"). A bare number
+ * is in units of @unit_ns ("2" with 1e9: two seconds); with @unit_ns 0 it
+ * needs a unit, except 0. Rounded down to a nanosecond. -EINVAL if it is
+ * not one (a sign, a space, another unit), -ERANGE past 2^64 ns.
+ */
+int cgp_parse_duration(const char *text, uint64_t unit_ns, uint64_t *ret_ns);
+
+/*
  * Check what a single line cannot: values set after parsing (the command
  * line), and constraints across keys (the control socket path that
  * runtime_dir implies, max_cgroups a power of two). No file:line in errbuf.

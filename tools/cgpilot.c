@@ -21,6 +21,8 @@ bool json_output;
 bool pretty_output;
 const char *bin_name = "cgpilot";
 const char *socket_path = CGPILOT_DEFAULT_SOCKET;
+/* The object and command being run ("cgroup show"), for messages. */
+static char command_words[64];
 
 bool is_prefix(const char *pfx, const char *str)
 {
@@ -40,6 +42,74 @@ int match_word(const char *word, const char *const *words)
 			found = found == -ENOENT ? i : -EEXIST;
 	}
 	return found;
+}
+
+static bool is_number(const char *a)
+{
+	return isdigit((unsigned char)a[0]) || (a[0] == '.' && isdigit((unsigned char)a[1]));
+}
+
+int cli_option(int *argcp, char ***argvp, const struct cli_opt *opts, const char **ret_val)
+{
+	const char *a = (*argvp)[0], *val = NULL;
+	int i, k = -1;
+	size_t n;
+
+	if (a[0] != '-' || !a[1] || is_number(a + 1))
+		return CLI_OPT_NONE;
+	if (a[1] == '-') {
+		n = strcspn(a + 2, "=");
+		for (i = 0; n && opts[i].name; i++) {
+			if (strncmp(a + 2, opts[i].name, n))
+				continue;
+			if (strlen(opts[i].name) == n) {
+				k = i;
+				break;
+			}
+			if (k >= 0) {
+				p_usage("ambiguous option '%.*s'", (int)n + 2, a);
+				return CLI_OPT_BAD;
+			}
+			k = i;
+		}
+		if (k < 0) {
+			p_usage("unknown option '%.*s'", (int)n + 2, a);
+			return CLI_OPT_BAD;
+		}
+		if (a[2 + n] == '=')
+			val = a + 3 + n;
+	} else {
+		for (i = 0; opts[i].name && k < 0; i++)
+			if (opts[i].short_name && opts[i].short_name == a[1])
+				k = i;
+		if (k < 0) {
+			p_usage("unknown option '-%c'", a[1]);
+			return CLI_OPT_BAD;
+		}
+		if (a[2]) {
+			if (!opts[k].has_arg) {
+				p_usage("option '-%c' takes no value", a[1]);
+				return CLI_OPT_BAD;
+			}
+			val = a + 2;
+		}
+	}
+	(*argcp)--;
+	(*argvp)++;
+	if (opts[k].has_arg && !val) {
+		if (*argcp < 1) {
+			p_usage("option '%s' needs a value", a);
+			return CLI_OPT_BAD;
+		}
+		val = (*argvp)[0];
+		(*argcp)--;
+		(*argvp)++;
+	} else if (!opts[k].has_arg && val) {
+		p_usage("option '--%s' takes no value", opts[k].name);
+		return CLI_OPT_BAD;
+	}
+	*ret_val = val;
+	return k;
 }
 
 static void print_candidates(char *buf, size_t size, const struct cmd *cmds, const char *word)
@@ -76,8 +146,15 @@ static int select_in(const struct cmd *cmds, int argc, char **argv, void (*usage
 			n++;
 		}
 	}
-	if (n == 1)
+	if (n == 1) {
+		if (!streq(found->cmd, "help")) {
+			size_t off = strlen(command_words);
+
+			snprintf(command_words + off, sizeof(command_words) - off, "%s%s",
+				 off ? " " : "", found->cmd);
+		}
 		return found->func(argc - 1, argv + 1);
+	}
 
 	if (n == 0) {
 		r = p_usage("unknown %s '%s'", what, argv[0]);
@@ -125,6 +202,28 @@ int cli_report_client_error(int r)
 	return p_err("talking to cgpilotd at %s: %s", socket_path, client_error_text(r));
 }
 
+const char *cli_command(void)
+{
+	return command_words;
+}
+
+int cli_daemon_error(const char *err)
+{
+	/* the CLI asked for something this daemon does not have: an older one */
+	if (!strncmp(err, "unknown op ", 11))
+		return p_err("cgpilotd at %s cannot do '%s %s' (%s): it is older than this "
+			     "cgpilot %s; restart it with the same version",
+			     socket_path, bin_name, command_words, err, CGPILOT_VERSION);
+	return p_err("%s", err);
+}
+
+int cli_bad_reply(const char *missing)
+{
+	return p_err("cgpilotd at %s answered '%s %s' without %s (is it another version than "
+		     "this cgpilot %s?)",
+		     socket_path, bin_name, command_words, missing, CGPILOT_VERSION);
+}
+
 int cli_connect(struct client **ret_client)
 {
 	int r;
@@ -162,7 +261,7 @@ int cli_call(struct json_object *req, int timeout_ms, struct json_object **ret_r
 
 	err = jget_str(reply, "error");
 	if (err) {
-		r = p_err("%s", err);
+		r = cli_daemon_error(err);
 		json_object_put(reply);
 		return r;
 	}
@@ -230,16 +329,33 @@ enum {
 	OPT_SOCKET = 256,
 };
 
-static bool is_negative_number(const char *a)
+/* -j, -pv, --json, --sock=PATH, ...: the CLI's own options, by name or prefix. */
+static bool is_global_option(const char *a)
 {
-	return a[0] == '-' &&
-	       (isdigit((unsigned char)a[1]) || (a[1] == '.' && isdigit((unsigned char)a[2])));
+	static const char *const longs[] = { "json", "pretty",	"verbose", "socket",
+					     "help", "version", NULL };
+	size_t n;
+
+	if (a[0] != '-' || !a[1])
+		return false;
+	if (a[1] == '-') {
+		n = strcspn(a + 2, "=");
+		for (int i = 0; n && longs[i]; i++)
+			if (!strncmp(a + 2, longs[i], n))
+				return true;
+		return false;
+	}
+	for (const char *p = a + 1; *p; p++)
+		if (!strchr("jpvhV", *p))
+			return false;
+	return true;
 }
 
 /*
- * Options may come anywhere, as in bpftool, but "priority -5" is a keyword and
- * its value: puts the options first, then "--", then the words in their order,
- * a negative number after the object being a word. NULL when out of memory.
+ * Options may come anywhere, as in bpftool: puts the CLI's own first, then
+ * "--", then the words in their order. After the object, anything else that
+ * starts with '-' is a word: a command's own option (event --count, top -n)
+ * or a negative value (priority -5). NULL when out of memory.
  */
 static char **order_args(int argc, char **argv)
 {
@@ -261,7 +377,7 @@ static char **order_args(int argc, char **argv)
 				words[nw++] = argv[i];
 			break;
 		}
-		if (a[0] != '-' || !a[1] || (nw && is_negative_number(a))) {
+		if (a[0] != '-' || !a[1] || (nw && !is_global_option(a))) {
 			words[nw++] = argv[i];
 			continue;
 		}

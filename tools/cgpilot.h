@@ -20,6 +20,7 @@ enum cli_exit {
 	CLI_ERR = 1,
 	CLI_USAGE = 2,
 	CLI_REFUSED = 3, /* the daemon refused an admission: no room, no controller, ... */
+	CLI_TIMEDOUT = 124, /* event --timeout ran out before --count events (as timeout(1)) */
 };
 
 /* Time allowed for a reply to an ordinary request. */
@@ -52,6 +53,25 @@ bool is_prefix(const char *pfx, const char *str);
  */
 int match_word(const char *word, const char *const *words);
 
+/* A command's own option (event --count N, top -n N). */
+struct cli_opt {
+	const char *name; /* --name, or a unique prefix of it */
+	char short_name; /* -c, or 0 */
+	bool has_arg;
+};
+
+#define CLI_OPT_NONE (-1) /* argv[0] is no option: a word, or a negative number */
+#define CLI_OPT_BAD (-2) /* a usage error, printed */
+
+/*
+ * If argv[0] is one of @opts (NULL-terminated by name), consumes it and its
+ * value (--name=V, --name V, -cV, -c V) into *ret_val (NULL for an option
+ * without one) and returns its index; CLI_OPT_NONE, consuming nothing, when
+ * argv[0] does not start with '-' or is a number; CLI_OPT_BAD for an
+ * unknown or ambiguous option or a missing value.
+ */
+int cli_option(int *argcp, char ***argvp, const struct cli_opt *opts, const char **ret_val);
+
 /* Consumes the current argument; the caller checked that one is left. */
 #define NEXT_ARG()      \
 	({              \
@@ -78,6 +98,15 @@ struct client;
 int cli_connect(struct client **ret_client);
 /* Prints the error of a failed client call (-errno) and returns CLI_ERR. */
 int cli_report_client_error(int r);
+/*
+ * Prints the daemon's "error" and returns CLI_ERR; an op this daemon does not
+ * know is told as the command the user typed, from an older daemon.
+ */
+int cli_daemon_error(const char *err);
+/* A reply without @missing ("a \"cgroups\" array"): CLI_ERR, naming the command. */
+int cli_bad_reply(const char *missing);
+/* The object and command being run, as typed in full ("cgroup show"). */
+const char *cli_command(void);
 
 /* node show's allocation part (cmd_node_alloc.c): requested, free, pools, owners. */
 void node_print_alloc(struct json_object *node);

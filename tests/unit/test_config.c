@@ -747,6 +747,51 @@ static void test_sizes(void **state)
 	assert_true(v == 7); /* untouched */
 }
 
+static void test_duration(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(cgp_parse_duration("5ms", 0, &v), 0);
+	assert_true(v == 5000000);
+	assert_int_equal(cgp_parse_duration("200us", 0, &v), 0);
+	assert_true(v == 200000);
+	assert_int_equal(cgp_parse_duration("1.5s", 0, &v), 0);
+	assert_true(v == 1500000000);
+	assert_int_equal(cgp_parse_duration("0.25ms", 0, &v), 0);
+	assert_true(v == 250000);
+	assert_int_equal(cgp_parse_duration("2m", 0, &v), 0);
+	assert_true(v == 120000000000ULL);
+	assert_int_equal(cgp_parse_duration("1h", 0, &v), 0);
+	assert_true(v == 3600000000000ULL);
+	assert_int_equal(cgp_parse_duration("17ns", 0, &v), 0);
+	assert_true(v == 17);
+	assert_int_equal(cgp_parse_duration("0", 0, &v), 0);
+	assert_true(v == 0);
+	/* a bare number in the caller's unit: seconds */
+	assert_int_equal(cgp_parse_duration("2", 1000000000, &v), 0);
+	assert_true(v == 2000000000);
+	assert_int_equal(cgp_parse_duration("0.5", 1000000000, &v), 0);
+	assert_true(v == 500000000);
+	assert_int_equal(cgp_parse_duration("300ms", 1000000000, &v), 0);
+	assert_true(v == 300000000);
+	assert_int_equal(cgp_parse_duration("1.0000000015s", 0, &v), -EINVAL);
+	v = 7;
+	assert_int_equal(cgp_parse_duration("5", 0, &v), -EINVAL); /* which unit? */
+	assert_int_equal(cgp_parse_duration("", 0, &v), -EINVAL);
+	assert_int_equal(cgp_parse_duration("-5ms", 0, &v), -EINVAL);
+	assert_int_equal(cgp_parse_duration(" 5ms", 0, &v), -EINVAL);
+	assert_int_equal(cgp_parse_duration("5 ms", 0, &v), -EINVAL);
+	assert_int_equal(cgp_parse_duration("5msx", 0, &v), -EINVAL);
+	assert_int_equal(cgp_parse_duration("5d", 0, &v), -EINVAL);
+	assert_int_equal(cgp_parse_duration("5.ms", 0, &v), -EINVAL);
+	assert_int_equal(cgp_parse_duration(".5s", 0, &v), -EINVAL);
+	assert_int_equal(cgp_parse_duration("ms", 0, &v), -EINVAL);
+	assert_int_equal(cgp_parse_duration("6000000h", 0, &v), -ERANGE);
+	assert_int_equal(cgp_parse_duration("99999999999999999999ns", 0, &v), -ERANGE);
+	assert_true(v == 7); /* untouched */
+}
+
 static void test_cpus(void **state)
 {
 	uint64_t mc;
@@ -974,6 +1019,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_cpus),
+		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_container_keys),
 		cmocka_unit_test(test_named_sections),
 		cmocka_unit_test(test_node_keys),
