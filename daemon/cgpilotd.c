@@ -957,8 +957,8 @@ int main(int argc, char **argv)
 	/* the machine's shape does not change while we run: read it once */
 	r = topology__read("", &d.topo);
 	if (r)
-		log_warn_errno(r, "Failed to read the CPU topology from /sys: %m; node.show "
-				  "will retry");
+		log_warn_errno(r, "Failed to read the CPU topology from /sys: %m; 'cgpilot node "
+				  "show' will retry");
 	else if ((r = node_alloc__compute(d.topo, d.conf.reserved_cpus, d.conf.reserved_memory,
 					  &d.alloc, errbuf, sizeof(errbuf)))) {
 		log_error("[node] %s", errbuf);

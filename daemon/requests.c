@@ -621,7 +621,8 @@ void requests_deferred_ready(struct daemon *d, struct ep_source *src)
 		return; /* its client left earlier in this batch */
 	n = telemetry__progs(d->tel, now, MAX_PROGS);
 	if (n != df->nprogs) {
-		ctl_client__reply_error(df->cl, "prog.show: programs changed while sampling");
+		ctl_client__reply_error(df->cl, "the BPF programs changed while they were "
+						"sampled; ask again");
 	} else {
 		json_object *o = ok_reply();
 
@@ -1044,7 +1045,8 @@ static int do_map_dump(struct daemon *d, struct ctl_client *cl, json_object *req
 		if (!strcmp(maps[i].name, name))
 			m = &maps[i];
 	if (!m)
-		return ctl_client__reply_error(cl, "no map '%s' (see map.list for our maps)", name);
+		return ctl_client__reply_error(cl, "no map '%s' ('cgpilot map show' lists ours)",
+					       name);
 	why = undumpable(m);
 	if (why)
 		return ctl_client__reply_error(cl, "map '%s' cannot be dumped: it %s", name, why);
@@ -1161,7 +1163,7 @@ static const struct op ops[] = {
 	{ "node.show", READERS, do_node_show, NULL },
 	{ "map.list", READERS, do_map_list, NULL },
 	{ "map.dump", READERS, do_map_dump, NULL },
-	{ "prog.show", ROOT, do_prog_show, "prog.show turns on BPF stats, root only" },
+	{ "prog.show", ROOT, do_prog_show, "sampling BPF programs turns on BPF stats, root only" },
 	{ "threshold.set", ROOT, do_threshold_set, "only root may change thresholds" },
 	{ "container.admit", ROOT, do_container_admit, "only root may admit containers" },
 	{ "container.started", ROOT, do_container_started, "only root may report a start" },

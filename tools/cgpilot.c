@@ -211,9 +211,9 @@ int cli_daemon_error(const char *err)
 {
 	/* the CLI asked for something this daemon does not have: an older one */
 	if (!strncmp(err, "unknown op ", 11))
-		return p_err("cgpilotd at %s cannot do '%s %s' (%s): it is older than this "
-			     "cgpilot %s; restart it with the same version",
-			     socket_path, bin_name, command_words, err, CGPILOT_VERSION);
+		return p_err("cgpilotd at %s cannot do '%s %s': it is older than this cgpilot "
+			     "%s; restart it with the same version",
+			     socket_path, bin_name, command_words, CGPILOT_VERSION);
 	return p_err("%s", err);
 }
 

@@ -179,7 +179,7 @@ static int do_list(int argc, char **argv)
 	cgroups = jget_array(reply, "cgroups");
 	if (!cgroups) {
 		json_object_put(reply);
-		return p_err("cgpilotd's cgroup.list reply has no \"cgroups\" array");
+		return cli_bad_reply("a \"cgroups\" array");
 	}
 	json_object_array_sort(cgroups, brief_cmp);
 
@@ -495,7 +495,7 @@ static int do_why(int argc, char **argv)
 	why = jget_obj(reply, "why");
 	if (!why) {
 		json_object_put(reply);
-		return p_err("cgpilotd's cgroup.why reply has no \"why\" object");
+		return cli_bad_reply("a \"why\" object");
 	}
 	if (json_print_reply(reply)) {
 		json_object_put(reply);
@@ -570,7 +570,7 @@ static int do_show(int argc, char **argv)
 	cg = jget_obj(reply, "cgroup");
 	if (!cg) {
 		json_object_put(reply);
-		return p_err("cgpilotd's cgroup.show reply has no \"cgroup\" object");
+		return cli_bad_reply("a \"cgroup\" object");
 	}
 	if (!json_print_reply(reply))
 		print_detail(cg);

@@ -635,8 +635,10 @@ static int call_hint(struct json_object *req, void (*print)(struct json_object *
 	if (r != CLI_OK)
 		return r;
 	err = jget_str(reply, "error");
-	if (err)
-		r = p_err("%s%s", err, when && strstr(err, when) ? hint : "");
+	if (err && when && strstr(err, when))
+		r = p_err("%s%s", err, hint);
+	else if (err)
+		r = cli_daemon_error(err);
 	else if (!is_ok(reply))
 		r = bad_reply();
 	else if (!json_print_reply(reply) && print)
@@ -730,7 +732,7 @@ static int admit(struct json_object *req)
 	log_debug("reply: %s", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
 	if (jget_str(reply, "error") && !jget_str(reply, "refused")) {
 		/* not a verdict on the request: no permission, a malformed field */
-		r = p_err("%s", jget_str(reply, "error"));
+		r = cli_daemon_error(jget_str(reply, "error"));
 		goto out;
 	}
 	if (jget_str(reply, "error")) {

@@ -95,7 +95,7 @@ static int do_show(int argc, char **argv)
 	maps = jget_array(reply, "maps");
 	if (!maps) {
 		json_object_put(reply);
-		return p_err("cgpilotd's map.list reply has no \"maps\" array");
+		return cli_bad_reply("a \"maps\" array");
 	}
 	if (name) {
 		one = json_object_new_array();

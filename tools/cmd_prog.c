@@ -145,7 +145,7 @@ static int do_show(int argc, char **argv)
 	progs = jget_array(reply, "progs");
 	if (!progs) {
 		json_object_put(reply);
-		return p_err("cgpilotd's prog.show reply has no \"progs\" array");
+		return cli_bad_reply("a \"progs\" array");
 	}
 	json_object_array_sort(progs, prog_cmp);
 

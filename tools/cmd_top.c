@@ -175,8 +175,9 @@ static struct json_object *sorted_rows(struct json_object *reply, enum sort_key 
 }
 
 /*
- * One cgroup.list call: 0 with *ret_reply, -EINTR, -errno from the client, or
- * -EPROTO with the daemon's error in *ret_msg (the caller frees it). Prints
+ * One cgroup.list call: 0 with *ret_reply, -EINTR, -errno from the client,
+ * -EPROTO with the daemon's error in *ret_msg (the caller frees it), or
+ * -ENODATA for a reply without "cgroups". Prints
  * nothing, so that a live view can leave the terminal first.
  */
 static int fetch(struct client *c, struct json_object **ret_reply, char **ret_msg)
@@ -194,10 +195,9 @@ static int fetch(struct client *c, struct json_object **ret_reply, char **ret_ms
 		return r;
 	err = jget_str(reply, "error");
 	if (err || !jget_array(reply, "cgroups")) {
-		*ret_msg =
-			strdup(err ? err : "cgpilotd's cgroup.list reply has no \"cgroups\" array");
+		*ret_msg = err ? strdup(err) : NULL;
 		json_object_put(reply);
-		return -EPROTO;
+		return err ? -EPROTO : -ENODATA;
 	}
 	*ret_reply = reply;
 	return 0;
@@ -206,10 +206,12 @@ static int fetch(struct client *c, struct json_object **ret_reply, char **ret_ms
 static int report_fetch_error(int r, char *msg)
 {
 	if (r == -EPROTO) {
-		r = p_err("%s", msg ? msg : "out of memory");
+		r = msg ? cli_daemon_error(msg) : p_err("out of memory");
 		free(msg);
 		return r;
 	}
+	if (r == -ENODATA)
+		return cli_bad_reply("a \"cgroups\" array");
 	return cli_report_client_error(r);
 }
 

@@ -8,7 +8,10 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
+import tempfile
+import threading
 import time
 
 from harness import *  # noqa: F401,F403
@@ -72,7 +75,82 @@ def t_event_count_timeout(ctx):
     assert "--timeout" in d.cli("event", "help").stdout
 
 
+def protocol_ops():
+    """The control ops, from the daemon's table (daemon/requests.c)."""
+    with open(os.path.join(ROOT, "daemon", "requests.c")) as f:
+        return re.findall(r'^\t\{ "([a-z]+\.[a-z]+)", (?:READERS|ROOT),', f.read(), re.M)
+
+
+class FakeDaemon:
+    """A control socket that answers every request with reply(op): what an
+    older or broken cgpilotd would say, which the real one never does."""
+
+    def __init__(self, ctx, reply):
+        self.dir = tempfile.mkdtemp(prefix="cgpilot-itest-fake-")
+        ctx.dirs.append(self.dir)
+        self.sock = os.path.join(self.dir, "cgpilot.sock")
+        self.srv = socket.socket(socket.AF_UNIX)
+        self.srv.bind(self.sock)
+        self.srv.listen(8)
+        self.reply = reply
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            with c:
+                line = c.makefile("r").readline()
+                if line:
+                    c.sendall((json.dumps(self.reply(json.loads(line)["op"])) + "\n").encode())
+
+    def cli(self, *args):
+        return subprocess.run([CLI, "--socket", self.sock] + list(args), capture_output=True,
+                              text=True, timeout=10)
+
+    def close(self):
+        self.srv.close()
+
+
+COMMANDS = [["cgroup", "list"], ["cgroup", "show", "/"], ["node", "status"], ["node", "show"],
+            ["map", "show"], ["prog", "show", "sample", "0"], ["top"], ["container", "list"],
+            ["policy", "show"], ["event", "--timeout", "2"]]
+
+
+def t_errors_name_commands(ctx):
+    """Errors name the command typed, never a protocol op (map.list): a
+    daemon without an op, a reply without its data, the daemon's own."""
+    ops = protocol_ops()
+    assert "map.list" in ops and "cgroup.show" in ops, ops
+    old = FakeDaemon(ctx, lambda op: {"error": "unknown op '%s'" % op})
+    empty = FakeDaemon(ctx, lambda op: {"ok": True})
+    try:
+        for cmd in COMMANDS:
+            typed = " ".join(w for w in cmd if not w.startswith("-") and not w.isdigit()
+                             and w not in ("/", "sample"))
+            r = old.cli(*cmd)
+            assert r.returncode == 1, (cmd, r)
+            assert "cannot do 'cgpilot %s'" % typed in r.stderr, (cmd, r.stderr)
+            assert not [op for op in ops if op in r.stderr], (cmd, r.stderr)
+            if cmd[0] in ("node", "policy", "event", "container"):
+                continue  # printed from what there is
+            r = empty.cli(*cmd)
+            assert r.returncode == 1, (cmd, r)
+            assert "answered 'cgpilot %s' without" % typed in r.stderr, (cmd, r.stderr)
+            assert not [op for op in ops if op in r.stderr], (cmd, r.stderr)
+    finally:
+        old.close()
+        empty.close()
+    d = ctx.daemon("errnames").start()
+    r = d.cli("map", "dump", "nosuch", check=False)
+    assert r.returncode == 1 and "'cgpilot map show' lists" in r.stderr, r.stderr
+    assert not [op for op in ops if op in r.stderr], r.stderr
+
+
 TESTS = [
+    ("errors_name_commands", t_errors_name_commands),
     ("event_count_timeout", t_event_count_timeout),
     ("sighup_without_config_file", t_sighup_without_config_file),
 ]
