@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * cgpilot top [interval MS] [sort KEY]: cgroups sorted by pressure, refreshed
- * from `cgroup.list` on a terminal; one frame (or one JSON snapshot) otherwise.
+ * cgpilot top [interval MS] [sort KEY] [-b] [-n N] [-d S]: cgroups sorted by
+ * pressure, refreshed from `cgroup.list` on a terminal; plain frames (or JSON
+ * snapshots) one after another in batch mode, for scripts, as top -b.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 
 #include "cgpilot.h"
 #include "client.h"
+#include "config.h"
 #include "log.h"
 #include "output.h"
 #include "util.h"
@@ -38,7 +40,7 @@ static const char *const sort_titles[] = { "CPU wait", "memory stall", "I/O wait
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s top [interval MS] [sort { cpu | memory | io }]\n"
+		"Usage: %s top [interval MS] [sort { cpu | memory | io }] [-b] [-n N] [-d S]\n"
 		"       %s top help\n"
 		"\n"
 		"       MS := refresh interval in milliseconds, %d..%d, default %d\n"
@@ -48,9 +50,16 @@ static void usage(FILE *f)
 		"daemon's last sample interval, the time their tasks waited for a CPU (WAIT/s),\n"
 		"stalled in memory reclaim (RECLAIM/s) and slept in I/O wait (IOWAIT/s), with\n"
 		"their CPU time (CPU/s) and the pressure episodes active. Keys: c, m, i sort by\n"
-		"CPU wait, memory stall or I/O wait; q quits. When stdout is not a terminal one\n"
-		"frame is printed, with -j one JSON snapshot {\"sort\", \"cgroups\": [...]}\n"
-		"(cgroups as in 'cgroup list -j', sorted).\n",
+		"CPU wait, memory stall or I/O wait; q quits.\n"
+		"-b, --batch: batch mode, for scripts: frames in plain text, without terminal\n"
+		"    control codes, one after another (a blank line between), until -n frames\n"
+		"    were printed or interrupted; with -j one JSON snapshot a line,\n"
+		"    {\"sort\", \"cgroups\": [...]} (cgroups as in 'cgroup list -j', sorted).\n"
+		"-n, --iterations N: N frames, then exit.\n"
+		"-d, --delay S: seconds between frames (as 0.5; or with a unit, 500ms), the\n"
+		"    same as interval.\n"
+		"When stdout is not a terminal, or with -j, it is batch mode, of one frame\n"
+		"unless -b or -n says otherwise.\n",
 		bin_name, bin_name, INTERVAL_MS_MIN, INTERVAL_MS_MAX, INTERVAL_MS_DEFAULT);
 }
 
@@ -108,38 +117,100 @@ static void term_leave(struct term *t)
 	}
 }
 
-static int parse_args(int argc, char **argv, int *ret_ms, enum sort_key *ret_sort)
+struct top_args {
+	int ms;
+	enum sort_key key;
+	bool batch;
+	uint64_t frames; /* 0: until interrupted */
+};
+
+static int parse_interval(const char *s, int *ret_ms)
 {
-	static const char *const keywords[] = { "interval", "sort", NULL };
 	unsigned long ms;
 	char *end;
-	int k;
+
+	errno = 0;
+	ms = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || ms < INTERVAL_MS_MIN ||
+	    ms > INTERVAL_MS_MAX)
+		return p_usage("interval '%s' is not a number of milliseconds in %d..%d", s,
+			       INTERVAL_MS_MIN, INTERVAL_MS_MAX);
+	*ret_ms = (int)ms;
+	return CLI_OK;
+}
+
+static int parse_delay(const char *s, int *ret_ms)
+{
+	uint64_t ns;
+
+	if (cgp_parse_duration(s, 1000000000, &ns) || ns < INTERVAL_MS_MIN * 1000000ULL ||
+	    ns > INTERVAL_MS_MAX * 1000000ULL)
+		return p_usage("delay '%s' is not a number of seconds in %g..%d", s,
+			       INTERVAL_MS_MIN / 1000.0, INTERVAL_MS_MAX / 1000);
+	*ret_ms = (int)(ns / 1000000);
+	return CLI_OK;
+}
+
+static int parse_frames(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] < '0' || s[0] > '9' || v == 0)
+		return p_usage("iterations '%s' is not a number of frames, 1 or more", s);
+	*ret = v;
+	return CLI_OK;
+}
+
+static int parse_args(int argc, char **argv, struct top_args *a)
+{
+	static const char *const keywords[] = { "interval", "sort", NULL };
+	static const struct cli_opt opts[] = {
+		{ "batch", 'b', false },
+		{ "iterations", 'n', true },
+		{ "delay", 'd', true },
+		{ NULL, 0, false },
+	};
+	const char *val;
+	int k, r;
 
 	while (argc > 0) {
+		k = cli_option(&argc, &argv, opts, &val);
+		if (k == CLI_OPT_BAD)
+			return CLI_USAGE;
+		if (k >= 0) {
+			r = CLI_OK;
+			if (k == 0)
+				a->batch = true;
+			else if (k == 1)
+				r = parse_frames(val, &a->frames);
+			else
+				r = parse_delay(val, &a->ms);
+			if (r != CLI_OK)
+				return r;
+			continue;
+		}
 		k = match_word(argv[0], keywords);
 		if (k < 0)
-			return p_usage("unexpected argument '%s' (expected 'interval MS' or "
-				       "'sort KEY')",
+			return p_usage("unexpected argument '%s' (expected 'interval MS', "
+				       "'sort KEY', -b, -n N or -d S)",
 				       argv[0]);
 		NEXT_ARG();
 		if (argc < 1)
 			return p_usage("'%s' needs a value", keywords[k]);
 		if (k == 0) {
-			errno = 0;
-			ms = strtoul(argv[0], &end, 10);
-			if (errno || end == argv[0] || *end || argv[0][0] == '-' ||
-			    ms < INTERVAL_MS_MIN || ms > INTERVAL_MS_MAX)
-				return p_usage("interval '%s' is not a number of milliseconds in "
-					       "%d..%d",
-					       argv[0], INTERVAL_MS_MIN, INTERVAL_MS_MAX);
-			*ret_ms = (int)ms;
+			r = parse_interval(argv[0], &a->ms);
+			if (r != CLI_OK)
+				return r;
 		} else {
 			int s = match_word(argv[0], sort_words);
 
 			if (s < 0)
 				return p_usage("%s sort key '%s' (expected cpu, memory or io)",
 					       s == -EEXIST ? "ambiguous" : "unknown", argv[0]);
-			*ret_sort = (enum sort_key)s;
+			a->key = (enum sort_key)s;
 		}
 		NEXT_ARG();
 	}
@@ -342,22 +413,31 @@ static int wait_key(struct term *t, int64_t deadline)
 	return (unsigned char)ch;
 }
 
-static int live(struct client *c, int interval_ms, enum sort_key key)
+static void catch_signals(const struct sigaction *sa, bool live)
+{
+	/* no SA_RESTART: a signal ends the wait so that the terminal is restored */
+	sigaction(SIGINT, sa, NULL);
+	sigaction(SIGTERM, sa, NULL);
+	sigaction(SIGHUP, sa, NULL);
+	if (live) {
+		sigaction(SIGWINCH, sa, NULL);
+		sigaction(SIGTSTP, sa, NULL);
+	}
+}
+
+static int live(struct client *c, const struct top_args *a)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct json_object *reply = NULL, *rows = NULL;
+	enum sort_key key = a->key;
 	struct term t = { 0 };
+	uint64_t frames = 0;
 	int64_t next = 0;
 	char *msg = NULL;
 	int r = 0, k;
 
-	/* no SA_RESTART: a signal ends the wait so that the terminal is restored */
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGWINCH, &sa, NULL);
-	sigaction(SIGTSTP, &sa, NULL);
+	catch_signals(&sa, true);
 	term_enter(&t);
 	while (!stop) {
 		if (suspend) {
@@ -373,6 +453,9 @@ static int live(struct client *c, int interval_ms, enum sort_key key)
 		if (mono_ms() >= next) {
 			struct json_object *fresh = NULL;
 
+			/* -n: the last frame stays up for an interval too */
+			if (a->frames && frames == a->frames)
+				break;
 			r = fetch(c, &fresh, &msg);
 			if (r == -EINTR) {
 				r = 0;
@@ -383,7 +466,8 @@ static int live(struct client *c, int interval_ms, enum sort_key key)
 			json_object_put(reply);
 			reply = fresh;
 			rows = sorted_rows(reply, key);
-			next = mono_ms() + interval_ms;
+			next = mono_ms() + a->ms;
+			frames++;
 			draw(rows, key);
 		}
 		if (resized) {
@@ -405,15 +489,10 @@ static int live(struct client *c, int interval_ms, enum sort_key key)
 	return r ? report_fetch_error(r, msg) : CLI_OK;
 }
 
-static int snapshot(struct client *c, enum sort_key key)
+static void print_frame(struct json_object *rows, enum sort_key key)
 {
-	struct json_object *reply = NULL, *rows, *out;
-	char *msg = NULL;
-	int r = fetch(c, &reply, &msg);
+	struct json_object *out;
 
-	if (r)
-		return report_fetch_error(r, msg);
-	rows = sorted_rows(reply, key);
 	if (json_output) {
 		out = json_object_new_object();
 		json_object_object_add(out, "sort", json_object_new_string(sort_words[key]));
@@ -424,26 +503,59 @@ static int snapshot(struct client *c, enum sort_key key)
 		render(stdout, rows, key, false, 0, 0);
 		fflush(stdout);
 	}
-	json_object_put(reply);
+}
+
+/* Frames one after another, a blank line between, @a->frames of them (0: until a signal). */
+static int batch(struct client *c, const struct top_args *a)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct json_object *reply = NULL;
+	int64_t next = 0, left;
+	char *msg = NULL;
+	int r;
+
+	sigemptyset(&sa.sa_mask);
+	catch_signals(&sa, false);
+	for (uint64_t i = 0; !stop && (!a->frames || i < a->frames); i++) {
+		while (!stop && (left = next - mono_ms()) > 0)
+			poll(NULL, 0, (int)left);
+		if (stop)
+			break;
+		r = fetch(c, &reply, &msg);
+		if (r == -EINTR && stop)
+			break;
+		if (r)
+			return report_fetch_error(r, msg);
+		next = mono_ms() + a->ms;
+		if (i && !json_output)
+			putchar('\n');
+		print_frame(sorted_rows(reply, a->key), a->key);
+		json_object_put(reply);
+		reply = NULL;
+	}
 	return CLI_OK;
 }
 
 static int do_run(int argc, char **argv)
 {
-	enum sort_key key = SORT_CPU;
-	int ms = INTERVAL_MS_DEFAULT, r;
+	struct top_args a = { .ms = INTERVAL_MS_DEFAULT, .key = SORT_CPU };
 	struct client *c = NULL;
+	int r;
 
-	r = parse_args(argc, argv, &ms, &key);
+	r = parse_args(argc, argv, &a);
 	if (r != CLI_OK)
 		return r;
 	r = cli_connect(&c);
 	if (r != CLI_OK)
 		return r;
-	if (json_output || !isatty(STDOUT_FILENO))
-		r = snapshot(c, key);
-	else
-		r = live(c, ms, key);
+	if (a.batch || json_output || !isatty(STDOUT_FILENO)) {
+		/* not asked for batch mode: one frame, for a pipe or -j */
+		if (!a.batch && !a.frames)
+			a.frames = 1;
+		r = batch(c, &a);
+	} else {
+		r = live(c, &a);
+	}
 	client__free(c);
 	return r;
 }

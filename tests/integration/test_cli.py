@@ -6,6 +6,7 @@ agreeing, JSON numbers at a sensible precision; and the daemon's word on a
 SIGHUP without a configuration file."""
 import json
 import os
+import pty
 import re
 import signal
 import socket
@@ -149,7 +150,70 @@ def t_errors_name_commands(ctx):
     assert not [op for op in ops if op in r.stderr], r.stderr
 
 
+def read_pty(p, master, timeout):
+    """All a process wrote to the terminal @master until it exits."""
+    out = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process is gone and closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    p.wait(timeout=max(0.1, deadline - time.time()))
+    return out.decode(errors="replace")
+
+
+def t_top_batch(ctx):
+    """top -b -n N -d S: N plain frames S apart, even on a terminal (no
+    escape sequences); -n alone into a pipe, and JSON snapshots one a line."""
+    cgs = ctx.cgroups("topb")
+    a = cgs.make("a")
+    d = ctx.daemon("topb").start()
+    ps = cgs.busy(a, 1)
+    master, slave = pty.openpty()
+    try:
+        t0 = time.time()
+        p = subprocess.Popen([CLI, "--socket", d.sock, "top", "-b", "-n", "3", "-d", "0.3"],
+                             stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+        ctx.procs.append(p)
+        os.close(slave)
+        slave = None
+        out = read_pty(p, master, 15)
+        took = time.time() - t0
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+    assert p.returncode == 0, (p.returncode, out)
+    assert "\x1b" not in out, repr(out[:300])
+    frames = out.replace("\r\n", "\n").split("\n\n")
+    assert len(frames) == 3, repr(out[:600])
+    for f in frames:
+        lines = f.strip("\n").splitlines()
+        assert lines[0].startswith("cgpilot top") and "keys:" not in lines[0], lines[:2]
+        assert "WAIT/s*" in lines[1], lines[:2]
+    assert any(cgs.rel("a") in f for f in frames), out[:2000]
+    assert 0.5 < took < 10, took  # two delays of 0.3 s between three frames
+
+    r = d.cli("top", "-n", "2", "--delay", "200ms", "sort", "io")
+    assert r.stdout.count("cgpilot top") == 2 and "\n\ncgpilot top" in r.stdout, r.stdout[:500]
+    assert "IOWAIT/s*" in r.stdout, r.stdout[:300]
+    r = d.cli("-j", "top", "--iterations=3", "-d", "0.1")
+    snaps = [json.loads(l) for l in r.stdout.splitlines()]
+    assert len(snaps) == 3 and all(s["sort"] == "cpu" and s["cgroups"] for s in snaps), \
+        r.stdout[:300]
+    for bad, word in ((["-n", "0"], "iterations"), (["-d", "0.01"], "delay"),
+                      (["-d", "soon"], "delay"), (["-x"], "unknown option '-x'")):
+        r = d.cli("top", *bad, check=False)
+        assert r.returncode == 2 and word in r.stderr, (bad, r.stderr)
+    cgs.stop(ps)
+
+
 TESTS = [
+    ("top_batch", t_top_batch),
     ("errors_name_commands", t_errors_name_commands),
     ("event_count_timeout", t_event_count_timeout),
     ("sighup_without_config_file", t_sighup_without_config_file),
