@@ -354,7 +354,15 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 		if (!path)
 			return refuse(c, cl, REFUSE_INVALID,
 				      "a runtime-created container needs \"path\", its cgroup");
-		if (cgfs_normalize_path(path, &norm, &msg) || !norm[0]) {
+		r = cgfs_normalize_path(path, &norm, &msg);
+		if (!r) {
+			/* a full path under the mount: the part below it */
+			const char *below = cgfs_below_mount(c->d->cgroup_root, norm);
+
+			if (below)
+				memmove(norm, below, strlen(below) + 1);
+		}
+		if (r || !norm[0]) {
 			snprintf(why, sizeof(why), "path '%.200s': %s", path,
 				 msg ? msg : "the root is not a container");
 			return refuse(c, cl, REFUSE_INVALID, why);

@@ -98,7 +98,11 @@ void observe_free(struct daemon *d);
 int daemon_read_kernel_stats(struct daemon *d, struct cg *c);
 /* Read one cgroup's BPF counters now (slot looked up if unknown). */
 int daemon_read_bpf_stats(struct daemon *d, struct cg *c);
-/* Resolve a user's cgroup argument (path or id). */
+/*
+ * Resolve a user's cgroup argument: an id, a path relative to the v2 mount,
+ * or a full path under it. *ret_msg may point to a buffer the next call
+ * overwrites.
+ */
 struct cg *daemon_resolve_cgroup(struct daemon *d, const char *arg, const char **ret_msg);
 
 /* Control requests (daemon/requests.c). */

@@ -62,12 +62,31 @@ int observe_discover(struct daemon *d)
 	return 0;
 }
 
+/* A normalised path: its display form taken back to the bytes, else as bytes. */
+static struct cg *find_path(struct daemon *d, const char *norm, const char **ret_msg)
+{
+	_cleanup_free_ char *raw = NULL;
+	struct cg *c;
+	int r;
+
+	r = cgfs_decode_display(norm, &raw);
+	if (r == -EINVAL) {
+		*ret_msg = "cgroup path encodes a NUL byte (%00), which no cgroup name has";
+		return NULL;
+	}
+	c = model__find_path(d->model, raw ? raw : norm);
+	if (!c && raw)
+		c = model__find_path(d->model, norm);
+	return c;
+}
+
 struct cg *daemon_resolve_cgroup(struct daemon *d, const char *arg, const char **ret_msg)
 {
-	_cleanup_free_ char *norm = NULL, *raw = NULL;
+	static char msg[512];
+	_cleanup_free_ char *norm = NULL;
+	const char *below, *why = NULL;
 	struct cg *c;
 	char *end;
-	int r;
 
 	/* "" is no path: it must not mean the root by accident */
 	if (!arg[0]) {
@@ -88,19 +107,29 @@ struct cg *daemon_resolve_cgroup(struct daemon *d, const char *arg, const char *
 	}
 	if (cgfs_normalize_path(arg, &norm, ret_msg))
 		return NULL;
-	/* paths are shown in display form (cgfs_display_path): take that back to
-	 * the bytes, and the argument as bytes if no display form matches */
-	r = cgfs_decode_display(norm, &raw);
-	if (r == -EINVAL) {
-		*ret_msg = "cgroup path encodes a NUL byte (%00), which no cgroup name has";
+	/* a full path under the mount names the cgroup below it, unless a
+	 * cgroup has that relative path */
+	c = find_path(d, norm, &why);
+	below = why ? NULL : cgfs_below_mount(d->cgroup_root, norm);
+	if (!c && below)
+		c = find_path(d, below, &why);
+	if (c)
+		return c;
+	if (why) {
+		*ret_msg = why;
 		return NULL;
 	}
-	c = model__find_path(d->model, raw ? raw : norm);
-	if (!c && raw)
-		c = model__find_path(d->model, norm);
-	if (!c)
-		*ret_msg = "no such cgroup under the cgroup v2 root";
-	return c;
+	if (!below && !strncmp(norm, "sys/fs/cgroup", 13))
+		/* a full path, but not under the v2 mount: a v1 hierarchy's */
+		snprintf(msg, sizeof(msg),
+			 "no such cgroup: paths are relative to the cgroup v2 mount %s, or "
+			 "under it",
+			 d->cgroup_root);
+	else
+		snprintf(msg, sizeof(msg), "no such cgroup under the cgroup v2 mount %s",
+			 d->cgroup_root);
+	*ret_msg = msg;
+	return NULL;
 }
 
 /* Learn a cgroup's path from its id; false if it is gone. */

@@ -347,6 +347,30 @@ static int hexval(char c)
 	return -1;
 }
 
+const char *cgfs_below_mount(const char *mount, const char *norm)
+{
+	const char *m = mount, *p = norm;
+
+	/* component by component, so that "//sys/fs//cgroup/" is /sys/fs/cgroup */
+	for (;;) {
+		size_t n;
+
+		while (*m == '/')
+			m++;
+		if (!*m)
+			break;
+		n = strcspn(m, "/");
+		if (strncmp(m, p, n) || (p[n] && p[n] != '/'))
+			return NULL;
+		m += n;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	/* a mount of no component ("/") strips nothing */
+	return p == norm ? NULL : p;
+}
+
 int cgfs_decode_display(const char *display, char **ret)
 {
 	const char *p = display;

@@ -37,6 +37,14 @@ int cgfs_find_v2_mount(char **ret_path);
 int cgfs_normalize_path(const char *path, char **ret_norm, const char **ret_msg);
 
 /*
+ * The part of @norm (a normalised path) below the cgroup2 mount point @mount
+ * (absolute, as mountinfo gives it): "a/b" of "sys/fs/cgroup/a/b" for
+ * /sys/fs/cgroup, "" for the mount itself; NULL when @norm is not below it,
+ * or @mount is "/". A user may so give a cgroup by its full path.
+ */
+const char *cgfs_below_mount(const char *mount, const char *norm);
+
+/*
  * Cgroup names are bytes: anyone who may create a cgroup can give it invalid
  * UTF-8 or control characters, which would make /metrics (UTF-8 text) and
  * JSON replies invalid. The display form percent-encodes every byte that is

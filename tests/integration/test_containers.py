@@ -633,9 +633,12 @@ def t_nesting_and_children(ctx):
     cg = ctx.cgroups("ctrnest", sweep=True)
     eng = cg.rel("eng")
     d = ctr_daemon(ctx, cg, "ctrnest", "[containers]\nengine_roots = %s\n" % eng).start()
-    r = d.request({"op": "container.admit", "kind": "runtime", "path": eng + "/ns/a"})
+    # given in full, under the mount: the same cgroup
+    r = d.request({"op": "container.admit", "kind": "runtime",
+                   "path": os.path.join(cg.mount, eng, "ns/a")})
     assert r.get("ok"), r
     a = r["container"]
+    assert a["cgroup"] == eng + "/ns/a", a
     mark_started(d, a["id"])
     r = d.request({"op": "container.admit", "kind": "runtime", "path": eng + "/ns/a/b"})
     assert "do not nest" in r.get("error", "") and r.get("refused") == "invalid", r

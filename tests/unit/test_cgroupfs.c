@@ -116,6 +116,40 @@ static void expect_refused(const char *in, const char *msg_word)
 	assert_contains(msg, msg_word);
 }
 
+/* ---- cgfs_below_mount ---- */
+
+static void expect_below(const char *mount, const char *norm, const char *want)
+{
+	const char *got = cgfs_below_mount(mount, norm);
+
+	if (!want && got)
+		fail_msg("'%s' is not below %s, got '%s'", norm, mount, got);
+	if (want && (!got || strcmp(got, want)))
+		fail_msg("'%s' below %s: expected '%s', got '%s'", norm, mount, want,
+			 got ? got : "(null)");
+}
+
+static void test_below_mount(void **state)
+{
+	expect_below("/sys/fs/cgroup", "sys/fs/cgroup/a/b", "a/b");
+	expect_below("/sys/fs/cgroup", "sys/fs/cgroup", "");
+	expect_below("/sys/fs/cgroup/unified", "sys/fs/cgroup/unified/x.slice", "x.slice");
+	expect_below("//sys/fs//cgroup/", "sys/fs/cgroup/a", "a");
+	/* hybrid: the v1 side is not below the v2 mount */
+	expect_below("/sys/fs/cgroup/unified", "sys/fs/cgroup/memory/a", NULL);
+	expect_below("/sys/fs/cgroup/unified", "sys/fs/cgroup", NULL);
+	/* whole components only */
+	expect_below("/sys/fs/cgroup", "sys/fs/cgroupx/a", NULL);
+	expect_below("/sys/fs/cgroup", "sys/fs/cgrou", NULL);
+	expect_below("/sys/fs/cgroup", "system.slice/a", NULL);
+	expect_below("/sys/fs/cgroup", "", NULL);
+	/* relative paths stay what they are */
+	expect_below("/sys/fs/cgroup", "a/sys/fs/cgroup", NULL);
+	expect_below("/", "a/b", NULL);
+	expect_below("", "a/b", NULL);
+	expect_below("/cg2", "cg2/kubepods", "kubepods");
+}
+
 static void test_normalize_root(void **state)
 {
 	expect_norm("", "");
@@ -441,6 +475,7 @@ static void test_decode_display(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_below_mount),
 		cmocka_unit_test(test_mountinfo_hybrid),
 		cmocka_unit_test(test_mountinfo_v2),
 		cmocka_unit_test(test_mountinfo_none),
