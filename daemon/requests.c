@@ -663,6 +663,7 @@ static int do_threshold_set(struct daemon *d, struct ctl_client *cl, json_object
 	const char *sig_name = NULL, *msg = NULL;
 	struct cgp_threshold th;
 	uint64_t ns = 0;
+	json_object *o;
 	struct cg *c;
 	int sig, r;
 
@@ -689,7 +690,10 @@ static int do_threshold_set(struct daemon *d, struct ctl_client *cl, json_object
 		log_info("%s threshold of %s set to %" PRIu64 " ns (by uid %u)", sig_name,
 			 cg_display_path(c), ns, (unsigned)ctl_client__uid(cl));
 	}
-	return ctl_client__reply(cl, ok_reply());
+	o = ok_reply();
+	if (d->conf.dry_run)
+		add(o, "dry_run", json_object_new_boolean(true));
+	return ctl_client__reply(cl, o);
 }
 
 /* An id or a count that sysfs did not give (-1) is null. */

@@ -116,6 +116,14 @@ void node_print_alloc(struct json_object *node);
  */
 void print_enforceable(int width, struct json_object *enf);
 
+/*
+ * Takes a CGROUP argument ({ PATH | ID | id ID | path PATH }) off the words
+ * into a {"cgroup": ...} value; a usage error when there is none or it is bad.
+ */
+int cgroup_take_arg(int *argcp, char ***argvp, struct json_object **ret);
+/* cgroup threshold (cmd_cgroup_threshold.c). */
+int do_cgroup_threshold(int argc, char **argv);
+
 int do_cgroup(int argc, char **argv);
 int do_container(int argc, char **argv);
 int do_event(int argc, char **argv);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* cgpilot cgroup { list | show CGROUP | tree [CGROUP] | why CGROUP }: the
+/* cgpilot cgroup { list | show CGROUP | tree [CGROUP] | why CGROUP | threshold CGROUP }: the
  * daemon's model of observed cgroups, who they belong to, their subtrees'
  * sums, and what its control loops did to them and why. */
 #include <errno.h>
@@ -21,10 +21,14 @@ static void usage(FILE *f)
 		"       %s cgroup show { CGROUP | id ID | path PATH }\n"
 		"       %s cgroup tree [ CGROUP ] [ depth N ] [ all ]\n"
 		"       %s cgroup why { CGROUP | id ID | path PATH }\n"
+		"       %s cgroup threshold { CGROUP | id ID | path PATH } [ SIGNAL VALUE ]...\n"
 		"\n"
 		"       CGROUP := { PATH | ID }\n"
-		"       PATH := path relative to the cgroup v2 mount; the root is /\n"
+		"       PATH := path relative to the cgroup v2 mount (the root is /), or the\n"
+		"               full path under it (/sys/fs/cgroup/...)\n"
 		"       ID := the kernel's cgroup id (the directory's inode number)\n"
+		"       SIGNAL := { cpu | memory | io }\n"
+		"       VALUE := { DURATION | off }, DURATION as 5ms, 200us, 1.5s\n"
 		"       OPTIONS := { -j | -p | -v | --socket PATH }\n"
 		"\n"
 		"list: every observed cgroup sorted by path; per second over the last interval\n"
@@ -40,8 +44,12 @@ static void usage(FILE *f)
 		"      before and after, the signal with its value and threshold, and whose\n"
 		"      pressure it was), its rung now and what would undo it; for a guaranteed\n"
 		"      container also the actions taken for it.\n"
+		"threshold: sets the onset thresholds (root only): cpu and memory are the run-\n"
+		"      queue wait and reclaim stall per onset window, at most 1h; io the time\n"
+		"      past which a block request counts, at most 60s; off turns a signal\n"
+		"      off. Then prints them; without SIGNAL VALUE it only prints them.\n"
 		"A bare number is an id; 'path 1234' names a cgroup called 1234.\n",
-		bin_name, bin_name, bin_name, bin_name);
+		bin_name, bin_name, bin_name, bin_name, bin_name);
 }
 
 static int do_help(int argc, char **argv)
@@ -410,8 +418,7 @@ static void print_detail(struct json_object *cg)
 			jget_array(io, "latency_hist_us"));
 }
 
-/* The CGROUP argument of show and why: a {"cgroup": ...} value. */
-static int cgroup_arg(int *argcp, char ***argvp, struct json_object **ret)
+int cgroup_take_arg(int *argcp, char ***argvp, struct json_object **ret)
 {
 	int argc = *argcp;
 	char **argv = *argvp;
@@ -433,6 +440,21 @@ static int cgroup_arg(int *argcp, char ***argvp, struct json_object **ret)
 	if (r != CLI_OK)
 		return r;
 	NEXT_ARG();
+	*argcp = argc;
+	*argvp = argv;
+	return CLI_OK;
+}
+
+/* The CGROUP argument of show and why: a {"cgroup": ...} value. */
+static int cgroup_arg(int *argcp, char ***argvp, struct json_object **ret)
+{
+	int argc = *argcp;
+	char **argv = *argvp;
+	int r;
+
+	r = cgroup_take_arg(&argc, &argv, ret);
+	if (r != CLI_OK)
+		return r;
 	if (argc > 0) {
 		json_object_put(*ret);
 		*ret = NULL;
@@ -677,8 +699,13 @@ static int do_tree(int argc, char **argv)
 int do_cgroup(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
-		{ "list", do_list }, { "show", do_show }, { "tree", do_tree },
-		{ "why", do_why },   { "help", do_help }, { NULL, NULL },
+		{ "list", do_list },
+		{ "show", do_show },
+		{ "tree", do_tree },
+		{ "why", do_why },
+		{ "threshold", do_cgroup_threshold },
+		{ "help", do_help },
+		{ NULL, NULL },
 	};
 
 	return cmd_select(cmds, argc, argv, usage);

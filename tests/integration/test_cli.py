@@ -212,7 +212,63 @@ def t_top_batch(ctx):
     cgs.stop(ps)
 
 
+def t_cgroup_threshold(ctx):
+    """cgroup threshold CGROUP SIGNAL VALUE...: set through the daemon, shown
+    as cgroup show has them; bad values are refused before anything is sent.
+    A cgroup may be named by its full path under the mount, wherever one is
+    taken; a full path elsewhere is told that paths are relative to it."""
+    cgs = ctx.cgroups("thr")
+    a = cgs.make("a")
+    d = ctx.daemon("thr").start()
+    rel = cgs.rel("a")
+    r = d.cli("cgroup", "threshold", rel, "cpu", "5ms", "memory", "off", "io", "1.5ms")
+    assert "cpu 5.0ms, memory off per window, io 1.5ms" in r.stdout, r.stdout
+    assert "(operator)" in r.stdout, r.stdout
+    th = d.show(rel)["thresholds"]
+    assert (th["cpu_ns"], th["memory_ns"], th["io_ns"], th["source"]) == \
+        (5000000, 0, 1500000, "operator"), th
+    entries = d.request({"op": "map.dump", "map": "thresholds"})["entries"]
+    assert {"id": os.stat(a).st_ino, "path": rel, "cpu_ns": 5000000, "memory_ns": 0,
+            "io_ns": 1500000, "protected": False} in entries, entries
+
+    # a bad pair refuses the whole line: cpu stays 5ms
+    for args, word in ((["cpu", "7ms", "io", "61s"], "over 60s"),
+                       (["cpu", "5"], "needs a unit"),
+                       (["cpu", "-1ms"], "not a duration"),
+                       (["cpu", "2h"], "over 1h"),
+                       (["disk", "5ms"], "unknown signal 'disk'"),
+                       (["memory"], "needs a threshold")):
+        r = d.cli("cgroup", "threshold", rel, *args, check=False)
+        assert r.returncode == 2 and word in r.stderr, (args, r.stderr)
+    assert d.show(rel)["thresholds"]["cpu_ns"] == 5000000
+
+    # the full path, under the mount the daemon reports
+    mount = d.request({"op": "status"})["cgroup_root"]
+    full = os.path.join(mount, rel)
+    j = json.loads(d.cli("-j", "cgroup", "threshold", full, "c", "250us").stdout)
+    assert j["cgroup"] == rel and j["id"] == os.stat(a).st_ino, j
+    assert j["thresholds"]["cpu_ns"] == 250000 and j["dry_run"] is False, j
+    assert json.loads(d.cli("-j", "cgroup", "show", full + "/").stdout)["cgroup"]["path"] == rel
+    assert json.loads(d.cli("-j", "cgroup", "show", mount).stdout)["cgroup"]["path"] == "/"
+    assert d.request({"op": "cgroup.why", "cgroup": full})["cgroup"] == rel
+    r = d.cli("cgroup", "show", os.path.join(mount, cgs.rel("nosuch")), check=False)
+    assert r.returncode == 1 and "no such cgroup under the cgroup v2 mount %s" % mount in \
+        r.stderr, r.stderr
+    if mount != "/sys/fs/cgroup":
+        # hybrid: /sys/fs/cgroup/... is a v1 hierarchy's, not the v2 mount's
+        r = d.cli("cgroup", "show", "/sys/fs/cgroup/memory/" + rel, check=False)
+        assert r.returncode == 1 and "paths are relative to the cgroup v2 mount %s" % mount \
+            in r.stderr, r.stderr
+
+    # dry run: nothing changes, and the CLI says so
+    dry = ctx.daemon("thrdry", extra=["--dry-run"]).start()
+    r = dry.cli("cgroup", "threshold", rel, "cpu", "1ms")
+    assert "runs dry" in r.stdout and "(default)" in r.stdout, r.stdout
+    assert dry.show(rel)["thresholds"]["cpu_ns"] != 1000000
+
+
 TESTS = [
+    ("cgroup_threshold", t_cgroup_threshold),
     ("top_batch", t_top_batch),
     ("errors_name_commands", t_errors_name_commands),
     ("event_count_timeout", t_event_count_timeout),
