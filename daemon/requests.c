@@ -198,6 +198,25 @@ static json_object *kernel_features_json(const struct telemetry_features *f)
 	return feat;
 }
 
+/* What the kernel lacks, by feature; the two mark_victim flavors exclude each other:
+ * missing only if neither loaded. node.show and status say the same. */
+static json_object *missing_features_json(const struct telemetry_features *f)
+{
+	json_object *missing = json_object_new_array();
+
+	if (!f->oom_task && !f->oom_pid)
+		json_object_array_add(missing, json_object_new_string("oom_victim"));
+	if (!f->memcg_reclaim)
+		json_object_array_add(missing, json_object_new_string("memcg_reclaim"));
+	if (!f->direct_reclaim)
+		json_object_array_add(missing, json_object_new_string("direct_reclaim"));
+	if (!f->block)
+		json_object_array_add(missing, json_object_new_string("block_io"));
+	if (!f->cgroup_events)
+		json_object_array_add(missing, json_object_new_string("cgroup_events"));
+	return missing;
+}
+
 static json_object *missing_tracepoints_json(struct daemon *d)
 {
 	json_object *missing = json_object_new_array();
@@ -229,6 +248,7 @@ static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
 	feat = kernel_features_json(f);
 	add(feat, "pinned_maps_reused", json_object_new_boolean(f->maps_reused));
 	add(o, "features", feat);
+	add(o, "missing_features", missing_features_json(f));
 	add(o, "missing_tracepoints", missing_tracepoints_json(d));
 	add(o, "dry_run", json_object_new_boolean(d->conf.dry_run));
 	add(o, "cgroups", json_object_new_int64(model__count(d->model)));
@@ -756,7 +776,7 @@ json_object *req_alloc_json(struct daemon *d, bool reserved)
 static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *req)
 {
 	const struct telemetry_features *f = telemetry__features(d->tel);
-	json_object *o, *cpus, *nodes, *missing;
+	json_object *o, *cpus, *nodes;
 	unsigned online = 0;
 	int r;
 
@@ -817,19 +837,7 @@ static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *re
 	add(o, "controllers", req_controllers_json(d->controllers));
 	add(o, "missing_controllers", req_controllers_json(d->missing_controllers));
 	add(o, "features", kernel_features_json(f));
-	/* the two mark_victim flavors exclude each other: missing only if neither loaded */
-	missing = json_object_new_array();
-	if (!f->oom_task && !f->oom_pid)
-		json_object_array_add(missing, json_object_new_string("oom_victim"));
-	if (!f->memcg_reclaim)
-		json_object_array_add(missing, json_object_new_string("memcg_reclaim"));
-	if (!f->direct_reclaim)
-		json_object_array_add(missing, json_object_new_string("direct_reclaim"));
-	if (!f->block)
-		json_object_array_add(missing, json_object_new_string("block_io"));
-	if (!f->cgroup_events)
-		json_object_array_add(missing, json_object_new_string("cgroup_events"));
-	add(o, "missing_features", missing);
+	add(o, "missing_features", missing_features_json(f));
 	add(o, "missing_tracepoints", missing_tracepoints_json(d));
 	return ctl_client__reply(cl, o);
 }

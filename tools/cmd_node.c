@@ -73,30 +73,46 @@ static void print_names(const char *label, const char *prefix, struct json_objec
 	putchar('\n');
 }
 
-/* Features are name -> bool: one line for those present, one for those missing. */
-static void print_features(struct json_object *features)
+/*
+ * The kernel's features, as node show and node status both print them: those
+ * present from "features" (name -> bool), those missing from the daemon's
+ * "missing_features" (where the two mark_victim flavors are one), or from
+ * "features" if a daemon does not send it.
+ */
+static void print_features(struct json_object *reply)
 {
-	bool want, first;
-	int pass;
+	struct json_object *features = jget_obj(reply, "features");
+	struct json_object *missing = jget_array(reply, "missing_features");
+	bool first = true;
 
-	if (!features) {
-		printf("%-14s-\n", "features");
-		return;
-	}
-	for (pass = 0; pass < 2; pass++) {
-		want = pass == 0;
-		first = true;
-		printf("%-14s%s:", pass == 0 ? "features" : "", want ? "available" : "missing");
+	printf("%-14savailable:", "features");
+	if (features) {
 		json_object_object_foreach(features, name, val)
 		{
-			if (json_object_get_boolean(val) != want)
+			/* not a kernel feature: status says it apart */
+			if (!json_object_get_boolean(val) || streq(name, "pinned_maps_reused"))
 				continue;
 			putchar(' ');
 			print_escaped(stdout, name);
 			first = false;
 		}
-		printf("%s\n", first ? " none" : "");
 	}
+	printf("%s\n", first ? " none" : "");
+	if (missing || !features) {
+		print_names("", "missing: ", missing);
+		return;
+	}
+	first = true;
+	printf("%-14smissing:", "");
+	json_object_object_foreach(features, name, val)
+	{
+		if (json_object_get_boolean(val) || streq(name, "pinned_maps_reused"))
+			continue;
+		putchar(' ');
+		print_escaped(stdout, name);
+		first = false;
+	}
+	printf("%s\n", first ? " none" : "");
 }
 
 /* "mkdir 12, rmdir 3, ..." of an object of counters, or a single total. */
@@ -189,9 +205,13 @@ static void print_status(struct json_object *st)
 	print_names("controllers", "", json_object_object_get_ex(st, "controllers", &v) ? v : NULL);
 	print_names("missing", "",
 		    json_object_object_get_ex(st, "missing_controllers", &v) ? v : NULL);
-	print_features(jget_obj(st, "features"));
-	if (jget_array(st, "missing_tracepoints"))
-		print_names("tracepoints", "missing: ", jget_array(st, "missing_tracepoints"));
+	print_features(st);
+	print_names("tracepoints", "missing: ", jget_array(st, "missing_tracepoints"));
+	if (jget_obj(st, "features") &&
+	    json_object_object_get_ex(jget_obj(st, "features"), "pinned_maps_reused", &v))
+		printf("%-14s%s\n", "pinned maps",
+		       json_object_get_boolean(v) ? "reused: counters continued from the last run" :
+						    "new at this start");
 	printf("%-14s%s observed\n", "cgroups", cgroups);
 	printf("%-14s%s\n", "onset window", window);
 	print_ringbuf(jget_obj(st, "ringbuf"));
@@ -303,9 +323,8 @@ static void print_node(struct json_object *node)
 {
 	const char *release = jget_str(node, "kernel_release"), *mode = jget_str(node, "mode");
 	const char *root = jget_str(node, "cgroup_root");
-	struct json_object *features = jget_obj(node, "features"), *v;
 	char present[24], online[24];
-	bool first = true;
+	struct json_object *v;
 
 	fmt_u64_key(present, sizeof(present), node, "cpus_present");
 	fmt_u64_key(online, sizeof(online), node, "cpus_online");
@@ -320,19 +339,7 @@ static void print_node(struct json_object *node)
 		    json_object_object_get_ex(node, "controllers", &v) ? v : NULL);
 	print_names("missing", "",
 		    json_object_object_get_ex(node, "missing_controllers", &v) ? v : NULL);
-	printf("%-14savailable:", "features");
-	if (features) {
-		json_object_object_foreach(features, name, val)
-		{
-			if (!json_object_get_boolean(val))
-				continue;
-			putchar(' ');
-			print_escaped(stdout, name);
-			first = false;
-		}
-	}
-	printf("%s\n", first ? " none" : "");
-	print_names("", "missing: ", jget_array(node, "missing_features"));
+	print_features(node);
 	print_names("tracepoints", "missing: ", jget_array(node, "missing_tracepoints"));
 	putchar('\n');
 	print_topology(jget_array(node, "cpus"));

@@ -267,7 +267,78 @@ def t_cgroup_threshold(ctx):
     assert dry.show(rel)["thresholds"]["cpu_ns"] != 1000000
 
 
+def raw_reply(d, obj):
+    """The daemon's reply line as it sent it, unparsed."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(d.sock)
+    try:
+        s.sendall((json.dumps(obj) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return buf.decode()
+    finally:
+        s.close()
+
+
+def sensible_numbers(text):
+    """The non-integers of a JSON text that carry more than three decimals (four
+    significant digits below 1): json-c's %.17g noise, as 54.025616335999999."""
+    bad = []
+    for m in re.finditer(r'(?<![\w."])-?(\d+)\.(\d+)(?:[eE][-+]?\d+)?', text):
+        whole, frac = m.group(1), m.group(2)
+        digits = len(frac) if whole != "0" else len(frac.lstrip("0"))
+        if digits > (3 if whole != "0" else 4):
+            bad.append(m.group(0))
+    return bad
+
+
+def t_node_agrees_and_json_numbers(ctx):
+    """node and node status say the same of what is missing (controllers,
+    kernel features); JSON numbers, in replies and -j output, are at a
+    measurement's precision."""
+    cgs = ctx.cgroups("nodeagree")
+    a = cgs.make("a")
+    d = ctx.daemon("nodeagree").start()
+    ps = cgs.busy(a, 1)
+    n, st = d.request({"op": "node.show"}), d.request({"op": "status"})
+    for key in ("controllers", "missing_controllers", "missing_features",
+                "missing_tracepoints"):
+        assert n[key] == st[key], (key, n[key], st[key])
+
+    def block(out):
+        lines = out.splitlines()
+        i = next(k for k, l in enumerate(lines) if l.startswith("controllers "))
+        j = next(k for k, l in enumerate(lines) if l.startswith("tracepoints "))
+        return lines[i:j + 1]
+    node, status = d.cli("node").stdout, d.cli("node", "status").stdout
+    assert block(node) == block(status), (block(node), block(status))
+    assert any(l.strip().startswith("missing:") for l in block(status)), block(status)
+    assert "pinned maps" in status and "pinned_maps_reused" not in "".join(block(status))
+
+    time.sleep(1.2)  # a sample interval: rates of a whole interval
+    for req in ({"op": "status"}, {"op": "cgroup.list"}, {"op": "prog.show"},
+                {"op": "cgroup.show", "cgroup": cgs.rel("a")}, {"op": "policy.show"}):
+        line = raw_reply(d, req)
+        assert json.loads(line).get("ok"), line[:300]
+        assert not sensible_numbers(line), (req, sensible_numbers(line)[:5])
+    assert re.search(r'"uptime_s":\d+\.\d{1,3}[,}]', raw_reply(d, {"op": "status"}))
+    rates = json.loads(raw_reply(d, {"op": "cgroup.list"}))["cgroups"]
+    assert any(c["cpu_rate"] > 0 for c in rates if c["path"] == cgs.rel("a")), rates
+    for args in (["node", "status"], ["cgroup", "list"], ["top"], ["cgroup", "show", "/"]):
+        for fmt in ("-j", "-p"):
+            out = d.cli(fmt, *args).stdout
+            json.loads(out)
+            assert not sensible_numbers(out), (args, sensible_numbers(out)[:5])
+    cgs.stop(ps)
+
+
 TESTS = [
+    ("node_agrees_and_json_numbers", t_node_agrees_and_json_numbers),
     ("cgroup_threshold", t_cgroup_threshold),
     ("top_batch", t_top_batch),
     ("errors_name_commands", t_errors_name_commands),
