@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -337,7 +338,34 @@ def t_node_agrees_and_json_numbers(ctx):
     cgs.stop(ps)
 
 
+def complete(line):
+    """What bash completes for @line (cursor at its end), with our completion."""
+    words = line.split(" ")
+    script = ("source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _cgpilot; "
+              "printf '%%s\\n' \"${COMPREPLY[@]}\"" %
+              (shlex.quote(os.path.join(ROOT, "tools", "cgpilot.bash-completion")),
+               " ".join(shlex.quote(w) for w in words), len(words) - 1))
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=10,
+                       env=dict(os.environ, CGPILOT_SOCKET="/nonexistent"))
+    assert r.returncode == 0, r.stderr
+    return set(r.stdout.split())
+
+
+def t_bash_completion(ctx):
+    """The completion knows the new commands and options."""
+    assert complete("cgpilot cgroup th") == {"threshold"}
+    assert complete("cgpilot cgroup threshold / ") == {"cpu", "memory", "io"}
+    assert "off" in complete("cgpilot cgroup threshold / cpu ")
+    assert complete("cgpilot cgroup threshold id 12 cpu 5ms m") == {"memory"}
+    assert {"--count", "--timeout"} <= complete("cgpilot event onset --")
+    assert complete("cgpilot event --count 3 ac") == {"action"}
+    assert {"-b", "-n", "-d", "--batch"} <= complete("cgpilot top -")
+    assert "--count" not in complete("cgpilot top -")
+    assert complete("cgpilot top -n 3 -d 0.5 so") == {"sort"}
+
+
 TESTS = [
+    ("bash_completion", t_bash_completion),
     ("node_agrees_and_json_numbers", t_node_agrees_and_json_numbers),
     ("cgroup_threshold", t_cgroup_threshold),
     ("top_batch", t_top_batch),
