@@ -156,7 +156,9 @@ static int select_in(const struct cmd *cmds, int argc, char **argv, void (*usage
 		return found->func(argc - 1, argv + 1);
 	}
 
-	if (n == 0) {
+	if (n == 0 && argv[0][0] == '-' && argv[0][1] && !is_number(argv[0] + 1)) {
+		r = p_usage("unknown option '%s'", argv[0]);
+	} else if (n == 0) {
 		r = p_usage("unknown %s '%s'", what, argv[0]);
 	} else {
 		print_candidates(names, sizeof(names), cmds, argv[0]);
@@ -291,7 +293,8 @@ static void usage(FILE *f)
 		"'%s OBJECT help' describes each object. -j prints JSON (the daemon's reply\n"
 		"without \"ok\"), -p pretty-printed JSON.\n"
 		"\n"
-		"Exit status: 0 success, 1 error, 2 usage error, 3 admission refused.\n",
+		"Exit status: 0 success, 1 error, 2 usage error, 3 admission refused,\n"
+		"124 'event --timeout' ran out before its --count of events.\n",
 		bin_name, bin_name, bin_name, CGPILOT_SOCKET_ENV, CGPILOT_DEFAULT_SOCKET, bin_name);
 }
 

@@ -82,6 +82,8 @@ int cli_option(int *argcp, char ***argvp, const struct cli_opt *opts, const char
 /* Refuses trailing arguments after a complete command. */
 #define NO_MORE_ARGS()                                                       \
 	do {                                                                 \
+		if (argc > 0 && argv[0][0] == '-' && argv[0][1])             \
+			return p_usage("unknown option '%s'", argv[0]);      \
 		if (argc > 0)                                                \
 			return p_usage("unexpected argument '%s'", argv[0]); \
 	} while (0)

@@ -34,7 +34,9 @@ static void usage(FILE *f)
 		"        pool, or the container holding it exclusively). 'node' alone is\n"
 		"        'node show'.\n"
 		"status: the daemon's state: its mode (full, or telemetry-only where cgroup v2\n"
-		"        controllers are missing), dry-run, cgroups observed, the onset window,\n"
+		"        controllers are missing), dry-run, the controllers and kernel\n"
+		"        features available and missing (as show says them), whether the\n"
+		"        pinned maps were reused, cgroups observed, the onset window,\n"
 		"        ring-buffer events and drops.\n",
 		bin_name);
 }
