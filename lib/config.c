@@ -908,13 +908,15 @@ int cgp_parse_cpus(const char *text, uint64_t *ret_mc)
 	return 0;
 }
 
-int cgp_parse_size(const char *text, uint64_t *ret)
+/*
+ * The number @text starts with: digits, with a fraction of at most 9 digits
+ * after a '.', as frac / scale (scale 1 without one); *ret_end past it.
+ */
+static int parse_decimal(const char *text, unsigned long long *ret_v, unsigned long long *ret_frac,
+			 unsigned long long *ret_scale, char **ret_end)
 {
-	static const char units[] = "KMGT";
 	unsigned long long v, frac = 0, scale = 1;
-	const char *u;
 	char *end;
-	int shift = 0;
 
 	if (!isdigit((unsigned char)text[0]))
 		return -EINVAL;
@@ -922,7 +924,6 @@ int cgp_parse_size(const char *text, uint64_t *ret)
 	v = strtoull(text, &end, 10);
 	if (errno)
 		return errno == ERANGE ? -ERANGE : -EINVAL;
-	/* a fraction of a unit: 1.5G (at most 9 digits; bytes are whole) */
 	if (*end == '.') {
 		if (!isdigit((unsigned char)end[1]))
 			return -EINVAL;
@@ -932,9 +933,28 @@ int cgp_parse_size(const char *text, uint64_t *ret)
 			frac = frac * 10 + (unsigned long long)(*end - '0');
 			scale *= 10;
 		}
-		if (!*end)
-			return -EINVAL;
 	}
+	*ret_v = v;
+	*ret_frac = frac;
+	*ret_scale = scale;
+	*ret_end = end;
+	return 0;
+}
+
+int cgp_parse_size(const char *text, uint64_t *ret)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v, frac, scale;
+	const char *u;
+	char *end;
+	int shift = 0, r;
+
+	r = parse_decimal(text, &v, &frac, &scale, &end);
+	if (r)
+		return r;
+	/* a fraction of a unit: 1.5G (bytes are whole) */
+	if (scale > 1 && !*end)
+		return -EINVAL;
 	if (*end) {
 		u = strchr(units, toupper((unsigned char)*end));
 		if (!u)
@@ -972,26 +992,14 @@ int cgp_parse_duration(const char *text, uint64_t unit_ns, uint64_t *ret_ns)
 		      { "s", 1000000000 },
 		      { "m", UINT64_C(60000000000) },
 		      { "h", UINT64_C(3600000000000) } };
-	unsigned long long v, frac = 0, scale = 1;
+	unsigned long long v, frac, scale;
 	unsigned __int128 ns;
 	char *end;
+	int r;
 
-	if (!isdigit((unsigned char)text[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno)
-		return errno == ERANGE ? -ERANGE : -EINVAL;
-	if (*end == '.') {
-		if (!isdigit((unsigned char)end[1]))
-			return -EINVAL;
-		for (end++; isdigit((unsigned char)*end); end++) {
-			if (scale >= 1000000000ULL)
-				return -EINVAL;
-			frac = frac * 10 + (unsigned long long)(*end - '0');
-			scale *= 10;
-		}
-	}
+	r = parse_decimal(text, &v, &frac, &scale, &end);
+	if (r)
+		return r;
 	if (*end) {
 		unit_ns = 0;
 		for (size_t i = 0; i < ARRAY_SIZE(units); i++)

@@ -49,6 +49,21 @@ static bool is_number(const char *a)
 	return isdigit((unsigned char)a[0]) || (a[0] == '.' && isdigit((unsigned char)a[1]));
 }
 
+int cli_parse_count(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
 int cli_option(int *argcp, char ***argvp, const struct cli_opt *opts, const char **ret_val)
 {
 	const char *a = (*argvp)[0], *val = NULL;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -123,6 +124,10 @@ void print_enforceable(int width, struct json_object *enf);
  * into a {"cgroup": ...} value; a usage error when there is none or it is bad.
  */
 int cgroup_take_arg(int *argcp, char ***argvp, struct json_object **ret);
+/* A threshold of a "thresholds" object in ns as a duration, "off" for 0, or "-". */
+void fmt_threshold(char *buf, size_t size, struct json_object *th, const char *key);
+/* A count of at least 1 (event --count, top -n): 0, or -EINVAL. */
+int cli_parse_count(const char *s, uint64_t *ret);
 /* cgroup threshold (cmd_cgroup_threshold.c). */
 int do_cgroup_threshold(int argc, char **argv);
 

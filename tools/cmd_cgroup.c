@@ -279,7 +279,7 @@ static void print_psi(struct json_object *psi)
 	printf("\n");
 }
 
-static void fmt_threshold(char *buf, size_t size, struct json_object *th, const char *key)
+void fmt_threshold(char *buf, size_t size, struct json_object *th, const char *key)
 {
 	uint64_t v;
 

@@ -109,18 +109,6 @@ static int set_one(struct json_object *cgroup, const struct setting *s, bool *re
 	return CLI_OK;
 }
 
-static void fmt_ns(char *buf, size_t size, struct json_object *th, const char *key)
-{
-	uint64_t v;
-
-	if (!jget_u64(th, key, &v))
-		snprintf(buf, size, "-");
-	else if (v == 0)
-		snprintf(buf, size, "off");
-	else
-		fmt_duration(buf, size, (double)v);
-}
-
 static void print_thresholds(struct json_object *cg, bool dry)
 {
 	struct json_object *th = jget_obj(cg, "thresholds");
@@ -128,9 +116,9 @@ static void print_thresholds(struct json_object *cg, bool dry)
 	char id[24], cpu[16], mem[16], io[16];
 
 	fmt_u64_key(id, sizeof(id), cg, "id");
-	fmt_ns(cpu, sizeof(cpu), th, "cpu_ns");
-	fmt_ns(mem, sizeof(mem), th, "memory_ns");
-	fmt_ns(io, sizeof(io), th, "io_ns");
+	fmt_threshold(cpu, sizeof(cpu), th, "cpu_ns");
+	fmt_threshold(mem, sizeof(mem), th, "memory_ns");
+	fmt_threshold(io, sizeof(io), th, "io_ns");
 	if (dry)
 		printf("cgpilotd runs dry: thresholds left as they were\n");
 	printf("cgroup ");

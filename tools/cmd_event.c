@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 /* cgpilot event [watch] [TYPE...] [--count N] [--timeout S]: the daemon's event stream. */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -182,19 +181,6 @@ static int add_type(struct watch *w, const char *word)
 	return CLI_OK;
 }
 
-static int parse_count(const char *s, uint64_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || !isdigit((unsigned char)s[0]) || v == 0)
-		return p_usage("--count '%s' is not a number of events, 1 or more", s);
-	*ret = v;
-	return CLI_OK;
-}
-
 static int parse_timeout(const char *s, uint64_t *ret_ns)
 {
 	if (cgp_parse_duration(s, 1000000000, ret_ns) || *ret_ns < 1000000)
@@ -219,7 +205,10 @@ static int parse_watch(int argc, char **argv, struct watch *w)
 		if (k == CLI_OPT_BAD)
 			return CLI_USAGE;
 		if (k == 0)
-			r = parse_count(val, &w->count);
+			r = cli_parse_count(val, &w->count) ?
+				    p_usage("--count '%s' is not a number of events, 1 or more",
+					    val) :
+				    CLI_OK;
 		else if (k == 1)
 			r = parse_timeout(val, &w->timeout_ns);
 		else {
@@ -234,10 +223,7 @@ static int parse_watch(int argc, char **argv, struct watch *w)
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(mono_now_ns() / 1000000);
 }
 
 /* How long to wait for a line: @cap, or less when --timeout ends sooner (-1: no limit). */

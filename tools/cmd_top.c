@@ -151,19 +151,6 @@ static int parse_delay(const char *s, int *ret_ms)
 	return CLI_OK;
 }
 
-static int parse_frames(const char *s, uint64_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] < '0' || s[0] > '9' || v == 0)
-		return p_usage("iterations '%s' is not a number of frames, 1 or more", s);
-	*ret = v;
-	return CLI_OK;
-}
-
 static int parse_args(int argc, char **argv, struct top_args *a)
 {
 	static const char *const keywords[] = { "interval", "sort", NULL };
@@ -184,8 +171,9 @@ static int parse_args(int argc, char **argv, struct top_args *a)
 			r = CLI_OK;
 			if (k == 0)
 				a->batch = true;
-			else if (k == 1)
-				r = parse_frames(val, &a->frames);
+			else if (k == 1 && cli_parse_count(val, &a->frames))
+				r = p_usage("iterations '%s' is not a number of frames, 1 or more",
+					    val);
 			else
 				r = parse_delay(val, &a->ms);
 			if (r != CLI_OK)

@@ -166,7 +166,8 @@ class Daemon:
         except OSError:
             return ""
 
-    def request(self, obj, raw=None, timeout=10):
+    def request_line(self, obj, raw=None, timeout=10):
+        """The reply to obj (or to the bytes raw) as the daemon wrote it."""
         s = socket.socket(socket.AF_UNIX)
         s.settimeout(timeout)
         s.connect(self.sock)
@@ -178,9 +179,12 @@ class Daemon:
                 if not chunk:
                     break
                 buf += chunk
-            return json.loads(buf.decode())
+            return buf.decode()
         finally:
             s.close()
+
+    def request(self, obj, raw=None, timeout=10):
+        return json.loads(self.request_line(obj, raw, timeout))
 
     def cli(self, *args, check=True):
         r = subprocess.run([CLI, "--socket", self.sock] + list(args), capture_output=True,

@@ -268,24 +268,6 @@ def t_cgroup_threshold(ctx):
     assert dry.show(rel)["thresholds"]["cpu_ns"] != 1000000
 
 
-def raw_reply(d, obj):
-    """The daemon's reply line as it sent it, unparsed."""
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
-    s.connect(d.sock)
-    try:
-        s.sendall((json.dumps(obj) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        return buf.decode()
-    finally:
-        s.close()
-
-
 def sensible_numbers(text):
     """The non-integers of a JSON text that carry more than three decimals (four
     significant digits below 1): json-c's %.17g noise, as 54.025616335999999."""
@@ -324,11 +306,11 @@ def t_node_agrees_and_json_numbers(ctx):
     time.sleep(1.2)  # a sample interval: rates of a whole interval
     for req in ({"op": "status"}, {"op": "cgroup.list"}, {"op": "prog.show"},
                 {"op": "cgroup.show", "cgroup": cgs.rel("a")}, {"op": "policy.show"}):
-        line = raw_reply(d, req)
+        line = d.request_line(req)
         assert json.loads(line).get("ok"), line[:300]
         assert not sensible_numbers(line), (req, sensible_numbers(line)[:5])
-    assert re.search(r'"uptime_s":\d+\.\d{1,3}[,}]', raw_reply(d, {"op": "status"}))
-    rates = json.loads(raw_reply(d, {"op": "cgroup.list"}))["cgroups"]
+    assert re.search(r'"uptime_s":\d+\.\d{1,3}[,}]', d.request_line({"op": "status"}))
+    rates = json.loads(d.request_line({"op": "cgroup.list"}))["cgroups"]
     assert any(c["cpu_rate"] > 0 for c in rates if c["path"] == cgs.rel("a")), rates
     for args in (["node", "status"], ["cgroup", "list"], ["top"], ["cgroup", "show", "/"]):
         for fmt in ("-j", "-p"):
