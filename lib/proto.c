@@ -657,7 +657,9 @@ void proto_round_doubles(json_object *o)
 
 	switch (json_object_get_type(o)) {
 	case json_type_double:
-		json_object_set_serializer(o, double_to_json, NULL, NULL);
+		/* a text chosen for it (json_object_new_double_s, or as parsed) stays */
+		if (!json_object_get_userdata(o))
+			json_object_set_serializer(o, double_to_json, NULL, NULL);
 		break;
 	case json_type_object: {
 		json_object_object_foreach(o, key, val)

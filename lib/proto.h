@@ -72,8 +72,9 @@ json_object *proto_hist_json(const __u64 *slots, unsigned n);
 void proto_fmt_double(char *buf, size_t size, double v);
 /*
  * Makes every double in @o (at any depth) serialise as proto_fmt_double()
- * prints it. proto_line() does it to every reply and event; the CLI's JSON
- * writer to what it prints.
+ * prints it, but for one whose text was chosen (json_object_new_double_s(),
+ * or parsed: the CLI prints the daemon's numbers as sent). proto_line() does
+ * it to every reply and event; the CLI's JSON writer to what it prints.
  */
 void proto_round_doubles(json_object *o);
 

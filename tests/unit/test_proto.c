@@ -766,10 +766,11 @@ static void test_double_precision(void **state)
 	json_object_object_add(inner, "avg_ns", json_object_new_double(1234.56789));
 	json_object_array_add(a, inner);
 	json_object_object_add(o, "deep", a);
+	json_object_object_add(o, "chosen", json_object_new_double_s(0.5, "5e-1"));
 	line = proto_line(o);
 	assert_non_null(line);
 	assert_string_equal(line, "{\"uptime_s\":54.026,\"rate\":0.0,\"n\":3,"
-				  "\"deep\":[0.3,{\"avg_ns\":1234.568}]}\n");
+				  "\"deep\":[0.3,{\"avg_ns\":1234.568}],\"chosen\":5e-1}\n");
 	back = json_tokener_parse(line);
 	assert_true(json_object_is_type(field(back, "uptime_s"), json_type_double));
 	assert_true(json_object_is_type(field(back, "rate"), json_type_double));
