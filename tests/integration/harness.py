@@ -125,6 +125,24 @@ class Cgroups:
             self._remove(p)
 
 
+def control_line(sock, obj, raw=None, timeout=10):
+    """One request on the control socket sock: the reply line as written."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(sock)
+    try:
+        s.sendall(raw if raw is not None else (json.dumps(obj) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return buf.decode()
+    finally:
+        s.close()
+
+
 class Daemon:
     """A cgpilotd of the test's own."""
 
@@ -168,23 +186,11 @@ class Daemon:
 
     def request_line(self, obj, raw=None, timeout=10):
         """The reply to obj (or to the bytes raw) as the daemon wrote it."""
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(timeout)
-        s.connect(self.sock)
-        try:
-            s.sendall(raw if raw is not None else (json.dumps(obj) + "\n").encode())
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-            return buf.decode()
-        finally:
-            s.close()
+        return control_line(self.sock, obj, raw, timeout)
 
+    # test_kubernetes's Pod borrows it: it may use self.sock only
     def request(self, obj, raw=None, timeout=10):
-        return json.loads(self.request_line(obj, raw, timeout))
+        return json.loads(control_line(self.sock, obj, raw, timeout))
 
     def cli(self, *args, check=True):
         r = subprocess.run([CLI, "--socket", self.sock] + list(args), capture_output=True,
