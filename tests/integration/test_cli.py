@@ -46,7 +46,9 @@ def t_event_count_timeout(ctx):
     p = subprocess.Popen(cli + ["-j", "event", "mkdir", "--count", "2", "--timeout", "20"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ctx.procs.append(p)
-    time.sleep(0.5)  # subscribed
+    # subscribed: its connection and the status request's own
+    wait_until(lambda: d.request({"op": "status"})["control"]["clients"] >= 2, 10,
+               "the CLI's subscription")
     for name in ("a", "b", "c"):
         cgs.make(name)
     out, err = p.communicate(timeout=10)
@@ -303,15 +305,15 @@ def t_node_agrees_and_json_numbers(ctx):
     assert any(l.strip().startswith("missing:") for l in block(status)), block(status)
     assert "pinned maps" in status and "pinned_maps_reused" not in "".join(block(status))
 
-    time.sleep(1.2)  # a sample interval: rates of a whole interval
+    # rates of a whole sample interval: after the second sample
+    wait_until(lambda: any(c["cpu_rate"] > 0 for c in d.request({"op": "cgroup.list"})["cgroups"]
+                           if c["path"] == cgs.rel("a")), 5, "a's CPU rate")
     for req in ({"op": "status"}, {"op": "cgroup.list"}, {"op": "prog.show"},
                 {"op": "cgroup.show", "cgroup": cgs.rel("a")}, {"op": "policy.show"}):
         line = d.request_line(req)
         assert json.loads(line).get("ok"), line[:300]
         assert not sensible_numbers(line), (req, sensible_numbers(line)[:5])
     assert re.search(r'"uptime_s":\d+\.\d{1,3}[,}]', d.request_line({"op": "status"}))
-    rates = json.loads(d.request_line({"op": "cgroup.list"}))["cgroups"]
-    assert any(c["cpu_rate"] > 0 for c in rates if c["path"] == cgs.rel("a")), rates
     for args in (["node", "status"], ["cgroup", "list"], ["top"], ["cgroup", "show", "/"]):
         for fmt in ("-j", "-p"):
             out = d.cli(fmt, *args).stdout
