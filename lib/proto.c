@@ -396,17 +396,28 @@ int proto_decode_request(const char *line, size_t len, json_object **ret_req, co
 	return 0;
 }
 
+/* The argument @key: 1 and *ret_v if given (null counts as absent), 0 if
+ * absent and optional, -EINVAL if absent and required. */
+static int arg_lookup(json_object *req, const char *key, bool required, json_object **ret_v,
+		      const char **ret_msg)
+{
+	if (json_object_object_get_ex(req, key, ret_v) &&
+	    !json_object_is_type(*ret_v, json_type_null))
+		return 1;
+	if (!required)
+		return 0;
+	*ret_msg = "missing argument";
+	return -EINVAL;
+}
+
 int proto_get_string(json_object *req, const char *key, bool required, const char **ret,
 		     const char **ret_msg)
 {
 	json_object *v;
+	int r = arg_lookup(req, key, required, &v, ret_msg);
 
-	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null)) {
-		if (!required)
-			return 0;
-		*ret_msg = "missing argument";
-		return -EINVAL;
-	}
+	if (r <= 0)
+		return r;
 	if (!json_object_is_type(v, json_type_string)) {
 		*ret_msg = "argument must be a string";
 		return -EINVAL;
@@ -419,13 +430,10 @@ int proto_get_u64(json_object *req, const char *key, bool required, uint64_t *re
 		  const char **ret_msg)
 {
 	json_object *v;
+	int r = arg_lookup(req, key, required, &v, ret_msg);
 
-	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null)) {
-		if (!required)
-			return 0;
-		*ret_msg = "missing argument";
-		return -EINVAL;
-	}
+	if (r <= 0)
+		return r;
 	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
 		*ret_msg = "argument must be a non-negative integer";
 		return -EINVAL;
@@ -443,13 +451,10 @@ int proto_get_bool(json_object *req, const char *key, bool required, bool *ret,
 		   const char **ret_msg)
 {
 	json_object *v;
+	int r = arg_lookup(req, key, required, &v, ret_msg);
 
-	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null)) {
-		if (!required)
-			return 0;
-		*ret_msg = "missing argument";
-		return -EINVAL;
-	}
+	if (r <= 0)
+		return r;
 	if (!json_object_is_type(v, json_type_boolean)) {
 		*ret_msg = "must be true or false";
 		return -EINVAL;
