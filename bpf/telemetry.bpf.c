@@ -97,8 +97,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CGP_MAX_CGROUPS_DEFAULT);
 	__type(key, __u32);
-	__type(value, struct cgp_cg_stats);
+	__type(value, struct cgp_cg_hot);
 } cg_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CGP_MAX_CGROUPS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct cgp_cg_shared);
+} cg_shared SEC(".maps");
 
 /*
  * Onset state of a slot. Not pinned: a restarted daemon gets a fresh one and
@@ -284,10 +291,17 @@ static __always_inline int task_slot(struct task_struct *t, struct task_ctx *tc,
 	return 0;
 }
 
-static __always_inline struct cgp_cg_stats *stats_of(__u32 slot)
+static __always_inline struct cgp_cg_hot *stats_of(__u32 slot)
 {
 	return bpf_map_lookup_elem(&cg_stats, &slot);
 }
+
+static __always_inline struct cgp_cg_shared *shared_of(__u32 slot)
+{
+	return bpf_map_lookup_elem(&cg_shared, &slot);
+}
+
+#define ADD(field, v) __sync_fetch_and_add(&(field), (v))
 
 static __always_inline struct task_ctx *tctx(struct task_struct *t)
 {
@@ -619,7 +633,7 @@ static __always_inline void on_wakeup(struct task_struct *p)
 	tc->enq_ns = now;
 	if (tc->iowait_ns) {
 		__u32 slot;
-		struct cgp_cg_stats *st;
+		struct cgp_cg_hot *st;
 
 		if (!task_slot(p, tc, &slot) && (st = stats_of(slot)))
 			st->iowait_ns += now - tc->iowait_ns;
@@ -646,7 +660,8 @@ int BPF_PROG(cgp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	     unsigned int prev_state)
 {
 	__u64 now = task_rq_clock(next->pid ? next : prev);
-	struct cgp_cg_stats *st;
+	struct cgp_cg_shared *sh;
+	struct cgp_cg_hot *st;
 	struct task_ctx *tc;
 	__u32 slot;
 
@@ -684,7 +699,8 @@ int BPF_PROG(cgp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 
 		st->rq_delay_ns += delta;
 		st->rq_count++;
-		st->rq_hist[hist_idx(delta / 1000)]++;
+		if ((sh = shared_of(slot)))
+			ADD(sh->rq_hist[hist_idx(delta / 1000)], 1);
 		window_sample(slot, tc->cgid, CGP_SIG_CPU, now, delta, 0);
 	}
 	tc->enq_ns = 0;
@@ -731,7 +747,7 @@ static __always_inline void reclaim_end(void)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
 	struct task_ctx *tc = tctx(t);
-	struct cgp_cg_stats *st;
+	struct cgp_cg_shared *st;
 	__u64 now, delta;
 	__u32 slot;
 
@@ -740,10 +756,10 @@ static __always_inline void reclaim_end(void)
 	now = bpf_ktime_get_ns();
 	delta = now - tc->reclaim_ns;
 	tc->reclaim_ns = 0;
-	if (task_slot(t, tc, &slot) || !(st = stats_of(slot)))
+	if (task_slot(t, tc, &slot) || !(st = shared_of(slot)))
 		return;
-	st->reclaim_ns += delta;
-	st->reclaim_count++;
+	ADD(st->reclaim_ns, delta);
+	ADD(st->reclaim_count, 1);
 	window_sample(slot, tc->cgid, CGP_SIG_MEM, task_rq_clock(t), delta, 0);
 }
 
@@ -779,10 +795,10 @@ static __always_inline void oom_event(__u64 cgid, __u32 pid, const char *comm)
 {
 	struct cgp_event *e;
 	__u32 slot;
-	struct cgp_cg_stats *st;
+	struct cgp_cg_shared *st;
 
-	if (cgid && !slot_of(cgid, &slot) && (st = stats_of(slot)))
-		st->oom_kills++;
+	if (cgid && !slot_of(cgid, &slot) && (st = shared_of(slot)))
+		ADD(st->oom_kills, 1);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&self_stats.drops[CGP_EV_OOM_KILL], 1);
@@ -895,7 +911,7 @@ int BPF_PROG(cgp_block_rq_complete, struct request *rq, int error, unsigned int 
 {
 	__u64 key = (__u64)rq, delta, now;
 	struct rq_info *ri = bpf_map_lookup_elem(&rq_start, &key);
-	struct cgp_cg_stats *st;
+	struct cgp_cg_shared *st;
 	__u32 slot, dir;
 
 	if (!ri)
@@ -903,11 +919,11 @@ int BPF_PROG(cgp_block_rq_complete, struct request *rq, int error, unsigned int 
 	now = bpf_ktime_get_ns();
 	delta = now - ri->issue_ns;
 	dir = (rq->cmd_flags & CGP_REQ_OP_MASK) == CGP_REQ_OP_WRITE ? CGP_IO_WRITE : CGP_IO_READ;
-	if (!slot_of(ri->cgid, &slot) && (st = stats_of(slot))) {
-		st->io_bytes[dir & 1] += nr_bytes;
-		st->io_ops[dir & 1]++;
-		st->io_lat_ns += delta;
-		st->io_hist[hist_idx(delta / 1000)]++;
+	if (!slot_of(ri->cgid, &slot) && (st = shared_of(slot))) {
+		ADD(st->io_bytes[dir & 1], nr_bytes);
+		ADD(st->io_ops[dir & 1], 1);
+		ADD(st->io_lat_ns, delta);
+		ADD(st->io_hist[hist_idx(delta / 1000)], 1);
 		window_sample(slot, ri->cgid, CGP_SIG_IO, now, delta, ri->dev);
 	}
 	bpf_map_delete_elem(&rq_start, &key);

@@ -566,7 +566,8 @@ static void reload(struct daemon *d, const struct cli_overrides *o)
 		return;
 	}
 	if (strcmp(c.runtime_dir, d->conf.runtime_dir) || strcmp(c.pin_dir, d->conf.pin_dir) ||
-	    strcmp(c.socket_path, d->conf.socket_path) || c.max_cgroups != d->conf.max_cgroups ||
+	    strcmp(c.socket_path, d->conf.socket_path) ||
+	    (c.max_cgroups ? c.max_cgroups != d->conf.max_cgroups : !d->max_cgroups_auto) ||
 	    strcmp(c.cgroup_root, d->conf.cgroup_root) ||
 	    strcmp(c.reserved_cpus, d->conf.reserved_cpus) ||
 	    strcmp(c.system_slice, d->conf.system_slice) ||
@@ -757,6 +758,7 @@ static void cleanup(struct daemon *d)
 	model__free(d->model);
 	free(d->slot_ids);
 	free(d->slot_vals);
+	free(d->slot_cg);
 	free(d->cgroup_root);
 	if (d->root_fd >= 0)
 		close(d->root_fd);
@@ -920,9 +922,25 @@ int main(int argc, char **argv)
 			seed = mono_now_ns() ^ (uint64_t)getpid() << 32;
 		d.model = model__new_seeded(seed);
 	}
+	if (!d.conf.max_cgroups) {
+		struct sysinfo si;
+		int ncpus = libbpf_num_possible_cpus();
+
+		d.max_cgroups_auto = true;
+		if (sysinfo(&si))
+			si.totalram = 0, si.mem_unit = 1;
+		d.conf.max_cgroups = cgp_auto_max_cgroups(ncpus > 0 ? (unsigned)ncpus : 1,
+							  (uint64_t)si.totalram * si.mem_unit);
+		log_info("max_cgroups = auto: %" PRIu32 " BPF slots for %d CPUs (%" PRIu64
+			 " KiB of maps at most)",
+			 d.conf.max_cgroups, ncpus,
+			 d.conf.max_cgroups * cgp_slot_bytes(ncpus > 0 ? (unsigned)ncpus : 1) >>
+				 10);
+	}
 	d.slot_ids = calloc(d.conf.max_cgroups, sizeof(*d.slot_ids));
 	d.slot_vals = calloc(d.conf.max_cgroups, sizeof(*d.slot_vals));
-	if (!d.model || !d.slot_ids || !d.slot_vals) {
+	d.slot_cg = calloc(d.conf.max_cgroups, sizeof(*d.slot_cg));
+	if (!d.model || !d.slot_ids || !d.slot_vals || !d.slot_cg) {
 		r = log_error_errno(ENOMEM, "out of memory");
 		goto out;
 	}
@@ -935,9 +953,8 @@ int main(int argc, char **argv)
 	topts.default_threshold_ns[CGP_SIG_IO] = (uint64_t)d.conf.io_threshold_us * 1000ULL;
 	r = telemetry__new(&topts, observe_on_event, &d, &d.tel);
 	if (r == -ESTALE) {
-		log_error("the BPF maps pinned under %s/v%d were made with another max_cgroups "
-			  "or build; remove that directory (counters restart from zero) or restore "
-			  "the previous max_cgroups",
+		log_error("the BPF maps pinned under %s/v%d changed while they were loaded; "
+			  "is another cgpilotd using that directory?",
 			  d.conf.pin_dir, CGP_LAYOUT_VERSION);
 		goto out;
 	}
@@ -946,6 +963,8 @@ int main(int argc, char **argv)
 				   "verifier log)");
 		goto out;
 	}
+	if (telemetry__features(d.tel)->pins_note[0])
+		log_warn("%s; counters start from zero", telemetry__features(d.tel)->pins_note);
 	if (telemetry__missing(d.tel)[0])
 		log_warn("this kernel lacks tracepoints %s; their figures stay at zero",
 			 telemetry__missing(d.tel));

@@ -20,6 +20,7 @@ struct rescan;
 
 struct daemon {
 	struct cgp_conf conf;
+	bool max_cgroups_auto; /* conf.max_cgroups was auto, sized from the machine */
 	const char *config_path;
 	bool config_explicit;
 	bool config_read; /* the running configuration came from the file, not defaults */
@@ -74,6 +75,11 @@ struct daemon {
 	/* scratch for telemetry__slots */
 	uint64_t *slot_ids;
 	uint32_t *slot_vals;
+	struct cg **slot_cg; /* by slot, scratch of a tick's reads (all NULL between) */
+	struct {
+		uint64_t last_ns, max_ns; /* a tick's read of every cgroup's BPF counters */
+		unsigned last_cgroups; /* the cgroups it read */
+	} read_stats;
 	struct topology *topo; /* the machine, read once (lib/topology.h) */
 	struct node_alloc alloc; /* what containers may have (policy/node.h) */
 	bool alloc_valid; /* false while the topology could not be read */

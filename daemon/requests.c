@@ -230,6 +230,30 @@ static json_object *missing_tracepoints_json(struct daemon *d)
 	return missing;
 }
 
+/* Kernel memory of our maps, as the kernel counts it (0 where it does not). */
+static uint64_t map_bytes(struct daemon *d)
+{
+	struct telemetry_map_info maps[MAX_MAPS];
+	int n = telemetry__maps(d->tel, maps, MAX_MAPS);
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += maps[i].memlock;
+	return sum;
+}
+
+/* How full the BPF slots are: node.show and status. */
+static json_object *slots_fill_json(struct daemon *d)
+{
+	json_object *sl = json_object_new_object();
+
+	add(sl, "used", u64(d->slots_used));
+	add(sl, "capacity", u64(d->conf.max_cgroups));
+	add(sl, "capacity_auto", json_object_new_boolean(d->max_cgroups_auto));
+	add(sl, "map_bytes", u64(map_bytes(d)));
+	return sl;
+}
+
 static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
 {
 	const struct telemetry_features *f = telemetry__features(d->tel);
@@ -268,9 +292,10 @@ static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
 	add(rb, "drops", dr);
 	add(rb, "slot_alloc_failures", u64(ss.slot_alloc_fail));
 	add(o, "ringbuf", rb);
-	sl = json_object_new_object();
-	add(sl, "used", u64(d->slots_used));
-	add(sl, "capacity", u64(d->conf.max_cgroups));
+	sl = slots_fill_json(d);
+	add(sl, "read_ns", u64(d->read_stats.last_ns));
+	add(sl, "read_max_ns", u64(d->read_stats.max_ns));
+	add(sl, "read_cgroups", u64(d->read_stats.last_cgroups));
 	add(sl, "adopted", u64(d->slot_stats.adopted));
 	add(sl, "reclaimed", u64(d->slot_stats.reclaimed));
 	add(sl, "rescans", u64(d->slot_stats.rescans));
@@ -800,6 +825,7 @@ static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *re
 	add(o, "cpus_online", json_object_new_int64(online));
 	add(o, "cpus", cpus);
 	add(o, "memory_bytes", u64(d->topo->memory_bytes));
+	add(o, "slots", slots_fill_json(d));
 	add(o, "allocatable", req_alloc_json(d, false));
 	add(o, "reserved", req_alloc_json(d, true));
 	if (d->ctrs)
@@ -868,6 +894,8 @@ static int do_map_list(struct daemon *d, struct ctl_client *cl, json_object *req
 		add(m, "value_size", json_object_new_int64(maps[i].value_size));
 		add(m, "max_entries", json_object_new_int64(maps[i].max_entries));
 		add(m, "internal", json_object_new_boolean(maps[i].internal));
+		if (maps[i].memlock)
+			add(m, "memlock_bytes", u64(maps[i].memlock));
 		if (maps[i].pin_path[0])
 			add(m, "pinned", json_object_new_string(maps[i].pin_path));
 		/* cheap counts only: the slots seen at the last sample */
@@ -1090,7 +1118,8 @@ static int do_map_dump(struct daemon *d, struct ctl_client *cl, json_object *req
 	} else if (!strcmp(name, "thresholds")) {
 		r = telemetry__dump_thresholds(d->tel, dump_threshold, &x);
 		json_object_array_sort(x.entries, by_id);
-	} else if (!strcmp(name, "cg_stats") || !strcmp(name, "cg_win")) {
+	} else if (!strcmp(name, "cg_stats") || !strcmp(name, "cg_shared") ||
+		   !strcmp(name, "cg_win")) {
 		x.nslots = d->conf.max_cgroups;
 		x.slot_id = calloc(x.nslots, sizeof(*x.slot_id));
 		if (!x.slot_id) {
@@ -1100,7 +1129,7 @@ static int do_map_dump(struct daemon *d, struct ctl_client *cl, json_object *req
 		for (int i = 0; i < nslots; i++)
 			if (d->slot_vals[i] < x.nslots)
 				x.slot_id[d->slot_vals[i]] = d->slot_ids[i];
-		if (!strcmp(name, "cg_stats"))
+		if (strcmp(name, "cg_win"))
 			r = telemetry__dump_stats(d->tel, dump_stats, &x);
 		else
 			r = telemetry__dump_win(d->tel, dump_win, &x);

@@ -4,7 +4,9 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/bpf.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +25,20 @@ struct telemetry {
 	struct telemetry_features feat;
 	char missing[512];
 	int ncpus;
-	struct cgp_cg_stats *percpu; /* ncpus entries, scratch for lookups */
+	struct cgp_cg_hot *percpu; /* ncpus entries, scratch for lookups */
+	/* scratch of the batch reads: batch slots of each map */
+	uint32_t batch;
+	struct cgp_cg_hot *batch_hot; /* batch * ncpus */
+	struct cgp_cg_shared *batch_shared;
+	uint32_t *batch_keys;
 };
+
+/* Per-CPU values of one batch read at most this large (the slots of a batch
+ * shrink as the CPUs grow), and at most this many slots. */
+#define READ_BATCH_BYTES (256u << 10)
+#define READ_BATCH_MAX 512u
+/* Unused slots a batch read goes over rather than start another. */
+#define READ_BATCH_GAP 16u
 
 /* Number of parameters of a tracepoint's BTF prototype (the leading void *
  * included), or -ENOENT if the kernel has no such tracepoint. *ret_arg1_kind
@@ -107,29 +121,110 @@ static int on_event(void *ctx, void *data, size_t len)
 static struct bpf_map *pinned_maps(struct telemetry_bpf *s, int i)
 {
 	struct bpf_map *maps[] = { s->maps.cg_slot, s->maps.slot_free, s->maps.cg_stats,
-				   s->maps.thresholds };
+				   s->maps.cg_shared, s->maps.thresholds };
 
 	return i < (int)ARRAY_SIZE(maps) ? maps[i] : NULL;
 }
 
-/* Pin the maps that hold counters so a restarted daemon continues them. All
- * or nothing: a partial set (an interrupted start) is removed. */
-static int setup_pins(struct telemetry *t, const char *pin_dir)
+/* Names of the pinned maps of every layout so far (a set of another layout
+ * is removed by these names only). */
+static const char *const pin_names[] = { "cg_slot", "slot_free", "cg_stats", "cg_shared",
+					 "thresholds" };
+
+static void note(struct telemetry *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void note(struct telemetry *t, const char *fmt, ...)
+{
+	size_t n = strlen(t->feat.pins_note);
+	va_list ap;
+
+	if (n + 3 >= sizeof(t->feat.pins_note))
+		return;
+	if (n)
+		n += (size_t)snprintf(t->feat.pins_note + n, sizeof(t->feat.pins_note) - n, "; ");
+	va_start(ap, fmt);
+	vsnprintf(t->feat.pins_note + n, sizeof(t->feat.pins_note) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Remove the sets of other layout versions under @pin_dir: each holds its
+ * kernel memory for as long as it stays pinned. */
+static void remove_other_layouts(struct telemetry *t, const char *pin_dir)
 {
 	char dir[512], path[600];
+
+	for (int v = 1; v < 2 * CGP_LAYOUT_VERSION + 8; v++) {
+		int removed = 0;
+
+		if (v == CGP_LAYOUT_VERSION)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/v%d", pin_dir, v);
+		for (size_t i = 0; i < ARRAY_SIZE(pin_names); i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
+			removed += unlink(path) == 0;
+		}
+		if (rmdir(dir) == 0 || removed)
+			note(t, "removed the maps of layout v%d from %s (another cgpilot build)", v,
+			     dir);
+	}
+}
+
+/* Why the pinned map at @path cannot serve as @m: "" if it can. */
+static void pin_mismatch(int fd, const struct bpf_map *m, char *why, size_t len)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 ilen = sizeof(info);
+
+	why[0] = 0;
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		snprintf(why, len, "%s cannot be opened (%s)", bpf_map__name(m), strerror(errno));
+	else if (info.type != (__u32)bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+		 info.value_size != bpf_map__value_size(m))
+		snprintf(why, len, "%s has another layout", bpf_map__name(m));
+	else if (info.max_entries != bpf_map__max_entries(m))
+		snprintf(why, len, "%s has %u slots where max_cgroups is %u", bpf_map__name(m),
+			 info.max_entries, bpf_map__max_entries(m));
+}
+
+/*
+ * Pin the maps that hold counters so a restarted daemon continues them. All
+ * or nothing: a partial set (an interrupted start) is removed, and so is a
+ * set of another shape (another max_cgroups, a build that got the layout
+ * version wrong), which is never misread: a fresh set is made, and
+ * feat.pins_note says why the counters start from zero.
+ */
+static int setup_pins(struct telemetry *t, const char *pin_dir)
+{
+	char dir[512], path[600], why[160] = "";
 	int present = 0, total = 0;
 	struct bpf_map *m;
 
 	if (mkdir(pin_dir, 0700) && errno != EEXIST)
 		return -errno;
+	remove_other_layouts(t, pin_dir);
 	snprintf(dir, sizeof(dir), "%s/v%d", pin_dir, CGP_LAYOUT_VERSION);
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
 	for (int i = 0; (m = pinned_maps(t->skel, i)); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(m));
 		total++;
-		present += access(path, F_OK) == 0;
+		if (access(path, F_OK))
+			continue;
+		present++;
+		if (!why[0]) {
+			int fd = bpf_obj_get(path);
+
+			pin_mismatch(fd, m, why, sizeof(why));
+			if (fd >= 0)
+				close(fd);
+		}
 	}
+	if (present && present != total)
+		note(t, "an incomplete set of pinned maps in %s was removed", dir);
+	else if (present && why[0])
+		note(t, "the pinned maps in %s were removed and made afresh: %s", dir, why);
+	if (present == total && why[0])
+		present = 0;
 	for (int i = 0; (m = pinned_maps(t->skel, i)); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(m));
 		if (present != total)
@@ -218,7 +313,7 @@ int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *
 		   struct telemetry **ret)
 {
 	struct telemetry *t = calloc(1, sizeof(*t));
-	struct bpf_map *sized[5];
+	struct bpf_map *sized[6];
 	int r;
 
 	if (!t)
@@ -231,7 +326,12 @@ int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *
 		goto err_free;
 	}
 	t->percpu = calloc((size_t)t->ncpus, sizeof(*t->percpu));
-	if (!t->percpu) {
+	t->batch = READ_BATCH_BYTES / ((uint32_t)t->ncpus * sizeof(struct cgp_cg_hot));
+	t->batch = t->batch < 16 ? 16 : t->batch > READ_BATCH_MAX ? READ_BATCH_MAX : t->batch;
+	t->batch_hot = calloc((size_t)t->batch * (size_t)t->ncpus, sizeof(*t->batch_hot));
+	t->batch_shared = calloc(t->batch, sizeof(*t->batch_shared));
+	t->batch_keys = calloc(t->batch, sizeof(*t->batch_keys));
+	if (!t->percpu || !t->batch_hot || !t->batch_shared || !t->batch_keys) {
 		r = -ENOMEM;
 		goto err_free;
 	}
@@ -246,8 +346,9 @@ int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *
 	sized[0] = t->skel->maps.cg_slot;
 	sized[1] = t->skel->maps.slot_free;
 	sized[2] = t->skel->maps.cg_stats;
-	sized[3] = t->skel->maps.cg_win;
-	sized[4] = t->skel->maps.thresholds;
+	sized[3] = t->skel->maps.cg_shared;
+	sized[4] = t->skel->maps.cg_win;
+	sized[5] = t->skel->maps.thresholds;
 	for (unsigned i = 0; i < ARRAY_SIZE(sized); i++)
 		bpf_map__set_max_entries(sized[i], o->max_cgroups);
 	t->skel->rodata->io_blkcg_v2 = o->io_blkcg_v2;
@@ -262,7 +363,7 @@ int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *
 	}
 	r = telemetry_bpf__load(t->skel);
 	if (r && t->feat.maps_reused) {
-		/* pinned by a build with another layout or max_cgroups */
+		/* checked above, so only if they changed in between */
 		r = -ESTALE;
 		goto err_destroy;
 	}
@@ -302,6 +403,9 @@ err_destroy:
 	telemetry_bpf__destroy(t->skel);
 err_free:
 	free(t->percpu);
+	free(t->batch_hot);
+	free(t->batch_shared);
+	free(t->batch_keys);
 	free(t);
 	return r < 0 ? r : -EINVAL;
 }
@@ -313,6 +417,9 @@ void telemetry__free(struct telemetry *t)
 	ring_buffer__free(t->rb);
 	telemetry_bpf__destroy(t->skel);
 	free(t->percpu);
+	free(t->batch_hot);
+	free(t->batch_shared);
+	free(t->batch_keys);
 	free(t);
 }
 
@@ -405,20 +512,97 @@ int telemetry__slots(struct telemetry *t, uint64_t *ids, uint32_t *slots, uint32
 	return (int)total;
 }
 
+/* A slot's view: its per-CPU counters (@ncpus of them) summed, and the
+ * shared ones. */
+static void combine(struct cgp_cg_stats *r, const struct cgp_cg_hot *hot, int ncpus,
+		    const struct cgp_cg_shared *sh)
+{
+	struct cgp_cg_hot sum = { 0 };
+
+	for (int c = 0; c < ncpus; c++) {
+		sum.rq_delay_ns += hot[c].rq_delay_ns;
+		sum.rq_count += hot[c].rq_count;
+		sum.oncpu_ns += hot[c].oncpu_ns;
+		sum.nvcsw += hot[c].nvcsw;
+		sum.nivcsw += hot[c].nivcsw;
+		sum.iowait_ns += hot[c].iowait_ns;
+	}
+	r->rq_delay_ns = sum.rq_delay_ns;
+	r->rq_count = sum.rq_count;
+	r->oncpu_ns = sum.oncpu_ns;
+	r->nvcsw = sum.nvcsw;
+	r->nivcsw = sum.nivcsw;
+	r->iowait_ns = sum.iowait_ns;
+	r->reclaim_ns = sh->reclaim_ns;
+	r->reclaim_count = sh->reclaim_count;
+	memcpy(r->io_bytes, sh->io_bytes, sizeof(r->io_bytes));
+	memcpy(r->io_ops, sh->io_ops, sizeof(r->io_ops));
+	r->io_lat_ns = sh->io_lat_ns;
+	r->oom_kills = sh->oom_kills;
+	memcpy(r->rq_hist, sh->rq_hist, sizeof(r->rq_hist));
+	memcpy(r->io_hist, sh->io_hist, sizeof(r->io_hist));
+}
+
 int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats *ret)
 {
-	int fd = bpf_map__fd(t->skel->maps.cg_stats);
-	const size_t n = sizeof(struct cgp_cg_stats) / sizeof(__u64);
+	struct cgp_cg_shared sh;
 
-	if (bpf_map_lookup_elem(fd, &slot, t->percpu))
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.cg_stats), &slot, t->percpu) ||
+	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.cg_shared), &slot, &sh))
 		return -errno;
-	memset(ret, 0, sizeof(*ret));
-	for (int c = 0; c < t->ncpus; c++) {
-		const __u64 *src = (const __u64 *)&t->percpu[c];
-		__u64 *dst = (__u64 *)ret;
+	combine(ret, t->percpu, t->ncpus, &sh);
+	return 0;
+}
 
-		for (size_t i = 0; i < n; i++)
-			dst[i] += src[i];
+/*
+ * @count slots from @first of an array map into @vals: one batch lookup
+ * (the kernel walks the keys, no syscall per slot). Returns 0 or -errno.
+ */
+static int batch_read(struct telemetry *t, struct bpf_map *m, uint32_t first, uint32_t count,
+		      void *vals)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t prev = first - 1, out, n = count;
+	int r;
+
+	/* the batch starts after in_batch; none for slot 0 */
+	r = bpf_map_lookup_batch(bpf_map__fd(m), first ? &prev : NULL, &out, t->batch_keys, vals,
+				 &n, &opts);
+	if (r && errno != ENOENT) /* ENOENT: the map's end, n says how far */
+		return -errno;
+	if (n != count || t->batch_keys[0] != first)
+		return -EIO;
+	return 0;
+}
+
+int telemetry__read_slots(struct telemetry *t, const uint32_t *slots, unsigned n,
+			  struct cgp_cg_stats *ret)
+{
+	const uint32_t max = bpf_map__max_entries(t->skel->maps.cg_stats);
+	unsigned i = 0;
+
+	while (i < n) {
+		uint32_t first = slots[i], last = first, count;
+		unsigned j = i + 1;
+		int r;
+
+		if (first >= max)
+			return -EINVAL;
+		while (j < n && slots[j] > last && slots[j] < max &&
+		       slots[j] - last <= READ_BATCH_GAP && slots[j] - first < t->batch)
+			last = slots[j++];
+		count = last - first + 1;
+		r = batch_read(t, t->skel->maps.cg_stats, first, count, t->batch_hot);
+		if (!r)
+			r = batch_read(t, t->skel->maps.cg_shared, first, count, t->batch_shared);
+		if (r)
+			return r;
+		for (; i < j; i++) {
+			uint32_t k = slots[i] - first;
+
+			combine(&ret[i], t->batch_hot + (size_t)k * (size_t)t->ncpus, t->ncpus,
+				&t->batch_shared[k]);
+		}
 	}
 	return 0;
 }
@@ -505,6 +689,13 @@ int telemetry__release(struct telemetry *t, uint64_t cgid, uint32_t slot)
 	memset(t->percpu, 0, (size_t)t->ncpus * sizeof(*t->percpu));
 	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.cg_stats), &slot, t->percpu, BPF_ANY))
 		return -errno;
+	{
+		const struct cgp_cg_shared zero = { 0 };
+
+		if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.cg_shared), &slot, &zero,
+					BPF_ANY))
+			return -errno;
+	}
 	/* through BPF: the slot also leaves the window timer's episodes */
 	r = reset_slot(t, 0, slot);
 	if (r < 0)
@@ -542,6 +733,25 @@ int telemetry__progs(struct telemetry *t, struct telemetry_prog_info *ret, int m
 	return n;
 }
 
+/* The kernel's own figure of a map's memory (fdinfo "memlock": since 6.4 its
+ * allocations as they are), 0 where it gives none. */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 int telemetry__maps(struct telemetry *t, struct telemetry_map_info *ret, int max)
 {
 	struct bpf_map *m;
@@ -563,6 +773,7 @@ int telemetry__maps(struct telemetry *t, struct telemetry_map_info *ret, int max
 		ret[n].value_size = info.value_size;
 		ret[n].max_entries = info.max_entries;
 		ret[n].internal = bpf_map__is_internal(m);
+		ret[n].memlock = map_memlock(fd);
 		snprintf(ret[n].pin_path, sizeof(ret[n].pin_path), "%s",
 			 bpf_map__is_pinned(m) && bpf_map__pin_path(m) ? bpf_map__pin_path(m) : "");
 		n++;
@@ -640,19 +851,25 @@ static bool all_zero(const void *p, size_t len)
 
 int telemetry__dump_stats(struct telemetry *t, telemetry_stats_fn fn, void *ctx)
 {
-	uint32_t max = bpf_map__max_entries(t->skel->maps.cg_stats);
-	struct cgp_cg_stats s;
+	uint32_t max = bpf_map__max_entries(t->skel->maps.cg_stats), slots[64];
+	struct cgp_cg_stats s[64];
 	int r;
 
-	for (uint32_t slot = 0; slot < max; slot++) {
-		r = telemetry__read_slot(t, slot, &s);
+	for (uint32_t first = 0; first < max; first += 64) {
+		unsigned n = max - first < 64 ? max - first : 64;
+
+		for (unsigned i = 0; i < n; i++)
+			slots[i] = first + i;
+		r = telemetry__read_slots(t, slots, n, s);
 		if (r)
 			return r;
-		if (all_zero(&s, sizeof(s)))
-			continue;
-		r = fn(ctx, slot, &s);
-		if (r)
-			return r;
+		for (unsigned i = 0; i < n; i++) {
+			if (all_zero(&s[i], sizeof(s[i])))
+				continue;
+			r = fn(ctx, slots[i], &s[i]);
+			if (r)
+				return r;
+		}
 	}
 	return 0;
 }

@@ -30,6 +30,8 @@ struct telemetry_features {
 	bool block; /* block_rq_* present */
 	bool cgroup_events; /* cgroup_mkdir/rmdir present */
 	bool maps_reused; /* pinned maps from a previous run were reused */
+	/* what was done to pinned maps that could not be reused, "" if nothing */
+	char pins_note[512];
 };
 
 struct telemetry_prog_info {
@@ -65,8 +67,12 @@ int telemetry__forget_threshold(struct telemetry *t, uint64_t cgid);
 int telemetry__slot_of(struct telemetry *t, uint64_t cgid, uint32_t *ret_slot);
 /* cgroup ids and slots of every cgroup with a slot; returns the count. */
 int telemetry__slots(struct telemetry *t, uint64_t *ret_ids, uint32_t *ret_slots, uint32_t max);
-/* Per-CPU counters of a slot summed over CPUs. */
+/* A slot's counters: the per-CPU ones summed over CPUs, and the shared. */
 int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats *ret);
+/* The same for @n slots in ascending order into @ret[0..n): neighbouring
+ * slots are read with one batch lookup of each map. 0 or -errno. */
+int telemetry__read_slots(struct telemetry *t, const uint32_t *slots, unsigned n,
+			  struct cgp_cg_stats *ret);
 /* The run-queue wait of protected cgroups per CPU so far (ns), CPU by CPU
  * into @ret (at most @max): the number of CPUs read, or -errno. */
 int telemetry__prot_wait(struct telemetry *t, uint64_t *ret, unsigned max);
@@ -114,6 +120,7 @@ struct telemetry_map_info {
 	uint32_t value_size;
 	uint32_t max_entries;
 	bool internal; /* the programs' global data (.data, .bss, .rodata) */
+	uint64_t memlock; /* the kernel's figure of its memory (fdinfo), 0 if none */
 	char pin_path[512]; /* "" when not pinned */
 };
 
@@ -145,7 +152,7 @@ typedef int (*telemetry_rq_fn)(void *ctx, const struct telemetry_rq *rq);
 typedef int (*telemetry_bio_fn)(void *ctx, uint64_t bio, uint64_t cgid);
 
 int telemetry__dump_thresholds(struct telemetry *t, telemetry_threshold_fn fn, void *ctx);
-/* cg_stats: per-CPU values summed over CPUs. */
+/* cg_stats and cg_shared: a slot's view, as telemetry__read_slot(). */
 int telemetry__dump_stats(struct telemetry *t, telemetry_stats_fn fn, void *ctx);
 int telemetry__dump_win(struct telemetry *t, telemetry_win_fn fn, void *ctx);
 int telemetry__dump_rq(struct telemetry *t, telemetry_rq_fn fn, void *ctx);

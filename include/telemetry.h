@@ -19,7 +19,7 @@
 
 /* Version of the pinned layout under the pin directory; bump on any change
  * of a map's key or value layout. */
-#define CGP_LAYOUT_VERSION 2
+#define CGP_LAYOUT_VERSION 3
 
 enum cgp_signal {
 	CGP_SIG_CPU = 0, /* run-queue delay */
@@ -37,18 +37,32 @@ enum cgp_io_dir {
 	CGP_IO_DIRS = 2,
 };
 
-/* Per cgroup, per CPU counters (value of the cg_stats per-CPU array, indexed
- * by the cgroup's slot). Local figures: a task's time counts for its own
- * cgroup only; user space sums subtrees. */
-struct cgp_cg_stats {
+/*
+ * A cgroup's counters live in two maps indexed by its slot, so that their
+ * kernel memory grows with the CPUs only for what every context switch
+ * touches:
+ *  - cg_stats, a per-CPU array of struct cgp_cg_hot: the counters of the
+ *    scheduler's hooks (each switch and wakeup), added without atomics;
+ *  - cg_shared, one array of struct cgp_cg_shared: reclaim, block I/O, OOM
+ *    kills and both histograms, added with atomic adds (a histogram slot is
+ *    one locked add where a per-CPU copy would cost 512 bytes a CPU).
+ * At 16,384 slots on 128 CPUs that is 96 MiB and 9 MiB, where one per-CPU
+ * value of everything (624 bytes) took 1.2 GiB. Local figures: a task's
+ * time counts for its own cgroup only; user space sums subtrees.
+ */
+struct cgp_cg_hot {
 	__u64 rq_delay_ns; /* run-queue wait, summed over tasks */
 	__u64 rq_count; /* number of waits ended by a switch-in */
 	__u64 oncpu_ns; /* on-CPU time */
 	__u64 nvcsw; /* voluntary context switches (prev went to sleep) */
 	__u64 nivcsw; /* involuntary (prev still runnable) */
+	__u64 iowait_ns; /* sleeping in iowait until woken */
+};
+_Static_assert(sizeof(struct cgp_cg_hot) == 6 * 8, "cgp_cg_hot layout");
+
+struct cgp_cg_shared {
 	__u64 reclaim_ns; /* direct + memcg reclaim stall */
 	__u64 reclaim_count; /* reclaim episodes */
-	__u64 iowait_ns; /* sleeping in iowait until woken */
 	__u64 io_bytes[CGP_IO_DIRS];
 	__u64 io_ops[CGP_IO_DIRS];
 	__u64 io_lat_ns; /* sum of block request latency, issue to complete */
@@ -56,7 +70,27 @@ struct cgp_cg_stats {
 	__u64 rq_hist[CGP_HIST_SLOTS];
 	__u64 io_hist[CGP_HIST_SLOTS];
 };
-_Static_assert(sizeof(struct cgp_cg_stats) == (14 + 2 * CGP_HIST_SLOTS) * 8, "cgp_cg_stats layout");
+_Static_assert(sizeof(struct cgp_cg_shared) == (8 + 2 * CGP_HIST_SLOTS) * 8,
+	       "cgp_cg_shared layout");
+
+/* User space's view of a slot: the per-CPU counters summed, beside the
+ * shared ones. Not a map value. */
+struct cgp_cg_stats {
+	__u64 rq_delay_ns;
+	__u64 rq_count;
+	__u64 oncpu_ns;
+	__u64 nvcsw;
+	__u64 nivcsw;
+	__u64 reclaim_ns;
+	__u64 reclaim_count;
+	__u64 iowait_ns;
+	__u64 io_bytes[CGP_IO_DIRS];
+	__u64 io_ops[CGP_IO_DIRS];
+	__u64 io_lat_ns;
+	__u64 oom_kills;
+	__u64 rq_hist[CGP_HIST_SLOTS];
+	__u64 io_hist[CGP_HIST_SLOTS];
+};
 
 /* Onset detection state of one signal of one cgroup; see include/onset.h. */
 struct cgp_window {

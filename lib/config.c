@@ -62,7 +62,7 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	c->window_ms = 100;
 	c->cpu_threshold_ms = 20;
 	c->memory_threshold_ms = 10;
-	c->max_cgroups = 4096;
+	c->max_cgroups = 0; /* auto: cgp_auto_max_cgroups() */
 	c->sample_interval_ms = 1000;
 	c->psi_sweep_s = 10;
 	snprintf(c->metrics_address, sizeof(c->metrics_address), "127.0.0.1:9930");
@@ -96,7 +96,8 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	c->class_io_weight[2] = 10;
 }
 
-enum key_type { K_STR, K_U32, K_BOOL, K_LEVEL, K_SIZE };
+/* K_U32A: a K_U32 that may also be "auto", kept as 0 */
+enum key_type { K_STR, K_U32, K_U32A, K_BOOL, K_LEVEL, K_SIZE };
 
 struct key_desc {
 	const char *section;
@@ -131,7 +132,7 @@ static const struct key_desc keys[] = {
 	U32("telemetry", "cpu_threshold_ms", cpu_threshold_ms, 0, 3600000),
 	U32("telemetry", "memory_threshold_ms", memory_threshold_ms, 0, 3600000),
 	U32("telemetry", "io_threshold_us", io_threshold_us, 0, 60000000),
-	U32("telemetry", "max_cgroups", max_cgroups, 64, 1048576),
+	{ "telemetry", "max_cgroups", K_U32A, offsetof(struct cgp_conf, max_cgroups), 64, 1048576 },
 	U32("telemetry", "sample_interval_ms", sample_interval_ms, 50, 60000),
 	U32("telemetry", "psi_sweep_s", psi_sweep_s, 1, 3600),
 	STR("metrics", "address", metrics_address),
@@ -701,19 +702,25 @@ static int handler(void *user, const char *section, const char *name, const char
 		}
 		return set_err(p, "'%s' in [%s] must be error, warning, info or debug, not '%s'",
 			       name, section, value);
-	case K_U32: {
+	case K_U32:
+	case K_U32A: {
 		char *end;
 		unsigned long long v;
 		char range[64];
 
+		if (k->type == K_U32A && !strcmp(value, "auto")) {
+			*(uint32_t *)field = 0;
+			return 1;
+		}
 		errno = 0;
 		v = strtoull(value, &end, 10);
 		if (!*value || *end || errno || value[0] == '-' || v < k->min || v > k->max) {
 			snprintf(range, sizeof(range), "%" PRIu32 "..%" PRIu32, k->min, k->max);
 			if (!p->err_line) {
 				snprintf(p->err, sizeof(p->err),
-					 "'%s' in [%s] must be an integer in %s, not '%s'", name,
-					 section, range, value);
+					 "'%s' in [%s] must be %san integer in %s, not '%s'", name,
+					 section, k->type == K_U32A ? "auto or " : "", range,
+					 value);
 				p->err_line = p->line;
 			}
 			return 0;
@@ -864,7 +871,7 @@ int cgp_conf_validate(const struct cgp_conf *c, char *errbuf, size_t errlen)
 		return -EINVAL;
 	}
 	if (c->max_cgroups & (c->max_cgroups - 1)) {
-		snprintf(errbuf, errlen, "max_cgroups must be a power of two, not %" PRIu32,
+		snprintf(errbuf, errlen, "max_cgroups must be auto or a power of two, not %" PRIu32,
 			 c->max_cgroups);
 		return -EINVAL;
 	}
@@ -1049,6 +1056,12 @@ void cgp_conf_dump(const struct cgp_conf *c, FILE *f)
 		case K_U32:
 			fprintf(f, "%s = %" PRIu32 "\n", k->name, *(const uint32_t *)field);
 			break;
+		case K_U32A:
+			if (*(const uint32_t *)field)
+				fprintf(f, "%s = %" PRIu32 "\n", k->name, *(const uint32_t *)field);
+			else
+				fprintf(f, "%s = auto\n", k->name);
+			break;
 		}
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(class_names); i++)
@@ -1061,4 +1074,24 @@ void cgp_conf_dump(const struct cgp_conf *c, FILE *f)
 	for (unsigned i = 0; i < c->ntenants; i++)
 		fprintf(f, "\n[tenant.%s]\nweight = %" PRIu32 "\n", c->tenants[i].name,
 			c->tenants[i].weight);
+}
+
+uint64_t cgp_slot_bytes(unsigned ncpus)
+{
+	/* cg_stats per CPU, cg_shared and cg_win, and the hash entries of
+	 * cg_slot and thresholds with the kernel's per-element overhead */
+	return (uint64_t)ncpus * 48 + 576 + 160 + 48 + 96;
+}
+
+uint32_t cgp_auto_max_cgroups(unsigned ncpus, uint64_t mem_bytes)
+{
+	uint64_t budget = mem_bytes / 256, slots;
+	uint32_t r = CGP_AUTO_SLOTS_MIN;
+
+	if (budget > CGP_AUTO_MAPS_MAX)
+		budget = CGP_AUTO_MAPS_MAX;
+	slots = budget / cgp_slot_bytes(ncpus ? ncpus : 1);
+	while (r < CGP_AUTO_SLOTS_MAX && (uint64_t)r * 2 <= slots)
+		r *= 2;
+	return r;
 }

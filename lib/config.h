@@ -54,7 +54,7 @@ struct cgp_conf {
 	uint32_t cpu_threshold_ms; /* per window; 0 disables */
 	uint32_t io_threshold_us; /* a request's latency over it counts; 0 disables */
 	uint32_t memory_threshold_ms; /* per window; 0 disables */
-	uint32_t max_cgroups; /* BPF slots */
+	uint32_t max_cgroups; /* BPF slots; 0: auto (cgp_auto_max_cgroups) */
 	uint32_t sample_interval_ms; /* BPF counters into the model */
 	uint32_t psi_sweep_s; /* every cgroup's PSI/cpu.stat read once per sweep */
 	/* [metrics] */
@@ -185,5 +185,17 @@ bool cgp_conf_metrics_address_ok(const char *addr);
 
 /* Write the config back as INI (every key), for `status` and docs. */
 void cgp_conf_dump(const struct cgp_conf *c, FILE *f);
+
+/*
+ * BPF slots by default: as many as keep the maps' kernel memory within 1/256
+ * of the machine's memory and at most CGP_AUTO_MAPS_MAX, a power of two in
+ * CGP_AUTO_SLOTS_MIN..CGP_AUTO_SLOTS_MAX. cgp_slot_bytes() is the kernel
+ * memory of one slot on @ncpus CPUs.
+ */
+#define CGP_AUTO_SLOTS_MIN 1024u
+#define CGP_AUTO_SLOTS_MAX 16384u
+#define CGP_AUTO_MAPS_MAX (256ULL << 20)
+uint64_t cgp_slot_bytes(unsigned ncpus);
+uint32_t cgp_auto_max_cgroups(unsigned ncpus, uint64_t mem_bytes);
 
 #endif

@@ -147,6 +147,24 @@ static void print_counts(struct json_object *val)
 		printf("none");
 }
 
+/* "BPF slots  1234 of 16384 in use (7.5%, sized from the machine), maps 16.1 MiB" */
+static void print_slots(struct json_object *sl)
+{
+	uint64_t used, cap, bytes;
+	struct json_object *v;
+
+	if (!sl || !jget_u64(sl, "used", &used) || !jget_u64(sl, "capacity", &cap) || !cap)
+		return;
+	printf("%-14s%" PRIu64 " of %" PRIu64 " in use (%.1f%%%s)", "BPF slots", used, cap,
+	       100.0 * (double)used / (double)cap,
+	       json_object_object_get_ex(sl, "capacity_auto", &v) && json_object_get_boolean(v) ?
+		       ", max_cgroups sized from the machine" :
+		       "");
+	if (jget_u64(sl, "map_bytes", &bytes) && bytes)
+		printf(", maps %.1f MiB", (double)bytes / (1024.0 * 1024.0));
+	putchar('\n');
+}
+
 static void print_ringbuf(struct json_object *rb)
 {
 	struct json_object *events, *drops;
@@ -215,6 +233,7 @@ static void print_status(struct json_object *st)
 		       json_object_get_boolean(v) ? "reused: counters continued from the last run" :
 						    "new at this start");
 	printf("%-14s%s observed\n", "cgroups", cgroups);
+	print_slots(jget_obj(st, "slots"));
 	printf("%-14s%s\n", "onset window", window);
 	print_ringbuf(jget_obj(st, "ringbuf"));
 }
@@ -343,6 +362,7 @@ static void print_node(struct json_object *node)
 		    json_object_object_get_ex(node, "missing_controllers", &v) ? v : NULL);
 	print_features(node);
 	print_names("tracepoints", "missing: ", jget_array(node, "missing_tracepoints"));
+	print_slots(jget_obj(node, "slots"));
 	putchar('\n');
 	print_topology(jget_array(node, "cpus"));
 	node_print_alloc(node);

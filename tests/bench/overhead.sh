@@ -22,7 +22,10 @@
 # Environment: CGPILOTD, EMPTY_LOADER, BPFTOOL (set by `make bench`), RUNS
 # (interleaved runs of each kind, default 10), LOOPS (round trips per run),
 # BENCH_CPU (CPUs the load is pinned to, taskset list, default the last one;
-# "0,1" lets the tasks switch across CPUs, far noisier on a VM).
+# "0,1" lets the tasks switch across CPUs, far noisier on a VM), CGPILOTD_BEFORE
+# (another build's cgpilotd, e.g. of the last release: attached beside ours in
+# (a) as group "before", so a change of the programs' cost is seen side by
+# side under the same load).
 
 set -euo pipefail
 PATH=$PATH:/usr/sbin:/sbin # runqlat, bpftool
@@ -77,6 +80,7 @@ mkdir "$PIN_DIR" || { rm -rf "$WORK"; die "cannot create the pin directory $PIN_
 SOCKET=$WORK/cgpilot.sock
 DAEMON_PID=
 EMPTY_PID=
+BEFORE_PID=
 RUNQLAT_PID=
 STATS_PREV=
 STATS_CHANGED=0
@@ -114,6 +118,7 @@ cleanup()
 	stop_pid "$RUNQLAT_PID" INT
 	stop_pid "$EMPTY_PID"
 	stop_pid "$DAEMON_PID"
+	stop_pid "$BEFORE_PID"
 	if [ "$STATS_CHANGED" = 1 ]; then
 		set_stats "$STATS_PREV" || log "could not restore kernel.bpf_stats_enabled=$STATS_PREV"
 	fi
@@ -121,7 +126,7 @@ cleanup()
 		echo "--- last lines of the daemon's log:" >&2
 		tail -n 20 "$WORK/cgpilotd.log" >&2
 	}
-	rm -rf "$PIN_DIR" "$WORK"
+	rm -rf "$PIN_DIR" "$PIN_DIR-before" "$WORK"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -167,6 +172,26 @@ daemon_start()
 		sleep 0.1
 	done
 	die "cgpilotd did not attach cgp_sched_switch and open $SOCKET within 30 s"
+}
+
+# The other build's daemon, beside ours (part (a) only).
+before_start()
+{
+	local i sock=$WORK/before.sock
+
+	"$CGPILOTD_BEFORE" --foreground --runtime-dir "$WORK/run-before" \
+		--pin-dir "$PIN_DIR-before" --socket "$sock" --metrics-address 127.0.0.1:0 \
+		>>"$WORK/before.log" 2>&1 &
+	BEFORE_PID=$!
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$BEFORE_PID" 2>/dev/null || die "$CGPILOTD_BEFORE exited during start: $(tail -n 5 "$WORK/before.log")"
+		if [ -e "$sock" ]; then
+			prog_ids_of "$BEFORE_PID" | prog_stats |
+				awk '$2 == "cgp_sched_switch" {f = 1} END {exit !f}' && return 0
+		fi
+		sleep 0.1
+	done
+	die "$CGPILOTD_BEFORE did not attach cgp_sched_switch within 30 s"
 }
 
 # Stop the daemon and make sure none of its programs stays attached.
@@ -248,8 +273,10 @@ echo "cgpilot telemetry overhead: perf bench sched pipe pinned to CPU $BENCH_CPU
 daemon_start
 floor_start
 peer_start
+[ -z "${CGPILOTD_BEFORE:-}" ] || before_start
 {
 	prog_ids_of "$DAEMON_PID" | sed 's/^/ours /'
+	[ -z "$BEFORE_PID" ] || prog_ids_of "$BEFORE_PID" | sed 's/^/before /'
 	awk '$1 ~ /^empty_/ {print "floor", $2}' "$WORK/empty.out"
 	prog_ids_of "$RUNQLAT_PID" | sed 's/^/runqlat /'
 } >"$WORK/groups"
@@ -264,6 +291,8 @@ set_stats "$STATS_PREV"
 STATS_CHANGED=0
 peer_stop
 floor_stop
+stop_pid "$BEFORE_PID"
+BEFORE_PID=
 daemon_stop
 
 # group name events ns_per_event, for programs that ran
@@ -318,6 +347,16 @@ for hook in switch wakeup; do
 				(f == "" ? "-" : f), (p == "" ? "-" : p), r(o, f), r(o, p), target
 		}'
 done
+if [ -n "${CGPILOTD_BEFORE:-}" ]; then
+	for hook in switch wakeup; do
+		awk -v h="sched_$hook" -v o="$(cost_of ours "$hook")" -v b="$(cost_of before "$hook")" '
+			BEGIN {
+				if (o == "" || b == "" || o == "-" || b == "-" || b == 0)
+					exit
+				printf "    %-13s ours %s ns, before %s ns: ours/before %.3f\n", h, o, b, o / b
+			}'
+	done
+fi
 
 # ---- (b) throughput, interleaved, stats off ----
 if [ "$(cat "$STATS_SYSCTL")" != 0 ]; then

@@ -343,12 +343,31 @@ def t_restart_continues_counters(ctx):
     assert st["features"]["pinned_maps_reused"], st["features"]
     again = d.show(cgs.rel("a"))["cpu"]["on_cpu_ns"]
     assert again >= first, (first, again)
+    assert st["slots"]["capacity_auto"] and st["slots"]["capacity"] >= 1024, st["slots"]
+    assert st["slots"]["map_bytes"] > 0, st["slots"]
     assert d.stop() == 0
-    # pinned maps of another size: a clear refusal naming the pin directory
+    # pinned maps of another size are never misread: a warning naming the
+    # directory and the size, a fresh set, counters from zero
     with open(d.conf, "w") as f:
         f.write("[telemetry]\nmax_cgroups = 1024\n")
-    r = subprocess.run(d.argv, capture_output=True, text=True, timeout=20)
-    assert r.returncode == 1 and d.pin in r.stderr and "max_cgroups" in r.stderr, r.stderr
+    d.start()
+    st = d.request({"op": "status"})
+    assert not st["features"]["pinned_maps_reused"], st["features"]
+    assert st["slots"]["capacity"] == 1024 and not st["slots"]["capacity_auto"], st["slots"]
+    log = d.log()
+    assert "made afresh" in log and d.pin in log and "max_cgroups is 1024" in log, log
+    fresh = d.show(cgs.rel("a"))["cpu"]["on_cpu_ns"]
+    assert fresh < first, (first, fresh)
+    assert d.stop() == 0
+    # a set of an earlier layout is removed, not left holding kernel memory
+    old = os.path.join(d.pin, "v1")
+    os.makedirs(old, exist_ok=True)
+    subprocess.run(["bpftool", "map", "create", os.path.join(old, "cg_stats"), "type", "array",
+                    "key", "4", "value", "8", "entries", "4", "name", "cg_stats"], check=True)
+    d.start()
+    assert not os.path.exists(old), os.listdir(d.pin)
+    assert "removed the maps of layout v1" in d.log(), d.log()
+    assert d.stop() == 0
 
 
 def t_sighup_reload(ctx):

@@ -89,7 +89,7 @@ static void test_defaults(void **state)
 	assert_int_equal(f->c.window_ms, 100);
 	assert_int_equal(f->c.cpu_threshold_ms, 20);
 	assert_int_equal(f->c.memory_threshold_ms, 10);
-	assert_int_equal(f->c.max_cgroups, 4096);
+	assert_int_equal(f->c.max_cgroups, 0); /* auto */
 	assert_int_equal(f->c.sample_interval_ms, 1000);
 	assert_int_equal(f->c.psi_sweep_s, 10);
 	assert_string_equal(f->c.metrics_address, "127.0.0.1:9930");
@@ -260,6 +260,51 @@ static void expect_range_error(struct fx *f, const struct range_key *k, const ch
 	snprintf(range, sizeof(range), "%u..%u", k->min, k->max);
 	expect_error(f, text, 3, k->key, quoted);
 	assert_contains(f->err, range);
+}
+
+/* max_cgroups = auto: sized from the machine, kept as 0, dumped as auto. */
+static void test_max_cgroups_auto(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(parse(f, "[telemetry]\nmax_cgroups = 8192\n"), 0);
+	assert_int_equal(f->c.max_cgroups, 8192);
+	assert_int_equal(parse(f, "[telemetry]\nmax_cgroups = auto\n"), 0);
+	assert_int_equal(f->c.max_cgroups, 0);
+	expect_error(f, "[telemetry]\nmax_cgroups = automatic\n", 2, "max_cgroups",
+		     "auto or an integer");
+}
+
+/* The rule: maps within 1/256 of memory and 256 MiB, 1,024..16,384 slots, a
+ * power of two. */
+static void test_auto_max_cgroups(void **state)
+{
+	const uint64_t gib = 1ULL << 30;
+
+	(void)state;
+	/* a small node's few CPUs: the cap */
+	assert_int_equal(cgp_auto_max_cgroups(2, 24 * gib), 16384);
+	/* 128 CPUs: 7 KiB a slot; 512 GiB gives 256 MiB of budget */
+	assert_int_equal(cgp_auto_max_cgroups(128, 512 * gib), 16384);
+	assert_true(16384 * cgp_slot_bytes(128) <= CGP_AUTO_MAPS_MAX);
+	/* 128 CPUs and 64 GiB: 256 MiB / 7 KiB is 37k, the cap */
+	assert_int_equal(cgp_auto_max_cgroups(128, 64 * gib), 16384);
+	/* 16 GiB: 64 MiB of budget, 9,500 slots: 8192 */
+	assert_int_equal(cgp_auto_max_cgroups(128, 16 * gib), 8192);
+	/* 1 GiB on 2 CPUs: 4 MiB / 996 B: 4096 */
+	assert_int_equal(cgp_auto_max_cgroups(2, gib), 4096);
+	/* never below the floor, even where memory is unknown */
+	assert_int_equal(cgp_auto_max_cgroups(512, 0), CGP_AUTO_SLOTS_MIN);
+	assert_int_equal(cgp_auto_max_cgroups(0, gib), 4096);
+	for (unsigned cpus = 1; cpus <= 1024; cpus *= 2)
+		for (uint64_t mem = gib / 4; mem <= 4096 * gib; mem *= 4) {
+			uint32_t n = cgp_auto_max_cgroups(cpus, mem);
+
+			assert_int_equal(n & (n - 1), 0);
+			assert_true(n >= CGP_AUTO_SLOTS_MIN && n <= CGP_AUTO_SLOTS_MAX);
+			assert_true(n == CGP_AUTO_SLOTS_MIN ||
+				    n * cgp_slot_bytes(cpus) <= mem / 256);
+		}
 }
 
 static void test_ranges(void **state)
@@ -1017,6 +1062,8 @@ static void test_named_sections(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_max_cgroups_auto, setup, teardown),
+		cmocka_unit_test(test_auto_max_cgroups),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_cpus),
 		cmocka_unit_test(test_duration),
