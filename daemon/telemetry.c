@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "slotread.h"
 #include "telemetry.h"
 #include "telemetry.skel.h"
 #include "util.h"
@@ -26,19 +27,8 @@ struct telemetry {
 	char missing[512];
 	int ncpus;
 	struct cgp_cg_hot *percpu; /* ncpus entries, scratch for lookups */
-	/* scratch of the batch reads: batch slots of each map */
-	uint32_t batch;
-	struct cgp_cg_hot *batch_hot; /* batch * ncpus */
-	struct cgp_cg_shared *batch_shared;
-	uint32_t *batch_keys;
+	struct slot_reader reader; /* of cg_stats and cg_shared, once loaded */
 };
-
-/* Per-CPU values of one batch read at most this large (the slots of a batch
- * shrink as the CPUs grow), and at most this many slots. */
-#define READ_BATCH_BYTES (256u << 10)
-#define READ_BATCH_MAX 512u
-/* Unused slots a batch read goes over rather than start another. */
-#define READ_BATCH_GAP 16u
 
 /* Number of parameters of a tracepoint's BTF prototype (the leading void *
  * included), or -ENOENT if the kernel has no such tracepoint. *ret_arg1_kind
@@ -326,12 +316,7 @@ int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *
 		goto err_free;
 	}
 	t->percpu = calloc((size_t)t->ncpus, sizeof(*t->percpu));
-	t->batch = READ_BATCH_BYTES / ((uint32_t)t->ncpus * sizeof(struct cgp_cg_hot));
-	t->batch = t->batch < 16 ? 16 : t->batch > READ_BATCH_MAX ? READ_BATCH_MAX : t->batch;
-	t->batch_hot = calloc((size_t)t->batch * (size_t)t->ncpus, sizeof(*t->batch_hot));
-	t->batch_shared = calloc(t->batch, sizeof(*t->batch_shared));
-	t->batch_keys = calloc(t->batch, sizeof(*t->batch_keys));
-	if (!t->percpu || !t->batch_hot || !t->batch_shared || !t->batch_keys) {
+	if (!t->percpu) {
 		r = -ENOMEM;
 		goto err_free;
 	}
@@ -369,6 +354,10 @@ int telemetry__new(const struct telemetry_opts *o, telemetry_event_fn fn, void *
 	}
 	if (r)
 		goto err_destroy;
+	r = slot_reader_init(&t->reader, bpf_map__fd(t->skel->maps.cg_stats),
+			     bpf_map__fd(t->skel->maps.cg_shared), o->max_cgroups);
+	if (r)
+		goto err_destroy;
 	if (!t->feat.maps_reused)
 		r = fill_free_slots(t, o->max_cgroups);
 	else
@@ -403,9 +392,7 @@ err_destroy:
 	telemetry_bpf__destroy(t->skel);
 err_free:
 	free(t->percpu);
-	free(t->batch_hot);
-	free(t->batch_shared);
-	free(t->batch_keys);
+	slot_reader_free(&t->reader);
 	free(t);
 	return r < 0 ? r : -EINVAL;
 }
@@ -417,9 +404,7 @@ void telemetry__free(struct telemetry *t)
 	ring_buffer__free(t->rb);
 	telemetry_bpf__destroy(t->skel);
 	free(t->percpu);
-	free(t->batch_hot);
-	free(t->batch_shared);
-	free(t->batch_keys);
+	slot_reader_free(&t->reader);
 	free(t);
 }
 
@@ -512,99 +497,15 @@ int telemetry__slots(struct telemetry *t, uint64_t *ids, uint32_t *slots, uint32
 	return (int)total;
 }
 
-/* A slot's view: its per-CPU counters (@ncpus of them) summed, and the
- * shared ones. */
-static void combine(struct cgp_cg_stats *r, const struct cgp_cg_hot *hot, int ncpus,
-		    const struct cgp_cg_shared *sh)
-{
-	struct cgp_cg_hot sum = { 0 };
-
-	for (int c = 0; c < ncpus; c++) {
-		sum.rq_delay_ns += hot[c].rq_delay_ns;
-		sum.rq_count += hot[c].rq_count;
-		sum.oncpu_ns += hot[c].oncpu_ns;
-		sum.nvcsw += hot[c].nvcsw;
-		sum.nivcsw += hot[c].nivcsw;
-		sum.iowait_ns += hot[c].iowait_ns;
-	}
-	r->rq_delay_ns = sum.rq_delay_ns;
-	r->rq_count = sum.rq_count;
-	r->oncpu_ns = sum.oncpu_ns;
-	r->nvcsw = sum.nvcsw;
-	r->nivcsw = sum.nivcsw;
-	r->iowait_ns = sum.iowait_ns;
-	r->reclaim_ns = sh->reclaim_ns;
-	r->reclaim_count = sh->reclaim_count;
-	memcpy(r->io_bytes, sh->io_bytes, sizeof(r->io_bytes));
-	memcpy(r->io_ops, sh->io_ops, sizeof(r->io_ops));
-	r->io_lat_ns = sh->io_lat_ns;
-	r->oom_kills = sh->oom_kills;
-	memcpy(r->rq_hist, sh->rq_hist, sizeof(r->rq_hist));
-	memcpy(r->io_hist, sh->io_hist, sizeof(r->io_hist));
-}
-
 int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats *ret)
 {
-	struct cgp_cg_shared sh;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.cg_stats), &slot, t->percpu) ||
-	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.cg_shared), &slot, &sh))
-		return -errno;
-	combine(ret, t->percpu, t->ncpus, &sh);
-	return 0;
-}
-
-/*
- * @count slots from @first of an array map into @vals: one batch lookup
- * (the kernel walks the keys, no syscall per slot). Returns 0 or -errno.
- */
-static int batch_read(struct telemetry *t, struct bpf_map *m, uint32_t first, uint32_t count,
-		      void *vals)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t prev = first - 1, out, n = count;
-	int r;
-
-	/* the batch starts after in_batch; none for slot 0 */
-	r = bpf_map_lookup_batch(bpf_map__fd(m), first ? &prev : NULL, &out, t->batch_keys, vals,
-				 &n, &opts);
-	if (r && errno != ENOENT) /* ENOENT: the map's end, n says how far */
-		return -errno;
-	if (n != count || t->batch_keys[0] != first)
-		return -EIO;
-	return 0;
+	return slot_reader_one(&t->reader, slot, ret);
 }
 
 int telemetry__read_slots(struct telemetry *t, const uint32_t *slots, unsigned n,
 			  struct cgp_cg_stats *ret)
 {
-	const uint32_t max = bpf_map__max_entries(t->skel->maps.cg_stats);
-	unsigned i = 0;
-
-	while (i < n) {
-		uint32_t first = slots[i], last = first, count;
-		unsigned j = i + 1;
-		int r;
-
-		if (first >= max)
-			return -EINVAL;
-		while (j < n && slots[j] > last && slots[j] < max &&
-		       slots[j] - last <= READ_BATCH_GAP && slots[j] - first < t->batch)
-			last = slots[j++];
-		count = last - first + 1;
-		r = batch_read(t, t->skel->maps.cg_stats, first, count, t->batch_hot);
-		if (!r)
-			r = batch_read(t, t->skel->maps.cg_shared, first, count, t->batch_shared);
-		if (r)
-			return r;
-		for (; i < j; i++) {
-			uint32_t k = slots[i] - first;
-
-			combine(&ret[i], t->batch_hot + (size_t)k * (size_t)t->ncpus, t->ncpus,
-				&t->batch_shared[k]);
-		}
-	}
-	return 0;
+	return slot_reader_many(&t->reader, slots, n, ret);
 }
 
 int telemetry__prot_wait(struct telemetry *t, uint64_t *ret, unsigned max)

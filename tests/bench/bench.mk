@@ -18,11 +18,31 @@ $(BENCH_OUT)/poll_baseline: tests/bench/poll_baseline.c $(OUT)/libcgpilot.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(OUT)/libcgpilot.a $(LDLIBS)
 
-bench: all $(BENCH_OUT)/empty $(BENCH_OUT)/poll_baseline
+$(BENCH_OUT)/lightwork: tests/bench/lightwork.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< -o $@
+
+$(BENCH_OUT)/scale_read: tests/bench/scale_read.c $(OUT)/libcgpilot.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(OUT)/libcgpilot.a $(LDLIBS)
+
+SCRAPE_BENCH = CGPILOTD=$(OUT)/cgpilotd CGPILOT=$(OUT)/cgpilot BASELINE=$(BENCH_OUT)/poll_baseline \
+	LIGHTWORK=$(BENCH_OUT)/lightwork SCALE_READ=$(BENCH_OUT)/scale_read tests/bench/scrape.sh
+SCRAPE_DEPS = all $(BENCH_OUT)/poll_baseline $(BENCH_OUT)/lightwork $(BENCH_OUT)/scale_read
+
+# The daemon at 1,000 cgroups (100 working) and at 10,000 (1,000 working):
+# its reads beside cgroupfs polling, /metrics beside a file-polling exporter,
+# its CPU and memory over a minute.
+.PHONY: bench-scale
+bench-scale: $(SCRAPE_DEPS)
+	NCG=1000 NWORK=100 $(SCRAPE_BENCH)
+	NCG=10000 NWORK=1000 $(SCRAPE_BENCH)
+
+bench: all $(BENCH_OUT)/empty $(SCRAPE_DEPS)
 	CGPILOTD=$(OUT)/cgpilotd EMPTY_LOADER=$(BENCH_OUT)/empty BPFTOOL=$(BPFTOOL) \
 		tests/bench/overhead.sh
-	CGPILOTD=$(OUT)/cgpilotd CGPILOT=$(OUT)/cgpilot BASELINE=$(BENCH_OUT)/poll_baseline \
-		tests/bench/scrape.sh
+	NCG=1000 NWORK=100 $(SCRAPE_BENCH)
+	NCG=10000 NWORK=1000 $(SCRAPE_BENCH)
 	OUT=$(OUT) python3 tests/bench/reaction.py
 
 # Decision cost where limits can be written: in a 6.12 guest (vmtest), the
