@@ -660,6 +660,52 @@ static int setup_loop(struct daemon *d)
 	return 0;
 }
 
+/* Metrics address taken by another process: retried this often. */
+#define METRICS_RETRY_NS (10 * 1000000000ULL)
+
+/*
+ * Serve /metrics and the live page. An address another process holds is no
+ * reason to stop allocating: the daemon serves on without them, says so in
+ * status, and tries again every METRICS_RETRY_NS. Other failures (a bad
+ * address, out of memory) stop the start. Returns 0 or -errno.
+ */
+static int start_metrics(struct daemon *d)
+{
+	int r;
+
+	if (d->metrics || !strcmp(d->conf.metrics_address, "none"))
+		return 0;
+	if (d->metrics_retry_ns && mono_now_ns() < d->metrics_retry_ns)
+		return 0;
+	r = metrics__new(d, d->conf.metrics_address, &d->metrics);
+	if (r == -EADDRINUSE || r == -EADDRNOTAVAIL) {
+		if (!d->metrics_retry_ns)
+			log_error("Failed to serve /metrics on %s: %s (another process holds it? "
+				  "set [metrics] address or --metrics-address); serving on without "
+				  "/metrics and the live page, trying again every %llu s",
+				  d->conf.metrics_address, strerror(-r),
+				  METRICS_RETRY_NS / 1000000000ULL);
+		snprintf(d->metrics_error, sizeof(d->metrics_error), "%s: %s",
+			 d->conf.metrics_address, strerror(-r));
+		d->metrics_retry_ns = mono_now_ns() + METRICS_RETRY_NS;
+		return 0;
+	}
+	if (r)
+		return r;
+	r = add_ep(d, metrics__fd(d->metrics), &d->metrics_src, EP_METRICS);
+	if (r) {
+		metrics__free(d->metrics);
+		d->metrics = NULL;
+		return log_error_errno(r, "Failed to watch the metrics server: %m");
+	}
+	if (d->metrics_retry_ns)
+		log_info("serving /metrics on %s: the address is free now",
+			 metrics__address(d->metrics));
+	d->metrics_retry_ns = 0;
+	d->metrics_error[0] = 0;
+	return 0;
+}
+
 static int run_loop(struct daemon *d, const struct cli_overrides *o)
 {
 	struct epoll_event evs[32];
@@ -691,6 +737,8 @@ static int run_loop(struct daemon *d, const struct cli_overrides *o)
 				}
 				if (d->metrics)
 					metrics__run(d->metrics); /* its connection timeouts */
+				else
+					start_metrics(d);
 				ctl__tick(d->ctl, mono_now_ns());
 				break;
 			}
@@ -1002,16 +1050,9 @@ int main(int argc, char **argv)
 		log_error_errno(r, "Failed to listen on %s: %m", d.socket_path);
 		goto out;
 	}
-	if (strcmp(d.conf.metrics_address, "none")) {
-		r = metrics__new(&d, d.conf.metrics_address, &d.metrics);
-		if (r)
-			goto out;
-		r = add_ep(&d, metrics__fd(d.metrics), &d.metrics_src, EP_METRICS);
-		if (r) {
-			log_error_errno(r, "Failed to watch the metrics server: %m");
-			goto out;
-		}
-	}
+	r = start_metrics(&d);
+	if (r)
+		goto out;
 	if (containers__control_fd(d.ctrs) >= 0) {
 		r = add_ep(&d, containers__control_fd(d.ctrs), &d.control_src, EP_CONTROL);
 		if (r) {

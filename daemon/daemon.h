@@ -21,6 +21,8 @@ struct rescan;
 struct daemon {
 	struct cgp_conf conf;
 	bool max_cgroups_auto; /* conf.max_cgroups was auto, sized from the machine */
+	uint64_t metrics_retry_ns; /* the metrics address was taken: next try */
+	char metrics_error[384]; /* why /metrics is not served, "" if it is */
 	const char *config_path;
 	bool config_explicit;
 	bool config_read; /* the running configuration came from the file, not defaults */

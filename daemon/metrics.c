@@ -572,6 +572,10 @@ int metrics__new(struct daemon *d, const char *addr, struct metrics **ret)
 	m->d = d;
 	m->epfd = m->timer_fd = -1;
 	m->listen_fd = open_listener(&ss, sl);
+	if (m->listen_fd == -EADDRINUSE || m->listen_fd == -EADDRNOTAVAIL) {
+		r = m->listen_fd; /* the caller serves on without, and says so */
+		goto err_free;
+	}
 	if (m->listen_fd < 0) {
 		r = log_error_errno(m->listen_fd,
 				    "Failed to serve /metrics on %s: %m (address in use? set "

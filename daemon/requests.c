@@ -279,6 +279,8 @@ static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
 	add(o, "window_ms", json_object_new_int64(d->conf.window_ms));
 	add(o, "metrics_address",
 	    d->metrics ? json_object_new_string(metrics__address(d->metrics)) : NULL);
+	if (d->metrics_error[0])
+		add(o, "metrics_error", json_object_new_string(d->metrics_error));
 	add(o, "node_cpus", json_object_new_int64(d->node_cpus));
 	add(o, "node_memory_bytes", u64(d->node_memory));
 	rb = json_object_new_object();

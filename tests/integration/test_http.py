@@ -450,6 +450,29 @@ def t_http_prometheus_keepalive(ctx):
     assert accepted is not None and accepted <= 2, (scrapes, accepted)
 
 
+def t_http_port_taken(ctx):
+    """The metrics address held by another process: the daemon starts and
+    serves its control socket without /metrics, says why in status, and takes
+    the address once it is free."""
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    addr = "127.0.0.1:%d" % blocker.getsockname()[1]
+    try:
+        d = ctx.daemon("taken", config=CONFIG, extra=("--metrics-address", addr)).start()
+        st = d.request({"op": "status"})
+        assert st["metrics_address"] is None and addr in st["metrics_error"], st
+        assert "Failed to serve /metrics on %s" % addr in d.log(), d.log()
+        assert d.request({"op": "node.show"})["ok"]
+    finally:
+        blocker.close()
+    wait_until(lambda: d.request({"op": "status"}).get("metrics_address") == addr, 15,
+               "the daemon to take the address once free")
+    assert "metrics_error" not in d.request({"op": "status"})
+    assert "cgpilot_build_info" in d.scrape()
+    assert "the address is free now" in d.log(), d.log()
+
+
 TESTS = [
     ("http_slowloris", t_http_slowloris),
     ("http_trickle_timeout", t_http_trickle_timeout),
@@ -459,6 +482,7 @@ TESTS = [
     ("http_emfile_runtime", t_http_emfile_runtime),
     ("http_keepalive", t_http_keepalive),
     ("http_prometheus_keepalive", t_http_prometheus_keepalive),
+    ("http_port_taken", t_http_port_taken),
 ]
 
 
