@@ -11,6 +11,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -681,6 +684,11 @@ static void reconcile_thresholds(struct daemon *d)
 }
 
 #define READ_CHUNK 64
+/* Cgroups retired after which the heap is trimmed, once the model is back
+ * below this many (a trim during a churn would give back what the next
+ * cgroups take again). */
+#define TRIM_AFTER_RETIRED 1024
+#define TRIM_BELOW 4096
 
 static void read_chunk(struct daemon *d, const uint32_t *slots, unsigned n, uint64_t now)
 {
@@ -782,6 +790,19 @@ void observe_sample(struct daemon *d)
 			log_warn("Failed to release BPF slot %" PRId64 " of %s", c->slot,
 				 cg_display_path(c));
 		model__remove(d->model, c->id);
+		d->retired_since_trim++;
+	}
+	/* after a wave of short-lived cgroups, give their memory back: malloc
+	 * keeps what it freed, so the peak of a churn would stay resident. Pages
+	 * locked by mlockall() cannot be dropped (MADV_DONTNEED refuses them):
+	 * unlock, trim, lock again what is touched from now on. */
+	if (d->retired_since_trim >= TRIM_AFTER_RETIRED && model__count(d->model) < TRIM_BELOW) {
+		bool locked = !munlockall();
+
+		malloc_trim(0);
+		if (locked && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
+			log_warn_errno(errno, "mlockall failed after a trim: %m");
+		d->retired_since_trim = 0;
 	}
 	export_update(d, now);
 	page_tick(d);

@@ -26,8 +26,8 @@
 
 #include "slotread.h"
 
-static const char *const files[] = { "cpu.stat",	"cpu.pressure",	  "memory.pressure",
-				     "io.pressure",	"memory.current", "io.stat" };
+static const char *const files[] = { "cpu.stat",    "cpu.pressure",   "memory.pressure",
+				     "io.pressure", "memory.current", "io.stat" };
 
 static double now_ms(void)
 {
@@ -69,7 +69,8 @@ static unsigned used_slots(int fd, uint32_t *slots, uint32_t max)
 	for (;;) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 		uint32_t count = 256;
-		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &opts);
+		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count,
+					     &opts);
 
 		for (uint32_t i = 0; i < count && n < max; i++)
 			slots[n++] = vals[i];
@@ -166,7 +167,8 @@ int main(int argc, char **argv)
 		t3 = now_ms();
 		for (unsigned i = 0; i < n; i++)
 			keep += st[i].oncpu_ns;
-		printf("%.3f %.3f %.3f %.3f %u %u\n", t4 - t0, t1 - t4, t2 - t1, t3 - t2, n, nfiles);
+		printf("%.3f %.3f %.3f %.3f %u %u\n", t4 - t0, t1 - t4, t2 - t1, t3 - t2, n,
+		       nfiles);
 		fflush(stdout);
 	}
 	slot_reader_free(&r);
