@@ -707,6 +707,8 @@ made:
 		snprintf(why, whylen, "%s", res.msg);
 		unmake_cgroup(c, k, id, owner);
 	}
+	if (!r)
+		ctr_test_stop("mkdir");
 	return r;
 }
 
@@ -854,6 +856,8 @@ void ctr_forget(struct containers *c, struct container *k)
 
 	if (k->kind != CTR_ADOPTED)
 		ctr_state_del(c, k->id);
+	else
+		ctr_state_forget(c, k);
 	ctr_control_forget(c, k);
 	ctr_unbook(c, k);
 	ctr_unlink(c, k);
@@ -1230,6 +1234,10 @@ int containers__new(struct daemon *d, struct containers **ret)
 	if (r)
 		log_warn_errno(r, "cannot read the state file %s: %m; starting with no containers",
 			       c->state_path);
+	/* what a run killed mid-admission made, and nobody was told of */
+	ctr_state_sweep(c, c->root);
+	for (unsigned i = 0; i < c->nengine; i++)
+		ctr_state_sweep(c, c->engine_roots[i]);
 	/* what was taken back becomes the new snapshot, and the journal starts empty */
 	ctr_state_save(c);
 	reapply(c);
@@ -1313,6 +1321,7 @@ void containers__free(struct containers *c)
 		place_pool_free(&c->pool);
 	forget_parents(c);
 	ctr_state_close(c);
+	json_object_put(c->sq_pending);
 	drf_free(&c->drf);
 	act_undo_free(&c->undo);
 	ctr_protect_free(c);

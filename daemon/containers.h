@@ -181,6 +181,10 @@ struct container {
 	uint64_t psi_until_ns, psi_window_ns;
 	struct ctr_knob knobs[CTR_KNOBS_MAX];
 	unsigned nknobs;
+	/* adopted: its squeeze changed since the journal had it; the journal
+	 * holds a record of it; that record's hash (daemon/ctr_state.c) */
+	bool sq_dirty, sq_logged;
+	uint64_t sq_sig;
 	struct ctr_action *history; /* ring of hist_cap, allocated on the first action */
 	unsigned hist_cap, hist_n, hist_next;
 	struct container *next;

@@ -30,6 +30,7 @@ static void adopt(struct containers *c, const struct cg *cg, const struct adopt_
 	const char *pw, *pcm, *pmin, *plow, *pmax, *pod, *base;
 	struct res_vec rv;
 	struct container *k;
+	json_object *sq;
 
 	if (c->nadopted >= c->d->conf.max_containers) {
 		c->stats.refused[REFUSE_LIMIT]++;
@@ -53,8 +54,14 @@ static void adopt(struct containers *c, const struct cg *cg, const struct adopt_
 	if (pod)
 		snprintf(k->pod_uid, sizeof(k->pod_uid), "%s", pod);
 	snprintf(k->tenant, sizeof(k->tenant), "%s", m->pattern->engine);
+	/* squeezed by the previous run: its scheduler's values are the record's */
+	sq = ctr_state_claim(c, cg->id);
 	read_knob(c, cg->path, "cpu.weight", w, sizeof(w), &pw);
 	read_knob(c, cg->path, "cpu.max", cm, sizeof(cm), &pcm);
+	if (ctr_state_saved_knob(sq, "cpu.weight"))
+		pw = ctr_state_saved_knob(sq, "cpu.weight");
+	if (ctr_state_saved_knob(sq, "cpu.max"))
+		pcm = ctr_state_saved_knob(sq, "cpu.max");
 	read_knob(c, cg->path, "memory.min", mmin, sizeof(mmin), &pmin);
 	read_knob(c, cg->path, "memory.low", mlow, sizeof(mlow), &plow);
 	read_knob(c, cg->path, "memory.max", mmax, sizeof(mmax), &pmax);
@@ -70,6 +77,10 @@ static void adopt(struct containers *c, const struct cg *cg, const struct adopt_
 	c->stats.adopted++;
 	log_info("adopted %s as %s (pattern %s%s%s)", cg_display_path(cg), class_name(k->class),
 		 m->pattern->name, pod ? ", pod " : "", pod ? pod : "");
+	if (sq) {
+		ctr_state_undo_squeeze(c, k, sq);
+		json_object_put(sq);
+	}
 	ctr_control_admitted(c, k);
 }
 

@@ -546,6 +546,8 @@ void ctr_guard_forget(struct containers *c, struct container *k)
 
 void containers__reap(struct containers *c)
 {
+	/* the batch's changes to squeezes into the journal, before the next */
+	ctr_state_sync(c);
 	while (c && c->psi_dead) {
 		struct ctr_psi *w = c->psi_dead;
 

@@ -48,6 +48,11 @@ struct containers {
 	unsigned journal_lines; /* since the last snapshot */
 	char state_path[512]; /* <runtime_dir>/state.json */
 	char journal_path[512]; /* <runtime_dir>/state.journal */
+	/* adopted cgroups squeezed by the previous run, not adopted again yet:
+	 * cgroup id (decimal) -> its record (ctr_state.c); a container changed
+	 * since the state last heard of its squeeze */
+	json_object *sq_pending;
+	bool sq_dirty;
 	unsigned enforce; /* CGFS_* controllers writable for containers */
 	struct container *current; /* whose act_apply is running (history) */
 	const struct ctr_why *why; /* the control loop's, while it writes */
@@ -280,5 +285,28 @@ void ctr_state_compact(struct containers *c);
 void ctr_state_put(struct containers *c, const struct container *k);
 void ctr_state_del(struct containers *c, uint64_t id);
 void ctr_state_close(struct containers *c);
+/* An adopted container's squeeze (its rung, what cgpilot wrote, its
+ * scheduler's values) may have changed: recorded at the end of the batch. */
+void ctr_state_touch(struct containers *c, struct container *k);
+/* Every touched container's squeeze into the journal (the loop, per batch). */
+void ctr_state_sync(struct containers *c);
+/* An adopted cgroup's squeeze of the previous run, if one was kept: taken
+ * from the pending set (the caller puts it). */
+json_object *ctr_state_claim(struct containers *c, uint64_t cgroup_id);
+/* The cgroup's scheduler's cpu.weight / cpu.max as the record kept them. */
+const char *ctr_state_saved_knob(json_object *sq, const char *knob);
+/* Adopted again: the previous run's squeeze given back (its scheduler's
+ * values, unless another writer changed a knob since). */
+void ctr_state_undo_squeeze(struct containers *c, struct container *k, json_object *sq);
+/* Cgroups below @root tagged as made for a container the state does not
+ * have (a run killed between the mkdir and its journal line): removed. */
+void ctr_state_sweep(struct containers *c, const char *root);
+/* A test's hook: with CGPILOTD_TEST_STOP_AT=@at in the environment the
+ * daemon stops itself (SIGSTOP) here, for a test to kill it at that point;
+ * inert otherwise. "mkdir": a container's cgroup made and written, its
+ * journal line not yet. */
+void ctr_test_stop(const char *at);
+/* The container goes: its squeeze record too. */
+void ctr_state_forget(struct containers *c, struct container *k);
 
 #endif

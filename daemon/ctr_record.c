@@ -210,6 +210,7 @@ int ctr_apply_to(struct containers *c, struct container *k, const struct act_wri
 	c->current = k;
 	r = act_apply(&c->act, &t, ws, n, reason, res);
 	c->current = NULL;
+	ctr_state_touch(c, k); /* what an adopted one's squeeze is may have changed */
 	if (r == -EAGAIN) {
 		k->backed_off = true;
 		if (res->failed >= 0 && (unsigned)res->failed < n)

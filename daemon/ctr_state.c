@@ -12,14 +12,29 @@
  * the same), and a container whose cgroup still has its id keeps its books
  * and CPUs; the others are dropped. Adopted containers are found again by
  * their patterns; queued requests died with their clients.
+ *
+ * An adopted cgroup is not cgpilot's, but what cgpilot holds of it is: the
+ * squeeze its loops put on it (the ladder's rung and freeze, memory.high,
+ * io.max), the values its scheduler had (written back on release) and what
+ * cgpilot last wrote (another writer's change is told from it). That is a
+ * "squeezed" record, journaled at the end of the batch whose writes changed
+ * it ("sq"; "unsq" once nothing is held). At start the records of cgroups
+ * that still have their id wait until their pattern adopts them again, and
+ * then the squeeze is given back, not resumed: the scheduler's values are
+ * written where a knob is still as cgpilot left it, and the loops start
+ * again from nothing, climbing within one window if the pressure is still
+ * there. No adopted cgroup stays squeezed with nobody watching.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "ctr_internal.h"
@@ -35,6 +50,24 @@
 static void add(json_object *o, const char *k, json_object *v)
 {
 	json_object_object_add(o, k, v);
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static uint64_t get_u64(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return 0;
+	return json_object_get_uint64(v);
 }
 
 static json_object *cpulist(const struct topo_cpuset *s)
@@ -92,6 +125,57 @@ static bool persisted(const struct container *k)
 	return k->kind != CTR_ADOPTED && k->state != CTR_QUEUED && k->cgroup_id && !k->dry;
 }
 
+/* FNV-1a of a record's text: the journal hears of a squeeze only when it changed. */
+static uint64_t text_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* What cgpilot holds of an adopted cgroup, NULL: nothing. */
+static json_object *squeeze_of(const struct container *k)
+{
+	json_object *o, *kn;
+	_cleanup_free_ char *disp = NULL;
+
+	if (k->kind != CTR_ADOPTED || !k->cgroup_id || k->dry ||
+	    (k->ladder.rung == RUNG_NONE && !k->ladder_frozen && k->memhigh.high == MEMHIGH_MAX &&
+	     k->guard_high == MEMHIGH_MAX && !k->iot.bps))
+		return NULL;
+	o = json_object_new_object();
+	cgfs_display_path(k->path, &disp);
+	add(o, "path", json_object_new_string(disp ? disp : k->path));
+	add(o, "cgroup_id", json_object_new_uint64(k->cgroup_id));
+	add(o, "rung", json_object_new_string(ladder_rung_name(k->ladder.rung)));
+	add(o, "ladder_frozen", json_object_new_boolean(k->ladder_frozen));
+	if (k->saved_weight)
+		add(o, "cpu.weight", json_object_new_string(k->cpu_saved_weight));
+	if (k->saved_max)
+		add(o, "cpu.max", json_object_new_string(k->cpu_saved_max));
+	if (k->memhigh.high != MEMHIGH_MAX)
+		add(o, "memory_high", json_object_new_uint64(k->memhigh.high));
+	if (k->guard_high != MEMHIGH_MAX)
+		add(o, "guard_high", json_object_new_uint64(k->guard_high));
+	if (k->mem_saved_valid)
+		add(o, "memory.high", json_object_new_string(k->mem_saved));
+	if (k->iot.bps) {
+		add(o, "io_dev", json_object_new_uint64(k->iot_dev));
+		add(o, "io_bps", json_object_new_uint64(k->iot.bps));
+		add(o, "io_iops", json_object_new_uint64(k->iot.iops));
+		add(o, "io.max", json_object_new_string(k->io_saved));
+	}
+	add(o, "backed_off", json_object_new_boolean(k->backed_off));
+	kn = json_object_new_object();
+	for (unsigned i = 0; i < k->nknobs; i++)
+		if (k->knobs[i].known)
+			add(kn, k->knobs[i].knob, json_object_new_string(k->knobs[i].value));
+	add(o, "written", kn);
+	return o;
+}
+
 /* One journal line, synced; a failure is logged and the next snapshot
  * (the tick) makes up for it. */
 static void journal(struct containers *c, json_object *o)
@@ -146,6 +230,155 @@ void ctr_state_del(struct containers *c, uint64_t id)
 	journal(c, o);
 }
 
+void ctr_state_touch(struct containers *c, struct container *k)
+{
+	if (k->kind != CTR_ADOPTED)
+		return;
+	k->sq_dirty = true;
+	c->sq_dirty = true;
+}
+
+void ctr_state_sync(struct containers *c)
+{
+	if (!c || !c->sq_dirty)
+		return;
+	c->sq_dirty = false;
+	for (struct container *k = c->list; k; k = k->next) {
+		json_object *sq, *o;
+		uint64_t sig;
+
+		if (!k->sq_dirty)
+			continue;
+		k->sq_dirty = false;
+		sq = squeeze_of(k);
+		if (!sq) {
+			if (k->sq_logged)
+				ctr_state_forget(c, k);
+			continue;
+		}
+		sig = text_hash(json_object_to_json_string_ext(sq, JSON_C_TO_STRING_PLAIN));
+		if (k->sq_logged && sig == k->sq_sig) {
+			json_object_put(sq);
+			continue;
+		}
+		k->sq_logged = true;
+		k->sq_sig = sig;
+		if (c->journal_fd < 0) {
+			json_object_put(sq);
+			continue;
+		}
+		o = json_object_new_object();
+		add(o, "sq", sq);
+		journal(c, o);
+	}
+}
+
+void ctr_state_forget(struct containers *c, struct container *k)
+{
+	json_object *o;
+
+	if (!k->sq_logged)
+		return;
+	k->sq_logged = false;
+	if (c->journal_fd < 0)
+		return;
+	o = json_object_new_object();
+	add(o, "unsq", json_object_new_uint64(k->cgroup_id));
+	journal(c, o);
+}
+
+json_object *ctr_state_claim(struct containers *c, uint64_t cgroup_id)
+{
+	json_object *sq = NULL;
+	char key[24];
+
+	if (!c->sq_pending)
+		return NULL;
+	snprintf(key, sizeof(key), "%" PRIu64, cgroup_id);
+	if (!json_object_object_get_ex(c->sq_pending, key, &sq))
+		return NULL;
+	json_object_get(sq);
+	json_object_object_del(c->sq_pending, key);
+	return sq;
+}
+
+const char *ctr_state_saved_knob(json_object *sq, const char *knob)
+{
+	json_object *v;
+
+	if (!sq || !json_object_object_get_ex(sq, knob, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+void ctr_state_undo_squeeze(struct containers *c, struct container *k, json_object *sq)
+{
+	const char *v, *rung = ctr_state_saved_knob(sq, "rung");
+	const char *why = "restart: the previous run's squeeze given back";
+	json_object *jv, *written;
+
+	for (int r = 0; rung && r < RUNG_MAX; r++)
+		if (streq(rung, ladder_rung_name((enum ladder_rung)r)))
+			k->ladder.rung = (enum ladder_rung)r;
+	k->ladder_frozen = json_object_object_get_ex(sq, "ladder_frozen", &jv) &&
+			   json_object_get_boolean(jv);
+	k->backed_off = json_object_object_get_ex(sq, "backed_off", &jv) &&
+			json_object_get_boolean(jv);
+	if ((v = ctr_state_saved_knob(sq, "cpu.weight"))) {
+		snprintf(k->cpu_saved_weight, sizeof(k->cpu_saved_weight), "%s", v);
+		k->saved_weight = true;
+	}
+	if ((v = ctr_state_saved_knob(sq, "cpu.max"))) {
+		snprintf(k->cpu_saved_max, sizeof(k->cpu_saved_max), "%s", v);
+		k->saved_max = true;
+	}
+	if (json_object_object_get_ex(sq, "memory_high", &jv))
+		k->memhigh.high = get_u64(sq, "memory_high");
+	if (json_object_object_get_ex(sq, "guard_high", &jv))
+		k->guard_high = get_u64(sq, "guard_high");
+	if ((v = ctr_state_saved_knob(sq, "memory.high"))) {
+		snprintf(k->mem_saved, sizeof(k->mem_saved), "%s", v);
+		k->mem_saved_valid = true;
+	}
+	if (get_u64(sq, "io_bps") && get_u64(sq, "io_dev") <= UINT32_MAX) {
+		k->iot.bps = get_u64(sq, "io_bps");
+		k->iot.iops = get_u64(sq, "io_iops");
+		k->iot_dev = (uint32_t)get_u64(sq, "io_dev");
+		snprintf(k->io_saved, sizeof(k->io_saved), "%s",
+			 ctr_state_saved_knob(sq, "io.max") ? ctr_state_saved_knob(sq, "io.max") :
+							      "");
+	}
+	/* what cgpilot wrote last: a knob changed since is another writer's */
+	if (json_object_object_get_ex(sq, "written", &written) &&
+	    json_object_is_type(written, json_type_object)) {
+		json_object_object_foreach(written, knob, val)
+		{
+			struct ctr_knob *kn;
+
+			if (k->nknobs >= CTR_KNOBS_MAX ||
+			    !json_object_is_type(val, json_type_string))
+				continue;
+			kn = &k->knobs[k->nknobs++];
+			snprintf(kn->knob, sizeof(kn->knob), "%s", knob);
+			snprintf(kn->value, sizeof(kn->value), "%s", json_object_get_string(val));
+			kn->known = true;
+		}
+	}
+	k->sq_logged = true; /* the snapshot has it: its end goes to the journal */
+	log_info("container %" PRIu64 " (%s): squeezed by the previous run (rung %s%s%s%s); "
+		 "given back",
+		 k->id, k->path, ladder_rung_name(k->ladder.rung),
+		 k->ladder_frozen ? ", frozen" : "",
+		 k->memhigh.high != MEMHIGH_MAX || k->guard_high != MEMHIGH_MAX ? ", memory.high" :
+										  "",
+		 k->iot.bps ? ", io.max" : "");
+	ctr_control_unsqueeze(c, k, why);
+	ctr_memory_unsqueeze(c, k, why);
+	ctr_io_unsqueeze(c, k, why);
+	ctr_state_touch(c, k);
+}
+
 void ctr_state_compact(struct containers *c)
 {
 	if (c->journal_lines >= JOURNAL_COMPACT)
@@ -194,6 +427,28 @@ int ctr_state_save(struct containers *c)
 		if (persisted(k))
 			json_object_array_add(a, one(k));
 	add(root, "containers", a);
+	/* adopted cgroups cgpilot holds squeezed, and those the previous run
+	 * held that were not adopted again yet */
+	a = json_object_new_array();
+	for (struct container *k = c->list; k; k = k->next) {
+		json_object *sq = squeeze_of(k);
+
+		k->sq_logged = sq != NULL;
+		k->sq_dirty = false;
+		if (sq) {
+			k->sq_sig = text_hash(
+				json_object_to_json_string_ext(sq, JSON_C_TO_STRING_PLAIN));
+			json_object_array_add(a, sq);
+		}
+	}
+	if (c->sq_pending) {
+		json_object_object_foreach(c->sq_pending, key, sq)
+		{
+			(void)key;
+			json_object_array_add(a, json_object_get(sq));
+		}
+	}
+	add(root, "squeezed", a);
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
 	len = strlen(text);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
@@ -238,24 +493,6 @@ out:
 	}
 	json_object_put(root);
 	return r;
-}
-
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static uint64_t get_u64(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return 0;
-	return json_object_get_uint64(v);
 }
 
 /* Does @path still name the cgroup @id? */
@@ -399,7 +636,8 @@ static int read_whole(const char *path, char **ret)
 }
 
 /* The snapshot's containers into @byid (id -> object). */
-static void load_snapshot(struct containers *c, const char *text, json_object *byid)
+static void load_snapshot(struct containers *c, const char *text, json_object *byid,
+			  json_object *sqmap)
 {
 	json_object *root = json_tokener_parse(text), *a;
 
@@ -422,11 +660,20 @@ static void load_snapshot(struct containers *c, const char *text, json_object *b
 		snprintf(key, sizeof(key), "%" PRIu64, get_u64(e, "id"));
 		json_object_object_add(byid, key, json_object_get(e));
 	}
+	if (json_object_object_get_ex(root, "squeezed", &a) &&
+	    json_object_is_type(a, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			json_object *e = json_object_array_get_idx(a, i);
+			char key[24];
+
+			snprintf(key, sizeof(key), "%" PRIu64, get_u64(e, "cgroup_id"));
+			json_object_object_add(sqmap, key, json_object_get(e));
+		}
 	json_object_put(root);
 }
 
 /* The journal's lines over @byid; a line cut short by a kill is skipped. */
-static void replay_journal(struct containers *c, char *text, json_object *byid)
+static void replay_journal(struct containers *c, char *text, json_object *byid, json_object *sqmap)
 {
 	unsigned lineno = 0, bad = 0;
 
@@ -447,6 +694,14 @@ static void replay_journal(struct containers *c, char *text, json_object *byid)
 			   json_object_is_type(v, json_type_int)) {
 			snprintf(key, sizeof(key), "%" PRIu64, json_object_get_uint64(v));
 			json_object_object_del(byid, key);
+		} else if (o && json_object_object_get_ex(o, "sq", &v) &&
+			   json_object_is_type(v, json_type_object)) {
+			snprintf(key, sizeof(key), "%" PRIu64, get_u64(v, "cgroup_id"));
+			json_object_object_add(sqmap, key, json_object_get(v));
+		} else if (o && json_object_object_get_ex(o, "unsq", &v) &&
+			   json_object_is_type(v, json_type_int)) {
+			snprintf(key, sizeof(key), "%" PRIu64, json_object_get_uint64(v));
+			json_object_object_del(sqmap, key);
 		} else {
 			bad++;
 		}
@@ -460,19 +715,41 @@ static void replay_journal(struct containers *c, char *text, json_object *byid)
 int ctr_state_load(struct containers *c)
 {
 	_cleanup_free_ char *snap = NULL, *jtext = NULL;
-	json_object *byid = json_object_new_object();
-	unsigned kept = 0, dropped = 0, idx = 0;
+	json_object *byid = json_object_new_object(), *sqmap = json_object_new_object();
+	unsigned kept = 0, dropped = 0, idx = 0, nsq = 0;
 	int r;
 
-	if (!byid)
+	if (!byid || !sqmap) {
+		json_object_put(byid);
+		json_object_put(sqmap);
 		return -ENOMEM;
+	}
 	r = read_whole(c->state_path, &snap);
 	if (!r && snap)
-		load_snapshot(c, snap, byid);
+		load_snapshot(c, snap, byid, sqmap);
 	if (!r)
 		r = read_whole(c->journal_path, &jtext);
 	if (!r && jtext)
-		replay_journal(c, jtext, byid);
+		replay_journal(c, jtext, byid, sqmap);
+	/* squeezed adopted cgroups that still have their id wait for their pattern */
+	json_object_object_foreach(sqmap, sqkey, sq)
+	{
+		const char *path = get_str(sq, "path");
+		_cleanup_free_ char *raw = NULL;
+
+		if (!path || !get_u64(sq, "cgroup_id") || cgfs_decode_display(path, &raw) < 0 ||
+		    !same_cgroup(c, raw ? raw : path, get_u64(sq, "cgroup_id")))
+			continue;
+		if (!c->sq_pending)
+			c->sq_pending = json_object_new_object();
+		if (c->sq_pending) {
+			json_object_object_add(c->sq_pending, sqkey, json_object_get(sq));
+			nsq++;
+		}
+	}
+	json_object_put(sqmap);
+	if (nsq)
+		log_info("state of the previous run: %u adopted cgroups it held squeezed", nsq);
 	json_object_object_foreach(byid, key, e)
 	{
 		(void)key;
@@ -487,4 +764,116 @@ int ctr_state_load(struct containers *c)
 	if (kept || dropped)
 		log_info("state of the previous run: %u containers kept, %u gone", kept, dropped);
 	return r;
+}
+
+/* ---- cgroups made by a run that died before its journal had them ---- */
+
+#define SWEEP_DEPTH 8
+
+/* The container ids a made cgroup's owner tag names ("cgpilotd:<id>"). */
+static bool made_tag(const char *tag, uint64_t *ret_id)
+{
+	const char *p = tag + strlen(CTR_OWNER);
+	char *end;
+
+	if (strncmp(tag, CTR_OWNER ":", strlen(CTR_OWNER) + 1) || !p[1] || p[1] < '0' || p[1] > '9')
+		return false;
+	errno = 0;
+	*ret_id = strtoull(p + 1, &end, 10);
+	return !errno && !*end;
+}
+
+static void sweep_dir(struct containers *c, int dfd, char *path, size_t cap, unsigned depth,
+		      unsigned *removed, unsigned *kept)
+{
+	size_t len = strlen(path);
+	DIR *dir;
+	struct dirent *de;
+
+	if (depth > SWEEP_DEPTH)
+		return;
+	dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(dir))) {
+		char tag[64];
+		uint64_t id;
+		ssize_t n;
+		int fd, r;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (len + 1 + strlen(de->d_name) + 1 > cap)
+			continue;
+		fd = openat(dirfd(dir), de->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		snprintf(path + len, cap - len, "%s%s", len ? "/" : "", de->d_name);
+		n = fgetxattr(fd, ACT_OWNER_XATTR, tag, sizeof(tag) - 1);
+		if (n > 0) {
+			tag[n] = 0;
+			if (made_tag(tag, &id) && !containers__find(c, id)) {
+				/* admitted by a run killed before it said so: nobody was
+				 * told of it, so nothing runs in it yet */
+				close(fd);
+				r = act_rmdir(&c->act, path, 0, tag);
+				if (r) {
+					(*kept)++;
+					log_warn(
+						"%s: made for container %" PRIu64 " by a run that "
+						"stopped before its state had it; cannot remove it: %s",
+						path, id, strerror(-r));
+				} else {
+					(*removed)++;
+					log_info("%s: made for container %" PRIu64 " by a run that "
+						 "stopped before its state had it; removed",
+						 path, id);
+				}
+				if (id >= c->next_id)
+					c->next_id = id + 1; /* never given again */
+				path[len] = 0;
+				continue;
+			}
+		}
+		/* below the roots only the parents cgpilot made hold containers */
+		sweep_dir(c, fd, path, cap, depth + 1, removed, kept);
+		path[len] = 0;
+	}
+	closedir(dir);
+}
+
+void ctr_state_sweep(struct containers *c, const char *root)
+{
+	char path[PATH_MAX];
+	unsigned removed = 0, kept = 0;
+	int fd;
+
+	if (c->act.dry_run || !root || !*root ||
+	    snprintf(path, sizeof(path), "%s", root) >= (int)sizeof(path))
+		return;
+	fd = openat(c->d->root_fd, root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	sweep_dir(c, fd, path, sizeof(path), 0, &removed, &kept);
+	if (removed || kept)
+		log_info("below %s: %u half-made cgroups of a previous run removed, %u left", root,
+			 removed, kept);
+}
+
+void ctr_test_stop(const char *at)
+{
+	static const char *want;
+	static bool read;
+
+	if (!read) {
+		want = getenv("CGPILOTD_TEST_STOP_AT");
+		read = true;
+	}
+	if (want && streq(want, at)) {
+		log_warn("CGPILOTD_TEST_STOP_AT=%s: stopping here for a test", at);
+		raise(SIGSTOP);
+	}
 }

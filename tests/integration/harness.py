@@ -158,10 +158,11 @@ class Daemon:
                      "--pin-dir", self.pin, "--socket", self.sock,
                      "--metrics-address", "127.0.0.1:0"] + list(extra)
         self.proc = None
+        self.env = None  # the daemon's environment, None: the test's
 
     def start(self, wait=True):
         self.proc = subprocess.Popen(self.argv, stdout=open(self.logf, "w"),
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=self.env)
         if wait:
             deadline = time.time() + 20
             while time.time() < deadline:

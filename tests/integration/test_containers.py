@@ -11,6 +11,7 @@ admitted with their knobs listed as "unenforced". Every container root is
 below the test's own parent cgroup."""
 import json
 import os
+import socket
 import signal
 import time
 import uuid
@@ -626,6 +627,63 @@ def t_kill9_keeps_acknowledged(ctx):
     assert c["id"] > b["id"], (c, b)
 
 
+def stopped(pid):
+    """The process stopped (SIGSTOP): its state in /proc/PID/stat is T."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def t_kill9_between_mkdir_and_journal(ctx):
+    """A daemon killed after it made a container's cgroup and before its
+    journal had it (its caller was never told): the next run removes the
+    half-made cgroup, never gives its id again, and the name can be
+    admitted again. A corrupt or truncated state file is a warning; the
+    journal's lines still count."""
+    cg = ctx.cgroups("ctrhalf", sweep=True)
+    d = ctr_daemon(ctx, cg, "ctrhalf")
+    d.env = dict(os.environ, CGPILOTD_TEST_STOP_AT="mkdir")
+    d.start()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(d.sock)
+    s.sendall(b'{"op": "container.admit", "name": "half", "cpu_request_mc": 100}\n')
+    wait_until(lambda: stopped(d.proc.pid), 5, "the daemon stopped at its hook")
+    made = on_disk(cg)
+    assert made == [cg.rel("ctrs/burstable/half")], made
+    owner = os.getxattr(os.path.join(cg.mount, made[0]), "trusted.cgpilot.owner").decode()
+    half_id = int(owner.split(":")[1])
+    d.proc.kill()
+    d.proc.wait()
+    s.close()
+    d.env = None
+    d.start()
+    assert on_disk(cg) == [], (on_disk(cg), d.log())
+    assert "made for container %d by a run that stopped before its state had it; removed" % (
+        half_id) in d.log(), d.log()
+    assert listed(d) == {} and requested(d) == (0, 0)
+    a = admit(d, name="half", cpu_request_mc=100)
+    assert a["id"] > half_id and a["cgroup"] == made[0], (a, half_id)
+    mark_started(d, a["id"])
+    b = admit(d, name="b", memory_request=4 * MIB)
+    mark_started(d, b["id"])
+    assert d.stop() == 0, d.log()
+    # the snapshot cut short (a full disk, a crash mid-copy): its containers
+    # are not taken back, but those the journal has since are
+    with open(os.path.join(d.dir, "state.json"), "rb") as f:
+        snap = f.read()
+    with open(os.path.join(d.dir, "state.json"), "wb") as f:
+        f.write(snap[:len(snap) // 2])
+    with open(os.path.join(d.dir, "state.journal"), "w") as f:
+        f.write(json.dumps({"put": [c for c in json.loads(snap)["containers"]
+                                    if c["id"] == b["id"]][0]}) + "\n")
+    d.start()
+    assert "not a state file" in d.log(), d.log()
+    assert sorted(listed(d)) == [b["id"]], (listed(d), d.log())
+    assert requested(d) == (0, 4 * MIB)
+    # the cgroup of the container the truncated snapshot lost: cgpilot's,
+    # empty and in no state, so removed, not left orphaned
+    assert not os.path.isdir(os.path.join(cg.mount, a["cgroup"])), d.log()
+
+
 def t_nesting_and_children(ctx):
     """A runtime container is never inside another container; a
     container's own children (a workload's systemd or engine makes them)
@@ -712,6 +770,7 @@ TESTS = [
     ("churn", t_churn),
     ("waiting_cost_and_start", t_waiting_cost_and_start),
     ("kill9_keeps_acknowledged", t_kill9_keeps_acknowledged),
+    ("kill9_between_mkdir_and_journal", t_kill9_between_mkdir_and_journal),
     ("nesting_and_children", t_nesting_and_children),
     ("freeze_audited", t_freeze_audited),
 ]

@@ -11,7 +11,7 @@ import os
 import time
 
 from harness import *  # noqa: F401,F403
-from test_containers import admit, ctr_daemon, listed, ok, pod_uid
+from test_containers import admit, ctr_daemon, listed, ok, pod_uid, requested
 
 HOG = ["sh", "-c", "while :; do :; done"]
 
@@ -39,10 +39,10 @@ def make_pod(cg):
     return rel
 
 
-def adopted_pod(d, cg, rel):
+def adopted_pod(d, cg, rel, cls="guaranteed"):
     pods = wait_until(lambda: [c for c in listed(d).values() if c["cgroup"] == cg.rel(rel)],
                       5, "the pod to be adopted")
-    assert pods[0]["class"] == "guaranteed", pods
+    assert pods[0]["class"] == cls, pods
     return pods[0]
 
 
@@ -246,9 +246,86 @@ def t_ladder_adopted_scope(ctx):
     sub.close()
 
 
+def t_ladder_kill9_resumes(ctx):
+    """kill -9 while the ladder holds a launched besteffort container and an
+    adopted besteffort pod frozen, and the pressure goes while no daemon
+    runs: the next run has every container once, with the same books; the
+    pod's BPF counters go on from where they were; the launched container
+    resumes its rung (still frozen, thawed by the new run after the release
+    hold); the adopted pod, whose squeeze the state kept, gets it given back
+    when its pattern adopts it again. Nothing stays frozen with nobody
+    watching."""
+    cg = ctx.cgroups("polkill9", sweep=True)
+    P = cg.rel_parent
+    d = ctr_daemon(ctx, cg, "polkill9", extra=(
+        "[adopt]\npresets =\n"
+        "[adopt.gpod]\npath = %s/pods/pod{pod}\nclass = guaranteed\n"
+        "[adopt.bpod]\npath = %s/pods/bepod{pod}\nclass = besteffort\n"
+        "knobs = cgroup.freeze\n"
+        "[policy.cpu]\nfreeze = true\nadopted = true\nhold_ms = 100\n"
+        "release_ms = 1500\nrelease_max_ms = 6000\n" % (P, P)))
+    pod_rel = make_pod(cg)
+    be_rel = "pods/bepod%s" % pod_uid()
+    cg.make(be_rel)
+    d.start()
+    pod = adopted_pod(d, cg, pod_rel)
+    be = adopted_pod(d, cg, be_rel, "besteffort")
+    hog = admit(d, name="hog", **{"class": "besteffort"})
+    hog_dir = os.path.join(cg.mount, hog["cgroup"])
+    be_dir = os.path.join(cg.parent, be_rel)
+    cg.spawn(hog_dir, HOG, cpu=0)
+    cg.spawn(be_dir, HOG, cpu=0)
+    probe = cg.spawn(os.path.join(cg.parent, pod_rel), HOG, cpu=0)
+    wait_until(lambda: frozen(hog_dir) and frozen(be_dir), 5, "the hog and the pod frozen")
+    before = listed(d)
+    books = requested(d)
+    waited = wait_until(lambda: d.show(pod["cgroup"])["cpu"]["wait_ns"], 5,
+                        "the pod's waits counted")
+    d.proc.kill()  # no clean stop: nothing given back
+    d.proc.wait()
+    probe.kill()  # the pressure goes while nobody watches
+    probe.wait()
+    assert frozen(hog_dir) and frozen(be_dir)
+    t0 = time.time()
+    d.start()
+    sub = Subscriber(d, ["action"])
+    after = listed(d)
+    assert after[hog["id"]]["cgroup"] == hog["cgroup"], (before, after)
+    paths = sorted(c["cgroup"] for c in after.values())
+    assert paths == sorted(c["cgroup"] for c in before.values()), (before, after)
+    assert requested(d) == books, (books, requested(d))
+    # the adopted pod: given back as its pattern adopted it again
+    wait_until(lambda: not frozen(be_dir), 5, "the adopted pod thawed by the new run")
+    assert "squeezed by the previous run (rung freeze, frozen); given back" in d.log(), d.log()
+    audit = [json.loads(l) for l in open(os.path.join(d.dir, "log", "audit.log"))]
+    assert any(a["cgroup"] == cg.rel(be_rel) and a["knob"] == "cgroup.freeze" and
+               a["new"] == "0" and "previous run" in a["reason"] for a in audit), audit
+    # the launched one resumed its rung: frozen until the release hold ends
+    assert frozen(hog_dir)
+    cpu = ok(d, {"op": "policy.show"})["policies"]["cpu"]
+    assert cpu["on_rungs"] == {"freeze": [hog["cgroup"]]}, cpu
+    # counters continue: the pinned maps outlived the daemon
+    assert d.show(pod["cgroup"])["cpu"]["wait_ns"] >= waited
+    ev = sub.wait_for(lambda e: e.get("knob") == "cgroup.freeze" and e.get("new") == "0" and
+                      e.get("cgroup") == hog["cgroup"], 10)
+    took = time.time() - t0
+    log("hog thawed %.1f s after the restart" % took)
+    assert "cpu ladder freeze -> none" in ev["reason"], ev
+    assert took >= 1.2, took  # not before the release hold
+    wait_until(lambda: not frozen(hog_dir), 5, "the hog thawed")
+    # the state has no squeeze left: a second kill -9 and start gives nothing back
+    d.proc.kill()
+    d.proc.wait()
+    d.start()
+    listed(d)
+    assert "squeezed by the previous run" not in d.log(), d.log()
+    sub.close()
+
+
 TESTS = [
     ("ladder_freeze", t_ladder_freeze),
     ("ladder_adopted_scope", t_ladder_adopted_scope),
     ("ladder_clean_stop_thaws", t_ladder_clean_stop_thaws),
     ("ladder_no_rung", t_ladder_no_rung),
+    ("ladder_kill9_resumes", t_ladder_kill9_resumes),
 ]
