@@ -190,6 +190,30 @@ static int lock_fd_at(int dirfd, const char *name, const char *path, int *ret_fd
 
 	/* O_NOFOLLOW: never truncate what a planted symlink points at */
 	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* a read-only directory: the lock there from an earlier run, or the
+	 * directory itself (the state cannot be written: containers.c says so) */
+	if (fd < 0 && errno == EROFS) {
+		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno == ENOENT)
+			fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) {
+			r = errno;
+			close(fd);
+			if (r == EWOULDBLOCK) {
+				log_error("another cgpilotd holds %s; stop it or use other "
+					  "--runtime-dir and --pin-dir",
+					  path);
+				return -EBUSY;
+			}
+			return log_error_errno(r, "Failed to lock %s: %m", path);
+		}
+		if (fd >= 0) {
+			log_warn("%s is on a read-only file system: locked, its pid not written",
+				 path);
+			*ret_fd = fd;
+			return 0;
+		}
+	}
 	if (fd < 0)
 		return log_error_errno(errno, "Failed to open lock file %s: %m", path);
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {

@@ -25,7 +25,7 @@
 static const char *const kind_names[CTR_KIND_MAX] = { "launched", "runtime", "adopted" };
 static const char *const state_names[CTR_STATE_MAX] = { "queued", "admitted", "running" };
 static const char *const refusal_names[REFUSE_MAX] = {
-	"invalid", "cpu", "memory", "exclusive", "slack", "controller", "limit", "cgroup",
+	"invalid", "cpu", "memory", "exclusive", "slack", "controller", "limit", "cgroup", "state",
 };
 
 const char *ctr_kind_name(enum ctr_kind k)
@@ -787,8 +787,15 @@ int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t w
 {
 	char reason[160];
 	enum admit_verdict v;
+	enum ctr_state old_state = k->state;
 	int r;
 
+	/* what a caller is told must survive a kill -9: not without a state */
+	r = ctr_state_check(c, why, whylen);
+	if (r) {
+		*ret_reason = REFUSE_STATE;
+		return r;
+	}
 	v = admit_decide(&c->books, k->class, &k->spec, k->exclusive, why, whylen);
 	if (v != ADMIT_FITS) {
 		*ret_reason = k->class == CGP_CLASS_BESTEFFORT ? REFUSE_SLACK :
@@ -814,14 +821,27 @@ int ctr_admit_now(struct containers *c, struct container *k, char *why, size_t w
 		*ret_reason = REFUSE_CGROUP;
 		return r;
 	}
-	ctr_book(c, k);
-	if (k->state == CTR_QUEUED)
-		c->stats.count[k->kind][k->class]++;
 	k->state = CTR_ADMITTED;
+	r = ctr_state_put(c, k);
+	if (r) {
+		/* not in the state: as if never made, and the caller told so */
+		char owner[64];
+
+		snprintf(owner, sizeof(owner), CTR_OWNER ":%" PRIu64, k->id);
+		k->state = old_state;
+		unmake_cgroup(c, k, k->cgroup_id, owner);
+		if (k->exclusive)
+			ctr_unplace_exclusive(c, k, "exclusive CPUs returned (admission failed)");
+		ctr_state_check(c, why, whylen);
+		*ret_reason = REFUSE_STATE;
+		return r;
+	}
+	ctr_book(c, k);
+	if (old_state == CTR_QUEUED)
+		c->stats.count[k->kind][k->class]++;
 	k->admitted_ns = mono_now_ns();
 	k->deadline_ns = k->admitted_ns + (uint64_t)c->d->conf.start_deadline_s * 1000000000ULL;
 	c->stats.admitted[k->class]++;
-	ctr_state_put(c, k);
 	if (ctr_protected(k))
 		ctr_protect(c, k->path);
 	ctr_control_admitted(c, k);

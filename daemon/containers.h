@@ -202,6 +202,7 @@ enum ctr_refusal {
 	REFUSE_CONTROLLER, /* a limit a missing controller cannot enforce */
 	REFUSE_LIMIT, /* max_containers / max_queued */
 	REFUSE_CGROUP, /* the cgroup could not be made or written */
+	REFUSE_STATE, /* the state file cannot be written (a full or read-only disk) */
 	REFUSE_MAX,
 };
 const char *ctr_refusal_name(enum ctr_refusal r);
@@ -216,6 +217,7 @@ struct ctr_stats {
 	unsigned ndegraded; /* degraded now */
 	uint64_t actions_ok, actions_failed, actions_dry_run, external_changes;
 	uint64_t audit_failures;
+	uint64_t state_failures; /* journal lines or snapshots not written */
 	struct {
 		const char *knob; /* act_knob's file name (static) */
 		uint64_t n;
@@ -272,6 +274,8 @@ void containers__guard_timer(struct containers *c);
 struct ep_source;
 void containers__psi_event(struct containers *c, struct ep_source *src, uint32_t events);
 void containers__reap(struct containers *c);
+/* Why the daemon's state cannot be written now, NULL if it can. */
+const char *containers__state_error(const struct containers *c);
 /* A client went away: its queued requests are cancelled. */
 void containers__client_closed(struct containers *c, struct ctl_client *cl);
 

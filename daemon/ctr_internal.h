@@ -53,6 +53,9 @@ struct containers {
 	 * since the state last heard of its squeeze */
 	json_object *sq_pending;
 	bool sq_dirty;
+	/* why the state cannot be written now ("" it can): no admission or
+	 * update is acknowledged meanwhile, a snapshot is tried every tick */
+	char state_error[320];
 	unsigned enforce; /* CGFS_* controllers writable for containers */
 	struct container *current; /* whose act_apply is running (history) */
 	const struct ctr_why *why; /* the control loop's, while it writes */
@@ -281,8 +284,11 @@ int ctr_state_load(struct containers *c);
 int ctr_state_save(struct containers *c);
 /* A snapshot when the journal has grown long (the tick). */
 void ctr_state_compact(struct containers *c);
-/* Record a container as it is now, or its end, before the reply goes out. */
-void ctr_state_put(struct containers *c, const struct container *k);
+/* Record a container as it is now, or its end, before the reply goes out;
+ * -errno: not recorded (c->state_error says why). */
+int ctr_state_put(struct containers *c, const struct container *k);
+/* The state cannot be written: @why says so for a refusal; 0 if it can. */
+int ctr_state_check(struct containers *c, char *why, size_t whylen);
 void ctr_state_del(struct containers *c, uint64_t id);
 void ctr_state_close(struct containers *c);
 /* An adopted container's squeeze (its rung, what cgpilot wrote, its

@@ -183,5 +183,11 @@ void containers__metrics(struct containers *c, struct expo *e)
 		     s->external_changes);
 	expo_counter(e, "cgpilot_audit_write_failures_total",
 		     "Audit log lines that could not be written", s->audit_failures);
+	expo_counter(e, "cgpilot_state_write_failures_total",
+		     "State journal lines and snapshots that could not be written",
+		     s->state_failures);
+	expo_gauge(e, "cgpilot_state_writable",
+		   "1 if the daemon's state file can be written (admissions are acknowledged)",
+		   !c->state_error[0]);
 	ladder_metrics(c, e);
 }

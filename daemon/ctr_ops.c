@@ -677,6 +677,8 @@ int containers__op_update(struct containers *c, struct ctl_client *cl, json_obje
 					       "container %" PRIu64 " is queued: cancel it and "
 					       "admit it again",
 					       k->id);
+	if (ctr_state_check(c, why, sizeof(why)))
+		return ctl_client__reply_error(cl, "%s", why);
 	if (k->kind == CTR_ADOPTED)
 		return ctl_client__reply_error(cl,
 					       "container %" PRIu64 " is adopted: its "
@@ -976,6 +978,11 @@ json_object *containers__policies_json(struct containers *c)
 	return ctr_control_json(c);
 }
 
+const char *containers__state_error(const struct containers *c)
+{
+	return c && c->state_error[0] ? c->state_error : NULL;
+}
+
 void containers__node_json(struct containers *c, json_object *o)
 {
 	const struct admit_books *b = &c->books;
@@ -1018,4 +1025,6 @@ void containers__node_json(struct containers *c, json_object *o)
 	add(o, "enforceable", words_json(buf));
 	add(o, "containers", json_object_new_int64(c->n - c->drf.n));
 	add(o, "queued", json_object_new_int64(c->drf.n));
+	if (c->state_error[0])
+		add(o, "state_error", str(c->state_error));
 }

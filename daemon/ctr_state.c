@@ -176,54 +176,83 @@ static json_object *squeeze_of(const struct container *k)
 	return o;
 }
 
-/* One journal line, synced; a failure is logged and the next snapshot
- * (the tick) makes up for it. */
-static void journal(struct containers *c, json_object *o)
+/* The state could not be written: said once, counted, and admissions wait. */
+static void state_failed(struct containers *c, int err, const char *what, const char *path)
+{
+	bool first = !c->state_error[0];
+
+	c->stats.state_failures++;
+	snprintf(c->state_error, sizeof(c->state_error), "cannot %s %s: %s", what, path,
+		 strerror(err));
+	if (first)
+		log_warn("%s; no admission or update is acknowledged until the state can be "
+			 "written again (tried every tick)",
+			 c->state_error);
+}
+
+/* One journal line, synced before the reply; -errno: not written, and a
+ * snapshot on the next tick makes up for what it held. */
+static int journal(struct containers *c, json_object *o)
 {
 	const char *text;
 	size_t len;
 	char *line;
+	int r = 0;
 
 	if (c->journal_fd < 0) {
 		json_object_put(o);
-		return;
+		return c->act.dry_run ? 0 : -EBADF;
 	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	len = strlen(text);
 	line = malloc(len + 1);
-	if (line) {
-		memcpy(line, text, len);
-		line[len] = '\n';
-		if (write(c->journal_fd, line, len + 1) != (ssize_t)(len + 1) ||
-		    fdatasync(c->journal_fd)) {
-			log_warn_errno(errno ? errno : EIO,
-				       "cannot append to %s: %m; the next snapshot has it",
-				       c->journal_path);
-			c->journal_lines = JOURNAL_COMPACT; /* snapshot on the next tick */
-		} else {
-			c->journal_lines++;
-		}
-		free(line);
+	if (!line) {
+		json_object_put(o);
+		return -ENOMEM;
 	}
+	memcpy(line, text, len);
+	line[len] = '\n';
+	errno = 0;
+	if (write(c->journal_fd, line, len + 1) != (ssize_t)(len + 1) || fdatasync(c->journal_fd)) {
+		r = errno ? -errno : -ENOSPC;
+		state_failed(c, -r, "append to", c->journal_path);
+		/* a part of the line may be there: the snapshot starts it again */
+		c->journal_lines = JOURNAL_COMPACT;
+	} else {
+		c->journal_lines++;
+	}
+	free(line);
 	json_object_put(o);
+	return r;
 }
 
-void ctr_state_put(struct containers *c, const struct container *k)
+int ctr_state_check(struct containers *c, char *why, size_t whylen)
+{
+	if (!c->state_error[0])
+		return 0;
+	snprintf(why, whylen,
+		 "cgpilotd cannot record its state (%s): nothing new is admitted "
+		 "or changed until it can",
+		 c->state_error);
+	return -EROFS;
+}
+
+int ctr_state_put(struct containers *c, const struct container *k)
 {
 	json_object *o;
 
-	if (!persisted(k) || c->journal_fd < 0)
-		return;
+	if (!persisted(k))
+		return 0;
 	o = json_object_new_object();
 	add(o, "put", one(k));
-	journal(c, o);
+	return journal(c, o);
 }
 
 void ctr_state_del(struct containers *c, uint64_t id)
 {
 	json_object *o;
 
-	if (c->journal_fd < 0)
+	if (c->act.dry_run)
 		return;
 	o = json_object_new_object();
 	add(o, "del", json_object_new_uint64(id));
@@ -263,10 +292,6 @@ void ctr_state_sync(struct containers *c)
 		}
 		k->sq_logged = true;
 		k->sq_sig = sig;
-		if (c->journal_fd < 0) {
-			json_object_put(sq);
-			continue;
-		}
 		o = json_object_new_object();
 		add(o, "sq", sq);
 		journal(c, o);
@@ -280,7 +305,7 @@ void ctr_state_forget(struct containers *c, struct container *k)
 	if (!k->sq_logged)
 		return;
 	k->sq_logged = false;
-	if (c->journal_fd < 0)
+	if (c->act.dry_run)
 		return;
 	o = json_object_new_object();
 	add(o, "unsq", json_object_new_uint64(k->cgroup_id));
@@ -381,7 +406,7 @@ void ctr_state_undo_squeeze(struct containers *c, struct container *k, json_obje
 
 void ctr_state_compact(struct containers *c)
 {
-	if (c->journal_lines >= JOURNAL_COMPACT)
+	if (c->journal_lines >= JOURNAL_COMPACT || c->state_error[0])
 		ctr_state_save(c);
 }
 
@@ -400,10 +425,7 @@ static void journal_open(struct containers *c)
 	c->journal_fd =
 		open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (c->journal_fd < 0)
-		log_warn_errno(errno,
-			       "cannot open %s: %m; changes reach the state only at the "
-			       "next snapshot",
-			       path);
+		state_failed(c, errno, "open", path);
 	c->journal_lines = 0;
 }
 
@@ -482,14 +504,19 @@ int ctr_state_save(struct containers *c)
 			fsync(dfd);
 	}
 	/* the snapshot holds everything: the journal starts again */
-	journal_open(c);
+	{
+		bool was = c->state_error[0];
+
+		c->state_error[0] = 0;
+		journal_open(c);
+		if (was && !c->state_error[0])
+			log_info("the state is written again (%s): admissions resume",
+				 c->state_path);
+	}
 out:
 	if (r) {
 		unlink(tmp);
-		log_warn_errno(r,
-			       "cannot write the state file %s: %m; a restart would not "
-			       "find this run's containers",
-			       c->state_path);
+		state_failed(c, -r, "write the state file", c->state_path);
 	}
 	json_object_put(root);
 	return r;

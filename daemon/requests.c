@@ -281,6 +281,8 @@ static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
 	    d->metrics ? json_object_new_string(metrics__address(d->metrics)) : NULL);
 	if (d->metrics_error[0])
 		add(o, "metrics_error", json_object_new_string(d->metrics_error));
+	if (containers__state_error(d->ctrs))
+		add(o, "state_error", json_object_new_string(containers__state_error(d->ctrs)));
 	add(o, "node_cpus", json_object_new_int64(d->node_cpus));
 	add(o, "node_memory_bytes", u64(d->node_memory));
 	rb = json_object_new_object();

@@ -236,6 +236,17 @@ static void print_status(struct json_object *st)
 	print_slots(jget_obj(st, "slots"));
 	printf("%-14s%s\n", "onset window", window);
 	print_ringbuf(jget_obj(st, "ringbuf"));
+	/* what keeps the daemon from serving all it could */
+	if (jget_str(st, "state_error")) {
+		printf("%-14s", "state");
+		print_escaped(stdout, jget_str(st, "state_error"));
+		printf(": admissions refused\n");
+	}
+	if (jget_str(st, "metrics_error")) {
+		printf("%-14s", "metrics");
+		print_escaped(stdout, jget_str(st, "metrics_error"));
+		putchar('\n');
+	}
 }
 
 static void fmt_int_key(char *buf, size_t size, struct json_object *obj, const char *key)

@@ -12,6 +12,7 @@ below the test's own parent cgroup."""
 import json
 import os
 import socket
+import subprocess
 import signal
 import time
 import uuid
@@ -684,6 +685,98 @@ def t_kill9_between_mkdir_and_journal(ctx):
     assert not os.path.isdir(os.path.join(cg.mount, a["cgroup"])), d.log()
 
 
+def fill(path):
+    """Write zeros into path until the file system has no room left."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, b"\0" * 4096) > 0:
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def t_state_disk_full_or_read_only(ctx):
+    """The runtime directory full: an admission or update is refused, naming
+    the state journal and the error, and no cgroup is left of it; what runs
+    stays managed (a freeze is written, its audit line's failure counted);
+    status, node.show and /metrics say so; once there is room the next
+    tick's snapshot resumes admissions, and a kill -9 loses nothing that
+    was acknowledged. A read-only runtime directory at start: the daemon
+    serves, takes the containers of the state back, refuses admissions."""
+    cg = ctx.cgroups("ctrdisk", sweep=True)
+    d = ctr_daemon(ctx, cg, "ctrdisk")
+    run = os.path.join(d.dir, "run")
+    os.mkdir(run)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0755", "cgpilot-itest",
+                    run], check=True)
+    try:
+        d.argv[d.argv.index("--runtime-dir") + 1] = run
+        with open(d.conf) as f:
+            conf = f.read()
+        with open(d.conf, "w") as f:
+            f.write(conf.replace("dir = %s/log" % d.dir, "dir = %s/log" % run))
+        d.start()
+        a = admit(d, name="a", cpu_request_mc=100)
+        mark_started(d, a["id"])
+        fill(os.path.join(run, "filler"))
+        # the journal's last page may still have room: admitted until it has none
+        acked = [a]
+        for i in range(64):
+            r = d.request({"op": "container.admit", "name": "b%d" % i, "cpu_request_mc": 10})
+            if not r.get("ok"):
+                break
+            acked.append(r["container"])
+        assert r.get("refused") == "state", r
+        assert "state.journal" in r["error"] and "No space left on device" in r["error"], r
+        assert on_disk(cg) == sorted(x["cgroup"] for x in acked), on_disk(cg)
+        r = d.request({"op": "container.update", "id": a["id"], "cpu_request_mc": 200})
+        assert "cannot record its state" in r.get("error", ""), r
+        assert requested(d) == (100 + 10 * (len(acked) - 1), 0)
+        st = ok(d, {"op": "status"})
+        assert "No space left on device" in st["state_error"], st
+        assert "state_error" in ok(d, {"op": "node.show"}), "node.show lacks state_error"
+        assert "admissions refused" in d.cli("node", "status").stdout
+        # what runs stays managed: the freeze is written; its audit line is not
+        ok(d, {"op": "container.freeze", "id": a["id"]})
+        with open(os.path.join(cg.mount, a["cgroup"], "cgroup.freeze")) as f:
+            assert f.read().strip() == "1"
+        ok(d, {"op": "container.freeze", "id": a["id"], "frozen": False})
+        m = d.scrape()
+        assert "cgpilot_state_writable 0" in m, m
+        assert 'cgpilot_admission_refusals_total{reason="state"} 1' in m, \
+            [l for l in m.splitlines() if "refus" in l]
+        failures = [l for l in m.splitlines()
+                    if l.startswith("cgpilot_audit_write_failures_total ")]
+        assert failures and int(failures[0].split()[1]) >= 1, failures
+        # room again: the next tick's snapshot, and admissions resume
+        os.unlink(os.path.join(run, "filler"))
+        wait_until(lambda: "state_error" not in ok(d, {"op": "status"}), 5,
+                   "the state written again")
+        assert "the state is written again" in d.log(), d.log()
+        c = admit(d, name="c", memory_request=4 * MIB)
+        assert "cgpilot_state_writable 1" in d.scrape()
+        d.proc.kill()
+        d.proc.wait()
+        d.start()
+        want = sorted([x["id"] for x in acked] + [c["id"]])
+        assert sorted(listed(d)) == want, (listed(d), d.log())
+        assert d.stop() == 0, d.log()
+        # read-only from the start
+        subprocess.run(["mount", "-o", "remount,ro", run], check=True)
+        d.start()
+        assert sorted(listed(d)) == want, (listed(d), d.log())
+        r = d.request({"op": "container.admit", "name": "ro", "cpu_request_mc": 100})
+        assert r.get("refused") == "state" and "Read-only file system" in r["error"], r
+        assert "read-only file system: locked" in d.log(), d.log()
+        assert d.request({"op": "ping"}).get("ok")
+        assert d.stop() == 0, d.log()
+    finally:
+        d.stop()
+        subprocess.run(["umount", "-l", run])
+
+
 def t_nesting_and_children(ctx):
     """A runtime container is never inside another container; a
     container's own children (a workload's systemd or engine makes them)
@@ -771,6 +864,7 @@ TESTS = [
     ("waiting_cost_and_start", t_waiting_cost_and_start),
     ("kill9_keeps_acknowledged", t_kill9_keeps_acknowledged),
     ("kill9_between_mkdir_and_journal", t_kill9_between_mkdir_and_journal),
+    ("state_disk_full_or_read_only", t_state_disk_full_or_read_only),
     ("nesting_and_children", t_nesting_and_children),
     ("freeze_audited", t_freeze_audited),
 ]
