@@ -714,7 +714,8 @@ static int apply(const struct actuator *a, const struct act_target *t, const str
 			}
 			continue;
 		}
-		r = act__write(dirfd, w[i].knob, w[i].value);
+		r = a->write ? a->write(a->write_ud, dirfd, w[i].knob, w[i].value) :
+			       act__write(dirfd, w[i].knob, w[i].value);
 		if (r) {
 			act__record(a, path, id, w[i].knob, old_of(&c, i), w[i].value, reason,
 				    ACT_FAILED, r);

@@ -107,6 +107,10 @@ struct actuator {
 	/* called once after the records of one call (act_apply, controller
 	 * enabling), so that a caller writes them out together; NULL: none */
 	void (*recorded)(void *ud);
+	/* a unit test's boundary: the write of one knob (act__write's
+	 * contract, -errno), to make the kernel's refusals; NULL: act__write */
+	int (*write)(void *ud, int dirfd, const char *file, const char *value);
+	void *write_ud;
 };
 
 struct act_target {

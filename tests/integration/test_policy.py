@@ -322,10 +322,50 @@ def t_ladder_kill9_resumes(ctx):
     sub.close()
 
 
+def t_ladder_cgroup_removed(ctx):
+    """A managed container's cgroup removed behind the daemon's back while
+    the ladder holds it frozen: the container is gone at once (reservation
+    returned, counted as vanished, off the ladder), nothing is written to
+    the cgroup that is no more, and the loop goes on for the others."""
+    cg = ctx.cgroups("polgone", sweep=True)
+    d = ladder_daemon(ctx, cg, "polgone", release_ms=60000)
+    pod_rel = make_pod(cg)
+    d.start()
+    adopted_pod(d, cg, pod_rel)
+    hog = admit(d, name="hog", **{"class": "besteffort"})
+    hog_dir = os.path.join(cg.mount, hog["cgroup"])
+    task = cg.spawn(hog_dir, HOG, cpu=0)
+    probe = cg.spawn(os.path.join(cg.parent, pod_rel), HOG, cpu=0)
+    wait_until(lambda: frozen(hog_dir), 5, "the hog frozen")
+    task.kill()  # a frozen task still dies of SIGKILL
+    task.wait()
+    wait_until(lambda: not open(os.path.join(hog_dir, "cgroup.procs")).read(), 5,
+               "the hog's cgroup empty")
+    os.rmdir(hog_dir)
+    wait_until(lambda: hog["id"] not in listed(d), 5, "the hog's container gone")
+    cpu = ok(d, {"op": "policy.show"})["policies"]["cpu"]
+    assert cpu["on_rungs"] == {}, cpu
+    m = d.scrape()
+    assert 'cgpilot_containers_ended_total{how="vanished"} 1' in m, \
+        [l for l in m.splitlines() if "vanished" in l]
+    assert "its cgroup was removed; reservation returned" in d.log(), d.log()
+    # the pressure goes on: a besteffort newcomer is squeezed as it comes
+    # (frozen before a task of its own could run: nothing is spawned in it)
+    hog2 = admit(d, name="hog2", **{"class": "besteffort"})
+    hog2_dir = os.path.join(cg.mount, hog2["cgroup"])
+    wait_until(lambda: frozen(hog2_dir), 5, "the newcomer frozen")
+    probe.kill()
+    probe.wait()
+    assert d.request({"op": "ping"}).get("ok")
+    assert d.stop() == 0, d.log()
+    assert not frozen(hog2_dir), "a clean stop left the newcomer frozen"
+
+
 TESTS = [
     ("ladder_freeze", t_ladder_freeze),
     ("ladder_adopted_scope", t_ladder_adopted_scope),
     ("ladder_clean_stop_thaws", t_ladder_clean_stop_thaws),
     ("ladder_no_rung", t_ladder_no_rung),
     ("ladder_kill9_resumes", t_ladder_kill9_resumes),
+    ("ladder_cgroup_removed", t_ladder_cgroup_removed),
 ]

@@ -805,6 +805,58 @@ static void test_apply_rollback_first_fails(void **state)
 	assert_string_equal(get(f, "a/b/cpu.weight"), "100\n");
 }
 
+/* The kernel's refusals of a write, as a test's boundary makes them: the
+ * knob fails with @fault_err, the others are written. */
+static const char *fault_knob;
+static int fault_err;
+
+static int faulty_write(void *ud, int dirfd, const char *file, const char *value)
+{
+	(void)ud;
+	if (fault_knob && !strcmp(file, fault_knob))
+		return -fault_err;
+	return act__write(dirfd, file, value);
+}
+
+/* EBUSY (a cpuset in use), EINVAL (a value the kernel will not take),
+ * ENOENT (the cgroup or file gone), EACCES (delegation taken away): each
+ * fails the call with its errno, names the knob, the value and the error,
+ * and gives what was written before it its old value back. */
+static void test_apply_kernel_refusals(void **state)
+{
+	static const int errs[] = { EBUSY, EINVAL, ENOENT, EACCES };
+	struct fx *f = *state;
+
+	f->a.write = faulty_write;
+	fault_knob = "memory.high";
+	for (size_t e = 0; e < sizeof(errs) / sizeof(errs[0]); e++) {
+		struct act_target t = target(f, "a/b");
+		struct act_write w[] = { { "cpu.weight", "200" }, { "memory.high", "1G" } };
+		struct act_result res;
+		char want[160];
+
+		fault_err = errs[e];
+		f->nrecs = 0;
+		assert_int_equal(act_apply(&f->a, &t, w, 2, "test", &res), -errs[e]);
+		assert_int_equal(res.failed, 1);
+		assert_int_equal(res.err, -errs[e]);
+		assert_true(res.restored);
+		snprintf(want, sizeof(want), "writing memory.high '1G' failed: %s",
+			 strerror(errs[e]));
+		assert_contains(res.msg, want);
+		assert_contains(res.msg, "restored cpu.weight");
+		assert_string_equal(get(f, "a/b/cpu.weight"), "100\n");
+		assert_string_equal(get(f, "a/b/memory.high"), "max\n");
+		assert_int_equal(f->nrecs, 3);
+		assert_int_equal(f->recs[0].status, ACT_WRITTEN);
+		assert_int_equal(f->recs[1].status, ACT_FAILED);
+		assert_int_equal(f->recs[1].err, -errs[e]);
+		assert_int_equal(f->recs[2].status, ACT_RESTORED);
+	}
+	fault_knob = NULL;
+	f->a.write = NULL;
+}
+
 /* cgroup.kill cannot be taken back: the result says what stayed. */
 static void test_apply_rollback_not_restorable(void **state)
 {
@@ -1393,6 +1445,7 @@ int main(void)
 		T(test_apply_root_and_dotdot),
 		T(test_apply_unchanged),
 		cmocka_unit_test(test_value_matches),
+		T(test_apply_kernel_refusals),
 		T(test_apply_writes_and_readback),
 		T(test_apply_external_change),
 		T(test_apply_rollback),
