@@ -63,6 +63,9 @@ struct daemon {
 		uint64_t rescan_found; /* cgroups those walks found */
 		uint64_t episode_drops_seen; /* onset + cleared drops when last looked */
 		uint64_t episodes_resynced; /* cgroups whose episode bits were corrected */
+		uint64_t fast_drops_seen; /* ... as the drained ring buffer last saw them */
+		uint64_t fast_next_ns; /* the next look for them, at most one a window */
+		uint64_t fast_resyncs; /* looks at the cgroups with a threshold after drops */
 		uint64_t thresholds_dropped; /* thresholds of cgroups gone while we were down */
 	} slot_stats;
 	unsigned batch_events; /* ring buffer events handled in this loop iteration */

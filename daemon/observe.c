@@ -545,12 +545,6 @@ int observe_on_event(void *ctx, const struct cgp_event *ev)
 	return ++d->batch_events >= EVENT_BUDGET ? -EAGAIN : 0;
 }
 
-void observe_consume(struct daemon *d)
-{
-	d->batch_events = 0;
-	telemetry__consume(d->tel);
-}
-
 /*
  * A slot BPF gave to a cgroup the model does not know: its mkdir event was
  * dropped (ring buffer full), or it was removed while no daemon ran (the
@@ -602,11 +596,45 @@ static void sweep_episodes(struct daemon *d)
 }
 
 /*
+ * An episode the model missed (its onset or cleared event lost to a full
+ * ring buffer), made from the BPF window and handled as if the event had
+ * come: the model, the control loops and the subscribers have it. An I/O
+ * onset made so names no device (the loop keeps the one it last saw).
+ */
+static void catch_up(struct daemon *d, struct cg *c, uint32_t mask, const struct cgp_window *w)
+{
+	uint32_t was = c->active;
+
+	log_info("pressure episodes of %s caught up from the BPF windows (0x%x -> 0x%x): an "
+		 "onset or cleared event was lost to a full ring buffer",
+		 cg_display_path(c), was, mask);
+	for (int s = 0; s < CGP_SIG_MAX; s++) {
+		bool on = mask & (1u << s);
+		struct cgp_event e = {
+			.type = on ? CGP_EV_ONSET : CGP_EV_CLEARED,
+			.signal = (uint32_t)s,
+			.ts_ns = mono_now_ns(),
+			.cgid = c->id,
+			.value = on ? w[s].sum_ns : w[s].last_sum_ns,
+			.threshold = w[s].threshold_ns,
+		};
+
+		if (on == !!(was & (1u << s)))
+			continue;
+		observe_on_event(d, &e);
+	}
+	c->active = mask; /* a cgroup model__apply_event no longer knows: as BPF has it */
+	c->win_mismatch = 0;
+	d->slot_stats.episodes_resynced++;
+}
+
+/*
  * The model's episode bits follow the events; a cleared event lost to a full
  * ring buffer would leave a cgroup "in pressure" for good. Compare with the
  * BPF windows: every cgroup in an episode each tick, and every cgroup with a
  * slot when onset or cleared events were dropped. A difference is acted on
- * when the next tick still sees it.
+ * when the next tick still sees it. (Cgroups with a threshold are caught up
+ * sooner, right after the ring buffer is drained: observe_consume.)
  */
 static void resync_episodes(struct daemon *d, struct cg *const *all, unsigned n,
 			    const struct cgp_self_stats *ss)
@@ -616,14 +644,18 @@ static void resync_episodes(struct daemon *d, struct cg *const *all, unsigned n,
 
 	d->slot_stats.episode_drops_seen = drops;
 	for (unsigned i = 0; i < n; i++) {
+		struct cgp_window w[CGP_SIG_MAX];
 		struct cg *c = all[i];
+		uint32_t mask = 0;
 		uint64_t id;
-		uint32_t mask;
 
 		if (c->slot < 0 || (!c->active && !everyone && !c->win_mismatch))
 			continue;
-		if (telemetry__win_active(d->tel, (uint32_t)c->slot, &id, &mask) || id != c->id ||
-		    mask == c->active) {
+		if (telemetry__win(d->tel, (uint32_t)c->slot, &id, w) || id != c->id)
+			continue;
+		for (int s = 0; s < CGP_SIG_MAX; s++)
+			mask |= w[s].active ? 1u << s : 0;
+		if (mask == c->active) {
 			c->win_mismatch = 0;
 			continue;
 		}
@@ -633,13 +665,74 @@ static void resync_episodes(struct daemon *d, struct cg *const *all, unsigned n,
 			c->win_mismatch = mask | CG_WIN_MISMATCH;
 			continue;
 		}
-		log_info("pressure episodes of %s corrected from the BPF windows (0x%x -> 0x%x): "
-			 "an onset or cleared event was lost",
-			 cg_display_path(c), c->active, mask);
-		c->active = mask;
-		c->win_mismatch = 0;
-		d->slot_stats.episodes_resynced++;
+		catch_up(d, c, mask, w);
 	}
+}
+
+/* After a drained ring buffer that dropped onset or cleared events: the
+ * cgroups with a threshold (the protected ones and the operator's) compared
+ * with their windows at once, at most once a window, so that no guaranteed
+ * container's onset is lost for longer than that. The ring buffer is empty:
+ * a difference now is a lost event, not one on its way. */
+struct fast_resync {
+	struct daemon *d;
+	unsigned checked, caught;
+};
+
+static int fast_one(void *ctx, uint64_t cgid, const struct cgp_threshold *th)
+{
+	struct fast_resync *f = ctx;
+	struct cgp_window w[CGP_SIG_MAX];
+	struct cg *c = model__find(f->d->model, cgid);
+	uint32_t mask = 0, slot;
+	uint64_t id;
+
+	(void)th;
+	if (!c || c->dead_ns)
+		return 0;
+	/* a slot BPF gave since the last tick (its first task ran meanwhile) */
+	if (c->slot < 0 && !telemetry__slot_of(f->d->tel, cgid, &slot))
+		c->slot = slot;
+	if (c->slot < 0 || telemetry__win(f->d->tel, (uint32_t)c->slot, &id, w) || id != c->id)
+		return 0;
+	f->checked++;
+	for (int s = 0; s < CGP_SIG_MAX; s++)
+		mask |= w[s].active ? 1u << s : 0;
+	if (mask != c->active) {
+		catch_up(f->d, c, mask, w);
+		f->caught++;
+	}
+	return 0;
+}
+
+static void fast_resync(struct daemon *d)
+{
+	struct cgp_self_stats ss;
+	struct fast_resync f = { .d = d };
+	uint64_t now, drops;
+
+	telemetry__self_stats(d->tel, &ss);
+	drops = ss.drops[CGP_EV_ONSET] + ss.drops[CGP_EV_CLEARED];
+	if (drops == d->slot_stats.fast_drops_seen)
+		return;
+	now = mono_now_ns();
+	if (now < d->slot_stats.fast_next_ns)
+		return; /* the next drained batch, or the tick, looks */
+	d->slot_stats.fast_drops_seen = drops;
+	d->slot_stats.fast_next_ns = now + (uint64_t)d->conf.window_ms * 1000000ULL;
+	d->slot_stats.fast_resyncs++;
+	telemetry__dump_thresholds(d->tel, fast_one, &f);
+	if (f.caught)
+		log_info("ring buffer drops: %u of %u cgroups with a threshold caught up at once",
+			 f.caught, f.checked);
+}
+
+void observe_consume(struct daemon *d)
+{
+	d->batch_events = 0;
+	/* drained (the budget not hit): lost episodes of protected cgroups now */
+	if (telemetry__consume(d->tel) >= 0)
+		fast_resync(d);
 }
 
 struct stale_thresholds {

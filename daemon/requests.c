@@ -315,6 +315,8 @@ static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
 	add(ep, "timer_setup_failures", u64(ss.timer_setup_fail));
 	add(ep, "timer_restarts", u64(ss.timer_restarts));
 	add(ep, "resynced", u64(d->slot_stats.episodes_resynced));
+	/* looks at the cgroups with a threshold right after drops */
+	add(ep, "drop_checks", u64(d->slot_stats.fast_resyncs));
 	add(o, "episodes", ep);
 	ctl__stats(d->ctl, &cs);
 	cj = json_object_new_object();

@@ -542,14 +542,12 @@ int telemetry__maintain(struct telemetry *t)
 	return (int)opts.retval;
 }
 
-int telemetry__win_active(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
-			  uint32_t *ret_active_mask)
+int telemetry__win(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
+		   struct cgp_window ret[CGP_SIG_MAX])
 {
 	struct bpf_map *m = t->skel->maps.cg_win;
 	size_t vsz = bpf_map__value_size(m);
 	_cleanup_free_ char *val = malloc(vsz);
-	struct cgp_window w[CGP_SIG_MAX];
-	uint32_t mask = 0;
 
 	if (vsz < WIN_CGID_OFF + sizeof(*ret_cgid))
 		return -EPROTO;
@@ -559,11 +557,23 @@ int telemetry__win_active(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid
 		return -ENOENT;
 	if (bpf_map_lookup_elem(bpf_map__fd(m), &slot, val))
 		return -errno;
-	memcpy(w, val, sizeof(w));
+	memcpy(ret, val, sizeof(struct cgp_window) * CGP_SIG_MAX);
+	memcpy(ret_cgid, val + WIN_CGID_OFF, sizeof(*ret_cgid));
+	return 0;
+}
+
+int telemetry__win_active(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
+			  uint32_t *ret_active_mask)
+{
+	struct cgp_window w[CGP_SIG_MAX];
+	uint32_t mask = 0;
+	int r = telemetry__win(t, slot, ret_cgid, w);
+
+	if (r)
+		return r;
 	for (int s = 0; s < CGP_SIG_MAX; s++)
 		if (w[s].active)
 			mask |= 1u << s;
-	memcpy(ret_cgid, val + WIN_CGID_OFF, sizeof(*ret_cgid));
 	*ret_active_mask = mask;
 	return 0;
 }

@@ -106,6 +106,9 @@ int telemetry__maintain(struct telemetry *t);
  */
 int telemetry__win_active(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
 			  uint32_t *ret_active_mask);
+/* The slot's windows themselves (their sums and thresholds), as above. */
+int telemetry__win(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
+		   struct cgp_window ret[CGP_SIG_MAX]);
 
 void telemetry__self_stats(const struct telemetry *t, struct cgp_self_stats *ret);
 /* Our programs with their run counters; returns count. */

@@ -8,6 +8,7 @@ event, and the hog thawed once the pod's pressure has stayed away for the
 release hold; a clean stop thaws what is still frozen."""
 import json
 import os
+import signal
 import time
 
 from harness import *  # noqa: F401,F403
@@ -361,6 +362,61 @@ def t_ladder_cgroup_removed(ctx):
     assert not frozen(hog2_dir), "a clean stop left the newcomer frozen"
 
 
+def proc_state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def t_ladder_onset_lost(ctx):
+    """The ring buffer full (the daemon stopped while 3,000 cgroups were
+    made) when a guaranteed pod's onset comes: the onset is dropped and
+    counted, and once the daemon drains the ring buffer it catches the
+    episode up from the BPF window at once (not at the next tick), so the
+    besteffort hog beside the pod is frozen within a window or so."""
+    cg = ctx.cgroups("pollost", sweep=True)
+    d = ctr_daemon(ctx, cg, "pollost", extra=(
+        "[adopt]\npresets =\n"
+        "[adopt.gpod]\npath = %s/pods/pod{pod}\nclass = guaranteed\n"
+        "[policy.cpu]\nfreeze = true\nadopted = true\nhold_ms = 100\n"
+        "release_ms = 60000\nrelease_max_ms = 60000\n"
+        "[telemetry]\nmax_cgroups = 8192\nsample_interval_ms = 5000\n"
+        "psi_sweep_s = 5\n" % cg.rel_parent))
+    pod_rel = make_pod(cg)
+    d.start()
+    adopted_pod(d, cg, pod_rel)
+    hog = admit(d, name="hog", **{"class": "besteffort"})
+    hog_dir = os.path.join(cg.mount, hog["cgroup"])
+    cg.spawn(hog_dir, HOG, cpu=0)
+    st0 = ok(d, {"op": "status"})
+    d.proc.send_signal(signal.SIGSTOP)
+    wait_until(lambda: proc_state(d.proc.pid) == "T", 5, "the daemon to stop")
+    try:
+        cg.make("fill")
+        for i in range(3000):
+            cg.make("fill/f%d" % i)
+        probe = cg.spawn(os.path.join(cg.parent, pod_rel), HOG, cpu=0)
+        # the pod's onset comes while nobody reads: dropped
+        time.sleep(0.5)
+    finally:
+        t0 = time.time()
+        d.proc.send_signal(signal.SIGCONT)
+    wait_until(lambda: frozen(hog_dir), 5, "the hog frozen after the lost onset")
+    took = time.time() - t0
+    st = ok(d, {"op": "status"})
+    lost = st["ringbuf"]["drops"]["onset"] - st0["ringbuf"]["drops"]["onset"]
+    log("onset drops %d; hog frozen %.0f ms after the daemon went on; episodes caught up %d, "
+        "drop checks %d" % (lost, took * 1000, st["episodes"]["resynced"],
+                            st["episodes"]["drop_checks"]))
+    if not lost:
+        raise Skip("the onset was not dropped this time (nothing to catch up)")
+    assert st["episodes"]["resynced"] >= 1 and st["episodes"]["drop_checks"] >= 1, st
+    assert "caught up from the BPF windows" in d.log(), d.log()
+    # well before the 5 s sample tick that would otherwise have found it
+    assert took < 1.5, took
+    probe.kill()
+    probe.wait()
+
+
 TESTS = [
     ("ladder_freeze", t_ladder_freeze),
     ("ladder_adopted_scope", t_ladder_adopted_scope),
@@ -368,4 +424,5 @@ TESTS = [
     ("ladder_no_rung", t_ladder_no_rung),
     ("ladder_kill9_resumes", t_ladder_kill9_resumes),
     ("ladder_cgroup_removed", t_ladder_cgroup_removed),
+    ("ladder_onset_lost", t_ladder_onset_lost),
 ]
