@@ -54,6 +54,10 @@ struct ctl_client {
 	uint64_t produced; /* reply bytes made for it, sent or not */
 	uint32_t sub_mask;
 	uint32_t ep_events; /* as registered */
+	/* the bucket of its requests that change state (ctl_client__take) */
+	double tokens;
+	uint64_t tokens_ns;
+	bool tokens_set;
 	bool rd_eof; /* the peer sends no more requests */
 	bool closing;
 	struct ctl_client *next;
@@ -531,6 +535,29 @@ int ctl_client__reply_error(struct ctl_client *cl, const char *fmt, ...)
 	if (!line)
 		return -ENOMEM;
 	return send_line(cl, line);
+}
+
+bool ctl_client__take(struct ctl_client *cl, unsigned per_s, uint64_t now_ns, uint64_t *ret_wait_ms)
+{
+	double burst = 2.0 * per_s;
+
+	if (!per_s)
+		return true;
+	if (!cl->tokens_set) {
+		cl->tokens = burst;
+		cl->tokens_set = true;
+	} else if (now_ns > cl->tokens_ns) {
+		cl->tokens += (double)(now_ns - cl->tokens_ns) * per_s / 1e9;
+		if (cl->tokens > burst)
+			cl->tokens = burst;
+	}
+	cl->tokens_ns = now_ns;
+	if (cl->tokens >= 1.0) {
+		cl->tokens -= 1.0;
+		return true;
+	}
+	*ret_wait_ms = (uint64_t)((1.0 - cl->tokens) * 1000.0 / per_s) + 1;
+	return false;
 }
 
 uid_t ctl_client__uid(const struct ctl_client *cl)

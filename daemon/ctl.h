@@ -78,6 +78,11 @@ int ctl_client__reply(struct ctl_client *cl, json_object *obj); /* consumes obj 
 int ctl_client__reply_error(struct ctl_client *cl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 uid_t ctl_client__uid(const struct ctl_client *cl);
+/* One request that changes state, from a bucket of @per_s a second (twice
+ * that at once); false: none left, *ret_wait_ms until there is. @per_s 0:
+ * always true. */
+bool ctl_client__take(struct ctl_client *cl, unsigned per_s, uint64_t now_ns,
+		      uint64_t *ret_wait_ms);
 pid_t ctl_client__pid(const struct ctl_client *cl);
 /* Stream events of the types in mask (bit per enum cgp_event_type). */
 void ctl_client__subscribe(struct ctl_client *cl, uint32_t mask);

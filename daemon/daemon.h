@@ -22,6 +22,7 @@ struct daemon {
 	struct cgp_conf conf;
 	bool max_cgroups_auto; /* conf.max_cgroups was auto, sized from the machine */
 	uint64_t metrics_retry_ns; /* the metrics address was taken: next try */
+	uint64_t rate_limited; /* requests refused by [control] changes_per_s */
 	unsigned retired_since_trim; /* cgroups retired since malloc_trim() */
 	char metrics_error[384]; /* why /metrics is not served, "" if it is */
 	const char *config_path;

@@ -362,6 +362,9 @@ static void render_control(struct daemon *d, struct expo *e)
 	expo_counter(e, "cgpilot_control_accept_pauses_total",
 		     "Times accepting control connections paused: no file descriptor left",
 		     cs.accept_pauses);
+	expo_counter(e, "cgpilot_control_rate_limited_total",
+		     "Requests that change state refused by [control] changes_per_s",
+		     d->rate_limited);
 }
 
 static void render_self(struct daemon *d, struct expo *e, unsigned observed, unsigned exported)

@@ -329,6 +329,8 @@ static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
 	add(cj, "output_bytes", u64(cs.output_bytes));
 	add(cj, "output_limit_bytes", u64(cs.output_limit_bytes));
 	add(cj, "accept_pauses", u64(cs.accept_pauses));
+	add(cj, "rate_limited", u64(d->rate_limited));
+	add(cj, "changes_per_s", u64(d->conf.changes_per_s));
 	add(o, "control", cj);
 	return ctl_client__reply(cl, o);
 }
@@ -1188,14 +1190,16 @@ CONTAINER_OP(do_container_release, containers__op_release)
 CONTAINER_OP(do_container_cancel, containers__op_cancel)
 CONTAINER_OP(do_policy_show, containers__op_policy_show)
 
-/* Who may call an op: readers are root, and others where the config allows. */
-enum caller { READERS, ROOT };
+/* Who may call an op: readers are root, and others where the config allows;
+ * CHANGE ops are root's too and count against the client's rate
+ * ([control] changes_per_s). */
+enum caller { READERS, ROOT, CHANGE };
 
 struct op {
 	const char *name;
 	enum caller who;
 	int (*fn)(struct daemon *d, struct ctl_client *cl, json_object *req);
-	const char *denied; /* ROOT: what a non-root caller is told */
+	const char *denied; /* ROOT, CHANGE: what a non-root caller is told */
 };
 
 /* Every control op, one line each (bpftool's command tables). */
@@ -1211,16 +1215,16 @@ static const struct op ops[] = {
 	{ "map.list", READERS, do_map_list, NULL },
 	{ "map.dump", READERS, do_map_dump, NULL },
 	{ "prog.show", ROOT, do_prog_show, "sampling BPF programs turns on BPF stats, root only" },
-	{ "threshold.set", ROOT, do_threshold_set, "only root may change thresholds" },
-	{ "container.admit", ROOT, do_container_admit, "only root may admit containers" },
-	{ "container.started", ROOT, do_container_started, "only root may report a start" },
+	{ "threshold.set", CHANGE, do_threshold_set, "only root may change thresholds" },
+	{ "container.admit", CHANGE, do_container_admit, "only root may admit containers" },
+	{ "container.started", CHANGE, do_container_started, "only root may report a start" },
 	{ "container.list", READERS, do_container_list, NULL },
 	{ "container.show", READERS, do_container_show, NULL },
-	{ "container.update", ROOT, do_container_update, "only root may change containers" },
-	{ "container.kill", ROOT, do_container_kill, "only root may kill containers" },
-	{ "container.freeze", ROOT, do_container_freeze, "only root may freeze containers" },
-	{ "container.release", ROOT, do_container_release, "only root may release containers" },
-	{ "container.cancel", ROOT, do_container_cancel, "only root may cancel requests" },
+	{ "container.update", CHANGE, do_container_update, "only root may change containers" },
+	{ "container.kill", CHANGE, do_container_kill, "only root may kill containers" },
+	{ "container.freeze", CHANGE, do_container_freeze, "only root may freeze containers" },
+	{ "container.release", CHANGE, do_container_release, "only root may release containers" },
+	{ "container.cancel", CHANGE, do_container_cancel, "only root may cancel requests" },
 	{ "policy.show", READERS, do_policy_show, NULL },
 };
 
@@ -1228,6 +1232,7 @@ int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const ch
 {
 	struct daemon *d = ctx;
 	uid_t uid = ctl_client__uid(cl);
+	uint64_t wait_ms = 0;
 
 	if (uid != 0 && !d->conf.allow_read_others)
 		return ctl_client__reply_error(cl, "permission denied: only root may use the "
@@ -1235,8 +1240,20 @@ int requests_handle(void *ctx, struct ctl_client *cl, json_object *req, const ch
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
 		if (strcmp(ops[i].name, name))
 			continue;
-		if (ops[i].who == ROOT && uid != 0)
+		if (ops[i].who != READERS && uid != 0)
 			return ctl_client__reply_error(cl, "permission denied: %s", ops[i].denied);
+		if (ops[i].who == CHANGE &&
+		    !ctl_client__take(cl, d->conf.changes_per_s, mono_now_ns(), &wait_ms)) {
+			json_object *o = json_object_new_object();
+
+			d->rate_limited++;
+			add(o, "error",
+			    json_object_new_string(
+				    "rate limited: at most [control] changes_per_s "
+				    "requests that change state a second on one connection"));
+			add(o, "retry_after_ms", u64(wait_ms));
+			return ctl_client__reply(cl, o);
+		}
 		return ops[i].fn(d, cl, req);
 	}
 	return ctl_client__reply_error(cl, "unknown op '%s'", name);

@@ -73,6 +73,7 @@ void cgp_conf_defaults(struct cgp_conf *c)
 	c->max_clients = 256;
 	c->client_output_limit_kib = 65536;
 	c->client_timeout_s = 10;
+	c->changes_per_s = 200;
 	snprintf(c->container_root, sizeof(c->container_root), "auto");
 	/* podman (cgroupfs and systemd managers), containerd's ctr and CRI
 	 * namespaces, kubelet's pod slices (both drivers) */
@@ -146,6 +147,7 @@ static const struct key_desc keys[] = {
 	U32("control", "max_clients", max_clients, 1, 65536),
 	U32("control", "output_limit_kib", client_output_limit_kib, 64, 16777216),
 	U32("control", "client_timeout_s", client_timeout_s, 1, 3600),
+	U32("control", "changes_per_s", changes_per_s, 0, 1000000),
 	STR("containers", "root", container_root),
 	STR("containers", "engine_roots", engine_roots),
 	STR("runtime", "daemon_unreachable", runtime_unreachable),

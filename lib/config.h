@@ -134,6 +134,7 @@ struct cgp_conf {
 	uint32_t max_clients; /* control connections at once; more are refused */
 	uint32_t client_output_limit_kib; /* output all clients together may hold */
 	uint32_t client_timeout_s; /* a client whose output does not move this long is dropped */
+	uint32_t changes_per_s; /* requests that change state, per client; 0: unbounded */
 };
 
 void cgp_conf_defaults(struct cgp_conf *c);

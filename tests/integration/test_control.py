@@ -540,6 +540,50 @@ def t_control_stuck_clients(ctx):
         close_all(socks)
         close_all(subs)
 
+def t_control_change_rate(ctx):
+    """One connection flooding requests that change state (container.admit,
+    release, threshold.set, ...) gets [control] changes_per_s of them a second
+    (twice that at once) and for the rest an error with retry_after_ms;
+    every request is answered, in order; reads on the same connection and
+    changes on another one are not held back; after a pause it may change
+    again. Non-root callers are refused those ops before any rate counts."""
+    d = ctx.daemon("ctlrate", config="[control]\nchanges_per_s = 10\nallow_read_others = true\n")
+    open_dir_to_others(d)
+    d.start()
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(d.sock)
+    f = s.makefile("r")
+    n = 200
+    # ids no container has: each is refused as unknown, but counts as a change
+    s.sendall(b"".join(b'{"op":"container.release","id":%d}\n' % (1000 + i) for i in range(n)))
+    replies = [json.loads(f.readline()) for _ in range(n)]
+    limited = [r for r in replies if r.get("error", "").startswith("rate limited")]
+    served = [r for r in replies if r not in limited]
+    log("%d of %d changes served at once, %d rate limited" % (len(served), n, len(limited)))
+    assert 20 <= len(served) <= 25, (len(served), replies[:3])
+    assert all("no container" in r.get("error", "") or "unknown" in r.get("error", "")
+               for r in served), served[:3]
+    assert all(0 < r["retry_after_ms"] <= 200 for r in limited), limited[:3]
+    # reads are not changes
+    s.sendall(b'{"op":"ping"}\n')
+    assert json.loads(f.readline()).get("ok")
+    # another connection has its own bucket
+    r = d.request({"op": "container.release", "id": 999})
+    assert not r.get("error", "").startswith("rate limited"), r
+    time.sleep(0.3)  # three changes' worth
+    s.sendall(b'{"op":"container.release","id":1}\n')
+    r = json.loads(f.readline())
+    assert not r.get("error", "").startswith("rate limited"), r
+    s.close()
+    st = d.request({"op": "status"})["control"]
+    assert st["rate_limited"] == len(limited) and st["changes_per_s"] == 10, st
+    assert "cgpilot_control_rate_limited_total %d" % len(limited) in d.scrape()
+    # not root: refused for who it is, whatever the rate
+    r = nobody_request(d.sock, {"op": "container.admit", "name": "x"})
+    assert "permission denied" in r.get("error", ""), r
+
+
 def t_control_reply_too_large(ctx):
     """A reply larger than all clients together may hold is refused with
     the reason, and the connection goes on serving."""
@@ -603,6 +647,7 @@ TESTS = [
     ("control_emfile", t_control_emfile),
     ("control_nonroot_flood", t_control_nonroot_flood),
     ("control_stuck_clients", t_control_stuck_clients),
+    ("control_change_rate", t_control_change_rate),
     ("control_reply_too_large", t_control_reply_too_large),
     ("control_socket_mode", t_control_socket_mode),
 ]
