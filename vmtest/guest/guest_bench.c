@@ -13,10 +13,13 @@
 #define BENCH_ROOT "cgpilot.slice"
 #define BARE CG_ROOT "/bench-bare"
 
+/* the cost of an admission on one connection, not [control] changes_per_s */
 static const char bench_conf[] = "[containers]\n"
 				 "root = " BENCH_ROOT "\n"
 				 "start_deadline_s = 86400\n"
 				 "max_containers = 4000\n"
+				 "[control]\n"
+				 "changes_per_s = 0\n"
 				 "[audit]\n"
 				 "dir = /run/vmtest-bench-audit\n";
 
