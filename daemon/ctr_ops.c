@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "ctr_internal.h"
+#include "policy/admit_req.h"
 #include "daemon.h"
 #include "log.h"
 #include "proto.h"
@@ -169,71 +170,15 @@ static json_object *ok(void)
 
 /* ---- arguments ---- */
 
-static int get_i32(json_object *req, const char *key, int32_t lo, int32_t hi, int32_t *ret,
-		   const char **ret_msg)
-{
-	json_object *v;
-	int64_t x;
-
-	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_int)) {
-		*ret_msg = "must be an integer";
-		return -EINVAL;
-	}
-	x = json_object_get_int64(v);
-	if (x < lo || x > hi) {
-		*ret_msg = "out of range";
-		return -EINVAL;
-	}
-	*ret = (int32_t)x;
-	return 1;
-}
-
-/* The spec fields of admit and update; @have says which were given. */
+/* The spec fields of admit and update (daemon/policy/admit_req.c). */
 static int parse_spec(struct ctl_client *cl, json_object *req, struct res_spec *s, bool *replied)
 {
-	static const struct {
-		const char *key;
-		size_t off;
-	} u[] = {
-		{ "cpu_request_mc", offsetof(struct res_spec, cpu_request_mc) },
-		{ "cpu_limit_mc", offsetof(struct res_spec, cpu_limit_mc) },
-		{ "memory_request", offsetof(struct res_spec, mem_request) },
-		{ "memory_limit", offsetof(struct res_spec, mem_limit) },
-	};
-	const char *msg = NULL;
-	uint64_t v;
-	int32_t i32;
-	int r;
+	char why[256];
 
-	for (size_t i = 0; i < ARRAY_SIZE(u); i++) {
-		r = proto_get_u64(req, u[i].key, false, &v, &msg);
-		if (r < 0) {
-			*replied = true;
-			return ctl_client__reply_error(cl, "\"%s\": %s", u[i].key, msg);
-		}
-		if (r > 0)
-			*(uint64_t *)((char *)s + u[i].off) = v;
-	}
-	r = get_i32(req, "io_weight", 0, 10000, &i32, &msg);
-	if (r < 0) {
-		*replied = true;
-		return ctl_client__reply_error(cl,
-					       "\"io_weight\": %s (0 for the class default, "
-					       "else 1..10000)",
-					       msg);
-	}
-	if (r > 0)
-		s->io_weight = (uint32_t)i32;
-	r = get_i32(req, "priority", -1000, 1000, &i32, &msg);
-	if (r < 0) {
-		*replied = true;
-		return ctl_client__reply_error(cl, "\"priority\": %s (-1000..1000)", msg);
-	}
-	if (r > 0)
-		s->priority = i32;
-	return 0;
+	if (admit_spec_parse(req, s, why, sizeof(why)) == ADMIT_REQ_OK)
+		return 0;
+	*replied = true;
+	return ctl_client__reply_error(cl, "%s", why);
 }
 
 /* Copy @src into @dst, cut at a character boundary (UTF-8 stays valid). */
@@ -250,16 +195,6 @@ static void utf8_copy(char *dst, size_t size, const char *src)
 	}
 	memcpy(dst, src, n);
 	dst[n] = 0;
-}
-
-/* 1-63 of [A-Za-z0-9_.-], not starting with '.' (no hidden or special names). */
-static bool name_ok(const char *n)
-{
-	size_t len = strlen(n);
-
-	return len && len < 64 && n[0] != '.' &&
-	       strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-		       len;
 }
 
 static bool strictly_below(const char *root, const char *path)
@@ -282,102 +217,66 @@ static int refuse(struct containers *c, struct ctl_client *cl, enum ctr_refusal 
 
 int containers__op_admit(struct containers *c, struct ctl_client *cl, json_object *req)
 {
-	const char *kind = "launched", *name = NULL, *path = NULL, *class = "burstable";
-	const char *tenant = "", *msg = NULL, *cpus = NULL;
 	_cleanup_free_ char *norm = NULL;
 	char why[512];
-	struct res_spec spec = { 0 };
-	struct topo_cpuset pinned = { 0 };
+	struct admit_req ar;
+	struct res_spec spec;
+	struct topo_cpuset pinned;
+	const char *name, *tenant;
 	unsigned excl;
 	enum cgp_class cls;
 	enum ctr_refusal rr;
-	bool wait = false, replied = false, degrade = false;
+	enum admit_req_error e;
+	bool wait, degrade, runtime;
 	struct container *k;
 	int r;
 
-	if (proto_get_string(req, "kind", false, &kind, &msg) < 0)
-		return ctl_client__reply_error(cl, "\"kind\": %s", msg);
-	if (proto_get_string(req, "name", false, &name, &msg) < 0)
-		return ctl_client__reply_error(cl, "\"name\": %s", msg);
-	if (proto_get_string(req, "path", false, &path, &msg) < 0)
-		return ctl_client__reply_error(cl, "\"path\": %s", msg);
-	if (proto_get_string(req, "class", false, &class, &msg) < 0)
-		return ctl_client__reply_error(cl, "\"class\": %s", msg);
-	if (proto_get_string(req, "tenant", false, &tenant, &msg) < 0)
-		return ctl_client__reply_error(cl, "\"tenant\": %s", msg);
-	if (proto_get_bool(req, "wait", false, &wait, &msg) < 0)
-		return ctl_client__reply_error(cl, "\"wait\": %s", msg);
-	if (proto_get_bool(req, "degrade", false, &degrade, &msg) < 0)
-		return ctl_client__reply_error(cl, "\"degrade\": %s", msg);
-	if (degrade && !streq(kind, "runtime"))
-		return ctl_client__reply_error(cl, "\"degrade\": only for kind \"runtime\" (an "
-						   "engine's container, placed by its cluster)");
-	if (degrade && wait)
-		return ctl_client__reply_error(cl, "\"degrade\" and \"wait\" exclude each other");
-	if (proto_get_string(req, "cpus", false, &cpus, &msg) < 0)
-		return ctl_client__reply_error(cl, "\"cpus\": %s", msg);
-	if (cpus && !streq(kind, "runtime"))
-		return ctl_client__reply_error(cl, "\"cpus\": only for kind \"runtime\" (an "
-						   "engine's own CPUs); cgpilot places the others");
-	r = parse_spec(cl, req, &spec, &replied);
-	if (replied)
-		return r;
-	if (class_parse(class, &cls)) {
-		snprintf(why, sizeof(why),
-			 "unknown class '%s' (guaranteed, burstable or besteffort)", class);
+	/* every argument's type and form (daemon/policy/admit_req.c) */
+	e = admit_req_parse(req, &ar, why, sizeof(why));
+	if (e) {
+		admit_req_free(&ar);
+		if (e == ADMIT_REQ_TYPE)
+			return ctl_client__reply_error(cl, "%s", why);
 		return refuse(c, cl, REFUSE_INVALID, why);
 	}
-	if (strlen(tenant) >= sizeof(k->tenant) || (tenant[0] && !name_ok(tenant))) {
-		snprintf(why, sizeof(why),
-			 "tenant '%.80s' is not a name (1-63 of A-Z a-z 0-9 _ . -)", tenant);
-		return refuse(c, cl, REFUSE_INVALID, why);
-	}
+	spec = ar.spec;
+	pinned = ar.pinned; /* ours now */
+	ar.pinned = (struct topo_cpuset){ 0 };
+	norm = TAKE_PTR(ar.norm);
+	name = ar.name;
+	tenant = ar.tenant;
+	cls = ar.class;
+	wait = ar.wait;
+	degrade = ar.degrade;
+	runtime = ar.kind == ADMIT_RUNTIME;
+	admit_req_free(&ar);
 	if (!spec.priority)
 		spec.priority = c->classes[cls].priority;
-	if (class_check(cls, c->classes, &spec, why, sizeof(why)))
+	if (class_check(cls, c->classes, &spec, why, sizeof(why))) {
+		topo_cpuset_free(&pinned);
 		return refuse(c, cl, REFUSE_INVALID, why);
-	if (streq(kind, "launched")) {
-		if (path)
-			return refuse(c, cl, REFUSE_INVALID,
-				      "a launched container's cgroup is <root>/<class>/<name>: "
-				      "give \"name\", not \"path\" (or kind \"runtime\")");
-		if (name && !name_ok(name)) {
-			snprintf(why, sizeof(why),
-				 "name '%.80s' is not a container name (1-63 of A-Z a-z 0-9 _ . -, "
-				 "not starting with '.')",
-				 name);
-			return refuse(c, cl, REFUSE_INVALID, why);
-		}
-	} else if (streq(kind, "runtime")) {
+	}
+	if (runtime) {
+		/* a full path under the mount: the part below it */
+		const char *below = cgfs_below_mount(c->d->cgroup_root, norm);
 		bool inside = false;
 
-		if (!path)
-			return refuse(c, cl, REFUSE_INVALID,
-				      "a runtime-created container needs \"path\", its cgroup");
-		r = cgfs_normalize_path(path, &norm, &msg);
-		if (!r) {
-			/* a full path under the mount: the part below it */
-			const char *below = cgfs_below_mount(c->d->cgroup_root, norm);
-
-			if (below)
-				memmove(norm, below, strlen(below) + 1);
-		}
-		if (r || !norm[0]) {
-			snprintf(why, sizeof(why), "path '%.200s': %s", path,
-				 msg ? msg : "the root is not a container");
+		if (below)
+			memmove(norm, below, strlen(below) + 1);
+		if (!norm[0]) {
+			topo_cpuset_free(&pinned);
+			snprintf(why, sizeof(why), "path '%.200s': the root is not a container",
+				 ar.path);
 			return refuse(c, cl, REFUSE_INVALID, why);
 		}
 		for (unsigned i = 0; i < c->nengine && !inside; i++)
 			inside = strictly_below(c->engine_roots[i], norm);
 		if (!inside || below_own(c, norm)) {
+			topo_cpuset_free(&pinned);
 			snprintf(why, sizeof(why),
 				 "path '%.200s' is not below an engine root ([containers] "
 				 "engine_roots: %.200s)",
 				 norm, c->d->conf.engine_roots);
-			return refuse(c, cl, REFUSE_INVALID, why);
-		}
-		if (name && !name_ok(name)) {
-			snprintf(why, sizeof(why), "name '%.80s' is not a container name", name);
 			return refuse(c, cl, REFUSE_INVALID, why);
 		}
 		/* not inside another container: its books and knobs are its own */
@@ -388,6 +287,7 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 			up = ctr_find_path(c, norm);
 			*s = '/';
 			if (up) {
+				topo_cpuset_free(&pinned);
 				snprintf(why, sizeof(why),
 					 "path '%.200s' is inside container %" PRIu64
 					 " (%.100s): containers do not nest",
@@ -395,20 +295,12 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 				return refuse(c, cl, REFUSE_INVALID, why);
 			}
 		}
-	} else {
-		snprintf(why, sizeof(why), "unknown kind '%.40s' (launched or runtime)", kind);
-		return refuse(c, cl, REFUSE_INVALID, why);
 	}
 	if (c->n - c->nadopted >= c->d->conf.max_containers) {
 		snprintf(why, sizeof(why), "max_containers (%" PRIu32 ") reached",
 			 c->d->conf.max_containers);
-		return refuse(c, cl, REFUSE_LIMIT, why);
-	}
-	if (cpus && (topo_parse_cpulist(cpus, &pinned) || !pinned.n)) {
 		topo_cpuset_free(&pinned);
-		snprintf(why, sizeof(why), "\"cpus\" '%.100s': not a CPU list (as \"0-1,8\")",
-			 cpus);
-		return refuse(c, cl, REFUSE_INVALID, why);
+		return refuse(c, cl, REFUSE_LIMIT, why);
 	}
 	/* the engine's CPUs are its own: reserved, so never best-effort */
 	if (pinned.n && cls == CGP_CLASS_BESTEFFORT)
@@ -425,7 +317,7 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 		return -ENOMEM;
 	}
 	k->pinned = pinned;
-	k->kind = streq(kind, "runtime") ? CTR_RUNTIME : CTR_LAUNCHED;
+	k->kind = runtime ? CTR_RUNTIME : CTR_LAUNCHED;
 	k->class = cls;
 	k->spec = spec;
 	k->exclusive = excl;
