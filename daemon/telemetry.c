@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "slotread.h"
@@ -408,29 +409,212 @@ void telemetry__free(struct telemetry *t)
 	free(t);
 }
 
+static void failed(struct telemetry_failure *ret, const char *feature, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void failed(struct telemetry_failure *ret, const char *feature, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(ret->feature, sizeof(ret->feature), "%s", feature);
+	va_start(ap, fmt);
+	vsnprintf(ret->why, sizeof(ret->why), fmt, ap);
+	va_end(ap);
+}
+
+/* The value of a "Key:" line of /proc/self/status, "" if there is none. */
+static void self_status(const char *key, char *buf, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+	size_t kl = strlen(key);
+	char line[256];
+
+	buf[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, kl) || line[kl] != ':')
+			continue;
+		snprintf(buf, len, "%s", line + kl + 1 + strspn(line + kl + 1, " \t"));
+		buf[strcspn(buf, "\n")] = '\0';
+		return;
+	}
+}
+
+/* A one-line file's first word, "" if it cannot be read. */
+static void read_word(const char *path, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, " \n")] = '\0';
+}
+
+/* The kernel lockdown mode in force ("integrity", "confidentiality"), "" for none. */
+static void lockdown_mode(char *buf, size_t len)
+{
+	char s[128], *open_b, *close_b;
+	_cleanup_close_ int fd = open("/sys/kernel/security/lockdown", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, s, sizeof(s) - 1) : -1;
+
+	buf[0] = '\0';
+	s[n > 0 ? n : 0] = '\0';
+	open_b = strchr(s, '[');
+	close_b = open_b ? strchr(open_b, ']') : NULL;
+	if (!close_b || !strncmp(open_b + 1, "none", 4))
+		return;
+	*close_b = '\0';
+	snprintf(buf, len, "%s", open_b + 1);
+}
+
+#define CAP_SYS_ADMIN_BIT 21
+#define CAP_BPF_BIT 39
+
+/* Who denies bpf(2) to cgpilotd: a seccomp filter, missing capabilities,
+ * lockdown, or else a security module. */
+static void why_denied(char *buf, size_t len)
+{
+	char v[64], lock[32], unpriv[16];
+	unsigned long long caps;
+
+	self_status("Seccomp", v, sizeof(v));
+	if (atoi(v) == 2) {
+		snprintf(
+			buf, len,
+			"a seccomp filter on cgpilotd denies it (Seccomp: 2 in /proc/self/status): "
+			"allow bpf in the profile of the service manager or container runtime "
+			"that starts it");
+		return;
+	}
+	self_status("CapEff", v, sizeof(v));
+	caps = strtoull(v, NULL, 16);
+	if (!(caps & (1ULL << CAP_BPF_BIT)) && !(caps & (1ULL << CAP_SYS_ADMIN_BIT))) {
+		read_word("/proc/sys/kernel/unprivileged_bpf_disabled", unpriv, sizeof(unpriv));
+		snprintf(
+			buf, len,
+			"cgpilotd has neither CAP_BPF nor CAP_SYS_ADMIN (CapEff %s), and unprivileged "
+			"bpf(2) is off (kernel.unprivileged_bpf_disabled = %s): give it those "
+			"capabilities",
+			v[0] ? v : "?", unpriv[0] ? unpriv : "?");
+		return;
+	}
+	lockdown_mode(lock, sizeof(lock));
+	if (lock[0])
+		snprintf(buf, len, "kernel lockdown (%s, /sys/kernel/security/lockdown) denies it",
+			 lock);
+	else
+		snprintf(buf, len,
+			 "a security module (SELinux, AppArmor, BPF LSM) or the "
+			 "container runtime denies it");
+}
+
+void telemetry__why_failed(int err, struct telemetry_failure *ret)
+{
+	union bpf_attr attr = {
+		.map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 1
+	};
+	static const struct {
+		enum bpf_map_type type;
+		const char *feature, *what;
+	} maps[] = {
+		{ BPF_MAP_TYPE_RINGBUF, "ringbuf",
+		  "BPF ring buffer maps (BPF_MAP_TYPE_RINGBUF, Linux 5.8)" },
+		{ BPF_MAP_TYPE_TASK_STORAGE, "task_storage",
+		  "BPF task local storage (BPF_MAP_TYPE_TASK_STORAGE, Linux 5.11)" },
+	};
+	static const struct {
+		enum bpf_func_id fn;
+		const char *feature, *what;
+	} helpers[] = {
+		{ BPF_FUNC_timer_init, "bpf_timer", "BPF timers (bpf_timer_init, Linux 5.15)" },
+		{ BPF_FUNC_loop, "bpf_loop", "the bpf_loop helper (Linux 5.17)" },
+	};
+	char why[400], lock[32];
+	int fd, e;
+
+	memset(ret, 0, sizeof(*ret));
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		failed(ret, "btf",
+		       "no kernel BTF at /sys/kernel/btf/vmlinux (%s): the kernel was built without "
+		       "CONFIG_DEBUG_INFO_BTF, which the CO-RE programs need",
+		       strerror(errno));
+		return;
+	}
+	fd = (int)syscall(__NR_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+	if (fd < 0) {
+		e = errno;
+		if (e == ENOSYS)
+			failed(ret, "bpf_syscall",
+			       "the kernel has no bpf(2) syscall (CONFIG_BPF_SYSCALL is off)");
+		else if (e == EPERM || e == EACCES) {
+			why_denied(why, sizeof(why));
+			failed(ret, "bpf_syscall", "bpf(2) denied: %s (%s): %s", strerrorname_np(e),
+			       strerror(e), why);
+		} else {
+			failed(ret, "bpf_syscall", "bpf(2) cannot create a map: %s (%s)",
+			       strerrorname_np(e) ? strerrorname_np(e) : "?", strerror(e));
+		}
+		return;
+	}
+	close(fd);
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
+		if (!libbpf_probe_bpf_map_type(maps[i].type, NULL)) {
+			failed(ret, maps[i].feature, "the kernel has no %s", maps[i].what);
+			return;
+		}
+	if (!libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL)) {
+		failed(ret, "syscall_programs",
+		       "the kernel has no syscall BPF programs (BPF_PROG_TYPE_SYSCALL, Linux 5.14)");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(helpers); i++)
+		if (!libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, helpers[i].fn, NULL)) {
+			failed(ret, helpers[i].feature, "the kernel has no %s", helpers[i].what);
+			return;
+		}
+	lockdown_mode(lock, sizeof(lock));
+	if (err == -EPERM && !strcmp(lock, "confidentiality")) {
+		failed(ret, "lockdown",
+		       "kernel lockdown (confidentiality, /sys/kernel/security/lockdown) forbids "
+		       "the programs' reads of kernel memory");
+		return;
+	}
+	failed(ret, "load",
+	       "the programs failed to load: %s (run with -v for libbpf's and the verifier's log)",
+	       strerror(err < 0 ? -err : err));
+}
+
+/*
+ * Every accessor below takes a NULL handle: the daemon then serves without
+ * BPF (files-only mode). Verbs that would act on a map return -ENODEV,
+ * readers nothing (0 entries, zero counters, no features, no events).
+ */
 const struct telemetry_features *telemetry__features(const struct telemetry *t)
 {
-	return &t->feat;
+	static const struct telemetry_features none;
+
+	return t ? &t->feat : &none;
 }
 
 const char *telemetry__missing(const struct telemetry *t)
 {
-	return t->missing;
+	return t ? t->missing : "";
 }
 
 int telemetry__ringbuf_fd(const struct telemetry *t)
 {
-	return ring_buffer__epoll_fd(t->rb);
+	return t ? ring_buffer__epoll_fd(t->rb) : -ENODEV;
 }
 
 int telemetry__consume(struct telemetry *t)
 {
-	return ring_buffer__consume(t->rb);
+	return t ? ring_buffer__consume(t->rb) : 0;
 }
 
 void telemetry__set_window(struct telemetry *t, uint64_t window_ns,
 			   const uint64_t default_threshold_ns[CGP_SIG_MAX])
 {
+	if (!t)
+		return;
 	t->skel->data->cfg.window_ns = window_ns;
 	for (int i = 0; i < CGP_SIG_MAX; i++)
 		t->skel->data->cfg.default_threshold_ns[i] = default_threshold_ns[i];
@@ -438,22 +622,31 @@ void telemetry__set_window(struct telemetry *t, uint64_t window_ns,
 
 int telemetry__set_threshold(struct telemetry *t, uint64_t cgid, const struct cgp_threshold *th)
 {
-	int fd = bpf_map__fd(t->skel->maps.thresholds);
+	int fd;
 
+	if (!t)
+		return -ENODEV;
+	fd = bpf_map__fd(t->skel->maps.thresholds);
 	return bpf_map_update_elem(fd, &cgid, th, BPF_ANY) ? -errno : 0;
 }
 
 int telemetry__forget_threshold(struct telemetry *t, uint64_t cgid)
 {
-	int fd = bpf_map__fd(t->skel->maps.thresholds);
+	int fd;
 
+	if (!t)
+		return -ENODEV;
+	fd = bpf_map__fd(t->skel->maps.thresholds);
 	return bpf_map_delete_elem(fd, &cgid) ? -errno : 0;
 }
 
 int telemetry__get_threshold(struct telemetry *t, uint64_t cgid, struct cgp_threshold *ret)
 {
-	int fd = bpf_map__fd(t->skel->maps.thresholds);
+	int fd;
 
+	if (!t)
+		return -ENODEV;
+	fd = bpf_map__fd(t->skel->maps.thresholds);
 	if (!bpf_map_lookup_elem(fd, &cgid, ret))
 		return 0;
 	for (int i = 0; i < CGP_SIG_MAX; i++)
@@ -466,6 +659,8 @@ int telemetry__slot_of(struct telemetry *t, uint64_t cgid, uint32_t *ret_slot)
 {
 	uint32_t slot;
 
+	if (!t)
+		return -ENODEV;
 	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.cg_slot), &cgid, &slot))
 		return -errno;
 	*ret_slot = slot;
@@ -474,11 +669,14 @@ int telemetry__slot_of(struct telemetry *t, uint64_t cgid, uint32_t *ret_slot)
 
 int telemetry__slots(struct telemetry *t, uint64_t *ids, uint32_t *slots, uint32_t max)
 {
-	int fd = bpf_map__fd(t->skel->maps.cg_slot);
 	uint64_t batch = 0;
 	uint32_t total = 0, count;
 	bool first = true;
-	int r;
+	int fd, r;
+
+	if (!t)
+		return 0;
+	fd = bpf_map__fd(t->skel->maps.cg_slot);
 
 	/* one syscall per max entries rather than two per cgroup */
 	for (;;) {
@@ -499,22 +697,31 @@ int telemetry__slots(struct telemetry *t, uint64_t *ids, uint32_t *slots, uint32
 
 int telemetry__read_slot(struct telemetry *t, uint32_t slot, struct cgp_cg_stats *ret)
 {
+	if (!t)
+		return -ENODEV;
 	return slot_reader_one(&t->reader, slot, ret);
 }
 
 int telemetry__read_slots(struct telemetry *t, const uint32_t *slots, unsigned n,
 			  struct cgp_cg_stats *ret)
 {
+	if (!t)
+		return -ENODEV;
 	return slot_reader_many(&t->reader, slots, n, ret);
 }
 
 int telemetry__prot_wait(struct telemetry *t, uint64_t *ret, unsigned max)
 {
-	int fd = bpf_map__fd(t->skel->maps.prot_wait);
 	__u32 zero = 0;
-	unsigned n = (unsigned)t->ncpus < max ? (unsigned)t->ncpus : max;
-	_cleanup_free_ __u64 *v = calloc((size_t)t->ncpus, sizeof(*v));
+	unsigned n;
+	_cleanup_free_ __u64 *v = NULL;
+	int fd;
 
+	if (!t)
+		return -ENODEV;
+	fd = bpf_map__fd(t->skel->maps.prot_wait);
+	n = (unsigned)t->ncpus < max ? (unsigned)t->ncpus : max;
+	v = calloc((size_t)t->ncpus, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(fd, &zero, v))
@@ -528,6 +735,8 @@ int telemetry__init_timers(struct telemetry *t)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 
+	if (!t)
+		return -ENODEV;
 	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.cgp_init_timers), &opts))
 		return -errno;
 	return (int)opts.retval < 0 ? (int)opts.retval : 0;
@@ -537,6 +746,8 @@ int telemetry__maintain(struct telemetry *t)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 
+	if (!t)
+		return 0; /* no episodes to end */
 	if (bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.cgp_maintain), &opts))
 		return -errno;
 	return (int)opts.retval;
@@ -545,10 +756,15 @@ int telemetry__maintain(struct telemetry *t)
 int telemetry__win(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
 		   struct cgp_window ret[CGP_SIG_MAX])
 {
-	struct bpf_map *m = t->skel->maps.cg_win;
-	size_t vsz = bpf_map__value_size(m);
-	_cleanup_free_ char *val = malloc(vsz);
+	struct bpf_map *m;
+	size_t vsz;
+	_cleanup_free_ char *val = NULL;
 
+	if (!t)
+		return -ENODEV;
+	m = t->skel->maps.cg_win;
+	vsz = bpf_map__value_size(m);
+	val = malloc(vsz);
 	if (vsz < WIN_CGID_OFF + sizeof(*ret_cgid))
 		return -EPROTO;
 	if (!val)
@@ -593,6 +809,8 @@ int telemetry__release(struct telemetry *t, uint64_t cgid, uint32_t slot)
 {
 	int r;
 
+	if (!t)
+		return -ENODEV;
 	/* unmap first so BPF cannot count into a slot being recycled */
 	if (bpf_map_delete_elem(bpf_map__fd(t->skel->maps.cg_slot), &cgid) && errno != ENOENT)
 		return -errno;
@@ -618,6 +836,10 @@ int telemetry__release(struct telemetry *t, uint64_t cgid, uint32_t slot)
 
 void telemetry__self_stats(const struct telemetry *t, struct cgp_self_stats *ret)
 {
+	if (!t) {
+		memset(ret, 0, sizeof(*ret));
+		return;
+	}
 	memcpy(ret, (const void *)&t->skel->bss->self_stats, sizeof(*ret));
 }
 
@@ -626,6 +848,8 @@ int telemetry__progs(struct telemetry *t, struct telemetry_prog_info *ret, int m
 	struct bpf_program *prog;
 	int n = 0;
 
+	if (!t)
+		return 0;
 	bpf_object__for_each_program(prog, t->skel->obj) {
 		struct bpf_prog_info info = { 0 };
 		__u32 len = sizeof(info);
@@ -668,6 +892,8 @@ int telemetry__maps(struct telemetry *t, struct telemetry_map_info *ret, int max
 	struct bpf_map *m;
 	int n = 0;
 
+	if (!t)
+		return 0;
 	bpf_object__for_each_map(m, t->skel->obj) {
 		struct bpf_map_info info = { 0 };
 		__u32 len = sizeof(info);
@@ -746,6 +972,8 @@ int telemetry__dump_thresholds(struct telemetry *t, telemetry_threshold_fn fn, v
 {
 	struct walk_ctx w = { .threshold = fn, .ctx = ctx };
 
+	if (!t)
+		return 0;
 	return hash_walk(bpf_map__fd(t->skel->maps.thresholds), sizeof(uint64_t),
 			 sizeof(struct cgp_threshold), threshold_entry, &w);
 }
@@ -762,9 +990,13 @@ static bool all_zero(const void *p, size_t len)
 
 int telemetry__dump_stats(struct telemetry *t, telemetry_stats_fn fn, void *ctx)
 {
-	uint32_t max = bpf_map__max_entries(t->skel->maps.cg_stats), slots[64];
+	uint32_t max, slots[64];
 	struct cgp_cg_stats s[64];
 	int r;
+
+	if (!t)
+		return 0;
+	max = bpf_map__max_entries(t->skel->maps.cg_stats);
 
 	for (uint32_t first = 0; first < max; first += 64) {
 		unsigned n = max - first < 64 ? max - first : 64;
@@ -787,12 +1019,20 @@ int telemetry__dump_stats(struct telemetry *t, telemetry_stats_fn fn, void *ctx)
 
 int telemetry__dump_win(struct telemetry *t, telemetry_win_fn fn, void *ctx)
 {
-	struct bpf_map *m = t->skel->maps.cg_win;
-	size_t vsz = bpf_map__value_size(m);
-	_cleanup_free_ char *val = malloc(vsz);
-	uint32_t max = bpf_map__max_entries(m);
+	struct bpf_map *m;
+	size_t vsz;
+	_cleanup_free_ char *val = NULL;
+	uint32_t max;
 	struct telemetry_win w;
-	int fd = bpf_map__fd(m), r;
+	int fd, r;
+
+	if (!t)
+		return 0;
+	m = t->skel->maps.cg_win;
+	vsz = bpf_map__value_size(m);
+	val = malloc(vsz);
+	max = bpf_map__max_entries(m);
+	fd = bpf_map__fd(m);
 
 	/* the value starts with the windows and the cgroup id; a bpf_timer follows */
 	if (vsz < sizeof(w.w) + sizeof(w.cgid))
@@ -827,9 +1067,12 @@ static int rq_entry(void *ctx, const void *key, const void *val)
 
 int telemetry__dump_rq(struct telemetry *t, telemetry_rq_fn fn, void *ctx)
 {
-	struct bpf_map *m = t->skel->maps.rq_start;
 	struct walk_ctx w = { .rq = fn, .ctx = ctx };
+	struct bpf_map *m;
 
+	if (!t)
+		return 0;
+	m = t->skel->maps.rq_start;
 	/* key: the request's address; value: { issue_ns, cgid, dev, pad } */
 	if (bpf_map__key_size(m) != 8 || bpf_map__value_size(m) != 24)
 		return -EPROTO;
@@ -848,9 +1091,12 @@ static int bio_entry(void *ctx, const void *key, const void *val)
 
 int telemetry__dump_bio(struct telemetry *t, telemetry_bio_fn fn, void *ctx)
 {
-	struct bpf_map *m = t->skel->maps.bio_cg;
 	struct walk_ctx w = { .bio = fn, .ctx = ctx };
+	struct bpf_map *m;
 
+	if (!t)
+		return 0;
+	m = t->skel->maps.bio_cg;
 	if (bpf_map__key_size(m) != 8 || bpf_map__value_size(m) != 8)
 		return -EPROTO;
 	return hash_walk(bpf_map__fd(m), 8, 8, bio_entry, &w);

@@ -46,6 +46,23 @@ int telemetry__new(const struct telemetry_opts *opts, telemetry_event_fn fn, voi
 		   struct telemetry **ret);
 void telemetry__free(struct telemetry *t);
 
+/* What keeps the programs from loading, as telemetry__why_failed() found it. */
+struct telemetry_failure {
+	/* the kernel feature missing: "btf", "bpf_syscall", "ringbuf", "task_storage",
+	 * "syscall_programs", "bpf_loop", "bpf_timer"; "load" if none could be named */
+	char feature[32];
+	char why[512]; /* for the log and status: what is missing, and what to do */
+};
+
+/*
+ * Why telemetry__new() failed with @err: the kernel probed feature by
+ * feature, in the order the programs need them (BTF, the bpf(2) syscall
+ * itself, then the map and program types and helpers they use). The
+ * accessors below all take a NULL handle, so that the daemon can go on
+ * without BPF.
+ */
+void telemetry__why_failed(int err, struct telemetry_failure *ret);
+
 const struct telemetry_features *telemetry__features(const struct telemetry *t);
 /* Name of every tracepoint program not loaded because the kernel lacks it,
  * comma-separated ("" if none). */

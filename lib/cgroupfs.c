@@ -200,6 +200,49 @@ int cgfs_parse_cpu_usage(const char *text, uint64_t *ret_usec)
 	return -ENOENT;
 }
 
+int cgfs_parse_io_stat(const char *text, struct io_stat_totals *ret)
+{
+	static const char *const keys[] = { "rbytes=", "wbytes=", "rios=", "wios=" };
+	struct io_stat_totals t = { 0 };
+	uint64_t *sums[] = { &t.rbytes, &t.wbytes, &t.rios, &t.wios };
+	const char *p = text;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		unsigned maj, min;
+		int n = 0;
+
+		if (!eol)
+			eol = p + strlen(p);
+		if (eol == p) {
+			p++;
+			continue;
+		}
+		if (sscanf(p, "%u:%u%n", &maj, &min, &n) != 2 || (p[n] != ' ' && p + n != eol))
+			return -EINVAL;
+		for (const char *w = p + n; w < eol;) {
+			w += strspn(w, " ");
+			for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+				size_t kl = strlen(keys[k]);
+				unsigned long long v;
+				char *end;
+
+				if (strncmp(w, keys[k], kl))
+					continue;
+				errno = 0;
+				v = strtoull(w + kl, &end, 10);
+				if (errno || end == w + kl || (*end != ' ' && *end != '\n' && *end))
+					return -EINVAL;
+				*sums[k] += v;
+			}
+			w = memchr(w, ' ', (size_t)(eol - w)) ?: eol;
+		}
+		p = *eol ? eol + 1 : eol;
+	}
+	*ret = t;
+	return 0;
+}
+
 const char *const cgfs_controller_names[] = { "cpu", "cpuset", "memory", "io", "pids", "hugetlb" };
 const unsigned cgfs_controller_bits[] = { CGFS_CPU, CGFS_CPUSET, CGFS_MEMORY,
 					  CGFS_IO,  CGFS_PIDS,	 CGFS_HUGETLB };

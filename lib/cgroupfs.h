@@ -13,6 +13,11 @@ struct psi_totals {
 	bool has_full;
 };
 
+/* io.stat of a cgroup summed over its disks (hierarchical, as the kernel counts it). */
+struct io_stat_totals {
+	uint64_t rbytes, wbytes, rios, wios;
+};
+
 enum cgfs_controller {
 	CGFS_CPU = 1 << 0,
 	CGFS_CPUSET = 1 << 1,
@@ -65,6 +70,10 @@ size_t cgfs_utf8_seq_len(const unsigned char *s);
 int cgfs_parse_psi(const char *text, struct psi_totals *ret);
 /* usage_usec from cpu.stat. */
 int cgfs_parse_cpu_usage(const char *text, uint64_t *ret_usec);
+/* io.stat ("MAJ:MIN rbytes=N wbytes=N rios=N wios=N ..." a line per disk)
+ * summed over its lines; an empty file (no I/O yet) is all zero. -EINVAL
+ * for a line without a device or with a value that is not a number. */
+int cgfs_parse_io_stat(const char *text, struct io_stat_totals *ret);
 /* A space-separated controller list into CGFS_* bits (unknown names ignored). */
 unsigned cgfs_parse_controllers(const char *text);
 /* Controller bit names, for messages: fills "cpu cpuset ..." into buf. */

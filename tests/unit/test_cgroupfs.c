@@ -327,6 +327,42 @@ static void test_cpu_usage_missing_or_bad(void **state)
 
 /* ---- controllers ---- */
 
+static void test_io_stat(void **state)
+{
+	struct io_stat_totals t = { 1, 1, 1, 1 };
+
+	(void)state;
+	/* two disks summed; the keys io.stat has beside ours are skipped */
+	assert_int_equal(cgfs_parse_io_stat("8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 "
+					    "dios=0\n259:0 rbytes=100 wbytes=0 rios=3 wios=0\n",
+					    &t),
+			 0);
+	assert_int_equal(t.rbytes, 4196);
+	assert_int_equal(t.wbytes, 8192);
+	assert_int_equal(t.rios, 4);
+	assert_int_equal(t.wios, 2);
+	/* no I/O yet: the file is empty */
+	assert_int_equal(cgfs_parse_io_stat("", &t), 0);
+	assert_int_equal(t.rbytes + t.wbytes + t.rios + t.wios, 0);
+	/* a line with the device alone (a disk with nothing to report) */
+	assert_int_equal(cgfs_parse_io_stat("8:16\n8:0 rios=7", &t), 0);
+	assert_int_equal(t.rios, 7);
+}
+
+static void test_io_stat_bad(void **state)
+{
+	struct io_stat_totals t = { 5, 6, 7, 8 };
+
+	(void)state;
+	assert_int_equal(cgfs_parse_io_stat("rbytes=5\n", &t), -EINVAL);
+	assert_int_equal(cgfs_parse_io_stat("8:0 rbytes=abc\n", &t), -EINVAL);
+	assert_int_equal(cgfs_parse_io_stat("8:0 rbytes=12x wbytes=1\n", &t), -EINVAL);
+	assert_int_equal(cgfs_parse_io_stat("8:0 rbytes=99999999999999999999999\n", &t), -EINVAL);
+	/* untouched on failure */
+	assert_int_equal(t.rbytes, 5);
+	assert_int_equal(t.wios, 8);
+}
+
 static void test_controllers(void **state)
 {
 	const unsigned all = CGFS_CPU | CGFS_CPUSET | CGFS_MEMORY | CGFS_IO | CGFS_PIDS |
@@ -476,6 +512,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_below_mount),
+		cmocka_unit_test(test_io_stat),
+		cmocka_unit_test(test_io_stat_bad),
 		cmocka_unit_test(test_mountinfo_hybrid),
 		cmocka_unit_test(test_mountinfo_v2),
 		cmocka_unit_test(test_mountinfo_none),
