@@ -324,11 +324,15 @@ static int ensure_bpffs(const char *pin_dir)
 	if (strncmp(pin_dir, "/sys/fs/bpf/", 12))
 		return 0; /* an explicit other location: the operator mounted it */
 	if (statfs("/sys/fs/bpf", &st))
-		return log_error_errno(errno, "Failed to stat /sys/fs/bpf: %m");
+		return log_warn_errno(errno, "Failed to stat /sys/fs/bpf: %m; the BPF maps are not "
+					     "pinned (counters start from zero at each start)");
 	if (st.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
-		return log_error_errno(errno, "Failed to mount bpffs on /sys/fs/bpf: %m");
+		return log_warn_errno(errno,
+				      "Failed to mount bpffs on /sys/fs/bpf: %m; the BPF maps "
+				      "are not pinned (counters start from zero at each "
+				      "start)");
 	log_info("mounted bpffs on /sys/fs/bpf");
 	return 0;
 }
@@ -679,7 +683,7 @@ static int setup_loop(struct daemon *d)
 		return -errno;
 	if (add_ep(d, d->signal_fd, &d->signal_src, EP_SIGNAL) ||
 	    add_ep(d, d->timer_fd, &d->timer_src, EP_TIMER) ||
-	    add_ep(d, telemetry__ringbuf_fd(d->tel), &d->ringbuf_src, EP_RINGBUF))
+	    (d->tel && add_ep(d, telemetry__ringbuf_fd(d->tel), &d->ringbuf_src, EP_RINGBUF)))
 		return -errno;
 	return 0;
 }
@@ -872,7 +876,7 @@ int main(int argc, char **argv)
 			    .signal_fd = -1 };
 	struct cli_overrides o = { 0 };
 	struct telemetry_opts topts = { 0 };
-	bool foreground = false, check_only = false;
+	bool foreground = false, check_only = false, pinned;
 	sigset_t sigs;
 	char errbuf[256];
 	int c, r;
@@ -977,12 +981,13 @@ int main(int argc, char **argv)
 	r = setup_cgroup_root(&d);
 	if (r)
 		goto out;
-	r = ensure_bpffs(d.conf.pin_dir);
-	if (r)
-		goto out;
-	r = take_pin_lock(&d);
-	if (r)
-		goto out;
+	/* without bpffs the maps are not pinned, and there is no set to lock */
+	pinned = !ensure_bpffs(d.conf.pin_dir);
+	if (pinned) {
+		r = take_pin_lock(&d);
+		if (r)
+			goto out;
+	}
 	protect_self();
 	enter_own_cgroup(&d);
 
@@ -1016,7 +1021,7 @@ int main(int argc, char **argv)
 		r = log_error_errno(ENOMEM, "out of memory");
 		goto out;
 	}
-	topts.pin_dir = d.conf.pin_dir;
+	topts.pin_dir = pinned ? d.conf.pin_dir : NULL;
 	topts.max_cgroups = d.conf.max_cgroups;
 	topts.io_blkcg_v2 = (d.controllers & CGFS_IO) != 0;
 	topts.window_ns = (uint64_t)d.conf.window_ms * 1000000ULL;
@@ -1031,20 +1036,31 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (r) {
-		log_error_errno(r, "Failed to load the BPF telemetry: %m (run with -v for the "
-				   "verifier log)");
-		goto out;
+		/* a node agent that exits leaves the node unserved: go on without BPF */
+		d.tel = NULL;
+		telemetry__why_failed(r, &d.tel_failure);
+		log_error("Failed to load the BPF telemetry: %s. Serving on in files-only mode: "
+			  "CPU usage, PSI, io.stat and OOM kills from the kernel's cgroup files "
+			  "every psi_sweep_s (%u s), new cgroups found by walking the tree as "
+			  "often; run-queue delay, reclaim stall, I/O latency and pressure onsets "
+			  "are absent, so the CPU ladder and the I/O loop are inactive; admission, "
+			  "placement, the memory loop and the PSI-driven memory relief go on",
+			  d.tel_failure.why, d.conf.psi_sweep_s);
+	} else {
+		if (telemetry__features(d.tel)->pins_note[0])
+			log_warn("%s; counters start from zero",
+				 telemetry__features(d.tel)->pins_note);
+		if (telemetry__missing(d.tel)[0])
+			log_warn("this kernel lacks tracepoints %s; their figures stay at zero",
+				 telemetry__missing(d.tel));
+		if (!telemetry__features(d.tel)->oom_task && !telemetry__features(d.tel)->oom_pid)
+			log_warn("no usable mark_victim tracepoint: OOM kills are not reported");
+		log_info("BPF telemetry attached%s; I/O attributed %s",
+			 telemetry__features(d.tel)->maps_reused ? " (pinned counters continued)" :
+								   "",
+			 topts.io_blkcg_v2 ? "through the blkcg" :
+					     "to the submitting task's cgroup");
 	}
-	if (telemetry__features(d.tel)->pins_note[0])
-		log_warn("%s; counters start from zero", telemetry__features(d.tel)->pins_note);
-	if (telemetry__missing(d.tel)[0])
-		log_warn("this kernel lacks tracepoints %s; their figures stay at zero",
-			 telemetry__missing(d.tel));
-	if (!telemetry__features(d.tel)->oom_task && !telemetry__features(d.tel)->oom_pid)
-		log_warn("no usable mark_victim tracepoint: OOM kills are not reported");
-	log_info("BPF telemetry attached%s; I/O attributed %s",
-		 telemetry__features(d.tel)->maps_reused ? " (pinned counters continued)" : "",
-		 topts.io_blkcg_v2 ? "through the blkcg" : "to the submitting task's cgroup");
 	/* the machine's shape does not change while we run: read it once */
 	r = topology__read("", &d.topo);
 	if (r)

@@ -57,6 +57,15 @@ struct ctr_knob {
 #define CTR_KNOBS_MAX 12
 #define CTR_SUB_MAX 16
 
+/* Files-only mode (no BPF programs): why the loops pushed by BPF onsets
+ * do nothing (policy.show, status). */
+#define CTR_INACTIVE_CPU                                                            \
+	"inactive: the BPF programs are not loaded (files-only mode), and the CPU " \
+	"ladder is pushed by their run-queue onsets"
+#define CTR_INACTIVE_IO                                                                  \
+	"inactive: the BPF programs are not loaded (files-only mode), and the I/O loop " \
+	"is pushed by their block latency onsets"
+
 /* One action in a container's in-memory history. */
 struct ctr_action {
 	uint64_t time_ns; /* CLOCK_REALTIME */

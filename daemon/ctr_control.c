@@ -955,6 +955,8 @@ json_object *ctr_control_json(struct containers *c)
 				       json_object_new_string(
 					       "no rung: no cpu or cpuset controller here, and "
 					       "[policy.cpu] freeze and kill are off"));
+	if (daemon_files_only(c->d) && cf->cpu_policy)
+		json_object_object_add(cpu, "inactive", json_object_new_string(CTR_INACTIVE_CPU));
 	json_object_object_add(cpu, "target_us", json_object_new_uint64(cf->cpu_target_us));
 	json_object_object_add(cpu, "hold_ms", json_object_new_uint64(cf->cpu_hold_ms));
 	json_object_object_add(cpu, "release_ms", json_object_new_uint64(cf->cpu_release_ms));

@@ -617,6 +617,11 @@ json_object *ctr_guard_json(struct containers *c)
 				       json_object_new_string(
 					       "no memory controller here: nothing to "
 					       "squeeze or kill"));
+	if (daemon_files_only(c->d))
+		json_object_object_add(o, "files_only",
+				       json_object_new_string(
+					       "the BPF programs are not loaded: pushed by the PSI "
+					       "triggers alone, without reclaim onsets"));
 	json_object_object_add(o, "kill", json_object_new_boolean(cf->mem_kill));
 	json_object_object_add(o, "protected", json_object_new_string(cf->mem_protected));
 	json_object_object_add(o, "pressure",

@@ -507,6 +507,8 @@ json_object *ctr_io_json(struct containers *c)
 				       json_object_new_string(
 					       "no io controller here: the latency onset is "
 					       "seen, nothing is capped"));
+	if (daemon_files_only(c->d) && cf->io_policy)
+		json_object_object_add(o, "inactive", json_object_new_string(CTR_INACTIVE_IO));
 	json_object_object_add(o, "target_us", json_object_new_uint64(cf->io_target_us));
 	json_object_object_add(o, "hold_ms", json_object_new_uint64(cf->io_hold_ms));
 	json_object_object_add(o, "release_ms", json_object_new_uint64(cf->io_release_ms));

@@ -129,16 +129,24 @@ void ctr_memory_unsqueeze(struct containers *c, struct container *k, const char 
 	k->mem_saved_valid = false;
 }
 
+/* The stall is PSI's rather than BPF's: an adopted pod's, or any container's
+ * in files-only mode. */
+static bool psi_stall(const struct containers *c, const struct container *k)
+{
+	return k->kind == CTR_ADOPTED || daemon_files_only(c->d);
+}
+
 /*
  * The stall total the loop steps on: BPF's reclaim stall of the
- * container's own tasks, or for an adopted pod the "some" total (us) of its
- * memory.pressure, which covers the cgroups below it.
+ * container's own tasks, or for an adopted pod (and for every container
+ * without BPF) the "some" total (us) of its memory.pressure, which covers
+ * the cgroups below it.
  */
 static bool stall_total(struct containers *c, const struct container *k, uint64_t *ns)
 {
 	const struct cg *cg;
 
-	if (k->kind == CTR_ADOPTED) {
+	if (psi_stall(c, k)) {
 		struct psi_totals t;
 		char buf[256];
 
@@ -221,9 +229,9 @@ void ctr_memory_tick(struct containers *c, uint64_t now)
 		snprintf(reason, sizeof(reason),
 			 "memory loop: %s %" PRIu64 " us in %" PRIu64
 			 " ms (target %u us a second), %" PRIu64 " MiB in use; memory.high %s",
-			 k->kind == CTR_ADOPTED ? "memory stall (PSI)" : "reclaim stall",
-			 stall / 1000, (uint64_t)((now - k->memhigh.last_ns) / MS),
-			 c->d->conf.mem_target_us, usage >> 20,
+			 psi_stall(c, k) ? "memory stall (PSI)" : "reclaim stall", stall / 1000,
+			 (uint64_t)((now - k->memhigh.last_ns) / MS), c->d->conf.mem_target_us,
+			 usage >> 20,
 			 s.high == MEMHIGH_MAX ? "back to max" :
 			 s.high < before       ? "tightened" :
 						 "given back");
@@ -276,6 +284,11 @@ json_object *ctr_memory_json(struct containers *c)
 		json_object_object_add(o, "note",
 				       json_object_new_string("no memory controller here: nothing "
 							      "to size"));
+	if (daemon_files_only(c->d))
+		json_object_object_add(o, "files_only",
+				       json_object_new_string(
+					       "the BPF programs are not loaded: the stall is each "
+					       "container's memory.pressure some total (PSI)"));
 	json_object_object_add(o, "interval_ms", json_object_new_uint64(cf->mem_interval_ms));
 	json_object_object_add(o, "target_us", json_object_new_uint64(cf->mem_target_us));
 	json_object_object_add(o, "floor", json_object_new_uint64(cf->mem_floor));

@@ -40,7 +40,11 @@ struct daemon {
 	int epfd;
 	int lock_fd; /* flock on <runtime_dir>/cgpilotd.lock */
 	int pin_lock_fd; /* flock on the pin directory */
+	/* NULL: files-only mode, the BPF programs did not load (tel_failure says
+	 * why); figures then come from the kernel's files at the sweep */
 	struct telemetry *tel;
+	struct telemetry_failure tel_failure;
+	uint64_t files_walk_ns; /* files-only: when the last walk of the tree began */
 	struct model *model;
 	struct ctl *ctl;
 	struct metrics *metrics;
@@ -93,6 +97,12 @@ struct daemon {
 	struct containers *ctrs; /* managed containers (daemon/containers.h) */
 	struct history *hist; /* the live page's last minutes (daemon/page.h), NULL: no page */
 };
+
+/* The BPF programs did not load: figures come from the kernel's files. */
+static inline bool daemon_files_only(const struct daemon *d)
+{
+	return !d->tel;
+}
 
 /* The observed set (daemon/observe.c): discovery at start, the ring
  * buffer's events (the telemetry callback), the sample tick. */

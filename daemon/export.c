@@ -34,28 +34,38 @@
 
 #define EXPORT_IDLE_NS (300ULL * 1000000000ULL)
 
-static double activity(const struct cg *c)
+/* Seconds per second of the cgroup's own tasks (BPF); in files-only mode its
+ * cpu.stat usage, which counts its descendants too. */
+static double activity(const struct cg *c, bool files)
 {
 	const struct cg_figures *f = &c->fig;
 
+	if (files)
+		return f->usage_rate;
 	return f->cpu_rate + f->cpu_wait_rate + f->reclaim_rate + f->iowait_rate +
 	       (f->io_bytes_rate > 0 ? 1e-9 * f->io_bytes_rate + 1e-9 : 0);
 }
 
-/* Its own tasks ever ran, stalled or did I/O, or it had an OOM kill. */
-static bool ran(const struct cg *c)
+/* Its own tasks ever ran, stalled or did I/O, or it had an OOM kill; in
+ * files-only mode, what the kernel's files say of it and its descendants. */
+static bool ran(const struct cg *c, bool files)
 {
 	const struct cgp_cg_stats *s = &c->fig.bpf;
+	const struct cg_figures *f = &c->fig;
 
+	if (files)
+		return (f->usage_valid && f->usage_usec) ||
+		       (f->io_stat_valid && (f->io_stat.rios || f->io_stat.wios)) ||
+		       (f->oom_kill_local_valid && f->oom_kill_local);
 	return s->oncpu_ns || s->rq_delay_ns || s->reclaim_ns || s->iowait_ns || s->io_ops[0] ||
 	       s->io_ops[1] || s->oom_kills || c->fig.oom_kills_user;
 }
 
 /* Best first: lower tier, busier now, active more recently, older (lower id). */
-static int cmp_candidate(const void *a, const void *b)
+static int cmp_candidate(const void *a, const void *b, void *files)
 {
 	const struct cg *x = *(struct cg *const *)a, *y = *(struct cg *const *)b;
-	double ax = activity(x), ay = activity(y);
+	double ax = activity(x, *(bool *)files), ay = activity(y, *(bool *)files);
 
 	if (x->tier != y->tier)
 		return x->tier < y->tier ? -1 : 1;
@@ -84,9 +94,9 @@ static void mark_root(struct daemon *d, struct cg *c)
 		log_warn("Out of memory for the subtree sums of %s", cg_display_path(c));
 }
 
-static bool eligible(const struct cg *c)
+static bool eligible(const struct cg *c, bool files)
 {
-	return !c->dead_ns && (c->tier < 2 || ran(c));
+	return !c->dead_ns && (c->tier < 2 || ran(c, files));
 }
 
 /* Identity and tier of one cgroup, and the subtree roots it makes. */
@@ -108,7 +118,7 @@ static void classify(struct daemon *d, struct cg *c, uint64_t now)
 	}
 	if (!c->dead_ns && (k || c->id_kind == CGID_CONTAINER))
 		mark_root(d, model__parent(d->model, c));
-	if (activity(c) > 0)
+	if (activity(c, daemon_files_only(d)) > 0)
 		c->active_ns = now;
 	if (k)
 		c->tier = 0;
@@ -123,6 +133,7 @@ void export_update(struct daemon *d, uint64_t now)
 	unsigned n, cap = d->conf.max_series_cgroups, members = 0, ncand = 0, nmem = 0;
 	struct cg *const *all = model__all(d->model, &n);
 	struct cg **cand, **mem;
+	bool files = daemon_files_only(d);
 
 	d->export_ns = now ? now : 1;
 	for (unsigned i = 0; i < n; i++)
@@ -142,7 +153,7 @@ void export_update(struct daemon *d, uint64_t now)
 	for (unsigned i = 0; i < n; i++) {
 		struct cg *c = all[i];
 
-		if (!eligible(c))
+		if (!eligible(c, files))
 			c->exported = false;
 		else if (c->exported)
 			mem[nmem++] = c;
@@ -156,7 +167,7 @@ void export_update(struct daemon *d, uint64_t now)
 	/* the cap was lowered (a reload): the worst go */
 	for (unsigned i = 0; members > cap && i < nmem; i++, members--)
 		mem[i]->exported = false;
-	qsort(cand, ncand, sizeof(*cand), cmp_candidate);
+	qsort_r(cand, ncand, sizeof(*cand), cmp_candidate, &files);
 	{
 		unsigned ci = 0, mi = 0;
 
@@ -173,7 +184,7 @@ void export_update(struct daemon *d, uint64_t now)
 				break;
 			w = mem[mi];
 			if (!(c->tier == 0 ? w->tier > 0 :
-					     (w->tier == 2 && activity(c) > 0 &&
+					     (w->tier == 2 && activity(c, files) > 0 &&
 					      now - w->active_ns >= EXPORT_IDLE_NS)))
 				break;
 			w->exported = false;

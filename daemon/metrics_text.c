@@ -26,8 +26,13 @@ static const unsigned hist_bounds[] = { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 2
 
 static const char *const sig_label[CGP_SIG_MAX] = { "cpu", "memory", "io" };
 
+/* Where a family's figures come from: the BPF programs, the kernel's cgroup
+ * files (PSI, and in files-only mode what replaces the BPF figures), or both. */
+enum fam_src { SRC_BPF, SRC_FILES_ONLY, SRC_ANY };
+
 struct family {
 	const char *name, *type, *help;
+	enum fam_src src;
 };
 
 enum {
@@ -43,6 +48,9 @@ enum {
 	F_IO_WAIT,
 	F_PSI,
 	F_ACTIVE,
+	F_USAGE,
+	F_IO_STAT_BYTES,
+	F_IO_STAT_OPS,
 	F_NCG,
 };
 
@@ -60,7 +68,8 @@ static const struct family cg_families[F_NCG] = {
 	[F_RECLAIM] = { "cgpilot_cgroup_memory_reclaim_seconds_total", "counter",
 			"Time the cgroup's tasks stalled in direct or memcg reclaim" },
 	[F_OOM] = { "cgpilot_cgroup_oom_kills_total", "counter",
-		    "OOM victims chosen in the cgroup" },
+		    "OOM victims chosen in the cgroup (without BPF: memory.events.local oom_kill)",
+		    SRC_ANY },
 	[F_IO_BYTES] = { "cgpilot_cgroup_io_bytes_total", "counter",
 			 "Block I/O bytes completed for the cgroup" },
 	[F_IO_OPS] = { "cgpilot_cgroup_io_operations_total", "counter",
@@ -70,10 +79,22 @@ static const struct family cg_families[F_NCG] = {
 	[F_IO_WAIT] = { "cgpilot_cgroup_io_wait_seconds_total", "counter",
 			"Time the cgroup's tasks slept in I/O wait" },
 	[F_PSI] = { "cgpilot_cgroup_pressure_seconds_total", "counter",
-		    "Kernel PSI totals (some: at least one task stalled; full: all)" },
+		    "Kernel PSI totals (some: at least one task stalled; full: all)", SRC_ANY },
 	[F_ACTIVE] = { "cgpilot_cgroup_pressure_active", "gauge",
 		       "1 while the cgroup is in a pressure episode (onset seen, not cleared), "
 		       "0 otherwise" },
+	[F_USAGE] = { "cgpilot_cgroup_cpu_usage_seconds_total", "counter",
+		      "CPU time of the cgroup's tasks and its descendants' (cpu.stat usage_usec), "
+		      "exported when the BPF programs are not loaded",
+		      SRC_FILES_ONLY },
+	[F_IO_STAT_BYTES] = { "cgpilot_cgroup_io_stat_bytes_total", "counter",
+			      "Block I/O bytes of the cgroup and its descendants over all disks "
+			      "(io.stat), exported when the BPF programs are not loaded",
+			      SRC_FILES_ONLY },
+	[F_IO_STAT_OPS] = { "cgpilot_cgroup_io_stat_operations_total", "counter",
+			    "Block I/O requests of the cgroup and its descendants over all disks "
+			    "(io.stat), exported when the BPF programs are not loaded",
+			    SRC_FILES_ONLY },
 };
 
 /*
@@ -84,7 +105,8 @@ static const struct family cg_families[F_NCG] = {
  * histograms stay sparse (only with observations), and the thousands of idle
  * cgroups of a node that never ran anything are not exported at all.
  */
-static void render_family(struct expo *e, int f, struct cg **cgs, char **labels, unsigned n)
+static void render_family(struct expo *e, int f, bool files, struct cg **cgs, char **labels,
+			  unsigned n)
 {
 	static const char *const psi_res[PSI_RES_MAX] = { "cpu", "memory", "io" };
 	static const char *const dirs[CGP_IO_DIRS] = { "read", "write" };
@@ -128,9 +150,35 @@ static void render_family(struct expo *e, int f, struct cg **cgs, char **labels,
 			expo_value_scaled(e, s->reclaim_ns, 9);
 			break;
 		case F_OOM:
+			if (files && !fig->oom_kill_local_valid)
+				break; /* no memory controller: not known, so no series */
 			expo_begin(e, name, NULL);
 			expo_label_raw(e, "cgroup", l);
-			expo_value_u64(e, s->oom_kills + fig->oom_kills_user);
+			expo_value_u64(e, files ? fig->oom_kill_local :
+						  s->oom_kills + fig->oom_kills_user);
+			break;
+		case F_USAGE:
+			if (!fig->usage_valid)
+				break;
+			expo_begin(e, name, NULL);
+			expo_label_raw(e, "cgroup", l);
+			expo_value_scaled(e, fig->usage_usec, 6);
+			break;
+		case F_IO_STAT_BYTES:
+		case F_IO_STAT_OPS:
+			if (!fig->io_stat_valid)
+				break;
+			for (int dir = 0; dir < CGP_IO_DIRS; dir++) {
+				const struct io_stat_totals *t = &fig->io_stat;
+
+				expo_begin(e, name, NULL);
+				expo_label_raw(e, "cgroup", l);
+				expo_label_raw(e, "direction", dirs[dir]);
+				expo_value_u64(e, f == F_IO_STAT_BYTES ?
+							  (dir == CGP_IO_READ ? t->rbytes :
+										t->wbytes) :
+							  (dir == CGP_IO_READ ? t->rios : t->wios));
+			}
 			break;
 		case F_IO_BYTES:
 		case F_IO_OPS:
@@ -296,6 +344,7 @@ static void render_node(struct daemon *d, struct expo *e)
 		const char *name;
 		bool on;
 	} feats[] = {
+		{ "bpf_telemetry", !daemon_files_only(d) },
 		{ "oom_victim_task", f->oom_task },
 		{ "oom_victim_pid", f->oom_pid },
 		{ "memcg_reclaim", f->memcg_reclaim },
@@ -335,6 +384,15 @@ static void render_node(struct daemon *d, struct expo *e)
 		expo_label_raw(e, "feature", feats[i].name);
 		expo_value_u64(e, feats[i].on);
 	}
+	expo_family(e, "cgpilot_telemetry_info", "gauge",
+		    "Where the figures come from, always 1: source=\"bpf\" (the programs loaded) "
+		    "or \"files\" (they did not: the kernel's cgroup files alone), with the kernel "
+		    "feature found missing");
+	expo_begin(e, "cgpilot_telemetry_info", NULL);
+	expo_label_raw(e, "source", daemon_files_only(d) ? "files" : "bpf");
+	if (daemon_files_only(d))
+		expo_label(e, "missing", d->tel_failure.feature);
+	expo_value_u64(e, 1);
 }
 
 /* The control socket's clients: what the limits refused and dropped. */
@@ -367,14 +425,12 @@ static void render_control(struct daemon *d, struct expo *e)
 		     d->rate_limited);
 }
 
-static void render_self(struct daemon *d, struct expo *e, unsigned observed, unsigned exported)
+/* The BPF programs' own counters and the slots'. */
+static void render_bpf_self(struct daemon *d, struct expo *e)
 {
 	struct telemetry_prog_info progs[32];
 	struct cgp_self_stats ss;
-	struct rusage ru;
 	int n = telemetry__progs(d->tel, progs, ARRAY_SIZE(progs));
-	long size_pages, rss_pages = 0;
-	FILE *f;
 
 	expo_family(e, "cgpilot_bpf_program_runs_total", "counter",
 		    "Runs of each BPF program (counted while kernel.bpf_stats_enabled is on)");
@@ -421,7 +477,6 @@ static void render_self(struct daemon *d, struct expo *e, unsigned observed, uns
 		     "BPF slots of cgroups that no longer existed (removed while the daemon was "
 		     "down, or their rmdir event was lost), released by reconciliation",
 		     d->slot_stats.reclaimed);
-	render_control(d, e);
 	{
 		const struct expo_labeled ended[] = { { "sample", ss.cleared_by_sample },
 						      { "timer", ss.cleared_by_timer },
@@ -451,6 +506,18 @@ static void render_self(struct daemon *d, struct expo *e, unsigned observed, uns
 			"their BPF slot (via=\"slot\") or a walk of the tree (via=\"rescan\")",
 			"via", recovered, ARRAY_SIZE(recovered));
 	}
+}
+
+static void render_self(struct daemon *d, struct expo *e, unsigned observed, unsigned exported)
+{
+	struct rusage ru;
+	long size_pages, rss_pages = 0;
+	FILE *f;
+
+	/* without the programs there are no such counters: none shown as 0 */
+	if (!daemon_files_only(d))
+		render_bpf_self(d, e);
+	render_control(d, e);
 	getrusage(RUSAGE_SELF, &ru);
 	expo_family(e, "cgpilot_daemon_cpu_seconds_total", "counter", "CPU time of cgpilotd");
 	expo_begin(e, "cgpilot_daemon_cpu_seconds_total", NULL);
@@ -538,10 +605,14 @@ char *metrics_render(struct daemon *d, size_t *ret_len)
 		cgs[exported++] = all[i];
 	}
 	expo_init(&e);
+	/* files-only mode: the BPF figures are absent, not zero */
 	for (int f = 0; f < F_NCG; f++)
-		render_family(&e, f, cgs, labels, exported);
+		if (cg_families[f].src == SRC_ANY ||
+		    (cg_families[f].src == SRC_FILES_ONLY) == daemon_files_only(d))
+			render_family(&e, f, daemon_files_only(d), cgs, labels, exported);
 	render_info(d, &e, cgs, labels, exported);
-	render_subtrees(d, &e, cgs, labels, exported);
+	if (!daemon_files_only(d))
+		render_subtrees(d, &e, cgs, labels, exported);
 	render_node(d, &e);
 	if (d->ctrs)
 		containers__metrics(d->ctrs, &e);

@@ -34,6 +34,11 @@ struct cg_figures {
 	uint64_t memory_current; /* memory.current, where the controller is on */
 	bool memory_valid;
 	uint64_t kernel_ns; /* when psi/usage/memory were read, 0 never */
+	/* files-only mode (no BPF): cpu.stat usage per second between the last
+	 * two reads (hierarchical), and io.stat summed over disks */
+	double usage_rate;
+	struct io_stat_totals io_stat;
+	bool io_stat_valid;
 	uint64_t oom_kills_user; /* kills attributed in user space (no BPF attribution) */
 	uint64_t oom_kill_local; /* memory.events.local oom_kill when last read */
 	bool oom_kill_local_valid;

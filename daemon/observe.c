@@ -61,6 +61,7 @@ int observe_discover(struct daemon *d)
 	if (r)
 		return log_error_errno(errno ? errno : ENOMEM, "Failed to walk %s: %m",
 				       d->cgroup_root);
+	d->files_walk_ns = mono_now_ns(); /* files-only mode walks again a sweep later */
 	log_info("observing %u cgroups", model__count(d->model));
 	return 0;
 }
@@ -265,6 +266,7 @@ static void oom_queue(struct daemon *d, const struct cgp_event *e)
 struct rescan {
 	char **queue; /* relative paths still to list */
 	size_t head, tail, cap;
+	bool periodic; /* files-only mode's walk, not a recovery of lost events */
 };
 
 static void rescan_free(struct daemon *d)
@@ -302,7 +304,9 @@ static int rescan_push(struct rescan *rs, char *rel)
 	return 0;
 }
 
-static void rescan_start(struct daemon *d)
+/* @periodic: files-only mode's walk, which is how new cgroups are found
+ * there (no mkdir events); not counted as a recovery. */
+static void rescan_start(struct daemon *d, bool periodic)
 {
 	char *root = strdup("");
 
@@ -316,7 +320,9 @@ static void rescan_start(struct daemon *d)
 		rescan_free(d);
 		return;
 	}
-	d->slot_stats.rescans++;
+	d->rescan->periodic = periodic;
+	if (!periodic)
+		d->slot_stats.rescans++;
 }
 
 static void rescan_dir(struct daemon *d, const char *rel)
@@ -340,7 +346,7 @@ static void rescan_dir(struct daemon *d, const char *rel)
 		if (asprintf(&child, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) < 0)
 			break;
 		if (!model__find(d->model, de->d_ino) &&
-		    model__add(d->model, de->d_ino, child, NULL) == 1)
+		    model__add(d->model, de->d_ino, child, NULL) == 1 && !d->rescan->periodic)
 			d->slot_stats.rescan_found++;
 		if (rescan_push(d->rescan, child)) {
 			free(child);
@@ -414,13 +420,58 @@ void observe_work(struct daemon *d)
 	}
 }
 
+/*
+ * Files-only mode: an OOM kill is seen when memory.events.local's oom_kill
+ * of its cgroup moved, at the cgroup's sweep read; an "oom" event each
+ * (at most a few per read), without the victim (pid 0, no comm).
+ */
+static void files_oom_events(struct daemon *d, struct cg *c, uint64_t moved)
+{
+	struct cgp_event e = { .type = CGP_EV_OOM_KILL, .cgid = c->id, .ts_ns = mono_now_ns() };
+
+	if (moved)
+		log_info("%" PRIu64 " OOM kill(s) in %s (memory.events.local)", moved,
+			 cg_display_path(c));
+	for (uint64_t i = 0; i < moved && i < 8; i++) {
+		json_object *o;
+
+		page_note_event(d, &e, c);
+		if (!ctl__nclients(d->ctl))
+			continue;
+		o = proto_event_json(&e, cg_display_path(c));
+		if (o) {
+			ctl__broadcast(d->ctl, e.type, o);
+			json_object_put(o);
+		}
+	}
+}
+
+/* Files-only mode: CPU usage per second between two readings (for the
+ * export ranking), and io.stat. */
+static void read_files_only(struct daemon *d, struct cg *c, int fd, uint64_t prev_usec,
+			    uint64_t prev_ns, uint64_t now)
+{
+	char buf[8192];
+	int n;
+
+	c->fig.usage_rate = 0;
+	if (c->fig.usage_valid && prev_ns && now > prev_ns && c->fig.usage_usec >= prev_usec)
+		c->fig.usage_rate =
+			(double)(c->fig.usage_usec - prev_usec) * 1e3 / (double)(now - prev_ns);
+	/* a file filling the buffer may be cut: no figure rather than a wrong one */
+	n = cgfs_read_at(fd, "io.stat", buf, sizeof(buf));
+	c->fig.io_stat_valid = n >= 0 && (size_t)n < sizeof(buf) - 1 &&
+			       !cgfs_parse_io_stat(buf, &c->fig.io_stat);
+}
+
 int daemon_read_kernel_stats(struct daemon *d, struct cg *c)
 {
 	static const char *const files[PSI_RES_MAX] = { "cpu.pressure", "memory.pressure",
 							"io.pressure" };
 	_cleanup_close_ int fd = -1;
 	char buf[512];
-	bool ok = true;
+	bool ok = true, had_usage = c->fig.usage_valid;
+	uint64_t prev_usec = c->fig.usage_usec, prev_ns = c->fig.kernel_ns, now = mono_now_ns();
 
 	fd = open_cgroup(d, c);
 	if (fd < 0)
@@ -431,12 +482,17 @@ int daemon_read_kernel_stats(struct daemon *d, struct cg *c)
 	c->fig.psi_valid = ok;
 	c->fig.usage_valid = cgfs_read_at(fd, "cpu.stat", buf, sizeof(buf)) >= 0 &&
 			     !cgfs_parse_cpu_usage(buf, &c->fig.usage_usec);
+	if (daemon_files_only(d))
+		read_files_only(d, c, fd, prev_usec, had_usage ? prev_ns : 0, now);
 	/* only where the memory controller is on: the OOM attribution fallback,
-	 * and the memory in use that slack counts */
+	 * and the memory in use that slack counts; without BPF, the OOM kills */
 	if (d->controllers & CGFS_MEMORY) {
-		read_oom_kill_local(fd, c, NULL);
+		uint64_t moved = 0;
 		char *end = NULL;
 
+		read_oom_kill_local(fd, c, daemon_files_only(d) ? &moved : NULL);
+		if (moved)
+			files_oom_events(d, c, moved);
 		c->fig.memory_valid = false;
 		if (cgfs_read_at(fd, "memory.current", buf, sizeof(buf)) >= 0) {
 			errno = 0;
@@ -444,7 +500,7 @@ int daemon_read_kernel_stats(struct daemon *d, struct cg *c)
 			c->fig.memory_valid = !errno && end != buf && (!*end || *end == '\n');
 		}
 	}
-	c->fig.kernel_ns = mono_now_ns();
+	c->fig.kernel_ns = now;
 	return 0;
 }
 
@@ -454,6 +510,8 @@ int daemon_read_bpf_stats(struct daemon *d, struct cg *c)
 	uint32_t slot;
 	int r;
 
+	if (daemon_files_only(d))
+		return -ENODEV;
 	if (c->slot < 0) {
 		if (telemetry__slot_of(d->tel, c->id, &slot))
 			return -ENOENT;
@@ -837,12 +895,18 @@ void observe_sample(struct daemon *d)
 	struct cg *c;
 	int cnt;
 
+	/* files-only: no mkdir events, so the tree is walked once per sweep */
+	if (daemon_files_only(d) &&
+	    (!d->files_walk_ns || now - d->files_walk_ns >= d->conf.psi_sweep_s * 1000000000ULL)) {
+		d->files_walk_ns = now;
+		rescan_start(d, true);
+	}
 	/* end what the window timer missed, and have its cleared events first */
 	sweep_episodes(d);
 	telemetry__self_stats(d->tel, &ss);
 	if (ss.drops[CGP_EV_CGROUP_MKDIR] != d->slot_stats.mkdir_drops_seen) {
 		d->slot_stats.mkdir_drops_seen = ss.drops[CGP_EV_CGROUP_MKDIR];
-		rescan_start(d);
+		rescan_start(d, false);
 	}
 	cnt = telemetry__slots(d->tel, d->slot_ids, d->slot_vals, d->conf.max_cgroups);
 	d->slots_used = cnt > 0 ? (unsigned)cnt : 0;

@@ -342,6 +342,7 @@ json_object *page_overview(struct daemon *d)
 	add(o, "time_ms", u64(real_now_ms()));
 	add(o, "uptime_s", num((double)(mono_now_ns() - d->start_ns) / 1e9));
 	add(o, "mode", str(d->telemetry_only ? "telemetry-only" : "full"));
+	add(o, "telemetry", str(daemon_files_only(d) ? "files" : "bpf"));
 	add(o, "dry_run", json_object_new_boolean(d->conf.dry_run));
 	add(o, "sample_interval_ms", json_object_new_int64(d->conf.sample_interval_ms));
 	add(o, "node", node_json(d));

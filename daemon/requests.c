@@ -89,6 +89,9 @@ json_object *req_cg_brief(struct daemon *d, const struct cg *c)
 	add(o, "path", json_object_new_string(cg_display_path(c)));
 	add(o, "identity", identity_json(d, c));
 	add(o, "exported", json_object_new_boolean(c->exported));
+	/* files-only mode: the figures BPF measures are absent, not zero */
+	if (daemon_files_only(d))
+		return o;
 	add(o, "cpu_wait_ns", u64(s->rq_delay_ns));
 	add(o, "cpu_ns", u64(s->oncpu_ns));
 	add(o, "reclaim_ns", u64(s->reclaim_ns));
@@ -112,13 +115,56 @@ static json_object *psi_json(const struct psi_totals *p)
 	return o;
 }
 
+static json_object *psi_all_json(const struct cg *c)
+{
+	json_object *psi = json_object_new_object();
+
+	add(psi, "cpu", psi_json(&c->fig.psi[PSI_CPU]));
+	add(psi, "memory", psi_json(&c->fig.psi[PSI_MEMORY]));
+	add(psi, "io", psi_json(&c->fig.psi[PSI_IO]));
+	return psi;
+}
+
+/* Files-only mode: what the kernel's files give (cpu.stat, memory.events.local,
+ * io.stat, PSI), nothing of what BPF would have measured. */
+static json_object *cg_detail_files(struct daemon *d, const struct cg *c)
+{
+	json_object *o = req_cg_brief(d, c), *cpu = json_object_new_object();
+	json_object *mem = json_object_new_object(), *io = json_object_new_object();
+	const struct io_stat_totals *t = &c->fig.io_stat;
+
+	add(o, "telemetry", json_object_new_string("files"));
+	if (c->fig.usage_valid)
+		add(cpu, "usage_usec", u64(c->fig.usage_usec));
+	add(o, "cpu", cpu);
+	if (c->fig.oom_kill_local_valid)
+		add(mem, "oom_kills", u64(c->fig.oom_kill_local));
+	if (c->fig.memory_valid)
+		add(mem, "current_bytes", u64(c->fig.memory_current));
+	add(o, "memory", mem);
+	if (c->fig.io_stat_valid) {
+		add(io, "read_bytes", u64(t->rbytes));
+		add(io, "write_bytes", u64(t->wbytes));
+		add(io, "read_ops", u64(t->rios));
+		add(io, "write_ops", u64(t->wios));
+	}
+	add(o, "io", io);
+	if (c->fig.psi_valid)
+		add(o, "psi", psi_all_json(c));
+	return o;
+}
+
 static json_object *cg_detail(struct daemon *d, const struct cg *c)
 {
 	const struct cgp_cg_stats *s = &c->fig.bpf;
-	json_object *o = req_cg_brief(d, c), *cpu, *mem, *io, *psi, *thr;
+	json_object *o, *cpu, *mem, *io, *thr;
 	struct cgp_threshold th;
-	int defaults = telemetry__get_threshold(d->tel, c->id, &th);
+	int defaults;
 
+	if (daemon_files_only(d))
+		return cg_detail_files(d, c);
+	o = req_cg_brief(d, c);
+	defaults = telemetry__get_threshold(d->tel, c->id, &th);
 	add(o, "slot", json_object_new_int64(c->slot));
 	cpu = json_object_new_object();
 	add(cpu, "wait_ns", u64(s->rq_delay_ns));
@@ -144,13 +190,8 @@ static json_object *cg_detail(struct daemon *d, const struct cg *c)
 	add(io, "iowait_ns", u64(s->iowait_ns));
 	add(io, "latency_hist_us", proto_hist_json(s->io_hist, CGP_HIST_SLOTS));
 	add(o, "io", io);
-	if (c->fig.psi_valid) {
-		psi = json_object_new_object();
-		add(psi, "cpu", psi_json(&c->fig.psi[PSI_CPU]));
-		add(psi, "memory", psi_json(&c->fig.psi[PSI_MEMORY]));
-		add(psi, "io", psi_json(&c->fig.psi[PSI_IO]));
-		add(o, "psi", psi);
-	}
+	if (c->fig.psi_valid)
+		add(o, "psi", psi_all_json(c));
 	thr = json_object_new_object();
 	add(thr, "cpu_ns", u64(th.ns[CGP_SIG_CPU]));
 	add(thr, "memory_ns", u64(th.ns[CGP_SIG_MEM]));
@@ -184,11 +225,14 @@ json_object *req_controllers_json(unsigned mask)
 	return a;
 }
 
-/* What the kernel offers, as probed when the programs were loaded. */
-static json_object *kernel_features_json(const struct telemetry_features *f)
+/* What the kernel offers, as probed when the programs were loaded (none of
+ * it when they did not load: files-only mode). */
+static json_object *kernel_features_json(struct daemon *d)
 {
+	const struct telemetry_features *f = telemetry__features(d->tel);
 	json_object *feat = json_object_new_object();
 
+	add(feat, "bpf_telemetry", json_object_new_boolean(!daemon_files_only(d)));
 	add(feat, "oom_victim_task", json_object_new_boolean(f->oom_task));
 	add(feat, "oom_victim_pid", json_object_new_boolean(f->oom_pid));
 	add(feat, "memcg_reclaim", json_object_new_boolean(f->memcg_reclaim));
@@ -200,10 +244,13 @@ static json_object *kernel_features_json(const struct telemetry_features *f)
 
 /* What the kernel lacks, by feature; the two mark_victim flavors exclude each other:
  * missing only if neither loaded. node.show and status say the same. */
-static json_object *missing_features_json(const struct telemetry_features *f)
+static json_object *missing_features_json(struct daemon *d)
 {
+	const struct telemetry_features *f = telemetry__features(d->tel);
 	json_object *missing = json_object_new_array();
 
+	if (daemon_files_only(d))
+		json_object_array_add(missing, json_object_new_string("bpf_telemetry"));
 	if (!f->oom_task && !f->oom_pid)
 		json_object_array_add(missing, json_object_new_string("oom_victim"));
 	if (!f->memcg_reclaim)
@@ -242,6 +289,28 @@ static uint64_t map_bytes(struct daemon *d)
 	return sum;
 }
 
+/*
+ * Where the figures come from: "bpf", or "files" (the programs did not load)
+ * with the kernel feature found missing and the whole reason; node.show and
+ * status.
+ */
+static void telemetry_json(struct daemon *d, json_object *o)
+{
+	add(o, "telemetry", json_object_new_string(daemon_files_only(d) ? "files" : "bpf"));
+	if (!daemon_files_only(d))
+		return;
+	add(o, "telemetry_missing", json_object_new_string(d->tel_failure.feature));
+	add(o, "telemetry_error", json_object_new_string(d->tel_failure.why));
+}
+
+/* The reply to an op that needs the BPF programs, in files-only mode. */
+static int no_bpf(struct daemon *d, struct ctl_client *cl, const char *what)
+{
+	return ctl_client__reply_error(cl,
+				       "%s: the BPF programs are not loaded (files-only mode): %s",
+				       what, d->tel_failure.why);
+}
+
 /* How full the BPF slots are: node.show and status. */
 static json_object *slots_fill_json(struct daemon *d)
 {
@@ -254,37 +323,13 @@ static json_object *slots_fill_json(struct daemon *d)
 	return sl;
 }
 
-static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
+/* BPF's part of status: the ring buffer, the slots, the onset episodes. */
+static void status_bpf_json(struct daemon *d, json_object *o)
 {
-	const struct telemetry_features *f = telemetry__features(d->tel);
-	json_object *o = ok_reply(), *feat, *rb, *ev, *dr, *sl, *ep, *cj;
+	json_object *rb, *ev, *dr, *sl, *ep;
 	struct cgp_self_stats ss;
-	struct ctl_stats cs;
 
 	telemetry__self_stats(d->tel, &ss);
-	add(o, "version", json_object_new_string(CGPILOT_VERSION));
-	add(o, "pid", json_object_new_int(getpid()));
-	add(o, "uptime_s", json_object_new_double((double)(mono_now_ns() - d->start_ns) / 1e9));
-	add(o, "mode", json_object_new_string(d->telemetry_only ? "telemetry-only" : "full"));
-	add(o, "cgroup_root", json_object_new_string(d->cgroup_root));
-	add(o, "controllers", req_controllers_json(d->controllers));
-	add(o, "missing_controllers", req_controllers_json(d->missing_controllers));
-	feat = kernel_features_json(f);
-	add(feat, "pinned_maps_reused", json_object_new_boolean(f->maps_reused));
-	add(o, "features", feat);
-	add(o, "missing_features", missing_features_json(f));
-	add(o, "missing_tracepoints", missing_tracepoints_json(d));
-	add(o, "dry_run", json_object_new_boolean(d->conf.dry_run));
-	add(o, "cgroups", json_object_new_int64(model__count(d->model)));
-	add(o, "window_ms", json_object_new_int64(d->conf.window_ms));
-	add(o, "metrics_address",
-	    d->metrics ? json_object_new_string(metrics__address(d->metrics)) : NULL);
-	if (d->metrics_error[0])
-		add(o, "metrics_error", json_object_new_string(d->metrics_error));
-	if (containers__state_error(d->ctrs))
-		add(o, "state_error", json_object_new_string(containers__state_error(d->ctrs)));
-	add(o, "node_cpus", json_object_new_int64(d->node_cpus));
-	add(o, "node_memory_bytes", u64(d->node_memory));
 	rb = json_object_new_object();
 	ev = json_object_new_object();
 	dr = json_object_new_object();
@@ -318,6 +363,57 @@ static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
 	/* looks at the cgroups with a threshold right after drops */
 	add(ep, "drop_checks", u64(d->slot_stats.fast_resyncs));
 	add(o, "episodes", ep);
+}
+
+/* The control loops that cannot run without the BPF programs, and why. */
+static json_object *inactive_loops_json(struct daemon *d)
+{
+	json_object *o = json_object_new_object();
+
+	if (!daemon_files_only(d))
+		return o;
+	if (d->conf.cpu_policy)
+		add(o, "cpu", json_object_new_string(CTR_INACTIVE_CPU));
+	if (d->conf.io_policy)
+		add(o, "io", json_object_new_string(CTR_INACTIVE_IO));
+	return o;
+}
+
+static int do_status(struct daemon *d, struct ctl_client *cl, json_object *req)
+{
+	const struct telemetry_features *f = telemetry__features(d->tel);
+	json_object *o = ok_reply(), *feat, *cj;
+	struct ctl_stats cs;
+
+	add(o, "version", json_object_new_string(CGPILOT_VERSION));
+	add(o, "pid", json_object_new_int(getpid()));
+	add(o, "uptime_s", json_object_new_double((double)(mono_now_ns() - d->start_ns) / 1e9));
+	add(o, "mode", json_object_new_string(d->telemetry_only ? "telemetry-only" : "full"));
+	telemetry_json(d, o);
+	add(o, "cgroup_root", json_object_new_string(d->cgroup_root));
+	add(o, "controllers", req_controllers_json(d->controllers));
+	add(o, "missing_controllers", req_controllers_json(d->missing_controllers));
+	feat = kernel_features_json(d);
+	if (!daemon_files_only(d))
+		add(feat, "pinned_maps_reused", json_object_new_boolean(f->maps_reused));
+	add(o, "features", feat);
+	add(o, "missing_features", missing_features_json(d));
+	add(o, "missing_tracepoints", missing_tracepoints_json(d));
+	add(o, "inactive_loops", inactive_loops_json(d));
+	add(o, "dry_run", json_object_new_boolean(d->conf.dry_run));
+	add(o, "cgroups", json_object_new_int64(model__count(d->model)));
+	add(o, "window_ms", json_object_new_int64(d->conf.window_ms));
+	add(o, "metrics_address",
+	    d->metrics ? json_object_new_string(metrics__address(d->metrics)) : NULL);
+	if (d->metrics_error[0])
+		add(o, "metrics_error", json_object_new_string(d->metrics_error));
+	if (containers__state_error(d->ctrs))
+		add(o, "state_error", json_object_new_string(containers__state_error(d->ctrs)));
+	add(o, "node_cpus", json_object_new_int64(d->node_cpus));
+	add(o, "node_memory_bytes", u64(d->node_memory));
+	/* files-only mode: no ring buffer, slots or episodes to count */
+	if (!daemon_files_only(d))
+		status_bpf_json(d, o);
 	ctl__stats(d->ctl, &cs);
 	cj = json_object_new_object();
 	add(cj, "clients", u64(cs.clients));
@@ -441,6 +537,8 @@ static int do_tree(struct daemon *d, struct ctl_client *cl, json_object *req)
 		return ctl_client__reply_error(cl, "\"all\": %s", msg);
 	if (!arg)
 		arg = "/";
+	if (daemon_files_only(d))
+		return no_bpf(d, cl, "the subtree sums are of BPF's figures");
 	top = daemon_resolve_cgroup(d, arg, &msg);
 	if (!top)
 		return ctl_client__reply_error(cl, "cgroup '%s': %s", arg, msg);
@@ -618,6 +716,8 @@ static int do_prog_show(struct daemon *d, struct ctl_client *cl, json_object *re
 	if (proto_get_u64(req, "sample_ms", false, &sample_ms, &msg) < 0 || sample_ms > 10000)
 		return ctl_client__reply_error(cl, "\"sample_ms\": %s",
 					       msg ? msg : "must be at most 10000");
+	if (daemon_files_only(d))
+		return no_bpf(d, cl, "no programs to show");
 	if (!sample_ms) {
 		json_object *o;
 
@@ -730,6 +830,8 @@ static int do_threshold_set(struct daemon *d, struct ctl_client *cl, json_object
 					       sig_name);
 	if (proto_get_u64(req, "threshold_ns", true, &ns, &msg) < 0)
 		return ctl_client__reply_error(cl, "\"threshold_ns\": %s", msg);
+	if (daemon_files_only(d))
+		return no_bpf(d, cl, "thresholds are the BPF onset detection's");
 	telemetry__get_threshold(d->tel, c->id, &th);
 	th.ns[sig] = ns;
 	if (d->conf.dry_run) {
@@ -808,7 +910,6 @@ json_object *req_alloc_json(struct daemon *d, bool reserved)
 
 static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *req)
 {
-	const struct telemetry_features *f = telemetry__features(d->tel);
 	json_object *o, *cpus, *nodes;
 	unsigned online = 0;
 	int r;
@@ -824,6 +925,7 @@ static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *re
 	add(o, "pid", json_object_new_int(getpid()));
 	add(o, "kernel_release", json_object_new_string(d->topo->kernel_release));
 	add(o, "mode", json_object_new_string(d->telemetry_only ? "telemetry-only" : "full"));
+	telemetry_json(d, o);
 	cpus = json_object_new_array_ext((int)d->topo->ncpus);
 	for (unsigned i = 0; i < d->topo->ncpus; i++) {
 		online += d->topo->cpus[i].online;
@@ -833,7 +935,8 @@ static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *re
 	add(o, "cpus_online", json_object_new_int64(online));
 	add(o, "cpus", cpus);
 	add(o, "memory_bytes", u64(d->topo->memory_bytes));
-	add(o, "slots", slots_fill_json(d));
+	if (!daemon_files_only(d))
+		add(o, "slots", slots_fill_json(d));
 	add(o, "allocatable", req_alloc_json(d, false));
 	add(o, "reserved", req_alloc_json(d, true));
 	if (d->ctrs)
@@ -870,8 +973,8 @@ static int do_node_show(struct daemon *d, struct ctl_client *cl, json_object *re
 	add(o, "cgroup_root", json_object_new_string(d->cgroup_root));
 	add(o, "controllers", req_controllers_json(d->controllers));
 	add(o, "missing_controllers", req_controllers_json(d->missing_controllers));
-	add(o, "features", kernel_features_json(f));
-	add(o, "missing_features", missing_features_json(f));
+	add(o, "features", kernel_features_json(d));
+	add(o, "missing_features", missing_features_json(d));
 	add(o, "missing_tracepoints", missing_tracepoints_json(d));
 	return ctl_client__reply(cl, o);
 }
@@ -887,8 +990,11 @@ static int do_map_list(struct daemon *d, struct ctl_client *cl, json_object *req
 {
 	struct telemetry_map_info maps[MAX_MAPS];
 	json_object *o, *a;
-	int n = telemetry__maps(d->tel, maps, MAX_MAPS);
+	int n;
 
+	if (daemon_files_only(d))
+		return no_bpf(d, cl, "no maps");
+	n = telemetry__maps(d->tel, maps, MAX_MAPS);
 	if (n < 0)
 		return ctl_client__reply_error(cl, "cannot read our BPF maps: %s", strerror(-n));
 	a = json_object_new_array();
@@ -1086,6 +1192,8 @@ static int do_map_dump(struct daemon *d, struct ctl_client *cl, json_object *req
 
 	if (proto_get_string(req, "map", true, &name, &msg) < 0)
 		return ctl_client__reply_error(cl, "\"map\": %s", msg);
+	if (daemon_files_only(d))
+		return no_bpf(d, cl, "no maps");
 	n = telemetry__maps(d->tel, maps, MAX_MAPS);
 	if (n < 0)
 		return ctl_client__reply_error(cl, "cannot read our BPF maps: %s", strerror(-n));

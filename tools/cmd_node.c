@@ -117,6 +117,24 @@ static void print_features(struct json_object *reply)
 	printf("%s\n", first ? " none" : "");
 }
 
+/* "bpf", or "files only (bpf_syscall): bpf(2) denied: ..." without the programs. */
+static void print_telemetry(struct json_object *reply)
+{
+	const char *src = jget_str(reply, "telemetry"), *why = jget_str(reply, "telemetry_error");
+
+	if (!src)
+		return;
+	printf("%-14s", "telemetry");
+	if (!streq(src, "files")) {
+		print_escaped(stdout, src);
+		putchar('\n');
+		return;
+	}
+	printf("files only, the BPF programs are not loaded: ");
+	print_escaped(stdout, why ? why : "?");
+	putchar('\n');
+}
+
 /* "mkdir 12, rmdir 3, ..." of an object of counters, or a single total. */
 static void print_counts(struct json_object *val)
 {
@@ -219,6 +237,7 @@ static void print_status(struct json_object *st)
 	if (json_object_object_get_ex(st, "dry_run", &v) && json_object_get_boolean(v))
 		printf(", dry run");
 	putchar('\n');
+	print_telemetry(st);
 	printf("%-14s", "cgroup root");
 	print_escaped(stdout, root ? root : "-");
 	putchar('\n');
@@ -236,6 +255,16 @@ static void print_status(struct json_object *st)
 	print_slots(jget_obj(st, "slots"));
 	printf("%-14s%s\n", "onset window", window);
 	print_ringbuf(jget_obj(st, "ringbuf"));
+	if (jget_obj(st, "inactive_loops")) {
+		json_object_object_foreach(jget_obj(st, "inactive_loops"), name, val)
+		{
+			printf("%-14s", "inactive loop");
+			print_escaped(stdout, name);
+			printf(": ");
+			print_escaped(stdout, json_object_get_string(val));
+			putchar('\n');
+		}
+	}
 	/* what keeps the daemon from serving all it could */
 	if (jget_str(st, "state_error")) {
 		printf("%-14s", "state");
@@ -367,6 +396,7 @@ static void print_node(struct json_object *node)
 	printf("%-14s", "cgroup root");
 	print_escaped(stdout, root ? root : "-");
 	printf(" (%s)\n", mode ? mode : "-");
+	print_telemetry(node);
 	print_names("controllers", "",
 		    json_object_object_get_ex(node, "controllers", &v) ? v : NULL);
 	print_names("missing", "",
