@@ -48,7 +48,7 @@ RUN_OBJS := $(patsubst %.c,$(OUT)/%.o,$(RUN_SRCS)) $(OUT)/tools/client.o $(OUT)/
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
-.PHONY: all clean install deps run check test test-unit test-asan test-asan-integration test-integration \
+.PHONY: all clean install deps run check test test-unit test-asan test-asan-integration test-integration test-helpers \
 	fuzz fuzz-short bench vmtest bpf-check format
 
 all: $(OUT)/cgpilotd $(OUT)/cgpilot $(OUT)/cgpilot-run

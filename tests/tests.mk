@@ -39,10 +39,10 @@ test-asan:
 
 # Leaks are the unit tests' business; here a sanitizer report fails the daemon.
 test-asan-integration:
-	$(SAN_MAKE) all
+	$(SAN_MAKE) all test-helpers
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 OUT=$(OUT)/asan python3 tests/integration/run.py \
 		-m test_hostile -m test_control -m test_parse -m test_containers -m test_policy -m test_run -m test_runtime \
-		-m test_page
+		-m test_page -m test_filesonly
 
 # libFuzzer harnesses (clang). `make fuzz` runs each for FUZZ_SECONDS.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -74,8 +74,17 @@ fuzz: $(FUZZ_BINS)
 fuzz-short:
 	$(MAKE) fuzz FUZZ_SECONDS=15
 
+# Helpers the host integration tests run: nobpf starts a program with bpf(2)
+# denied by seccomp (test_filesonly.py).
+TEST_HELPERS := $(OUT)/tests/integration/nobpf
+$(OUT)/tests/integration/nobpf: tests/integration/nobpf.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
+
+test-helpers: $(TEST_HELPERS)
+
 # Host integration tests: root, BPF on the running kernel, own daemon per test.
-test-integration: all
+test-integration: all test-helpers
 	python3 tests/integration/run.py
 
 # Every layer this machine supports. Packages first (a fresh Debian 12 has
