@@ -399,8 +399,8 @@ int ctr_check_enforceable(const struct containers *c, enum cgp_class class,
 
 bool below_own(const struct containers *c, const char *path)
 {
-	return ctr_path_below(c->root, path) ||
-	       (c->d->own_cgroup && ctr_path_below(c->d->own_cgroup, path));
+	return cgfs_path_below(c->root, path) ||
+	       (c->d->own_cgroup && cgfs_path_below(c->d->own_cgroup, path));
 }
 
 /* Is the process @pid (pinned by @pidfd) in @path or below it? */

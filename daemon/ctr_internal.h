@@ -205,9 +205,6 @@ static inline const struct ctr_action *ctr_history_at(const struct container *k,
 	return &k->history[(k->hist_next + k->hist_cap - k->hist_n + i) % k->hist_cap];
 }
 
-/* Below (or at) @root, a normalised cgroup path (containers.c). */
-bool ctr_path_below(const char *root, const char *path);
-
 /* Knob values of a container's decision, only where the controller is on. */
 struct ctr_plan {
 	struct class_knobs kn;

@@ -197,13 +197,6 @@ static void utf8_copy(char *dst, size_t size, const char *src)
 	dst[n] = 0;
 }
 
-static bool strictly_below(const char *root, const char *path)
-{
-	size_t n = strlen(root);
-
-	return n && !strncmp(root, path, n) && path[n] == '/' && path[n + 1];
-}
-
 static int refuse(struct containers *c, struct ctl_client *cl, enum ctr_refusal r, const char *why)
 {
 	json_object *o = json_object_new_object();
@@ -270,7 +263,7 @@ int containers__op_admit(struct containers *c, struct ctl_client *cl, json_objec
 			return refuse(c, cl, REFUSE_INVALID, why);
 		}
 		for (unsigned i = 0; i < c->nengine && !inside; i++)
-			inside = strictly_below(c->engine_roots[i], norm);
+			inside = cgfs_path_strictly_below(c->engine_roots[i], norm);
 		if (!inside || below_own(c, norm)) {
 			topo_cpuset_free(&pinned);
 			snprintf(why, sizeof(why),

@@ -216,10 +216,10 @@ void ctr_system_cpus(struct containers *c)
 		return;
 	}
 	{
-		bool inside = ctr_path_below(slice, c->root);
+		bool inside = cgfs_path_below(slice, c->root);
 
 		for (unsigned i = 0; !inside && i < c->nengine; i++)
-			inside = ctr_path_below(slice, c->engine_roots[i]);
+			inside = cgfs_path_below(slice, c->engine_roots[i]);
 		if (inside) {
 			log_warn(
 				"[node] reserved_cpus: %s holds cgpilot's containers (root %s or an "

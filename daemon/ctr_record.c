@@ -157,22 +157,15 @@ void ctr_on_record(void *ud, const struct act_record *r)
 }
 
 /* Below (or at) one of the roots: the manage set, with the adoption patterns. */
-bool ctr_path_below(const char *root, const char *path)
-{
-	size_t n = strlen(root);
-
-	return n && !strncmp(root, path, n) && (path[n] == '/' || !path[n]);
-}
-
 bool ctr_in_manage(void *ud, const char *path)
 {
 	struct containers *c = ud;
 	struct adopt_match m;
 
-	if (ctr_path_below(c->root, path))
+	if (cgfs_path_below(c->root, path))
 		return true;
 	for (unsigned i = 0; i < c->nengine; i++)
-		if (ctr_path_below(c->engine_roots[i], path))
+		if (cgfs_path_below(c->engine_roots[i], path))
 			return true;
 	return adopt_match(c->patterns, c->npatterns, path, &m);
 }

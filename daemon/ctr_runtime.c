@@ -226,7 +226,7 @@ bool ctr_take_unadmitted(struct containers *c, const struct cg *cg)
 	int r;
 
 	for (unsigned i = 0; i < c->nengine && !inside; i++)
-		inside = ctr_path_below(c->engine_roots[i], cg->path) &&
+		inside = cgfs_path_below(c->engine_roots[i], cg->path) &&
 			 strcmp(c->engine_roots[i], cg->path);
 	if (!inside || ctr_find_path(c, cg->path))
 		return false;

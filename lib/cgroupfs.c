@@ -390,6 +390,20 @@ static int hexval(char c)
 	return -1;
 }
 
+bool cgfs_path_below(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+
+	return n && !strncmp(root, path, n) && (path[n] == '/' || !path[n]);
+}
+
+bool cgfs_path_strictly_below(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+
+	return n && !strncmp(root, path, n) && path[n] == '/' && path[n + 1];
+}
+
 const char *cgfs_below_mount(const char *mount, const char *norm)
 {
 	const char *m = mount, *p = norm;

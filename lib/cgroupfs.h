@@ -49,6 +49,12 @@ int cgfs_normalize_path(const char *path, char **ret_norm, const char **ret_msg)
  */
 const char *cgfs_below_mount(const char *mount, const char *norm);
 
+/* Normalised paths (cgfs_normalize_path): @path is @root or below it, a
+ * component boundary away ("a" holds "a/b", not "ab"); an empty @root holds
+ * nothing. Strictly: below it, not it. */
+bool cgfs_path_below(const char *root, const char *path);
+bool cgfs_path_strictly_below(const char *root, const char *path);
+
 /*
  * Cgroup names are bytes: anyone who may create a cgroup can give it invalid
  * UTF-8 or control characters, which would make /metrics (UTF-8 text) and

@@ -62,6 +62,18 @@ $(OUT)/fuzz/fuzz_runtime: tests/fuzz/fuzz_runtime.c tools/run/rt_args.c tools/ru
 	clang $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -Itools/run $(PKG_CFLAGS) -o $@ \
 		$< tools/run/rt_args.c tools/run/rt_state.c $(LIB_SRCS) $(PKG_LIBS)
 
+# the admission request and the adoption patterns are daemon/policy/'s (pure)
+FUZZ_POLICY_DEPS := $(LIB_SRCS) $(wildcard lib/*.h lib/actuate/*.h include/*.h daemon/policy/*.h)
+$(OUT)/fuzz/fuzz_admit: tests/fuzz/fuzz_admit.c daemon/policy/admit_req.c daemon/policy/class.c \
+		$(FUZZ_POLICY_DEPS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -Idaemon $(PKG_CFLAGS) -o $@ \
+		$< daemon/policy/admit_req.c daemon/policy/class.c $(LIB_SRCS) $(PKG_LIBS)
+$(OUT)/fuzz/fuzz_path: tests/fuzz/fuzz_path.c daemon/policy/adopt.c $(FUZZ_POLICY_DEPS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -Idaemon $(PKG_CFLAGS) -o $@ \
+		$< daemon/policy/adopt.c $(LIB_SRCS) $(PKG_LIBS)
+
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 		c=$(OUT)/fuzz/corpus-$$(basename $$f); mkdir -p $$c; \

@@ -87,8 +87,8 @@ enum admit_req_error admit_spec_parse(json_object *req, struct res_spec *s, char
 	return ADMIT_REQ_OK;
 }
 
-static enum admit_req_error get_str(json_object *req, const char *key, const char **ret,
-				    char *why, size_t whylen)
+static enum admit_req_error get_str(json_object *req, const char *key, const char **ret, char *why,
+				    size_t whylen)
 {
 	const char *msg = NULL;
 
@@ -138,8 +138,9 @@ enum admit_req_error admit_req_parse(json_object *req, struct admit_req *ar, cha
 	    (e = get_bool(req, "degrade", &ar->degrade, why, whylen)))
 		return e;
 	if (ar->degrade && strcmp(kind, "runtime")) {
-		snprintf(why, whylen, "\"degrade\": only for kind \"runtime\" (an engine's "
-				      "container, placed by its cluster)");
+		snprintf(why, whylen,
+			 "\"degrade\": only for kind \"runtime\" (an engine's "
+			 "container, placed by its cluster)");
 		return ADMIT_REQ_TYPE;
 	}
 	if (ar->degrade && ar->wait) {
@@ -149,8 +150,9 @@ enum admit_req_error admit_req_parse(json_object *req, struct admit_req *ar, cha
 	if ((e = get_str(req, "cpus", &cpus, why, whylen)))
 		return e;
 	if (cpus && strcmp(kind, "runtime")) {
-		snprintf(why, whylen, "\"cpus\": only for kind \"runtime\" (an engine's own CPUs); "
-				      "cgpilot places the others");
+		snprintf(why, whylen,
+			 "\"cpus\": only for kind \"runtime\" (an engine's own CPUs); "
+			 "cgpilot places the others");
 		return ADMIT_REQ_TYPE;
 	}
 	if ((e = admit_spec_parse(req, &ar->spec, why, whylen)))

@@ -48,9 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* every numeric value inside its documented range */
 		/* max_cgroups: 0 is auto */
 		if (c.window_ms < 10 || c.window_ms > 60000 ||
-		    (c.max_cgroups && c.max_cgroups < 64) || c.max_cgroups > 1048576 || c.sample_interval_ms < 50 ||
-		    c.sample_interval_ms > 60000 || c.psi_sweep_s < 1 || c.psi_sweep_s > 3600 ||
-		    c.log_level < 0 || c.log_level > 3)
+		    (c.max_cgroups && c.max_cgroups < 64) || c.max_cgroups > 1048576 ||
+		    c.sample_interval_ms < 50 || c.sample_interval_ms > 60000 ||
+		    c.psi_sweep_s < 1 || c.psi_sweep_s > 3600 || c.log_level < 0 || c.log_level > 3)
 			abort();
 		r = cgp_conf_validate(&c, verr, sizeof(verr));
 		if (r && (r != -EINVAL || !memchr(verr, 0, sizeof(verr))))
