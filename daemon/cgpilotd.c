@@ -461,7 +461,7 @@ static void enter_own_cgroup(struct daemon *d)
 
 	if (!strcmp(want, "none"))
 		return;
-	if (self_cgroup(&orig)) {
+	if (self_cgroup(&orig) || !orig) {
 		log_warn("cannot read /proc/self/cgroup; staying in our cgroup");
 		return;
 	}

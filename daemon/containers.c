@@ -441,8 +441,10 @@ int ctr_signal(struct containers *c, struct container *k, int sig, const char *r
 {
 	_cleanup_close_ int dfd = act_open_cgroup(&c->act, k->path);
 	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
 	struct stat st;
-	long pid;
+	uint64_t pid;
 	int n = 0, fd;
 
 	if (dfd < 0)
@@ -463,8 +465,9 @@ int ctr_signal(struct containers *c, struct container *k, int sig, const char *r
 		close(fd);
 		return -errno;
 	}
-	while (fscanf(f, "%ld", &pid) == 1)
-		if (pid > 0 && pid <= INT32_MAX && signal_member(k, (pid_t)pid, sig))
+	while (getline(&line, &cap, f) > 0)
+		if (!cgfs_parse_u64(line, NULL, &pid) && pid > 0 && pid <= INT32_MAX &&
+		    signal_member(k, (pid_t)pid, sig))
 			n++;
 	log_info("signal %d sent to %d processes of %s (%s)", sig, n, k->path, reason);
 	return n;
@@ -491,7 +494,7 @@ static unsigned rebalance(struct containers *c, const struct topo_cpuset *from, 
 	if (!n)
 		goto out;
 	ch = calloc(n, sizeof(*ch));
-	w = calloc(2 * n, sizeof(*w));
+	w = calloc(2 * (size_t)n, sizeof(*w));
 	who = calloc(n, sizeof(*who));
 	if (!ch || !w || !who) {
 		log_error("out of memory rebalancing the shared CPU pool");

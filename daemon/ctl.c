@@ -182,7 +182,8 @@ static int bind_socket(struct ctl *c, int fd, bool allow_others)
 	struct stat st;
 	int r = 0;
 
-	strcpy(sa.sun_path, c->path);
+	/* ctl__new refused a path longer than sun_path */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
 	/* the lock file guarantees no other daemon owns this path */
 	unlink(c->path);
 	/* born with its final mode: no window in which others may connect */
@@ -808,10 +809,10 @@ void ctl__dispatch(struct ctl *c, struct ep_source *src, uint32_t events)
 		client_read(cl);
 	if (!cl->closing && cl->in_len)
 		handle_lines(cl);
-	if (events & (EPOLLHUP | EPOLLERR))
-		client_close(cl); /* the peer is gone: nobody reads replies */
-	else if (!cl->closing && cl->rd_eof && !pending(cl) && !has_line(cl))
-		client_close(cl); /* said all, got all */
+	/* the peer is gone (nobody reads replies), or it said all and got all */
+	if ((events & (EPOLLHUP | EPOLLERR)) ||
+	    (!cl->closing && cl->rd_eof && !pending(cl) && !has_line(cl)))
+		client_close(cl);
 	update_events(cl);
 }
 

@@ -83,18 +83,34 @@ static uint64_t quota_us(const struct containers *c)
 	return 100000ULL * c->d->conf.cpu_quota_pct / 100;
 }
 
+/* The cap of the quota rung over a limit of its own (@max, cpu.max's
+ * form): the lower of the two. */
+static void quota_cap(const struct containers *c, const char *max, char *out, size_t len)
+{
+	unsigned long long q = quota_us(c);
+	uint64_t own, period;
+
+	/* a quota alone keeps the kernel's period, 100 ms unless someone
+	 * changed it; "max" is no limit; anything else is not cpu.max's form */
+	if (!cgfs_parse_cpu_max(max, &own, &period) && own != UINT64_MAX) {
+		if (!period)
+			period = 100000;
+		if ((unsigned __int128)own * 100000 / period < q)
+			q = (unsigned long long)((unsigned __int128)own * 100000 / period);
+	}
+	snprintf(out, len, "%llu 100000", q);
+}
+
 void ctr_ladder_knobs(const struct containers *c, const struct container *k, struct class_knobs *kn)
 {
-	unsigned long long q, decided;
-
 	if (k->ladder.rung >= RUNG_WEIGHT)
 		snprintf(kn->cpu_weight, sizeof(kn->cpu_weight), "1");
 	if (k->ladder.rung >= RUNG_QUOTA) {
-		q = quota_us(c);
+		char own[sizeof(kn->cpu_max)];
+
 		/* a limit of its own that is lower stays */
-		if (sscanf(kn->cpu_max, "%llu", &decided) == 1 && decided < q)
-			q = decided;
-		snprintf(kn->cpu_max, sizeof(kn->cpu_max), "%llu 100000", q);
+		snprintf(own, sizeof(own), "%s", kn->cpu_max);
+		quota_cap(c, own, kn->cpu_max, sizeof(kn->cpu_max));
 	}
 }
 
@@ -113,7 +129,7 @@ static void class_conf(const struct containers *c, enum cgp_class class, struct 
 	lc->on[RUNG_QUOTA] = c->enforce & CGFS_CPU;
 	/* one CPU of the pool is a squeeze only where the pool has two */
 	lc->on[RUNG_CPUSET] = c->pool_ok && (c->enforce & CGFS_CPUSET) &&
-			      c->books.shared_mc >= 2 * CGP_MILLI;
+			      c->books.shared_mc >= 2ULL * CGP_MILLI;
 	lc->on[RUNG_FREEZE] = cf->cpu_freeze;
 	lc->on[RUNG_KILL] = cf->cpu_kill;
 }
@@ -131,19 +147,6 @@ static void conf_for(const struct containers *c, const struct container *k, stru
 	lc->on[RUNG_CPUSET] = false;
 	lc->on[RUNG_FREEZE] &= ctr_handed(k, "cgroup.freeze");
 	lc->on[RUNG_KILL] &= ctr_handed(k, "cgroup.kill");
-}
-
-/* The cap of the quota rung over a limit of its own (@max, cpu.max's
- * form): the lower of the two. */
-static void quota_cap(const struct containers *c, const char *max, char *out, size_t len)
-{
-	unsigned long long q = quota_us(c), own, period;
-
-	if (sscanf(max, "%llu %llu", &own, &period) == 2 && period && own * 100000ULL / period < q)
-		q = own * 100000ULL / period;
-	else if (sscanf(max, "%llu", &own) == 1 && !strchr(max, ' ') && own < q)
-		q = own;
-	snprintf(out, len, "%llu 100000", q);
 }
 
 /* An adopted container's writes from rung @from to @to: cpu.weight and

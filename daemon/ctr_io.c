@@ -105,7 +105,7 @@ static int dev_line(struct containers *c, const struct container *k, const char 
 static bool io_rate_stat(struct containers *c, struct container *k, uint32_t dev, uint64_t now,
 			 uint64_t *bps, uint64_t *iops)
 {
-	unsigned long long rb = 0, wb = 0, ri = 0, wi = 0;
+	struct io_stat_totals t = { 0 };
 	char line[256];
 	uint64_t b, o, dt;
 	bool fresh;
@@ -115,11 +115,10 @@ static bool io_rate_stat(struct containers *c, struct container *k, uint32_t dev
 	r = dev_line(c, k, "io.stat", dev, line, sizeof(line));
 	if (r < 0)
 		return true; /* unreadable: no I/O seen */
-	if (r > 0)
-		sscanf(strchr(line, ' ') + 1, "rbytes=%llu wbytes=%llu rios=%llu wios=%llu", &rb,
-		       &wb, &ri, &wi);
-	b = rb + wb;
-	o = ri + wi;
+	if (r > 0 && cgfs_parse_io_stat(line, &t))
+		t = (struct io_stat_totals){ 0 }; /* not io.stat's form: no I/O seen */
+	b = t.rbytes + t.wbytes;
+	o = t.rios + t.wios;
 	fresh = k->ios_prev_ns && k->ios_dev == dev && now > k->ios_prev_ns &&
 		now - k->ios_prev_ns < 5000 * MS && b >= k->ios_prev_bytes && o >= k->ios_prev_ops;
 	dt = fresh ? now - k->ios_prev_ns : 0;
@@ -469,8 +468,7 @@ static void lift_leftovers(struct containers *c)
 			struct iothrottle_state none = { 0 };
 			unsigned maj, min;
 
-			if (sscanf(line, "%u:%u", &maj, &min) != 2 || maj >= 4096 ||
-			    min >= (1u << 20))
+			if (cgfs_parse_devnum_at(line, NULL, &maj, &min))
 				continue;
 			write_cap(c, k, maj << 20 | min, &none,
 				  "io throttle lifted: a cap left by a daemon that stopped unclean",

@@ -207,10 +207,12 @@ out:
 static pid_t first_pid(int fd)
 {
 	char buf[64];
+	uint64_t pid;
 
-	if (cgfs_read_at(fd, "cgroup.procs", buf, sizeof(buf)) <= 0)
+	if (cgfs_read_at(fd, "cgroup.procs", buf, sizeof(buf)) <= 0 ||
+	    cgfs_parse_u64(buf, NULL, &pid) || pid > INT32_MAX)
 		return 0;
-	return (pid_t)atoi(buf);
+	return (pid_t)pid;
 }
 
 bool ctr_take_unadmitted(struct containers *c, const struct cg *cg)

@@ -397,7 +397,7 @@ static unsigned fd_budget(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
 		return UINT_MAX;
 	left = rl.rlim_cur > open ? rl.rlim_cur - open : 0;
-	if (left > 2 * FD_RESERVE)
+	if (left > 2 * (rlim_t)FD_RESERVE)
 		return left - FD_RESERVE > UINT_MAX ? UINT_MAX : (unsigned)(left - FD_RESERVE);
 	return left / 2 ? (unsigned)(left / 2) : 1;
 }

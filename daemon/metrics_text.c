@@ -4,6 +4,7 @@
  * BPF programs' own counters: a scrape never reads cgroupfs. It runs on the
  * daemon's only thread (daemon/metrics.c serves it).
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cgroupfs.h"
 #include "containers.h"
 #include "daemon.h"
 #include "export.h"
@@ -511,8 +513,9 @@ static void render_bpf_self(struct daemon *d, struct expo *e)
 static void render_self(struct daemon *d, struct expo *e, unsigned observed, unsigned exported)
 {
 	struct rusage ru;
-	long size_pages, rss_pages = 0;
-	FILE *f;
+	uint64_t size_pages, rss_pages = 0;
+	char statm[256];
+	const char *p;
 
 	/* without the programs there are no such counters: none shown as 0 */
 	if (!daemon_files_only(d))
@@ -528,12 +531,11 @@ static void render_self(struct daemon *d, struct expo *e, unsigned observed, uns
 	expo_label_raw(e, "mode", "system");
 	expo_value_scaled(e, (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec,
 			  6);
-	f = fopen("/proc/self/statm", "re");
-	if (f) {
-		if (fscanf(f, "%ld %ld", &size_pages, &rss_pages) != 2)
-			rss_pages = 0;
-		fclose(f);
-	}
+	/* statm: size resident shared ... in pages */
+	if (cgfs_read_at(AT_FDCWD, "/proc/self/statm", statm, sizeof(statm)) < 0 ||
+	    cgfs_parse_u64(statm, &p, &size_pages) || *p != ' ' ||
+	    cgfs_parse_u64(p + 1, NULL, &rss_pages))
+		rss_pages = 0;
 	expo_gauge(e, "cgpilot_daemon_resident_memory_bytes", "Resident memory of cgpilotd",
 		   (uint64_t)rss_pages * (uint64_t)sysconf(_SC_PAGESIZE));
 	expo_family(e, "cgpilot_scrape_duration_seconds", "gauge",

@@ -182,13 +182,10 @@ static int open_cgroup(struct daemon *d, struct cg *c)
 static void read_oom_kill_local(int dirfd, struct cg *c, uint64_t *ret_new)
 {
 	char buf[512];
-	const char *p;
-	unsigned long long v;
+	uint64_t v;
 
-	if (cgfs_read_at(dirfd, "memory.events.local", buf, sizeof(buf)) < 0)
-		return;
-	p = strstr(buf, "oom_kill ");
-	if (!p || (p != buf && p[-1] != '\n') || sscanf(p + 9, "%llu", &v) != 1)
+	if (cgfs_read_at(dirfd, "memory.events.local", buf, sizeof(buf)) < 0 ||
+	    cgfs_keyed_u64(buf, "oom_kill", &v))
 		return;
 	if (ret_new)
 		*ret_new = c->fig.oom_kill_local_valid && v > c->fig.oom_kill_local ?

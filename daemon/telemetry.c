@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroupfs.h"
 #include "slotread.h"
 #include "telemetry.h"
 #include "telemetry.skel.h"
@@ -51,9 +52,9 @@ static int tp_proto(const struct btf *btf, const char *tp, int *ret_arg1_kind)
 	if (!t || !btf_is_func_proto(t))
 		return -EINVAL;
 	if (ret_arg1_kind && btf_vlen(t) >= 2) {
-		const struct btf_type *a = btf__type_by_id(btf, btf_params(t)[1].type);
+		const struct btf_type *a =
+			btf__type_by_id(btf, btf__resolve_type(btf, btf_params(t)[1].type));
 
-		a = btf__type_by_id(btf, btf__resolve_type(btf, btf_params(t)[1].type));
 		*ret_arg1_kind = a ? (int)btf_kind(a) : -1;
 	}
 	return btf_vlen(t);
@@ -477,7 +478,7 @@ static void why_denied(char *buf, size_t len)
 	unsigned long long caps;
 
 	self_status("Seccomp", v, sizeof(v));
-	if (atoi(v) == 2) {
+	if (streq(v, "2")) {
 		snprintf(
 			buf, len,
 			"a seccomp filter on cgpilotd denies it (Seccomp: 2 in /proc/self/status): "
@@ -764,7 +765,7 @@ int telemetry__win(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
 		return -ENODEV;
 	m = t->skel->maps.cg_win;
 	vsz = bpf_map__value_size(m);
-	val = malloc(vsz);
+	val = calloc(1, vsz); /* zeroed: the lookup fills it, the analyzer cannot tell */
 	if (vsz < WIN_CGID_OFF + sizeof(*ret_cgid))
 		return -EPROTO;
 	if (!val)
@@ -781,7 +782,7 @@ int telemetry__win(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
 int telemetry__win_active(struct telemetry *t, uint32_t slot, uint64_t *ret_cgid,
 			  uint32_t *ret_active_mask)
 {
-	struct cgp_window w[CGP_SIG_MAX];
+	struct cgp_window w[CGP_SIG_MAX] = { 0 };
 	uint32_t mask = 0;
 	int r = telemetry__win(t, slot, ret_cgid, w);
 
@@ -872,18 +873,13 @@ int telemetry__progs(struct telemetry *t, struct telemetry_prog_info *ret, int m
  * allocations as they are), 0 where it gives none. */
 static uint64_t map_memlock(int fd)
 {
-	char path[64], line[128];
-	uint64_t v = 0;
-	FILE *f;
+	char path[64], buf[1024];
+	uint64_t v;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "re");
-	if (!f)
+	if (cgfs_read_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 ||
+	    cgfs_keyed_u64(buf, "memlock:", &v))
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %" SCNu64, &v) == 1)
-			break;
-	fclose(f);
 	return v;
 }
 
@@ -1026,11 +1022,12 @@ int telemetry__dump_win(struct telemetry *t, telemetry_win_fn fn, void *ctx)
 	struct telemetry_win w;
 	int fd, r;
 
+	memset(&w, 0, sizeof(w)); /* its padding too: all_zero() reads every byte */
 	if (!t)
 		return 0;
 	m = t->skel->maps.cg_win;
 	vsz = bpf_map__value_size(m);
-	val = malloc(vsz);
+	val = calloc(1, vsz); /* zeroed: the lookup fills it, the analyzer cannot tell */
 	max = bpf_map__max_entries(m);
 	fd = bpf_map__fd(m);
 

@@ -58,7 +58,7 @@ struct cgp_cg_hot {
 	__u64 nivcsw; /* involuntary (prev still runnable) */
 	__u64 iowait_ns; /* sleeping in iowait until woken */
 };
-_Static_assert(sizeof(struct cgp_cg_hot) == 6 * 8, "cgp_cg_hot layout");
+_Static_assert(sizeof(struct cgp_cg_hot) == 6 * sizeof(__u64), "cgp_cg_hot layout");
 
 struct cgp_cg_shared {
 	__u64 reclaim_ns; /* direct + memcg reclaim stall */
@@ -70,7 +70,7 @@ struct cgp_cg_shared {
 	__u64 rq_hist[CGP_HIST_SLOTS];
 	__u64 io_hist[CGP_HIST_SLOTS];
 };
-_Static_assert(sizeof(struct cgp_cg_shared) == (8 + 2 * CGP_HIST_SLOTS) * 8,
+_Static_assert(sizeof(struct cgp_cg_shared) == (8 + 2 * CGP_HIST_SLOTS) * sizeof(__u64),
 	       "cgp_cg_shared layout");
 
 /* User space's view of a slot: the per-CPU counters summed, beside the
@@ -169,7 +169,8 @@ struct cgp_self_stats {
 	__u64 timer_restarts; /* the window timer had stopped and was started again */
 	__u64 sweep_runs; /* runs of cgp_maintain */
 };
-_Static_assert(sizeof(struct cgp_self_stats) == (2 * CGP_EV_MAX + 10) * 8, "cgp_self_stats layout");
+_Static_assert(sizeof(struct cgp_self_stats) == (2 * CGP_EV_MAX + 10) * sizeof(__u64),
+	       "cgp_self_stats layout");
 
 /* Context (BPF_PROG_TEST_RUN ctx_in) of the cgp_reset_slot program: give
  * @slot a clean onset state owned by @cgid (0 for a free slot), and take it

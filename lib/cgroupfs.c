@@ -143,6 +143,105 @@ bad:
 	return -EINVAL;
 }
 
+int cgfs_parse_u64(const char *s, const char **end, uint64_t *ret)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	if (end)
+		*end = p;
+	return 0;
+}
+
+int cgfs_parse_devnum_at(const char *s, const char **end, unsigned *ret_major, unsigned *ret_minor)
+{
+	uint64_t ma, mi;
+	const char *p;
+
+	if (cgfs_parse_u64(s, &p, &ma) || ma > 4095 || *p != ':' ||
+	    cgfs_parse_u64(p + 1, &p, &mi) || mi > 1048575)
+		return -EINVAL;
+	*ret_major = (unsigned)ma;
+	*ret_minor = (unsigned)mi;
+	if (end)
+		*end = p;
+	return 0;
+}
+
+int cgfs_keyed_u64(const char *text, const char *key, uint64_t *ret)
+{
+	size_t kl = strlen(key);
+	bool colon = kl && key[kl - 1] == ':';
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		const char *v;
+
+		if (strncmp(p, key, kl) || (!colon && p[kl] != ' '))
+			continue;
+		v = p + kl;
+		v += strspn(v, " \t");
+		if (cgfs_parse_u64(v, &v, ret) || (*v && *v != '\n' && *v != ' '))
+			return -EINVAL;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int cgfs_parse_cpu_max(const char *text, uint64_t *ret_quota, uint64_t *ret_period)
+{
+	const char *p = text;
+	uint64_t q, per = 0;
+
+	if (!strncmp(p, "max", 3)) {
+		q = UINT64_MAX;
+		p += 3;
+	} else if (cgfs_parse_u64(p, &p, &q)) {
+		return -EINVAL;
+	}
+	if (*p == ' ' && (cgfs_parse_u64(p + 1, &p, &per) || !per))
+		return -EINVAL;
+	if (*p && strcmp(p, "\n"))
+		return -EINVAL;
+	*ret_quota = q;
+	*ret_period = per;
+	return 0;
+}
+
+int cgfs_parse_pids(const char *text, int **ret, size_t *ret_n)
+{
+	_cleanup_free_ int *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (const char *p = text; *p;) {
+		uint64_t pid;
+
+		if (cgfs_parse_u64(p, &p, &pid) || !pid || pid > INT32_MAX || (*p && *p != '\n'))
+			return -EINVAL;
+		if (n == cap) {
+			int *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+		}
+		v[n++] = (int)pid;
+		p += *p == '\n';
+	}
+	*ret = TAKE_PTR(v);
+	*ret_n = n;
+	return 0;
+}
+
 static int parse_total(const char *line, uint64_t *ret)
 {
 	size_t n = strcspn(line, "\n");
@@ -179,25 +278,7 @@ int cgfs_parse_psi(const char *text, struct psi_totals *ret)
 
 int cgfs_parse_cpu_usage(const char *text, uint64_t *ret_usec)
 {
-	const char *p = text;
-
-	while (p && *p) {
-		if (strncmp(p, "usage_usec ", 11) == 0) {
-			char *end;
-			unsigned long long v;
-
-			errno = 0;
-			v = strtoull(p + 11, &end, 10);
-			if (errno || end == p + 11)
-				return -EINVAL;
-			*ret_usec = v;
-			return 0;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return -ENOENT;
+	return cgfs_keyed_u64(text, "usage_usec", ret_usec);
 }
 
 int cgfs_parse_io_stat(const char *text, struct io_stat_totals *ret)
@@ -208,9 +289,8 @@ int cgfs_parse_io_stat(const char *text, struct io_stat_totals *ret)
 	const char *p = text;
 
 	while (*p) {
-		const char *eol = strchr(p, '\n');
+		const char *eol = strchr(p, '\n'), *w0;
 		unsigned maj, min;
-		int n = 0;
 
 		if (!eol)
 			eol = p + strlen(p);
@@ -218,9 +298,9 @@ int cgfs_parse_io_stat(const char *text, struct io_stat_totals *ret)
 			p++;
 			continue;
 		}
-		if (sscanf(p, "%u:%u%n", &maj, &min, &n) != 2 || (p[n] != ' ' && p + n != eol))
+		if (cgfs_parse_devnum_at(p, &w0, &maj, &min) || (*w0 != ' ' && w0 != eol))
 			return -EINVAL;
-		for (const char *w = p + n; w < eol;) {
+		for (const char *w = w0; w < eol;) {
 			w += strspn(w, " ");
 			for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
 				size_t kl = strlen(keys[k]);

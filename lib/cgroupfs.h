@@ -72,6 +72,29 @@ int cgfs_decode_display(const char *display, char **ret);
 /* Length of the valid UTF-8 sequence at s (1..4), 0 if not valid. */
 size_t cgfs_utf8_seq_len(const unsigned char *s);
 
+/*
+ * Numbers in what the kernel writes, checked (no sscanf/atoi: a value past
+ * the type is an error, not a wrapped or undefined number).
+ * cgfs_parse_u64: decimal digits at @s (no sign, no space) into *@ret, *@end
+ * (may be NULL) after them; -EINVAL without a digit, -ERANGE past UINT64_MAX.
+ */
+int cgfs_parse_u64(const char *s, const char **end, uint64_t *ret);
+/* "MAJ:MIN" at the start of @s (as io.stat and io.max lines begin), *@end
+ * after it; -EINVAL unless both are numbers in the kernel's ranges (12 and
+ * 20 bits). */
+int cgfs_parse_devnum_at(const char *s, const char **end, unsigned *ret_major, unsigned *ret_minor);
+/* The value of @key in a flat keyed file ("key N" a line, as memory.events,
+ * cpu.stat; or "key: N" when @key ends in ':'): 0, -ENOENT without the key,
+ * -EINVAL when its value is not a number. */
+int cgfs_keyed_u64(const char *text, const char *key, uint64_t *ret);
+/* cpu.max ("max 100000", "50000 100000", or a quota alone, which the kernel
+ * takes with its period unchanged: *@ret_period 0 then): *@ret_quota is
+ * UINT64_MAX for "max". -EINVAL for anything else, or a period of 0. */
+int cgfs_parse_cpu_max(const char *text, uint64_t *ret_quota, uint64_t *ret_period);
+/* The pids in cgroup.procs (one a line) into *@ret (malloc'd, *@ret_n of
+ * them); -EINVAL for a line that is not a pid. */
+int cgfs_parse_pids(const char *text, int **ret, size_t *ret_n);
+
 /* Parse a *.pressure file ("some avg10=.. total=N" / "full ..."). */
 int cgfs_parse_psi(const char *text, struct psi_totals *ret);
 /* usage_usec from cpu.stat. */

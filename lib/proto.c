@@ -634,8 +634,8 @@ void proto_fmt_double(char *buf, size_t size, double v)
 		return;
 	}
 	/* below 1, four significant digits: one more decimal per factor of ten */
-	for (double x = a; x < 1 && decimals <= 17; x *= 10)
-		decimals++;
+	for (double x = a; x < 1 && decimals <= 17; decimals++)
+		x *= 10;
 	if (a >= 1e15 || decimals > 17) {
 		snprintf(buf, size, "%.4g", v);
 		return;

@@ -150,13 +150,13 @@ enum topo_cache_type topo_parse_cache_type(const char *text)
 					     [TOPO_CACHE_INSTRUCTION] = "Instruction",
 					     [TOPO_CACHE_UNIFIED] = "Unified" };
 	const char *s = skip_space(text);
+	size_t word = strcspn(s, " \t\n");
 
-	for (unsigned i = 1; i < ARRAY_SIZE(names); i++) {
-		size_t len = strlen(names[i]);
-
-		if (!strncmp(s, names[i], len) && !*skip_space(s + len))
+	if (*skip_space(s + word))
+		return TOPO_CACHE_UNKNOWN; /* more than one word */
+	for (unsigned i = 1; i < ARRAY_SIZE(names); i++)
+		if (word == strlen(names[i]) && !memcmp(s, names[i], word))
 			return (enum topo_cache_type)i;
-	}
 	return TOPO_CACHE_UNKNOWN;
 }
 
@@ -218,6 +218,7 @@ static int read_text(const char *path, char *buf, size_t size)
 	size_t off = 0;
 	ssize_t n;
 
+	buf[0] = '\0'; /* empty, whatever the caller makes of a failure */
 	if (fd < 0)
 		return -errno;
 	while (off + 1 < size && (n = read(fd, buf + off, size - 1 - off)) != 0) {
@@ -243,12 +244,12 @@ static int read_int(const char *path, int *ret)
 static int read_cpulist(const char *path, struct topo_cpuset *ret)
 {
 	/* one CPU of 8192 takes up to 5 bytes */
-	_cleanup_free_ char *buf = malloc(TOPO_CPU_LIMIT * 6);
+	_cleanup_free_ char *buf = malloc((size_t)TOPO_CPU_LIMIT * 6);
 	int r;
 
 	if (!buf)
 		return -ENOMEM;
-	r = read_text(path, buf, TOPO_CPU_LIMIT * 6);
+	r = read_text(path, buf, (size_t)TOPO_CPU_LIMIT * 6);
 	return r < 0 ? r : topo_parse_cpulist(buf, ret);
 }
 

@@ -8,7 +8,7 @@ BUILD="make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config libjs
 libinih-dev libmicrohttpd-dev libcap-dev libseccomp-dev scdoc"
 TEST="jq libcmocka-dev libclang-rt-14-dev python3 linux-perf libbpf-tools stress-ng fio rt-tests tmux curl systemd
 busybox-static cpio qemu-system-x86 prometheus kmod xz-utils procps util-linux chromium
-python3-yaml skopeo strace"
+python3-yaml skopeo strace clang-tidy valgrind"
 
 missing=""
 want=$BUILD

@@ -86,6 +86,23 @@ fuzz: $(FUZZ_BINS)
 fuzz-short:
 	$(MAKE) fuzz FUZZ_SECONDS=15
 
+# Static analysis: clang-tidy with the checked-in .clang-tidy (bugprone,
+# cert, the clang static analyzer), every finding an error. One stamp per
+# file, so `make -j lint` spreads it and a clean file is not checked again.
+LINT_SRCS := $(LIB_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(RUN_SRCS)
+LINT_STAMPS := $(patsubst %.c,$(OUT)/lint/%.ok,$(LINT_SRCS))
+LINT_FLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -I$(OUT) -Idaemon -Itools -Itools/run \
+	$(PKG_CFLAGS)
+$(OUT)/lint/%.ok: %.c .clang-tidy $(SKELS) $(wildcard include/*.h lib/*.h lib/actuate/*.h \
+		daemon/*.h daemon/policy/*.h tools/*.h tools/run/*.h)
+	@mkdir -p $(@D)
+	@clang-tidy --quiet $< -- $(LINT_FLAGS) 2>/dev/null || \
+		{ echo "lint: $< has findings (above)" >&2; exit 1; }
+	@touch $@
+
+lint: $(LINT_STAMPS)
+	@echo "lint: $(words $(LINT_SRCS)) files clean"
+
 # Helpers the host integration tests run: nobpf starts a program with bpf(2)
 # denied by seccomp (test_filesonly.py).
 TEST_HELPERS := $(OUT)/tests/integration/nobpf
@@ -105,6 +122,6 @@ test:
 	$(MAKE) deps
 	$(MAKE) test-layers
 
-test-layers: all check test-asan fuzz-short test-integration test-asan-integration test-packaging \
+test-layers: all lint check test-asan fuzz-short test-integration test-asan-integration test-packaging \
 	vmtest vmtest-btf61
 	@echo "all test layers passed"

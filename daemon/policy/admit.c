@@ -363,7 +363,7 @@ static int tenant_get(struct drf_queue *d, const char *name, struct drf_tenant *
 			return r;
 		t = &d->t[d->nt++];
 		memset(t, 0, sizeof(*t));
-		strcpy(t->name, name);
+		snprintf(t->name, sizeof(t->name), "%s", name); /* name_ok: it fits */
 		t->weight = 1.0;
 	}
 	*ret = t;

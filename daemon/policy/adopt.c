@@ -414,7 +414,7 @@ static bool match_pattern(const char *pat, const char *path, struct span *spans,
 bool adopt_match(const struct adopt_pattern *patterns, unsigned n, const char *path,
 		 struct adopt_match *ret)
 {
-	struct span spans[ADOPT_MAX_CAPTURES];
+	struct span spans[ADOPT_MAX_CAPTURES] = { 0 };
 	struct adopt_match m = { 0 };
 	unsigned nspans;
 
@@ -430,7 +430,8 @@ bool adopt_match(const struct adopt_pattern *patterns, unsigned n, const char *p
 			if (spans[k].len >= sizeof(cap->value))
 				goto next; /* does not fit: no match */
 			snprintf(cap->name, sizeof(cap->name), "%s", captures[spans[k].cap].name);
-			memcpy(cap->value, spans[k].s, spans[k].len);
+			if (spans[k].len)
+				memcpy(cap->value, spans[k].s, spans[k].len);
 			cap->value[spans[k].len] = '\0';
 			if (captures[spans[k].cap].kind == CAP_POD)
 				for (char *p = cap->value; *p; p++)

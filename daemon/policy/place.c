@@ -395,7 +395,7 @@ int place_exclusive(struct place_pool *p, uint64_t owner, unsigned ncpus, struct
 	found = size <= budget && size <= fc.cpus;
 	if (found) {
 		r = scratch_new(&s, fc.n);
-		cpu = malloc(size * sizeof(*cpu));
+		cpu = calloc(size ? size : 1, sizeof(*cpu));
 		if (r || !cpu) {
 			r = -ENOMEM;
 			goto out;

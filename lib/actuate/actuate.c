@@ -544,8 +544,7 @@ static void io_limits(const char *text, const char *dev, char (*v)[24])
  */
 bool act_value_matches(const char *knob, const char *written, const char *shown)
 {
-	unsigned long long a, b, pa = 0, pb = 0;
-	char qa[24], qb[24];
+	unsigned long long a, b;
 
 	if (same_trimmed(written, shown))
 		return true;
@@ -564,10 +563,11 @@ bool act_value_matches(const char *knob, const char *written, const char *shown)
 		return true;
 	}
 	if (!strcmp(knob, "cpu.max")) {
-		int na = sscanf(written, "%23s %llu", qa, &pa);
-		int nb = sscanf(shown, "%23s %llu", qb, &pb);
+		uint64_t qa, pa, qb, pb;
 
-		return na >= 1 && nb >= 1 && !strcmp(qa, qb) && (na == 1 || nb == 1 || pa == pb);
+		/* a quota written alone keeps the period: any period shown matches */
+		return !cgfs_parse_cpu_max(written, &qa, &pa) &&
+		       !cgfs_parse_cpu_max(shown, &qb, &pb) && qa == qb && (!pa || !pb || pa == pb);
 	}
 	if (!strcmp(knob, "cpuset.cpus") || !strcmp(knob, "cpuset.mems")) {
 		struct topo_cpuset x = { 0 }, y = { 0 };
@@ -652,7 +652,8 @@ static int apply(const struct actuator *a, const struct act_target *t, const str
 		dirfd = *t->fd;
 		id = t->id;
 	} else {
-		dirfd = own_fd = open_target(a, t, path, res, &id);
+		own_fd = open_target(a, t, path, res, &id);
+		dirfd = own_fd;
 		if (dirfd < 0)
 			return dirfd;
 	}

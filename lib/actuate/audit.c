@@ -93,7 +93,7 @@ void audit_close(struct audit_log *l)
 static int rotate(struct audit_log *l)
 {
 	char from[32], to[32];
-	uint64_t size;
+	uint64_t size = 0;
 	int fd;
 
 	if (!l->keep) {

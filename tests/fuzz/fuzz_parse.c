@@ -103,9 +103,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned maj, min;
 		int n;
 
+		uint64_t q, per;
+		int *pids = NULL;
+		size_t np = 0;
+		const char *end;
+
 		topo_parse_devnum(text, &maj, &min);
 		topo_parse_int(text, &n);
 		topo_parse_meminfo(text, "MemTotal", &v);
+		if (!cgfs_parse_devnum_at(text, &end, &maj, &min) &&
+		    (maj > 4095 || min > 1048575 || end <= text))
+			abort();
+		if (!cgfs_parse_cpu_max(text, &q, &per) && q != UINT64_MAX && !per &&
+		    strchr(text, ' '))
+			abort(); /* a period was written: it is not 0 */
+		cgfs_keyed_u64(text, "oom_kill", &v);
+		if (!cgfs_parse_pids(text, &pids, &np))
+			for (size_t i = 0; i < np; i++)
+				if (pids[i] <= 0)
+					abort();
+		free(pids);
 		break;
 	}
 	}

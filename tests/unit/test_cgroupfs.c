@@ -508,10 +508,115 @@ static void test_decode_display(void **state)
 	assert_null(out);
 }
 
+static void test_parse_u64(void **state)
+{
+	const char *end;
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(cgfs_parse_u64("18446744073709551615 x", &end, &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_string_equal(end, " x");
+	/* one past: an error, not a wrapped number (sscanf's %llu gives no sign) */
+	assert_int_equal(cgfs_parse_u64("18446744073709551616", &end, &v), -ERANGE);
+	assert_int_equal(cgfs_parse_u64("99999999999999999999999", NULL, &v), -ERANGE);
+	assert_int_equal(cgfs_parse_u64("-1", NULL, &v), -EINVAL);
+	assert_int_equal(cgfs_parse_u64(" 1", NULL, &v), -EINVAL);
+	assert_int_equal(cgfs_parse_u64("", NULL, &v), -EINVAL);
+	assert_int_equal(cgfs_parse_u64("0", NULL, &v), 0);
+	assert_true(v == 0);
+}
+
+static void test_parse_devnum_at(void **state)
+{
+	const char *end;
+	unsigned ma = 1, mi = 1;
+
+	(void)state;
+	assert_int_equal(cgfs_parse_devnum_at("259:3 rbytes=1", &end, &ma, &mi), 0);
+	assert_int_equal(ma, 259);
+	assert_int_equal(mi, 3);
+	assert_string_equal(end, " rbytes=1");
+	assert_int_equal(cgfs_parse_devnum_at("4095:1048575", NULL, &ma, &mi), 0);
+	/* past the kernel's 12 and 20 bits */
+	assert_int_equal(cgfs_parse_devnum_at("4096:0", NULL, &ma, &mi), -EINVAL);
+	assert_int_equal(cgfs_parse_devnum_at("8:1048576", NULL, &ma, &mi), -EINVAL);
+	assert_int_equal(cgfs_parse_devnum_at("8 0", NULL, &ma, &mi), -EINVAL);
+	assert_int_equal(cgfs_parse_devnum_at("8:", NULL, &ma, &mi), -EINVAL);
+	assert_int_equal(cgfs_parse_devnum_at("4294967304:0", NULL, &ma, &mi), -EINVAL);
+}
+
+static void test_keyed_u64(void **state)
+{
+	const char *events = "low 0\nhigh 12\nmax 3\noom 1\noom_kill 2\noom_group_kill 0\n";
+	uint64_t v = 9;
+
+	(void)state;
+	assert_int_equal(cgfs_keyed_u64(events, "oom_kill", &v), 0);
+	assert_true(v == 2);
+	/* a key is a whole word at the start of a line, not a prefix */
+	assert_int_equal(cgfs_keyed_u64(events, "oom", &v), 0);
+	assert_true(v == 1);
+	assert_int_equal(cgfs_keyed_u64(events, "kill", &v), -ENOENT);
+	assert_int_equal(cgfs_keyed_u64("oom_kill x\n", "oom_kill", &v), -EINVAL);
+	assert_int_equal(cgfs_keyed_u64("oom_kill 99999999999999999999\n", "oom_kill", &v),
+			 -EINVAL);
+	/* "key:" files: /proc/PID/fdinfo */
+	assert_int_equal(cgfs_keyed_u64("pos:\t0\nmemlock:\t4096\n", "memlock:", &v), 0);
+	assert_true(v == 4096);
+}
+
+static void test_cpu_max(void **state)
+{
+	uint64_t q = 1, p = 1;
+
+	(void)state;
+	assert_int_equal(cgfs_parse_cpu_max("max 100000\n", &q, &p), 0);
+	assert_true(q == UINT64_MAX && p == 100000);
+	assert_int_equal(cgfs_parse_cpu_max("50000 20000", &q, &p), 0);
+	assert_true(q == 50000 && p == 20000);
+	/* a quota alone keeps the period: 0 says so */
+	assert_int_equal(cgfs_parse_cpu_max("50000", &q, &p), 0);
+	assert_true(q == 50000 && p == 0);
+	assert_int_equal(cgfs_parse_cpu_max("max", &q, &p), 0);
+	assert_int_equal(cgfs_parse_cpu_max("50000 0", &q, &p), -EINVAL);
+	assert_int_equal(cgfs_parse_cpu_max("maxx 100000", &q, &p), -EINVAL);
+	assert_int_equal(cgfs_parse_cpu_max("-1 100000", &q, &p), -EINVAL);
+	assert_int_equal(cgfs_parse_cpu_max("1 2 3", &q, &p), -EINVAL);
+	assert_int_equal(cgfs_parse_cpu_max("", &q, &p), -EINVAL);
+}
+
+static void test_parse_pids(void **state)
+{
+	int *pids = NULL;
+	size_t n = 9;
+
+	(void)state;
+	assert_int_equal(cgfs_parse_pids("1\n42\n2147483647\n", &pids, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(pids[1], 42);
+	assert_int_equal(pids[2], 2147483647);
+	free(pids);
+	pids = NULL;
+	assert_int_equal(cgfs_parse_pids("", &pids, &n), 0);
+	assert_int_equal(n, 0);
+	free(pids);
+	pids = NULL;
+	assert_int_equal(cgfs_parse_pids("1\n2147483648\n", &pids, &n), -EINVAL);
+	assert_int_equal(cgfs_parse_pids("0\n", &pids, &n), -EINVAL);
+	assert_int_equal(cgfs_parse_pids("12 13\n", &pids, &n), -EINVAL);
+	assert_null(pids);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_below_mount),
+		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_parse_devnum_at),
+		cmocka_unit_test(test_keyed_u64),
+		cmocka_unit_test(test_cpu_max),
+		cmocka_unit_test(test_parse_pids),
 		cmocka_unit_test(test_io_stat),
 		cmocka_unit_test(test_io_stat_bad),
 		cmocka_unit_test(test_mountinfo_hybrid),
