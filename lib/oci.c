@@ -29,8 +29,8 @@ struct ctx {
 	struct oci_namespace *ns;
 };
 
-static int fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct ctx *c, const char *fmt, ...)
+static void set_error(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(struct ctx *c, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -39,8 +39,12 @@ static int fail(struct ctx *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(c->err, c->errlen, "%s: %s", c->path[0] ? c->path : "config.json", msg);
-	return -EINVAL;
 }
+
+/* The message in c->err, and -EINVAL: spelled out at each call, so that the
+ * static analyzer, which does not follow variadic calls, sees a failure
+ * return as one. */
+#define fail(c, ...) (set_error((c), __VA_ARGS__), -EINVAL)
 
 static void warn(struct ctx *c, const char *why)
 {
@@ -576,9 +580,11 @@ static int p_oom(struct ctx *c, json_object *v)
 	int64_t x;
 	int r = want_int(c, v, -1000, 1000, &x);
 
+	if (r)
+		return r;
 	c->s->oom_score_adj = (int)x;
-	c->s->has_oom_score_adj = !r;
-	return r;
+	c->s->has_oom_score_adj = true;
+	return 0;
 }
 
 static int read_process(struct ctx *c, json_object *v)
@@ -821,9 +827,11 @@ static int cpu_shares(struct ctx *c, json_object *v)
 	int64_t x;
 	int r = want_int(c, v, 2, 262144, &x);
 
+	if (r)
+		return r;
 	c->s->res.shares = (uint64_t)x;
-	c->s->res.has_shares = !r;
-	return r;
+	c->s->res.has_shares = true;
+	return 0;
 }
 
 static int cpu_quota(struct ctx *c, json_object *v)
@@ -831,10 +839,12 @@ static int cpu_quota(struct ctx *c, json_object *v)
 	int64_t x;
 	int r = want_int(c, v, -1, INT64_MAX - 1, &x);
 
-	if (!r && x != -1 && x < 1000)
+	if (r)
+		return r;
+	if (x != -1 && x < 1000)
 		return fail(c, "%" PRId64 " us is below the kernel's 1000 us minimum", x);
 	c->s->res.quota = x;
-	return r;
+	return 0;
 }
 
 static int cpu_period(struct ctx *c, json_object *v)
@@ -842,8 +852,10 @@ static int cpu_period(struct ctx *c, json_object *v)
 	int64_t x;
 	int r = want_int(c, v, 1000, 1000000, &x);
 
+	if (r)
+		return r;
 	c->s->res.period = (uint64_t)x;
-	return r;
+	return 0;
 }
 
 static int cpu_cpus(struct ctx *c, json_object *v)
@@ -929,8 +941,10 @@ static int blk_weight(struct ctx *c, json_object *v)
 	int64_t x;
 	int r = want_int(c, v, 10, 1000, &x);
 
+	if (r)
+		return r;
 	c->s->res.blkio_weight = (uint16_t)x;
-	return r;
+	return 0;
 }
 
 static int read_blockio(struct ctx *c, json_object *v)

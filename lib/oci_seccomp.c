@@ -23,8 +23,8 @@ struct sctx {
 	char path[128];
 };
 
-static int sfail(struct sctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sfail(struct sctx *c, const char *fmt, ...)
+static void set_error(struct sctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(struct sctx *c, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -33,8 +33,12 @@ static int sfail(struct sctx *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(c->err, c->errlen, "linux.seccomp%s: %s", c->path, msg);
-	return -EINVAL;
 }
+
+/* The message in c->err, and -EINVAL: spelled out at each call, so that the
+ * static analyzer, which does not follow variadic calls, sees a failure
+ * return as one. */
+#define sfail(c, ...) (set_error((c), __VA_ARGS__), -EINVAL)
 
 static size_t push(struct sctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static size_t push(struct sctx *c, const char *fmt, ...)
@@ -113,6 +117,7 @@ static int strings(struct sctx *c, json_object *v, char ***ret, size_t *ret_n)
 	n = json_object_array_length(v);
 	if (n > OCI_ARRAY_MAX)
 		return sfail(c, "%zu entries; at most %d", n, OCI_ARRAY_MAX);
+	*ret_n = 0; /* the entries of *ret so far, for freeing them on failure */
 	*ret = calloc(n + 1, sizeof(char *));
 	if (!*ret)
 		return -ENOMEM;
@@ -161,7 +166,8 @@ static int read_arg(struct sctx *c, json_object *o, struct oci_scmp_arg *a)
 
 		if (streq(key, "index")) {
 			r = u64_of(c, val, 5, &x);
-			a->index = (unsigned)x;
+			if (!r)
+				a->index = (unsigned)x;
 			has_index = true;
 		} else if (streq(key, "value")) {
 			r = u64_of(c, val, UINT64_MAX, &a->value);
@@ -204,7 +210,10 @@ static int read_rule(struct sctx *c, json_object *o, struct oci_scmp_rule *rule)
 	{
 		size_t old = push(c, ".%s", key);
 
-		if (json_object_is_type(val, json_type_null)) {
+		if (json_object_is_type(val, json_type_null) || streq(key, "comment") ||
+		    streq(key, "includes") || streq(key, "excludes")) {
+			/* absent; or the engines' own profile keys, already applied
+			 * by them */
 			r = 0;
 		} else if (streq(key, "names")) {
 			r = strings(c, val, &rule->names, &rule->nnames);
@@ -213,7 +222,8 @@ static int read_rule(struct sctx *c, json_object *o, struct oci_scmp_rule *rule)
 			has_action = true;
 		} else if (streq(key, "errnoRet")) {
 			r = u64_of(c, val, 4095, &x);
-			rule->errno_ret = (uint32_t)x;
+			if (!r)
+				rule->errno_ret = (uint32_t)x;
 			has_errno = true;
 		} else if (streq(key, "args")) {
 			size_t n;
@@ -235,9 +245,6 @@ static int read_rule(struct sctx *c, json_object *o, struct oci_scmp_rule *rule)
 					rule->nargs = i + 1;
 				}
 			}
-		} else if (streq(key, "comment") || streq(key, "includes") ||
-			   streq(key, "excludes")) {
-			r = 0; /* the engines' own profile keys, already applied by them */
 		} else {
 			r = sfail(c, "unknown or unsupported field");
 		}
@@ -282,7 +289,8 @@ int oci_seccomp_parse(const char *json, size_t len, struct oci_seccomp *s, char 
 			has_default = true;
 		} else if (streq(key, "defaultErrnoRet")) {
 			r = u64_of(&c, val, 4095, &x);
-			s->default_errno = (uint32_t)x;
+			if (!r)
+				s->default_errno = (uint32_t)x;
 			has_errno = true;
 		} else if (streq(key, "architectures")) {
 			r = strings(&c, val, &s->archs, &s->narchs);

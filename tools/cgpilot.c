@@ -411,7 +411,8 @@ static char **order_args(int argc, char **argv)
 	return out;
 }
 
-int main(int argc, char **argv)
+/* main() past order_args(): @argv is its array, NULL-terminated. */
+static int run(char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -423,22 +424,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool want_help = false, want_version = false;
-	_cleanup_free_ char **args = NULL;
-	const char *env;
-	int opt;
+	int argc, opt;
 
-	bin_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	log_set_ident(bin_name);
-	log_set_level(LOG_LVL_WARN);
-
-	env = getenv(CGPILOT_SOCKET_ENV);
-	if (env && *env)
-		socket_path = env;
-
-	args = order_args(argc, argv);
-	if (!args)
-		return p_err("out of memory");
-	argv = args;
 	for (argc = 0; argv[argc]; argc++)
 		;
 
@@ -488,4 +475,28 @@ int main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	return object_select(objects, argc, argv, usage);
+}
+
+int main(int argc, char **argv)
+{
+	const char *env;
+	char **args;
+	int r;
+
+	bin_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	log_set_ident(bin_name);
+	log_set_level(LOG_LVL_WARN);
+
+	env = getenv(CGPILOT_SOCKET_ENV);
+	if (env && *env)
+		socket_path = env;
+
+	/* freed here rather than by _cleanup_free_, which the static analyzer
+	 * does not follow */
+	args = order_args(argc, argv);
+	if (!args)
+		return p_err("out of memory");
+	r = run(args);
+	free(args);
+	return r;
 }

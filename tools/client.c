@@ -61,9 +61,10 @@ int client__send(struct client *c, struct json_object *req)
 {
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
 								    JSON_C_TO_STRING_NOSLASHESCAPE);
-	_cleanup_free_ char *line = NULL;
+	char *line;
 	size_t len, off = 0;
 	ssize_t n;
+	int r = 0;
 
 	if (!s)
 		return -ENOMEM;
@@ -79,11 +80,13 @@ int client__send(struct client *c, struct json_object *req)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			r = -errno;
+			break;
 		}
 		off += (size_t)n;
 	}
-	return 0;
+	free(line);
+	return r;
 }
 
 static int64_t now_ms(void)

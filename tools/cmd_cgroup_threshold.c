@@ -164,7 +164,8 @@ static int show(struct json_object *cgroup, bool dry)
 
 int do_cgroup_threshold(int argc, char **argv)
 {
-	struct setting set[ARRAY_SIZE(signals)];
+	/* the first n set by parse_settings() */
+	struct setting set[ARRAY_SIZE(signals)] = { { 0 } };
 	struct json_object *cgroup = NULL;
 	bool dry = false;
 	size_t n = 0;

@@ -227,8 +227,9 @@ static int add_value(struct json_object *req, const char *kw, const char *val)
 {
 	const char *key = spec_key(kw);
 	struct json_object *v = NULL;
-	uint64_t u;
-	long l;
+	/* set by the parse_*() that returns CLI_OK */
+	uint64_t u = 0;
+	long l = 0;
 	int r;
 
 	if (json_object_object_get_ex(req, key, NULL))
@@ -889,7 +890,7 @@ static int do_cancel(int argc, char **argv)
 static int parse_signal(const char *s, int *ret)
 {
 	const char *name = strncasecmp(s, "SIG", 3) ? s : s + 3;
-	long v;
+	long v = 0; /* set when parse_int() returns CLI_OK */
 
 	if (*s >= '0' && *s <= '9') {
 		if (parse_int("signal", s, 1, 64, &v) != CLI_OK)

@@ -241,7 +241,7 @@ void print_escaped(FILE *f, const char *str)
 
 static void print_stars(uint64_t val, uint64_t val_max)
 {
-	uint64_t stars = (val < val_max ? val : val_max) * HIST_BAR_WIDTH / val_max;
+	uint64_t stars = val_max ? (val < val_max ? val : val_max) * HIST_BAR_WIDTH / val_max : 0;
 	uint64_t i;
 
 	for (i = 0; i < HIST_BAR_WIDTH; i++)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,8 +75,9 @@ static int cgroup_pids(const struct rt_state *st, pid_t **ret, size_t *n)
 {
 	_cleanup_close_ int fd = rt_open_cgroup(st);
 	_cleanup_fclose_ FILE *f = NULL;
+	char line[32];
 	size_t cap = 0;
-	int pfd, pid;
+	int pfd;
 
 	*ret = NULL;
 	*n = 0;
@@ -84,7 +86,15 @@ static int cgroup_pids(const struct rt_state *st, pid_t **ret, size_t *n)
 	pfd = openat(fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
 	if (pfd < 0 || !(f = fdopen(pfd, "r")))
 		return -errno;
-	while (fscanf(f, "%d", &pid) == 1) {
+	/* one pid a line; the list ends at anything else */
+	while (fgets(line, sizeof(line), f)) {
+		char *end;
+		long pid;
+
+		errno = 0;
+		pid = strtol(line, &end, 10);
+		if (errno || end == line || (*end && *end != '\n') || pid <= 0 || pid > INT_MAX)
+			break;
 		if (*n == cap) {
 			pid_t *p = realloc(*ret, (cap = cap ? cap * 2 : 16) * sizeof(pid_t));
 
@@ -92,7 +102,7 @@ static int cgroup_pids(const struct rt_state *st, pid_t **ret, size_t *n)
 				return -ENOMEM;
 			*ret = p;
 		}
-		(*ret)[(*n)++] = pid;
+		(*ret)[(*n)++] = (pid_t)pid;
 	}
 	return 0;
 }
@@ -304,7 +314,7 @@ int rt_cmd_ps(void)
 {
 	int rootfd, dirfd, status = 1, r;
 	struct rt_state st = { 0 };
-	_cleanup_free_ pid_t *pids = NULL;
+	pid_t *pids = NULL; /* freed at out */
 	size_t n = 0;
 
 	if (rt_open_ctr(&rootfd, &dirfd, &st))
@@ -339,6 +349,7 @@ int rt_cmd_ps(void)
 	}
 	status = 0;
 out:
+	free(pids);
 	close_ctr(rootfd, dirfd, &st);
 	return status;
 }
@@ -450,6 +461,30 @@ out:
 	return status;
 }
 
+#define RESOURCES_MAX (1 << 20)
+
+/* All of @fd (less than RESOURCES_MAX bytes) in @buf, decoded as JSON into
+ * *ret; -1 said. */
+static int decode_resources(int fd, char *buf, json_object **ret)
+{
+	const char *msg = NULL;
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, RESOURCES_MAX - len)) > 0)
+		len += (size_t)n;
+	if (n < 0 || len == RESOURCES_MAX) {
+		rt_error("--resources %s: %s", rt.resources,
+			 n < 0 ? strerror(errno) : "larger than 1 MiB");
+		return -1;
+	}
+	if (proto_decode_json(buf, len, RESOURCES_MAX, "--resources", ret, &msg)) {
+		rt_error("--resources %s: %s", rt.resources, msg ? msg : "not JSON");
+		return -1;
+	}
+	return 0;
+}
+
 /* linux.resources from --resources (a file, or - for stdin), checked by
  * config.json's parser. */
 static int read_resources(struct oci_request *q)
@@ -458,28 +493,20 @@ static int read_resources(struct oci_request *q)
 		streq(rt.resources, "-") ? dup(0) : open(rt.resources, O_RDONLY | O_CLOEXEC);
 	json_object *res = NULL, *doc, *lin, *proc, *root, *args;
 	struct oci_spec spec;
-	const char *msg = NULL, *text;
+	const char *text;
 	char err[512];
-	_cleanup_free_ char *buf = malloc(1 << 20);
-	size_t len = 0;
-	ssize_t n;
+	char *buf = malloc(RESOURCES_MAX);
 	int r;
 
 	if (fd < 0 || !buf) {
 		rt_error("--resources %s: %s", rt.resources, strerror(errno));
+		free(buf);
 		return -1;
 	}
-	while ((n = read(fd, buf + len, (1 << 20) - len)) > 0)
-		len += (size_t)n;
-	if (n < 0 || len == 1 << 20) {
-		rt_error("--resources %s: %s", rt.resources,
-			 n < 0 ? strerror(errno) : "larger than 1 MiB");
+	r = decode_resources(fd, buf, &res);
+	free(buf);
+	if (r)
 		return -1;
-	}
-	if (proto_decode_json(buf, len, 1 << 20, "--resources", &res, &msg)) {
-		rt_error("--resources %s: %s", rt.resources, msg ? msg : "not JSON");
-		return -1;
-	}
 	doc = json_object_new_object();
 	json_object_object_add(doc, "ociVersion", json_object_new_string("1.0.0"));
 	proc = json_object_new_object();

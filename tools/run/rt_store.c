@@ -4,6 +4,7 @@
  * go-runc reads the last error from), its state directory, and a
  * container's status (rt_internal.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -284,11 +285,12 @@ int rt_remove_dir(int rootfd, const char *id)
 
 uint64_t rt_pid_start(pid_t pid)
 {
-	char path[64], buf[1024], *p;
+	char path[64], buf[1024], *p, *tok, *save = NULL, *end;
 	_cleanup_close_ int fd = -1;
-	unsigned long long start = 0;
+	unsigned long long start;
 	ssize_t n;
 	char st;
+	int field;
 
 	if (pid <= 0)
 		return 0;
@@ -303,10 +305,16 @@ uint64_t rt_pid_start(pid_t pid)
 	/* after the command's ")" (which may hold spaces and parentheses):
 	 * state (field 3) ... starttime (field 22) */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1,
-			 " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-			 "%*d %*d %*d %llu",
-			 &st, &start) != 2)
+	if (!p || !(tok = strtok_r(p + 1, " \n", &save)))
+		return 0;
+	st = tok[0];
+	for (field = 3; field < 22 && tok; field++)
+		tok = strtok_r(NULL, " \n", &save);
+	if (!tok || !isdigit((unsigned char)tok[0]))
+		return 0;
+	errno = 0;
+	start = strtoull(tok, &end, 10);
+	if (errno || *end)
 		return 0;
 	return st == 'Z' || st == 'X' ? 0 : (uint64_t)start;
 }

@@ -183,13 +183,18 @@ static void on_clone(pid_t pid, void *ud)
 /* memory.events' oom_kill of the container, -1 without a memory controller */
 static long long oom_kills(int cgfd)
 {
-	char buf[512];
+	char buf[512], *end;
 	const char *p;
+	long long n;
 
 	if (cgfs_read_at(cgfd, "memory.events", buf, sizeof(buf)) < 0)
 		return -1;
 	p = strstr(buf, "oom_kill ");
-	return p ? atoll(p + 9) : -1;
+	if (!p)
+		return -1;
+	errno = 0;
+	n = strtoll(p + 9, &end, 10);
+	return errno || end == p + 9 ? -1 : n;
 }
 
 /* ---- running it ---- */

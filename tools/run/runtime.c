@@ -13,6 +13,7 @@
  * starts in the shared pool with the reason kept (on_refusal = degrade)
  * or fails with the daemon's reason.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -354,11 +355,13 @@ static int place(struct creating *c, const struct oci_spec *spec, const char *pa
 		rt_warn("cgpilotd is not reachable at %s: container '%s' starts unadmitted, "
 			"with linux.resources applied by cgpilot-run",
 			rt.socket, rt.id);
-		_cleanup_free_ char *req = request_json(class, q);
+		char *req = request_json(class, q);
 
-		if (standalone_create_at(rt.config, path, NULL, ACT_OWNER_UNADMITTED, req, class, q,
+		r = standalone_create_at(rt.config, path, NULL, ACT_OWNER_UNADMITTED, req, class, q,
 					 &c->k.sa, c->k.cgroup, sizeof(c->k.cgroup), err,
-					 sizeof(err))) {
+					 sizeof(err));
+		free(req);
+		if (r) {
 			rt_error("%s", err);
 			return -1;
 		}
@@ -667,6 +670,24 @@ static int do_run(void)
 
 /* ---- exec ---- */
 
+/* A UID or GID at @s: decimal digits (no sign, no space), at most
+ * UINT32_MAX; *ret_end past them. */
+static bool parse_id(const char *s, unsigned *ret, const char **ret_end)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || v > UINT32_MAX)
+		return false;
+	*ret = (unsigned)v;
+	*ret_end = end;
+	return true;
+}
+
 /* The process to run: --process FILE (the runtime-spec's process object),
  * or the bundle's process with the command and the options. */
 static int exec_process(const struct rt_state *st, struct oci_spec *spec, char *err, size_t errlen)
@@ -750,11 +771,12 @@ static int exec_process(const struct rt_state *st, struct oci_spec *spec, char *
 	}
 	if (rt.user) {
 		unsigned uid, gid;
-		int n = 0;
+		const char *end;
 
-		if (sscanf(rt.user, "%u%n", &uid, &n) == 1 && !rt.user[n]) {
+		if (parse_id(rt.user, &uid, &end) && !*end) {
 			spec->uid = uid;
-		} else if (sscanf(rt.user, "%u:%u%n", &uid, &gid, &n) == 2 && !rt.user[n]) {
+		} else if (parse_id(rt.user, &uid, &end) && *end == ':' &&
+			   parse_id(end + 1, &gid, &end) && !*end) {
 			spec->uid = uid;
 			spec->gid = gid;
 		} else {
