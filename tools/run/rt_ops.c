@@ -88,12 +88,11 @@ static int cgroup_pids(const struct rt_state *st, pid_t **ret, size_t *n)
 		return -errno;
 	/* one pid a line; the list ends at anything else */
 	while (fgets(line, sizeof(line), f)) {
-		char *end;
-		long pid;
+		const char *end;
+		uint64_t pid;
 
-		errno = 0;
-		pid = strtol(line, &end, 10);
-		if (errno || end == line || (*end && *end != '\n') || pid <= 0 || pid > INT_MAX)
+		if (cgfs_parse_u64(line, &end, &pid) || !pid || pid > INT_MAX ||
+		    (*end && *end != '\n'))
 			break;
 		if (*n == cap) {
 			pid_t *p = realloc(*ret, (cap = cap ? cap * 2 : 16) * sizeof(pid_t));

@@ -4,7 +4,6 @@
  * go-runc reads the last error from), its state directory, and a
  * container's status (rt_internal.h).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -285,9 +284,10 @@ int rt_remove_dir(int rootfd, const char *id)
 
 uint64_t rt_pid_start(pid_t pid)
 {
-	char path[64], buf[1024], *p, *tok, *save = NULL, *end;
+	char path[64], buf[1024], *p, *tok, *save = NULL;
 	_cleanup_close_ int fd = -1;
-	unsigned long long start;
+	const char *end;
+	uint64_t start;
 	ssize_t n;
 	char st;
 	int field;
@@ -310,13 +310,9 @@ uint64_t rt_pid_start(pid_t pid)
 	st = tok[0];
 	for (field = 3; field < 22 && tok; field++)
 		tok = strtok_r(NULL, " \n", &save);
-	if (!tok || !isdigit((unsigned char)tok[0]))
+	if (!tok || cgfs_parse_u64(tok, &end, &start) || *end)
 		return 0;
-	errno = 0;
-	start = strtoull(tok, &end, 10);
-	if (errno || *end)
-		return 0;
-	return st == 'Z' || st == 'X' ? 0 : (uint64_t)start;
+	return st == 'Z' || st == 'X' ? 0 : start;
 }
 
 bool rt_alive(const struct rt_state *s)

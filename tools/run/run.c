@@ -183,18 +183,13 @@ static void on_clone(pid_t pid, void *ud)
 /* memory.events' oom_kill of the container, -1 without a memory controller */
 static long long oom_kills(int cgfd)
 {
-	char buf[512], *end;
-	const char *p;
-	long long n;
+	char buf[512];
+	uint64_t n;
 
-	if (cgfs_read_at(cgfd, "memory.events", buf, sizeof(buf)) < 0)
+	if (cgfs_read_at(cgfd, "memory.events", buf, sizeof(buf)) < 0 ||
+	    cgfs_keyed_u64(buf, "oom_kill", &n) || n > INT64_MAX)
 		return -1;
-	p = strstr(buf, "oom_kill ");
-	if (!p)
-		return -1;
-	errno = 0;
-	n = strtoll(p + 9, &end, 10);
-	return errno || end == p + 9 ? -1 : n;
+	return (long long)n;
 }
 
 /* ---- running it ---- */

@@ -13,7 +13,6 @@
  * starts in the shared pool with the reason kept (on_refusal = degrade)
  * or fails with the daemon's reason.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -674,17 +673,11 @@ static int do_run(void)
  * UINT32_MAX; *ret_end past them. */
 static bool parse_id(const char *s, unsigned *ret, const char **ret_end)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || v > UINT32_MAX)
+	if (cgfs_parse_u64(s, ret_end, &v) || v > UINT32_MAX)
 		return false;
 	*ret = (unsigned)v;
-	*ret_end = end;
 	return true;
 }
 
