@@ -123,6 +123,22 @@ static int want_u32(struct ctx *c, json_object *v, uint32_t *ret)
 	return r;
 }
 
+/* A uid or gid: 4294967295 is (uid_t)-1, which setresuid(2) and
+ * setresgid(2) take as "leave unchanged", so the process would stay root. */
+static int want_id(struct ctx *c, json_object *v, uint32_t *ret)
+{
+	uint32_t id;
+	int r = want_u32(c, v, &id);
+
+	if (r)
+		return r;
+	if (id == UINT32_MAX)
+		return fail(c, "4294967295 is (uid_t)-1, which setresuid(2) reads as "
+			       "\"unchanged\" (the process would keep root's ids); not an id");
+	*ret = id;
+	return 0;
+}
+
 static int want_array(struct ctx *c, json_object *v, size_t *ret_n)
 {
 	if (!is(v, json_type_array))
@@ -480,12 +496,12 @@ static int read_rlimits(struct ctx *c, json_object *v)
 
 static int u_uid(struct ctx *c, json_object *v)
 {
-	return want_u32(c, v, &c->s->uid);
+	return want_id(c, v, &c->s->uid);
 }
 
 static int u_gid(struct ctx *c, json_object *v)
 {
-	return want_u32(c, v, &c->s->gid);
+	return want_id(c, v, &c->s->gid);
 }
 
 static int u_umask(struct ctx *c, json_object *v)
@@ -511,7 +527,7 @@ static int u_gids(struct ctx *c, json_object *v)
 	for (size_t i = 0; i < n; i++) {
 		size_t old = enter_index(c, i);
 
-		r = want_u32(c, json_object_array_get_idx(v, i), &c->s->gids[i]);
+		r = want_id(c, json_object_array_get_idx(v, i), &c->s->gids[i]);
 		leave(c, old);
 		if (r)
 			return r;

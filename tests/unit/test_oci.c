@@ -340,6 +340,16 @@ static void test_process_refused(void **state)
 		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"],\"cwd\":\"tmp\"},\"root\":"
 		  "{\"path\":\"r\"}}",
 		  "process.cwd: 'tmp' must be an absolute path" },
+		/* (uid_t)-1 is "unchanged" to setresuid(2): the process would stay root */
+		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":"
+		  "4294967295,\"gid\":0}},\"root\":{\"path\":\"r\"}}",
+		  "process.user.uid: 4294967295 is (uid_t)-1" },
+		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":"
+		  "1000,\"gid\":4294967295}},\"root\":{\"path\":\"r\"}}",
+		  "process.user.gid: 4294967295 is (uid_t)-1" },
+		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":"
+		  "1000,\"gid\":1000,\"additionalGids\":[5,4294967295]}},\"root\":{\"path\":\"r\"}}",
+		  "process.user.additionalGids[1]: 4294967295 is (uid_t)-1" },
 		{ "{\"ociVersion\":\"1.0\",\"process\":{\"args\":[\"a\"],\"capabilities\":"
 		  "{\"bounding\":[\"CAP_NOPE\"]}},\"root\":{\"path\":\"r\"}}",
 		  "process.capabilities.bounding[0]: unknown capability 'CAP_NOPE'" },
