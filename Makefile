@@ -49,7 +49,7 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
 .PHONY: all clean install deps run check test test-unit test-asan test-asan-integration test-integration test-helpers \
-	fuzz fuzz-short lint bench vmtest bpf-check format
+	fuzz fuzz-short lint test-valgrind bench vmtest bpf-check format
 
 all: $(OUT)/cgpilotd $(OUT)/cgpilot $(OUT)/cgpilot-run
 

@@ -6,6 +6,7 @@ again even when a test fails. Test modules (run.py, test_*.py) import it."""
 import argparse
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -22,6 +23,10 @@ BUILD = os.environ.get("OUT", os.path.join(ROOT, "build"))
 DAEMON = os.path.join(BUILD, "cgpilotd")
 CLI = os.path.join(BUILD, "cgpilot")
 VERBOSE = False
+# A command the daemon runs under (make test-valgrind: valgrind and its
+# options); SLOW scales how long the harness waits for it to answer and stop.
+WRAP = shlex.split(os.environ.get("CGPILOT_TEST_WRAP", ""))
+SLOW = float(os.environ.get("CGPILOT_TEST_SLOW", "1"))
 
 
 class Skip(Exception):
@@ -161,10 +166,10 @@ class Daemon:
         self.env = None  # the daemon's environment, None: the test's
 
     def start(self, wait=True):
-        self.proc = subprocess.Popen(self.argv, stdout=open(self.logf, "w"),
+        self.proc = subprocess.Popen(WRAP + self.argv, stdout=open(self.logf, "w"),
                                      stderr=subprocess.STDOUT, env=self.env)
         if wait:
-            deadline = time.time() + 20
+            deadline = time.time() + 20 * SLOW
             while time.time() < deadline:
                 if self.proc.poll() is not None:
                     raise AssertionError("daemon exited with %d:\n%s" % (self.proc.returncode,
@@ -175,7 +180,8 @@ class Daemon:
                 except OSError:
                     pass
                 time.sleep(0.05)
-            raise AssertionError("daemon did not answer within 20 s:\n" + self.log())
+            raise AssertionError("daemon did not answer within %d s:\n%s" % (20 * SLOW,
+                                                                             self.log()))
         return self
 
     def log(self):
@@ -219,11 +225,11 @@ class Daemon:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(10 * SLOW)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise AssertionError("daemon did not stop within 10 s of SIGTERM")
+                raise AssertionError("daemon did not stop within %d s of SIGTERM" % (10 * SLOW))
         return self.proc.returncode if self.proc else None
 
     def cleanup(self):

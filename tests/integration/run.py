@@ -684,7 +684,10 @@ def all_tests(modules):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("-k", default="")
+    ap.add_argument("-k", action="append", default=[],
+                    help="only the tests whose names hold this (repeatable: any of them)")
+    ap.add_argument("-x", action="append", default=[],
+                    help="skip the tests whose names hold this (repeatable)")
     ap.add_argument("-v", action="store_true")
     ap.add_argument("-m", action="append", default=[],
                     help="only the tests of this module (run, test_hostile, ...); repeatable")
@@ -698,7 +701,7 @@ def main():
     ensure_bpffs()
     passed = failed = skipped = 0
     for name, fn in tests:
-        if args.k not in name:
+        if (args.k and not any(k in name for k in args.k)) or any(x in name for x in args.x):
             continue
         ctx = Ctx()
         t0 = time.time()
