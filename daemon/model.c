@@ -574,6 +574,41 @@ void model_update_bpf(struct cg_figures *f, const struct cgp_cg_stats *s, uint64
 			rate(s->io_bytes[0] + s->io_bytes[1], p->io_bytes[0] + p->io_bytes[1], dt) *
 			1e9;
 	}
+	if (!f->bpf_ns || memcmp(&f->bpf, s, sizeof(*s)))
+		f->bpf_moved_ns = now_ns;
 	f->bpf = *s;
 	f->bpf_ns = now_ns;
+}
+
+bool model_sweep_due(struct cg_figures *f)
+{
+	if (f->bpf_moved_ns > f->kernel_ns) {
+		/* its tasks ran, stalled or did I/O since its files were read */
+		f->sweep_quiet = f->sweep_skip = 0;
+		return true;
+	}
+	if (f->sweep_skip) {
+		f->sweep_skip--;
+		return false;
+	}
+	return true;
+}
+
+void model_sweep_note(struct cg_figures *f, const struct cg_figures *b)
+{
+	bool same = f->psi_valid == b->psi_valid && f->usage_valid == b->usage_valid &&
+		    f->memory_valid == b->memory_valid && f->usage_usec == b->usage_usec &&
+		    f->memory_current == b->memory_current && b->kernel_ns &&
+		    f->bpf_moved_ns <= b->kernel_ns;
+
+	for (int i = 0; i < PSI_RES_MAX && same; i++)
+		same = f->psi[i].some_us == b->psi[i].some_us &&
+		       f->psi[i].full_us == b->psi[i].full_us;
+	if (!same) {
+		f->sweep_quiet = f->sweep_skip = 0;
+		return;
+	}
+	if (f->sweep_quiet < MODEL_SWEEP_QUIET_MAX)
+		f->sweep_quiet++;
+	f->sweep_skip = (uint8_t)((1u << f->sweep_quiet) - 1);
 }

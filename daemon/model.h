@@ -42,6 +42,11 @@ struct cg_figures {
 	uint64_t oom_kills_user; /* kills attributed in user space (no BPF attribution) */
 	uint64_t oom_kill_local; /* memory.events.local oom_kill when last read */
 	bool oom_kill_local_valid;
+	/* when a BPF reading last differed from the one before, 0 never */
+	uint64_t bpf_moved_ns;
+	/* the files' sweep of a quiet cgroup (model_sweep_due): reads in a row
+	 * that found its files as they were, and sweeps left to pass it by */
+	uint8_t sweep_quiet, sweep_skip;
 };
 
 #define CG_WIN_MISMATCH 0x80000000u
@@ -147,6 +152,19 @@ struct cg *model__apply_event(struct model *m, const struct cgp_event *e, uint64
 
 /* Fold a new cumulative BPF reading into the figures, updating rates. */
 void model_update_bpf(struct cg_figures *f, const struct cgp_cg_stats *s, uint64_t now_ns);
+
+/*
+ * The sweep of the kernel's files (PSI, cpu.stat, memory.current) backs off
+ * from a quiet cgroup: one whose files read the same MODEL_SWEEP_QUIET_MAX
+ * times in a row is read every 2^MODEL_SWEEP_QUIET_MAX-th sweep (after 1,
+ * then 3, then 7 sweeps passed by), and at once again when its BPF counters
+ * move. Most cgroups of a big node are empty; their files cannot change
+ * without tasks. model_sweep_due: whether to read it on this visit (a pass
+ * counts down). model_sweep_note: after a read, against the figures before.
+ */
+#define MODEL_SWEEP_QUIET_MAX 3
+bool model_sweep_due(struct cg_figures *f);
+void model_sweep_note(struct cg_figures *f, const struct cg_figures *before);
 
 /* Render a path for users: "/" for the root, valid UTF-8 always. */
 static inline const char *cg_display_path(const struct cg *c)

@@ -933,10 +933,19 @@ void observe_sample(struct daemon *d)
 	if (per_tick > n)
 		per_tick = n; /* a sweep shorter than a tick reads each cgroup once */
 	for (unsigned k = 0; k < per_tick && n; k++) {
+		struct cg_figures before;
+		int r;
+
 		c = all[d->sweep_cursor++ % n];
-		/* gone while its rmdir event was lost */
-		if (!c->dead_ns && daemon_read_kernel_stats(d, c) == -ENOENT)
+		/* a quiet one is passed by (with BPF, which says when it stirs) */
+		if (c->dead_ns || (!daemon_files_only(d) && !model_sweep_due(&c->fig)))
+			continue;
+		before = c->fig;
+		r = daemon_read_kernel_stats(d, c);
+		if (r == -ENOENT) /* gone while its rmdir event was lost */
 			model__mark_dead(d->model, c, now);
+		else if (!r)
+			model_sweep_note(&c->fig, &before);
 	}
 	/* retire the dead whose grace is over: oldest first, O(1) each */
 	while ((c = model__oldest_dead(d->model, now - DEAD_GRACE_NS))) {

@@ -207,9 +207,12 @@ def t_page_in_browser(ctx):
         o = overview(d)
         b, h = top_entry(o, busy_rel), top_entry(o, hostile_rel)
         return o if (b and h and b["cpu_wait_rate"] > 0.05 and h["cpu_wait_rate"] > 0.05 and
-                     b["psi_some"]["cpu"] is not None) else None
+                     b["psi_some"]["cpu"] is not None and "cpu" in (b.get("pressure") or [])) \
+            else None
 
-    o = wait_until(ready, 20, "the busy and hostile cgroups in the top with CPU wait and PSI")
+    # its onset episode too: the ladder's freeze above may come before it
+    o = wait_until(ready, 20, "the busy and hostile cgroups in the top with CPU wait, PSI and "
+                   "a CPU episode")
     log("API: busy waits %.2f s/s, PSI cpu %.0f%%" % (
         top_entry(o, busy_rel)["cpu_wait_rate"], 100 * top_entry(o, busy_rel)["psi_some"]["cpu"]))
     url = base_url(d) + "/"

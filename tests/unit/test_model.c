@@ -517,6 +517,48 @@ static void test_subtree_sums(void **state)
 	model__free(m);
 }
 
+/* The sweep backs off from a cgroup whose files stay the same: passed by
+ * 1, 3, then 7 times; at once back when its BPF counters move or a file
+ * changed. */
+static void test_sweep_backoff(void **state)
+{
+	struct cg_figures f = { 0 }, before;
+	struct cgp_cg_stats st = { 0 };
+	unsigned reads = 0;
+
+	(void)state;
+	f.psi_valid = f.usage_valid = true;
+	f.usage_usec = 100;
+	f.kernel_ns = 1;
+	/* read at visits 0, 2, 6, 14, 22 and 30: then every 8th */
+	for (unsigned v = 0; v < 31; v++) {
+		if (!model_sweep_due(&f))
+			continue;
+		before = f;
+		f.kernel_ns = 10 + v; /* read again: the same figures */
+		model_sweep_note(&f, &before);
+		reads++;
+	}
+	assert_int_equal(reads, 6);
+	assert_int_equal(f.sweep_quiet, MODEL_SWEEP_QUIET_MAX);
+	assert_int_equal(f.sweep_skip, 7);
+	/* its tasks run: BPF says so, the next visit reads */
+	st.oncpu_ns = 5;
+	model_update_bpf(&f, &st, 100);
+	assert_true(model_sweep_due(&f));
+	assert_int_equal(f.sweep_skip, 0);
+	/* a file that changed resets it */
+	before = f;
+	f.kernel_ns = 200;
+	f.psi[PSI_MEMORY].some_us = 7;
+	model_sweep_note(&f, &before);
+	assert_int_equal(f.sweep_quiet, 0);
+	assert_true(model_sweep_due(&f));
+	/* the same BPF reading again is no movement */
+	model_update_bpf(&f, &st, 300);
+	assert_true(f.bpf_moved_ns == 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +579,7 @@ int main(void)
 		T(test_other_events),
 		cmocka_unit_test(test_subtree_sums),
 		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_sweep_backoff),
 		cmocka_unit_test(test_rates_counters_backwards),
 #undef T
 	};
