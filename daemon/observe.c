@@ -485,17 +485,14 @@ int daemon_read_kernel_stats(struct daemon *d, struct cg *c)
 	 * and the memory in use that slack counts; without BPF, the OOM kills */
 	if (d->controllers & CGFS_MEMORY) {
 		uint64_t moved = 0;
-		char *end = NULL;
+		const char *end;
 
 		read_oom_kill_local(fd, c, daemon_files_only(d) ? &moved : NULL);
 		if (moved)
 			files_oom_events(d, c, moved);
-		c->fig.memory_valid = false;
-		if (cgfs_read_at(fd, "memory.current", buf, sizeof(buf)) >= 0) {
-			errno = 0;
-			c->fig.memory_current = strtoull(buf, &end, 10);
-			c->fig.memory_valid = !errno && end != buf && (!*end || *end == '\n');
-		}
+		c->fig.memory_valid = cgfs_read_at(fd, "memory.current", buf, sizeof(buf)) >= 0 &&
+				      !cgfs_parse_u64(buf, &end, &c->fig.memory_current) &&
+				      (!*end || *end == '\n');
 	}
 	c->fig.kernel_ns = now;
 	return 0;

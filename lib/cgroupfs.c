@@ -217,46 +217,12 @@ int cgfs_parse_cpu_max(const char *text, uint64_t *ret_quota, uint64_t *ret_peri
 	return 0;
 }
 
-int cgfs_parse_pids(const char *text, int **ret, size_t *ret_n)
-{
-	_cleanup_free_ int *v = NULL;
-	size_t n = 0, cap = 0;
-
-	for (const char *p = text; *p;) {
-		uint64_t pid;
-
-		if (cgfs_parse_u64(p, &p, &pid) || !pid || pid > INT32_MAX || (*p && *p != '\n'))
-			return -EINVAL;
-		if (n == cap) {
-			int *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-
-			if (!nv)
-				return -ENOMEM;
-			v = nv;
-		}
-		v[n++] = (int)pid;
-		p += *p == '\n';
-	}
-	*ret = TAKE_PTR(v);
-	*ret_n = n;
-	return 0;
-}
-
 static int parse_total(const char *line, uint64_t *ret)
 {
 	size_t n = strcspn(line, "\n");
 	const char *t = memmem(line, n, "total=", 6);
-	char *end;
-	unsigned long long v;
 
-	if (!t)
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(t + 6, &end, 10);
-	if (errno || end == t + 6)
-		return -EINVAL;
-	*ret = v;
-	return 0;
+	return t && !cgfs_parse_u64(t + 6, NULL, ret) ? 0 : -EINVAL;
 }
 
 int cgfs_parse_psi(const char *text, struct psi_totals *ret)
@@ -304,14 +270,13 @@ int cgfs_parse_io_stat(const char *text, struct io_stat_totals *ret)
 			w += strspn(w, " ");
 			for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
 				size_t kl = strlen(keys[k]);
-				unsigned long long v;
-				char *end;
+				const char *end;
+				uint64_t v;
 
 				if (strncmp(w, keys[k], kl))
 					continue;
-				errno = 0;
-				v = strtoull(w + kl, &end, 10);
-				if (errno || end == w + kl || (*end != ' ' && *end != '\n' && *end))
+				if (cgfs_parse_u64(w + kl, &end, &v) ||
+				    (*end != ' ' && *end != '\n' && *end))
 					return -EINVAL;
 				*sums[k] += v;
 			}

@@ -91,9 +91,6 @@ int cgfs_keyed_u64(const char *text, const char *key, uint64_t *ret);
  * takes with its period unchanged: *@ret_period 0 then): *@ret_quota is
  * UINT64_MAX for "max". -EINVAL for anything else, or a period of 0. */
 int cgfs_parse_cpu_max(const char *text, uint64_t *ret_quota, uint64_t *ret_period);
-/* The pids in cgroup.procs (one a line) into *@ret (malloc'd, *@ret_n of
- * them); -EINVAL for a line that is not a pid. */
-int cgfs_parse_pids(const char *text, int **ret, size_t *ret_n);
 
 /* Parse a *.pressure file ("some avg10=.. total=N" / "full ..."). */
 int cgfs_parse_psi(const char *text, struct psi_totals *ret);

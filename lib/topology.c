@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroupfs.h"
 #include "topology.h"
 #include "util.h"
 
@@ -365,20 +366,14 @@ static int read_nodes(const char *sys, struct topology *t)
 
 int topo_parse_devnum(const char *text, unsigned *ret_major, unsigned *ret_minor)
 {
-	unsigned long ma, mi;
-	char *end;
+	unsigned ma, mi;
+	const char *end;
 
-	if (!isdigit((unsigned char)text[0]))
+	/* the whole text, a newline at most after it */
+	if (cgfs_parse_devnum_at(text, &end, &ma, &mi) || (*end && strcmp(end, "\n")))
 		return -EINVAL;
-	errno = 0;
-	ma = strtoul(text, &end, 10);
-	if (errno || *end != ':' || !isdigit((unsigned char)end[1]) || ma > 4095)
-		return -EINVAL;
-	mi = strtoul(end + 1, &end, 10);
-	if (errno || (*end && strcmp(end, "\n")) || mi > 1048575)
-		return -EINVAL;
-	*ret_major = (unsigned)ma;
-	*ret_minor = (unsigned)mi;
+	*ret_major = ma;
+	*ret_minor = mi;
 	return 0;
 }
 

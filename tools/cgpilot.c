@@ -411,8 +411,7 @@ static char **order_args(int argc, char **argv)
 	return out;
 }
 
-/* main() past order_args(): @argv is its array, NULL-terminated. */
-static int run(char **argv)
+int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -424,8 +423,22 @@ static int run(char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool want_help = false, want_version = false;
-	int argc, opt;
+	_cleanup_free_ char **args = NULL;
+	const char *env;
+	int opt;
 
+	bin_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	log_set_ident(bin_name);
+	log_set_level(LOG_LVL_WARN);
+
+	env = getenv(CGPILOT_SOCKET_ENV);
+	if (env && *env)
+		socket_path = env;
+
+	args = order_args(argc, argv);
+	if (!args)
+		return p_err("out of memory");
+	argv = args;
 	for (argc = 0; argv[argc]; argc++)
 		;
 
@@ -475,28 +488,4 @@ static int run(char **argv)
 		return CLI_USAGE;
 	}
 	return object_select(objects, argc, argv, usage);
-}
-
-int main(int argc, char **argv)
-{
-	const char *env;
-	char **args;
-	int r;
-
-	bin_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	log_set_ident(bin_name);
-	log_set_level(LOG_LVL_WARN);
-
-	env = getenv(CGPILOT_SOCKET_ENV);
-	if (env && *env)
-		socket_path = env;
-
-	/* freed here rather than by _cleanup_free_, which the static analyzer
-	 * does not follow */
-	args = order_args(argc, argv);
-	if (!args)
-		return p_err("out of memory");
-	r = run(args);
-	free(args);
-	return r;
 }

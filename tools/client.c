@@ -61,10 +61,9 @@ int client__send(struct client *c, struct json_object *req)
 {
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
 								    JSON_C_TO_STRING_NOSLASHESCAPE);
-	char *line;
+	_cleanup_free_ char *line = NULL;
 	size_t len, off = 0;
 	ssize_t n;
-	int r = 0;
 
 	if (!s)
 		return -ENOMEM;
@@ -80,13 +79,11 @@ int client__send(struct client *c, struct json_object *req)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			r = -errno;
-			break;
+			return -errno;
 		}
 		off += (size_t)n;
 	}
-	free(line);
-	return r;
+	return 0;
 }
 
 static int64_t now_ms(void)

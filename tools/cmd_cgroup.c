@@ -229,7 +229,7 @@ static int id_value(const char *s, struct json_object **ret_val)
  */
 static int path_value(const char *s, struct json_object **ret_val)
 {
-	char *buf;
+	_cleanup_free_ char *buf = NULL;
 	size_t len;
 
 	if (!*s)
@@ -250,7 +250,6 @@ static int path_value(const char *s, struct json_object **ret_val)
 	memcpy(buf + 1, s, len);
 	buf[len + 1] = '\0';
 	*ret_val = json_object_new_string(is_id(buf + 1) ? buf : buf + 1);
-	free(buf);
 	return *ret_val ? CLI_OK : p_err("out of memory");
 }
 

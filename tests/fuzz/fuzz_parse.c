@@ -104,8 +104,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int n;
 
 		uint64_t q, per;
-		int *pids = NULL;
-		size_t np = 0;
 		const char *end;
 
 		topo_parse_devnum(text, &maj, &min);
@@ -118,11 +116,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strchr(text, ' '))
 			abort(); /* a period was written: it is not 0 */
 		cgfs_keyed_u64(text, "oom_kill", &v);
-		if (!cgfs_parse_pids(text, &pids, &np))
-			for (size_t i = 0; i < np; i++)
-				if (pids[i] <= 0)
-					abort();
-		free(pids);
 		break;
 	}
 	}

@@ -123,6 +123,10 @@ def t_runtime_lifecycle(ctx):
     p = rt("exec", "c1", "sh", "-c", "echo $(hostname) $$; exit 3", check_rc=3)
     host, inner = p.stdout.split()
     assert host == "rtbox" and int(inner) > 1, p.stdout
+    # --user 4294967295 is (uid_t)-1, "unchanged" to setresuid(2): it would stay root
+    for u in ("-1", "4294967295", "0:4294967295", "4294967296"):
+        p = rt("exec", "--user", u, "c1", "true")
+        assert p.returncode != 0 and "--user '%s'" % u in p.stderr, (u, p.returncode, p.stderr)
     # --process as the engines pass it, detached, with a pid file
     proc = rt.base + "/proc.json"
     with open(proc, "w") as f:

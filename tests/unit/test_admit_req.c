@@ -182,9 +182,9 @@ static void test_path_below(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_launched),    cmocka_unit_test(test_runtime),
-		cmocka_unit_test(test_errors),	    cmocka_unit_test(test_short_buffer),
-		cmocka_unit_test(test_name_ok),	    cmocka_unit_test(test_path_below),
+		cmocka_unit_test(test_launched), cmocka_unit_test(test_runtime),
+		cmocka_unit_test(test_errors),	 cmocka_unit_test(test_short_buffer),
+		cmocka_unit_test(test_name_ok),	 cmocka_unit_test(test_path_below),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -586,28 +586,6 @@ static void test_cpu_max(void **state)
 	assert_int_equal(cgfs_parse_cpu_max("", &q, &p), -EINVAL);
 }
 
-static void test_parse_pids(void **state)
-{
-	int *pids = NULL;
-	size_t n = 9;
-
-	(void)state;
-	assert_int_equal(cgfs_parse_pids("1\n42\n2147483647\n", &pids, &n), 0);
-	assert_int_equal(n, 3);
-	assert_int_equal(pids[1], 42);
-	assert_int_equal(pids[2], 2147483647);
-	free(pids);
-	pids = NULL;
-	assert_int_equal(cgfs_parse_pids("", &pids, &n), 0);
-	assert_int_equal(n, 0);
-	free(pids);
-	pids = NULL;
-	assert_int_equal(cgfs_parse_pids("1\n2147483648\n", &pids, &n), -EINVAL);
-	assert_int_equal(cgfs_parse_pids("0\n", &pids, &n), -EINVAL);
-	assert_int_equal(cgfs_parse_pids("12 13\n", &pids, &n), -EINVAL);
-	assert_null(pids);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -616,7 +594,6 @@ int main(void)
 		cmocka_unit_test(test_parse_devnum_at),
 		cmocka_unit_test(test_keyed_u64),
 		cmocka_unit_test(test_cpu_max),
-		cmocka_unit_test(test_parse_pids),
 		cmocka_unit_test(test_io_stat),
 		cmocka_unit_test(test_io_stat_bad),
 		cmocka_unit_test(test_mountinfo_hybrid),

@@ -313,7 +313,7 @@ int rt_cmd_ps(void)
 {
 	int rootfd, dirfd, status = 1, r;
 	struct rt_state st = { 0 };
-	pid_t *pids = NULL; /* freed at out */
+	_cleanup_free_ pid_t *pids = NULL;
 	size_t n = 0;
 
 	if (rt_open_ctr(&rootfd, &dirfd, &st))
@@ -348,7 +348,6 @@ int rt_cmd_ps(void)
 	}
 	status = 0;
 out:
-	free(pids);
 	close_ctr(rootfd, dirfd, &st);
 	return status;
 }
@@ -460,30 +459,6 @@ out:
 	return status;
 }
 
-#define RESOURCES_MAX (1 << 20)
-
-/* All of @fd (less than RESOURCES_MAX bytes) in @buf, decoded as JSON into
- * *ret; -1 said. */
-static int decode_resources(int fd, char *buf, json_object **ret)
-{
-	const char *msg = NULL;
-	size_t len = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf + len, RESOURCES_MAX - len)) > 0)
-		len += (size_t)n;
-	if (n < 0 || len == RESOURCES_MAX) {
-		rt_error("--resources %s: %s", rt.resources,
-			 n < 0 ? strerror(errno) : "larger than 1 MiB");
-		return -1;
-	}
-	if (proto_decode_json(buf, len, RESOURCES_MAX, "--resources", ret, &msg)) {
-		rt_error("--resources %s: %s", rt.resources, msg ? msg : "not JSON");
-		return -1;
-	}
-	return 0;
-}
-
 /* linux.resources from --resources (a file, or - for stdin), checked by
  * config.json's parser. */
 static int read_resources(struct oci_request *q)
@@ -492,20 +467,28 @@ static int read_resources(struct oci_request *q)
 		streq(rt.resources, "-") ? dup(0) : open(rt.resources, O_RDONLY | O_CLOEXEC);
 	json_object *res = NULL, *doc, *lin, *proc, *root, *args;
 	struct oci_spec spec;
-	const char *text;
+	const char *msg = NULL, *text;
 	char err[512];
-	char *buf = malloc(RESOURCES_MAX);
+	_cleanup_free_ char *buf = malloc(1 << 20);
+	size_t len = 0;
+	ssize_t n;
 	int r;
 
 	if (fd < 0 || !buf) {
 		rt_error("--resources %s: %s", rt.resources, strerror(errno));
-		free(buf);
 		return -1;
 	}
-	r = decode_resources(fd, buf, &res);
-	free(buf);
-	if (r)
+	while ((n = read(fd, buf + len, (1 << 20) - len)) > 0)
+		len += (size_t)n;
+	if (n < 0 || len == 1 << 20) {
+		rt_error("--resources %s: %s", rt.resources,
+			 n < 0 ? strerror(errno) : "larger than 1 MiB");
 		return -1;
+	}
+	if (proto_decode_json(buf, len, 1 << 20, "--resources", &res, &msg)) {
+		rt_error("--resources %s: %s", rt.resources, msg ? msg : "not JSON");
+		return -1;
+	}
 	doc = json_object_new_object();
 	json_object_object_add(doc, "ociVersion", json_object_new_string("1.0.0"));
 	proc = json_object_new_object();

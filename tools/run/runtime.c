@@ -354,13 +354,11 @@ static int place(struct creating *c, const struct oci_spec *spec, const char *pa
 		rt_warn("cgpilotd is not reachable at %s: container '%s' starts unadmitted, "
 			"with linux.resources applied by cgpilot-run",
 			rt.socket, rt.id);
-		char *req = request_json(class, q);
+		_cleanup_free_ char *req = request_json(class, q);
 
-		r = standalone_create_at(rt.config, path, NULL, ACT_OWNER_UNADMITTED, req, class, q,
+		if (standalone_create_at(rt.config, path, NULL, ACT_OWNER_UNADMITTED, req, class, q,
 					 &c->k.sa, c->k.cgroup, sizeof(c->k.cgroup), err,
-					 sizeof(err));
-		free(req);
-		if (r) {
+					 sizeof(err))) {
 			rt_error("%s", err);
 			return -1;
 		}
@@ -669,13 +667,14 @@ static int do_run(void)
 
 /* ---- exec ---- */
 
-/* A UID or GID at @s: decimal digits (no sign, no space), at most
- * UINT32_MAX; *ret_end past them. */
+/* A UID or GID at @s: decimal digits (no sign, no space), below
+ * UINT32_MAX, which is (uid_t)-1: setresuid(2) reads it as "unchanged" and
+ * the process would keep root's ids; *ret_end past them. */
 static bool parse_id(const char *s, unsigned *ret, const char **ret_end)
 {
 	uint64_t v;
 
-	if (cgfs_parse_u64(s, ret_end, &v) || v > UINT32_MAX)
+	if (cgfs_parse_u64(s, ret_end, &v) || v >= UINT32_MAX)
 		return false;
 	*ret = (unsigned)v;
 	return true;
